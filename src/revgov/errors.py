@@ -1,0 +1,170 @@
+"""The revgov error tree.
+
+Every error carries a stable ``code`` that scripts and tests can match on; messages say what
+failed, the offending value and the fix. The CLI prints ``[code] message`` (plus ``hint``) and
+exits non-zero; ``--debug`` adds the traceback.
+
+::
+
+    RevgovError                      RG000
+    ├── ConfigError                  RG100
+    │   ├── ConfigSyntaxError        RG101  the TOML cannot be parsed
+    │   ├── ConfigValidationError    RG102  a key is unknown, missing or of the wrong type
+    │   └── ConfigNotFoundError      RG103
+    ├── ModelError                   RG200
+    │   ├── UnknownEntityError       RG201
+    │   └── SchemaMismatchError      RG202  a page lacks a required column
+    ├── StoreError                   RG300
+    │   ├── SnapshotNotFoundError    RG301
+    │   └── SnapshotCorruptError     RG302
+    ├── ConnectorError               RG400
+    │   ├── UnknownConnectorError    RG401
+    │   ├── SourceNotFoundError      RG402  an export file is missing
+    │   ├── MappingError             RG403  a mapped column is not in the source
+    │   ├── AuthenticationError      RG410
+    │   ├── RateLimitedError         RG411
+    │   └── VendorRequestError       RG412  a vendor 4xx that retrying cannot fix
+    ├── RuleError                    RG500
+    │   ├── RuleDefinitionError      RG501  unknown field, bad regex or template
+    │   └── FindingsError            RG502  raised by Report.raise_for_findings
+    └── MetricError                  RG600
+        └── MetricInputError         RG601  a KPI was given a frame it cannot use
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "ConfigNotFoundError",
+    "ConfigSyntaxError",
+    "ConfigValidationError",
+    "ConnectorError",
+    "FindingsError",
+    "MappingError",
+    "MetricError",
+    "MetricInputError",
+    "ModelError",
+    "RateLimitedError",
+    "RevgovError",
+    "RuleDefinitionError",
+    "RuleError",
+    "SchemaMismatchError",
+    "SnapshotCorruptError",
+    "SnapshotNotFoundError",
+    "SourceNotFoundError",
+    "StoreError",
+    "UnknownConnectorError",
+    "UnknownEntityError",
+    "VendorRequestError",
+]
+
+
+class RevgovError(Exception):
+    """Base of every error revgov raises on purpose."""
+
+    code: ClassVar[str] = "RG000"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  fix: {self.hint}"
+        return self.message
+
+    def render(self) -> str:
+        """One block of text for terminals: ``[code] message`` and the fix."""
+        return f"[{self.code}] {self}"
+
+
+class ConfigError(RevgovError):
+    code = "RG100"
+
+
+class ConfigSyntaxError(ConfigError):
+    code = "RG101"
+
+
+class ConfigValidationError(ConfigError):
+    code = "RG102"
+
+
+class ConfigNotFoundError(ConfigError):
+    code = "RG103"
+
+
+class ModelError(RevgovError):
+    code = "RG200"
+
+
+class UnknownEntityError(ModelError):
+    code = "RG201"
+
+
+class SchemaMismatchError(ModelError):
+    code = "RG202"
+
+
+class StoreError(RevgovError):
+    code = "RG300"
+
+
+class SnapshotNotFoundError(StoreError):
+    code = "RG301"
+
+
+class SnapshotCorruptError(StoreError):
+    code = "RG302"
+
+
+class ConnectorError(RevgovError):
+    code = "RG400"
+
+
+class UnknownConnectorError(ConnectorError):
+    code = "RG401"
+
+
+class SourceNotFoundError(ConnectorError):
+    code = "RG402"
+
+
+class MappingError(ConnectorError):
+    code = "RG403"
+
+
+class AuthenticationError(ConnectorError):
+    code = "RG410"
+
+
+class RateLimitedError(ConnectorError):
+    code = "RG411"
+
+
+class VendorRequestError(ConnectorError):
+    code = "RG412"
+
+
+class RuleError(RevgovError):
+    code = "RG500"
+
+
+class RuleDefinitionError(RuleError):
+    code = "RG501"
+
+
+class FindingsError(RuleError):
+    code = "RG502"
+
+
+class MetricError(RevgovError):
+    code = "RG600"
+
+
+class MetricInputError(MetricError):
+    code = "RG601"
