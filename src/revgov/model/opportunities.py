@@ -23,12 +23,16 @@ class Opportunity(CanonicalRecord):
     currency: str | None = Field(None, description="ISO 4217 currency code.")
     close_date: date | None = Field(None, description="Expected or actual close date.")
     created_at: datetime | None = Field(None, description="When the deal was created.")
+    closed_at: datetime | None = Field(None, description="When the deal was closed, if known.")
     is_closed: bool | None = Field(None, description="Closed (won or lost).")
     is_won: bool | None = Field(None, description="Closed won.")
     owner_id: str | None = Field(None, description="Owning user id.")
     type: str | None = Field(None, description="`new business`, `renewal`, `expansion`...")
     lead_source: str | None = Field(None, description="Lead source.")
     primary_campaign_id: str | None = Field(None, description="Primary campaign.")
+    primary_person_id: str | None = Field(
+        None, description="Person the deal came from (converted lead or primary contact)."
+    )
     product: str | None = Field(None, description="Main product.")
     segment: str | None = Field(None, description="Segment.")
     region: str | None = Field(None, description="Region.")

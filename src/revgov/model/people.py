@@ -39,6 +39,9 @@ class Person(CanonicalRecord):
     industry: str | None = Field(None, description="Industry of the person's company.")
     is_converted: bool | None = Field(None, description="A lead converted to a contact.")
     converted_at: datetime | None = Field(None, description="When the lead was converted.")
+    converted_opportunity_id: str | None = Field(
+        None, description="Opportunity created when the lead converted."
+    )
     mql_at: datetime | None = Field(None, description="When the person became an MQL.")
     created_at: datetime | None = Field(None, description="When the record was created.")
     is_deleted: bool | None = Field(None, description="Deleted or archived in the source.")
