@@ -14,7 +14,7 @@ def _fmt(value: Any) -> str:
 
 
 def _keyed(items: list[Any]) -> dict[str, Any] | None:
-    if items and all(isinstance(i, dict) and "name" in i for i in items):
+    if all(isinstance(i, dict) and "name" in i for i in items):
         return {str(i["name"]): i for i in items}
     return None
 

@@ -124,7 +124,10 @@ def _suggest(err: ErrorDetails) -> str | None:
     if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
         model = _model_at(loc)
         if model is not None:
-            close = difflib.get_close_matches(loc[-1], model.model_fields, n=1, cutoff=0.5)
+            typo = loc[-1]
+            close = difflib.get_close_matches(typo, model.model_fields, n=1, cutoff=0.5) or [
+                k for k in model.model_fields if typo.startswith(k) or k.startswith(typo)
+            ]
             if close:
                 return f"did you mean {close[0]!r}?"
             return f"valid keys here: {', '.join(model.model_fields)}"
@@ -176,4 +179,4 @@ def validation_error(
             hints.append(f"{key}: {hint}")
     count = len(problems)
     head = f"{count} problem{'s' if count > 1 else ''} in the config:\n  " + "\n  ".join(problems)
-    return ConfigValidationError(head, hint="; ".join(hints) if hints else None)
+    return ConfigValidationError(head, hint="\n       ".join(hints) if hints else None)

@@ -1,9 +1,52 @@
-"""CLI: `revgov config` (owned by its issue; filled in by that work)."""
+"""CLI: ``revgov config check FILE`` and ``revgov config diff OLD NEW``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from revgov.config import diff_configs, load_config
+
+config_app = typer.Typer(help="Check and compare governed definitions (revgov.toml).")
+console = Console()
+
+
+@config_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="The revgov.toml to validate.")],
+) -> None:
+    """Validate a config; print a summary and its hash, or every problem with its line."""
+    cfg = load_config(file)
+    stages = sum(len(p.stages) for p in cfg.pipelines)
+    console.print(f"[green]ok[/] {file}  hash [bold]{cfg.config_hash}[/]")
+    console.print(
+        f"  {len(cfg.pipelines)} pipeline(s), {stages} stage(s), "
+        f"{len(cfg.lifecycle.stages)} lifecycle stage(s), {len(cfg.segments)} segment(s), "
+        f"{len(cfg.required_fields)} required-field rule(s), {len(cfg.routing.rules)} routing "
+        f"rule(s), {len(cfg.sources)} source(s)",
+        highlight=False,
+    )
+
+
+@config_app.command("diff")
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier revgov.toml.")],
+    new: Annotated[Path, typer.Argument(help="The later revgov.toml.")],
+) -> None:
+    """Say in words which definitions changed between two configs (exit 0 either way)."""
+    before, after = load_config(old), load_config(new)
+    changes = diff_configs(before, after)
+    console.print(f"{old} ({before.config_hash}) -> {new} ({after.config_hash})", highlight=False)
+    if not changes:
+        console.print("no definition changed")
+        return
+    console.print(f"{len(changes)} definition change(s):")
+    for line in changes:
+        console.print(f"  - {line}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    app.add_typer(config_app, name="config")

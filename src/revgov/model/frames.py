@@ -15,13 +15,16 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
 from revgov.errors import SchemaMismatchError, UnknownEntityError
 from revgov.model._base import CanonicalRecord
+from revgov.model._casting import blank_to_null, fast_cast, is_blank, slow_cast
+from revgov.model._types import DTYPES, EXPECTED, PY_TYPES, FieldType
 from revgov.model.accounts import Account
 from revgov.model.activities import Activity
 from revgov.model.campaigns import Campaign, CampaignTouch
@@ -64,27 +67,6 @@ ENTITIES: dict[str, type[CanonicalRecord]] = {
 
 LINEAGE_COLUMNS = ("source_system", "source_id", "pulled_at")
 
-FieldType = Literal["string", "int", "float", "bool", "date", "datetime"]
-
-#: Polars dtype for each field type a model or a custom field may use.
-DTYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "int": pl.Int64(),
-    "float": pl.Float64(),
-    "bool": pl.Boolean(),
-    "date": pl.Date(),
-    "datetime": pl.Datetime("us", "UTC"),
-}
-
-_PY_TYPES: dict[type, FieldType] = {
-    str: "string",
-    int: "int",
-    float: "float",
-    bool: "bool",
-    date: "date",
-    datetime: "datetime",
-}
-
 QUARANTINE_SCHEMA = pl.Schema(
     {
         "entity": pl.String(),
@@ -98,26 +80,6 @@ QUARANTINE_SCHEMA = pl.Schema(
         "pulled_at": pl.Datetime("us", "UTC"),
     }
 )
-
-# Datetime spellings seen in CRM APIs and exports, tried in order (first match wins).
-_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
-_NAIVE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.fZ",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-)
-_TRUE = ("true", "t", "yes", "y", "1")
-_FALSE = ("false", "f", "no", "n", "0")
-
-_EXPECTED: dict[str, str] = {
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true/false",
-    "date": "a date (YYYY-MM-DD)",
-    "datetime": "a timestamp (ISO 8601 or epoch milliseconds)",
-}
 
 
 def model_for(entity: str) -> type[CanonicalRecord]:
@@ -146,7 +108,7 @@ def _field_type(annotation: Any) -> FieldType:
     origin = typing.get_origin(annotation)
     base = args[0] if origin in (typing.Union, types.UnionType) and len(args) == 1 else annotation
     try:
-        return _PY_TYPES[base]
+        return PY_TYPES[base]
     except KeyError:  # pragma: no cover - guarded by tests over every model
         raise TypeError(f"unsupported field annotation {annotation!r}") from None
 
@@ -177,84 +139,21 @@ class TypedPage:
         return self.frame.height + self.quarantine.height
 
 
-def _blank_to_null(col: str) -> pl.Expr:
-    """Text of ``col`` with blank (empty or whitespace-only) values as null; else unchanged."""
-    s = pl.col(col).cast(pl.String)
-    return pl.when(s.str.strip_chars() == "").then(None).otherwise(s)
-
-
-def _parse(raw: pl.Expr, ftype: FieldType) -> pl.Expr:
-    """A vectorized parse of a string expression into ``ftype``; null where it fails."""
-    raw = raw.str.strip_chars()
-    if ftype == "int":
-        as_float = raw.cast(pl.Float64, strict=False)
-        whole = pl.when(as_float == as_float.floor()).then(as_float).cast(pl.Int64, strict=False)
-        return pl.coalesce(raw.cast(pl.Int64, strict=False), whole)
-    if ftype == "float":
-        return raw.cast(pl.Float64, strict=False)
-    if ftype == "bool":
-        low = raw.str.to_lowercase()
-        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
-    if ftype == "date":
-        return pl.coalesce(
-            raw.str.to_date("%Y-%m-%d", strict=False),
-            _parse(raw, "datetime").dt.date(),
-        )
-    parsed = [
-        raw.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-        for f in _AWARE_FORMATS
-    ]
-    parsed += [
-        raw.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
-        for f in _NAIVE_FORMATS
-    ]
-    parsed.append(
-        raw.str.to_date("%Y-%m-%d", strict=False)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-    )
-    epoch_ms = (
-        pl.when(raw.str.contains(r"^\d{11,13}$"))
-        .then(raw.cast(pl.Int64, strict=False))
-        .cast(pl.Datetime("ms"))
-        .dt.cast_time_unit("us")
-        .dt.replace_time_zone("UTC")
-    )
-    parsed.append(epoch_ms)
-    return pl.coalesce(*parsed)
-
-
-def _typed_expr(col: str, ftype: FieldType, source: pl.DataType) -> pl.Expr:
-    target = DTYPES[ftype]
-    if ftype == "string":
-        return _blank_to_null(col)
-    if source == target:
-        return pl.col(col)
-    if source == pl.String() or source == pl.Null():
-        return _parse(_blank_to_null(col), ftype)
-    if ftype == "datetime" and source == pl.Date():
-        return pl.col(col).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    if ftype == "datetime" and isinstance(source, pl.Datetime):
-        col_e = pl.col(col).dt.cast_time_unit("us")
-        if source.time_zone is None:
-            return col_e.dt.replace_time_zone("UTC")
-        return col_e.dt.convert_time_zone("UTC")
-    if ftype == "date" and isinstance(source, pl.Datetime):
-        return pl.col(col).dt.date()
-    if source.is_numeric() or source == pl.Boolean():
-        return pl.col(col).cast(target, strict=False)
-    return _parse(_blank_to_null(col), ftype)
-
-
 def _as_frame(raw: pl.DataFrame | Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     if isinstance(raw, pl.DataFrame):
         return raw
-    columns: dict[str, None] = {}
-    for rec in raw:
-        columns.update(dict.fromkeys(rec))
-    # Read everything as text first: vendors mix numbers, strings and booleans in one field.
-    data = {c: [_to_text(r.get(c)) for r in raw] for c in columns}
-    return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String()))
+    if not raw:
+        return pl.DataFrame()
+    columns: set[str] = set().union(*(rec.keys() for rec in raw))
+    # Read every value as text: vendors mix numbers, strings and booleans in one field, and
+    # the casts decide what a value means, the same way for every source.
+    schema = dict.fromkeys(sorted(columns), pl.String())
+    try:
+        return pl.from_dicts(raw, schema=schema, strict=False)
+    except pl.exceptions.PolarsError:
+        # Values polars will not turn into text (datetime objects...): convert them here.
+        data = {c: [_to_text(r.get(c)) for r in raw] for c in schema}
+        return pl.DataFrame(data, schema=schema)
 
 
 def _to_text(value: Any) -> str | None:
@@ -262,7 +161,7 @@ def _to_text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
 
@@ -280,110 +179,124 @@ def type_records(
 
     ``raw`` is a frame (any dtypes) or a sequence of dicts. Columns the model has but the page
     lacks become nulls; columns the page has but neither the model nor ``extras`` name are
-    ignored (the mapping decides what survives). A row goes to quarantine when its primary key
-    is missing or repeats an earlier row's, or when a non-blank value cannot be cast to its
-    field's type. With ``explain``, pydantic validates each quarantined row to add a detail.
+    ignored (the mapping decides what survives). Blank text is null, not an error. A row goes
+    to quarantine when its primary key is missing or repeats an earlier row's, or when a
+    non-blank value cannot be cast to its field's type; the reason names the first such field.
+    With ``explain``, pydantic validates each quarantined row to add a detail.
     """
     model = model_for(entity)
     schema = polars_schema(entity, extras)
     ftypes = field_types(entity) | dict(extras or {})
     pulled = (pulled_at or datetime.now(UTC)).astimezone(UTC)
     df = _as_frame(raw)
-    keys = model.primary_key
-    missing_keys = [k for k in keys if k not in df.columns]
-    if missing_keys and df.height:
-        close = difflib.get_close_matches(missing_keys[0], df.columns, n=1)
-        raise SchemaMismatchError(
-            f"{entity}: the page has no primary key column {missing_keys[0]!r} "
-            f"(columns: {', '.join(df.columns)})",
-            hint=(f"did you map {close[0]!r}? " if close else "")
-            + "map the vendor's id column to it in the source's [columns] table",
+    if df.height == 0:
+        return TypedPage(
+            entity, pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
+    keys = model.primary_key
+    _require_keys(entity, keys, df.columns)
 
     value_cols = [c for c in schema.names() if c not in LINEAGE_COLUMNS]
     present = [c for c in value_cols if c in df.columns]
-    src_schema = df.schema
-    typed = [_typed_expr(c, ftypes[c], src_schema[c]).alias(c) for c in present]
-    raw_text = [_blank_to_null(c).alias(f"__raw_{c}") for c in present]
-    has_sid = "source_id" in df.columns
-    key_text = pl.concat_str([_blank_to_null(k) for k in keys], separator="|")
-    sid = pl.coalesce(_blank_to_null("source_id"), key_text) if has_sid else key_text
-
-    work = (
-        df.lazy()
-        .with_row_index("__row")
-        .select(
-            "__row",
-            *typed,
-            *raw_text,
-            sid.alias("source_id"),
-            pl.struct(pl.all().exclude("__row")).struct.json_encode().alias("__record"),
-        )
+    src = df.schema
+    typed = df.select(
+        fast_cast(c, ftypes[c], src[c], df[c].drop_nulls().head(500)) for c in present
     )
-    # First failing field per row, in model order: keys first.
-    fail_checks: list[tuple[str, pl.Expr, str]] = []
-    for k in keys:
-        fail_checks.append((k, pl.col(k).is_null(), "missing primary key"))
-    dup = ~pl.struct(list(keys)).is_first_distinct()
-    fail_checks.append(
-        (
-            keys[0],
-            dup & pl.all_horizontal([pl.col(k).is_not_null() for k in keys]),
-            "duplicate primary key (an earlier row in the page has it)",
-        )
-    )
-    for c in present:
-        if ftypes[c] == "string":
+    checks: list[pl.DataFrame] = []  # one frame of failures per check
+    for rank, c in enumerate(present, start=1):
+        if ftypes[c] == "string" or src[c] == DTYPES[ftypes[c]]:
             continue
-        fail_checks.append(
-            (
-                c,
-                pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_null(),
-                f"not {_EXPECTED[ftypes[c]]}",
-            )
-        )
-    field_expr: pl.Expr = pl.lit(None, pl.String)
-    reason_expr: pl.Expr = pl.lit(None, pl.String)
-    raw_expr: pl.Expr = pl.lit(None, pl.String)
-    for col, cond, why in reversed(fail_checks):
-        field_expr = pl.when(cond).then(pl.lit(col)).otherwise(field_expr)
-        reason_expr = pl.when(cond).then(pl.lit(why)).otherwise(reason_expr)
-        raw_col = f"__raw_{col}" if col in present else None
-        raw_val = pl.col(raw_col) if raw_col else pl.lit(None, pl.String)
-        raw_expr = pl.when(cond).then(raw_val).otherwise(raw_expr)
-    checked = work.with_columns(
-        field_expr.alias("__field"), reason_expr.alias("__reason"), raw_expr.alias("__rawv")
-    ).collect()
+        retry = (df[c].is_not_null() & typed[c].is_null()).arg_true()
+        if retry.len() == 0:
+            continue
+        sub = df.select(pl.col(c).gather(retry))
+        again = sub.select(slow_cast(c, ftypes[c], src[c]))[c]
+        typed = typed.with_columns(typed[c].scatter(retry, again))
+        failed = again.is_null() & ~sub.select(is_blank(pl.col(c)))[c]
+        if failed.any():
+            reason = f"not {EXPECTED[ftypes[c]]}"
+            checks.append(_failures(retry.filter(failed), rank, c, reason, sub[c].filter(failed)))
+    key_null = typed.select(pl.any_horizontal(pl.col(k).is_null() for k in keys)).to_series()
+    if key_null.any():
+        rows = key_null.arg_true()
+        checks.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
+    key_frame = typed.select(keys)
+    if key_frame.n_unique() < key_frame.height:
+        first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
+        dup = ~first_seen & ~key_null
+        if dup.any():
+            rows = dup.arg_true()
+            why = "duplicate primary key (an earlier row in the page has it)"
+            checks.append(_failures(rows, 0, keys[0], why, df[keys[0]].gather(rows)))
 
-    bad_mask = checked["__field"].is_not_null()
-    good = checked.filter(~bad_mask)
-    bad = checked.filter(bad_mask)
-
-    frame = good.select(
-        *[
-            (pl.col(c) if c in present else pl.lit(None)).cast(schema[c]).alias(c)
-            for c in value_cols
-        ],
+    key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")
+    if "source_id" in df.columns:  # the vendor's own id, when the mapping provides one
+        typed = typed.with_columns(df["source_id"].alias("__sid"))
+        key_text = pl.coalesce(blank_to_null(pl.col("__sid")), key_text)
+    typed = typed.with_columns(key_text.alias("source_id"))
+    lineage = [
         pl.lit(source_system).alias("source_system"),
         pl.col("source_id"),
         pl.lit(pulled).cast(pl.Datetime("us", "UTC")).alias("pulled_at"),
+    ]
+    columns = [
+        (pl.col(c) if c in present else pl.lit(None)).cast(schema[c]).alias(c) for c in value_cols
+    ]
+    if not checks:
+        frame = typed.select(*columns, *lineage)
+        return TypedPage(entity, frame, pl.DataFrame(schema=QUARANTINE_SCHEMA))
+
+    first = (
+        pl.concat(checks)
+        .sort("__row", "__rank")
+        .unique(subset="__row", keep="first", maintain_order=True)
     )
-    quarantine = bad.select(
+    bad = first["__row"]
+    keep = pl.Series(np.ones(df.height, dtype=bool)).scatter(bad, False)
+    frame = typed.filter(keep).select(*columns, *lineage)
+    records = df[bad].select(pl.struct(pl.all()).struct.json_encode().alias("raw_record"))
+    quarantine = first.select(
         pl.lit(entity).alias("entity"),
         pl.lit(source_system).alias("source_system"),
-        pl.col("source_id"),
+        typed["source_id"].gather(bad).alias("source_id"),
         pl.col("__field").alias("field"),
-        pl.col("__rawv").alias("raw_value"),
+        pl.col("__raw").alias("raw_value"),
         pl.col("__reason").alias("reason"),
         pl.lit(None, pl.String).alias("detail"),
-        pl.col("__record").alias("raw_record"),
+        records["raw_record"],
         pl.lit(pulled).cast(pl.Datetime("us", "UTC")).alias("pulled_at"),
     )
-    if explain and quarantine.height:
+    if explain:
         quarantine = quarantine.with_columns(
             pl.Series("detail", _explain(model, quarantine, source_system, pulled), pl.String)
         )
     return TypedPage(entity=entity, frame=frame, quarantine=quarantine.cast(QUARANTINE_SCHEMA))
+
+
+def _failures(rows: pl.Series, rank: int, field: str, reason: str, raw: pl.Series) -> pl.DataFrame:
+    """One row per failing record of one check; ``rank`` orders checks (keys first)."""
+    n = rows.len()
+    return pl.DataFrame(
+        {
+            "__row": rows.cast(pl.UInt32),
+            "__rank": pl.Series([rank] * n, dtype=pl.Int32),
+            "__field": pl.Series([field] * n, dtype=pl.String),
+            "__reason": pl.Series([reason] * n, dtype=pl.String),
+            "__raw": raw.cast(pl.String),
+        }
+    )
+
+
+def _require_keys(entity: str, keys: tuple[str, ...], columns: list[str]) -> None:
+    missing = [k for k in keys if k not in columns]
+    if missing:
+        close = difflib.get_close_matches(missing[0], columns, n=1)
+        raise SchemaMismatchError(
+            f"{entity}: the page has no primary key column {missing[0]!r} "
+            f"(columns: {', '.join(columns)})",
+            hint=(f"did you map {close[0]!r}? " if close else "")
+            + "map the vendor's id column to it in the source's [columns] table",
+        )
 
 
 def _explain(

@@ -1,0 +1,29 @@
+"""Shared fixtures: where the public datasets are, and small helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_dir() -> Path:
+    override = os.environ.get("REVGOV_SHARED")
+    return Path(override) if override else REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    """../shared/datasets beside the clone; tests that need it skip, saying why, if absent."""
+    path = _shared_dir() / "datasets"
+    if not path.is_dir():
+        pytest.skip(f"public datasets not found at {path} (set REVGOV_SHARED to ../shared)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

@@ -1,0 +1,178 @@
+"""Bulk typing: vectorized casts, quarantine of untypable rows, nothing dropped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from revgov.errors import SchemaMismatchError
+from revgov.model import QUARANTINE_SCHEMA, polars_schema, type_records
+
+PULLED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_types_the_spellings_vendors_send() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "a", "amount": "1,5", "close_date": "2024-02-03"},
+            {"opportunity_id": "b", "amount": 12, "created_at": "2024-01-15T10:20:30.000+0000"},
+            {"opportunity_id": "c", "amount": " 7.25 ", "created_at": "2024-01-15T10:20:30.123Z"},
+            {"opportunity_id": "d", "created_at": 1700000000000, "is_won": True},
+            {"opportunity_id": "e", "created_at": "2024-01-15 10:20:30", "is_won": "FALSE"},
+            {"opportunity_id": "f", "created_at": "2024-01-15T12:00:00+02:00", "close_date": ""},
+        ],
+        source_system="test",
+        pulled_at=PULLED,
+    )
+    assert page.frame.schema == polars_schema("opportunities")
+    rows = {r["opportunity_id"]: r for r in page.frame.iter_rows(named=True)}
+    assert set(rows) == {"b", "c", "d", "e", "f"}
+    assert rows["b"]["amount"] == 12.0
+    assert rows["b"]["created_at"] == datetime(2024, 1, 15, 10, 20, 30, tzinfo=UTC)
+    assert rows["c"]["amount"] == 7.25
+    assert rows["c"]["created_at"] == datetime(2024, 1, 15, 10, 20, 30, 123000, tzinfo=UTC)
+    assert rows["d"]["created_at"] == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert rows["d"]["is_won"] is True
+    assert rows["e"]["is_won"] is False
+    assert rows["f"]["created_at"] == datetime(2024, 1, 15, 10, 0, tzinfo=UTC)
+    assert rows["f"]["close_date"] is None  # blank is a null, not an error
+    assert rows["b"]["source_id"] == "b"
+    assert rows["b"]["pulled_at"] == PULLED
+    (bad,) = page.quarantine.iter_rows(named=True)
+    assert (bad["source_id"], bad["field"], bad["raw_value"]) == ("a", "amount", "1,5")
+    assert bad["reason"] == "not a number"
+    assert "amount" in bad["detail"]
+    assert json.loads(bad["raw_record"])["close_date"] == "2024-02-03"
+
+
+def test_missing_and_duplicate_keys_are_quarantined() -> None:
+    page = type_records(
+        "people",
+        [
+            {"person_id": "p1", "email": "a@x.io"},
+            {"person_id": "  ", "email": "b@x.io"},
+            {"person_id": None, "email": "c@x.io"},
+            {"person_id": "p1", "email": "d@x.io"},
+        ],
+        source_system="test",
+    )
+    assert page.frame["email"].to_list() == ["a@x.io"]
+    reasons = page.quarantine.select("field", "reason").rows()
+    assert reasons.count(("person_id", "missing primary key")) == 2
+    assert ("person_id", "duplicate primary key (an earlier row in the page has it)") in reasons
+    assert page.rows_in == 4
+
+
+def test_a_typed_frame_passes_through_unchanged() -> None:
+    frame = pl.DataFrame(
+        {
+            "account_id": ["a1", "a2"],
+            "employees": [10, None],
+            "created_at": [date(2024, 1, 1), date(2024, 1, 2)],
+        }
+    )
+    page = type_records("accounts", frame, source_system="parquet")
+    assert page.quarantine.is_empty()
+    assert page.frame["employees"].to_list() == [10, None]
+    assert page.frame["created_at"].to_list()[0] == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_source_id_column_is_lineage_when_present() -> None:
+    page = type_records(
+        "users", [{"user_id": "u1", "source_id": "005XYZ"}], source_system="salesforce"
+    )
+    assert page.frame["source_id"].to_list() == ["005XYZ"]
+
+
+def test_custom_fields_are_typed_and_quarantined_like_model_fields() -> None:
+    page = type_records(
+        "opportunities",
+        [{"opportunity_id": "1", "arr": "10.5"}, {"opportunity_id": "2", "arr": "n/a"}],
+        source_system="t",
+        extras={"arr": "float"},
+    )
+    assert page.frame["arr"].to_list() == [10.5]
+    assert page.quarantine["field"].to_list() == ["arr"]
+
+
+def test_page_without_key_column_is_a_clear_error() -> None:
+    with pytest.raises(SchemaMismatchError) as info:
+        type_records("opportunities", [{"Id": "1"}], source_system="t")
+    assert "opportunity_id" in str(info.value)
+    assert info.value.code == "RG202"
+
+
+def test_empty_page() -> None:
+    page = type_records("accounts", [], source_system="t")
+    assert page.frame.is_empty() and page.quarantine.is_empty()
+    assert page.quarantine.schema == QUARANTINE_SCHEMA
+
+
+# -- property: rows in = rows typed + rows quarantined, on arbitrary messy input ---------------
+
+_messy_text = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "2024-02-30", "2024-01-01", "12", "-3.5", "1e3", "true", "NaN"]),
+)
+_messy_value = st.one_of(
+    _messy_text, st.integers(-(10**12), 10**13), st.floats(allow_nan=True), st.booleans()
+)
+_record = st.fixed_dictionaries(
+    {
+        "opportunity_id": st.one_of(
+            st.none(), st.sampled_from(["", "1", "2", "3", "4"]), st.text(max_size=4)
+        )
+    },
+    optional={
+        "amount": _messy_value,
+        "close_date": _messy_value,
+        "created_at": _messy_value,
+        "is_won": _messy_value,
+        "stage": _messy_value,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_record, max_size=30))
+def test_nothing_is_silently_dropped(records: list[dict[str, object]]) -> None:
+    page = type_records("opportunities", records, source_system="h", pulled_at=PULLED)
+    assert page.frame.height + page.quarantine.height == len(records)
+    # Keys of typed rows are present and unique; every quarantined row says why.
+    keys = page.frame["opportunity_id"]
+    assert keys.null_count() == 0 and keys.n_unique() == keys.len()
+    assert page.quarantine["reason"].null_count() == 0
+    assert page.quarantine["field"].null_count() == 0
+    # A typed non-key value is never invented: a null raw value stays null.
+    for rec, row in zip(
+        [r for r in records if str(r.get("opportunity_id") or "").strip()],
+        page.frame.iter_rows(named=True),
+        strict=False,
+    ):
+        if rec.get("amount") is None and rec.get("opportunity_id") == row["opportunity_id"]:
+            assert row["amount"] is None
+
+
+def test_python_objects_in_api_pages_are_typed() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {
+                "opportunity_id": 7,
+                "created_at": datetime(2024, 1, 1, 9, tzinfo=UTC),
+                "close_date": date(2024, 2, 1),
+            }
+        ],
+        source_system="t",
+    )
+    row = page.frame.row(0, named=True)
+    assert row["opportunity_id"] == "7"
+    assert row["created_at"] == datetime(2024, 1, 1, 9, tzinfo=UTC)
+    assert row["close_date"] == date(2024, 2, 1)
