@@ -70,12 +70,16 @@ class _Strict(BaseModel):
 
 
 class CompanyConfig(_Strict):
+    """`[company]`: who the definitions belong to."""
+
     name: str = Field("My company", description="Shown on reports.")
     currency: str = Field("USD", description="ISO 4217 code of amounts.")
     fiscal_year_start_month: int = Field(1, ge=1, le=12, description="First month of the FY.")
 
 
 class LifecycleConfig(_Strict):
+    """`[lifecycle]`: canonical lifecycle stages and how vendor values map onto them."""
+
     stages: list[str] = Field(
         default_factory=lambda: [
             "subscriber",
@@ -111,6 +115,8 @@ class LifecycleConfig(_Strict):
 
 
 class StageConfig(_Strict):
+    """`[[pipelines.stages]]`: one stage of a pipeline."""
+
     name: str
     order: int = Field(ge=0, description="Position in the pipeline.")
     probability: float = Field(ge=0, le=1, description="Win probability in [0, 1].")
@@ -126,6 +132,8 @@ class StageConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
+    """`[[pipelines]]`: a pipeline, its ordered stages and stale limits."""
+
     name: str
     stages: list[StageConfig]
     stale_days: dict[str, int] = Field(
@@ -150,6 +158,8 @@ class PipelineConfig(_Strict):
 
 
 class QualifiedDefinition(_Strict):
+    """`[qualified]`: the governed meaning of \"qualified\" for deals and people."""
+
     opportunity_min_stage: str | None = Field(
         None, description="A deal is qualified once it reaches this stage (by order)."
     )
@@ -162,6 +172,8 @@ class QualifiedDefinition(_Strict):
 
 
 class ICP(_Strict):
+    """`[icp]`: the ideal customer profile (empty lists match anything)."""
+
     industries: list[str] = Field(default_factory=list)
     employees_min: int | None = None
     employees_max: int | None = None
@@ -171,6 +183,8 @@ class ICP(_Strict):
 
 
 class Segment(_Strict):
+    """`[[segments]]`: a segment by firmographics; the first matching segment wins."""
+
     name: str
     employees_min: int | None = None
     employees_max: int | None = None
@@ -179,6 +193,8 @@ class Segment(_Strict):
 
 
 class RequiredFields(_Strict):
+    """`[[required_fields]]`: fields an entity must have, optionally only in some states."""
+
     entity: Entity
     fields: list[str]
     when_stage: list[str] = Field(default_factory=list, description="Only in these stages.")
@@ -189,6 +205,8 @@ class RequiredFields(_Strict):
 
 
 class UTMConfig(_Strict):
+    """`[utm]`: UTM tagging conventions."""
+
     lowercase: bool = True
     required: list[str] = Field(
         default_factory=lambda: ["utm_source", "utm_medium", "utm_campaign"],
@@ -207,6 +225,8 @@ def _default_tokens() -> dict[str, list[str] | str]:
 
 
 class CampaignNaming(_Strict):
+    """`[campaign_naming]`: the campaign name template and each token's vocabulary."""
+
     template: str = Field(
         "{year}-{quarter}_{channel}_{region}_{offer}",
         description="Tokens in braces; literal separators between them.",
@@ -218,6 +238,8 @@ class CampaignNaming(_Strict):
 
 
 class RoutingRule(_Strict):
+    """`[[routing.rules]]`: who should own a record with these firmographics."""
+
     name: str
     entity: Literal["people", "accounts", "opportunities"] = "people"
     countries: list[str] = Field(default_factory=list)
@@ -235,6 +257,8 @@ class RoutingRule(_Strict):
 
 
 class RoutingConfig(_Strict):
+    """`[routing]`: the routing table (first match wins) and round-robin pools."""
+
     rules: list[RoutingRule] = Field(default_factory=list, description="First match wins.")
     pools: dict[str, list[str]] = Field(default_factory=dict, description="Pool to user ids.")
     round_robin_tolerance: float = Field(
@@ -250,6 +274,8 @@ class RoutingConfig(_Strict):
 
 
 class BusinessHours(_Strict):
+    """`[sla.business_hours]`: the working day in the SLA time zone."""
+
     start: time = time(9, 0)
     end: time = time(17, 0)
     working_days: list[int] = Field(
@@ -258,6 +284,8 @@ class BusinessHours(_Strict):
 
 
 class SLAConfig(_Strict):
+    """`[sla]`: service levels, measured in business hours."""
+
     timezone: str = Field("UTC", description="IANA time zone of the business hours.")
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     holidays: list[date] = Field(default_factory=list)
@@ -285,6 +313,8 @@ class SLAConfig(_Strict):
 
 
 class KPIChoices(_Strict):
+    """`[kpis]`: choices where public KPI definitions disagree."""
+
     win_rate_basis: Literal["count", "amount"] = "count"
     cycle_window_days: int = Field(365, ge=1, description="Trailing window for cycle length.")
     coverage_basis: Literal["open_pipeline", "weighted_pipeline"] = "open_pipeline"
@@ -296,6 +326,8 @@ class KPIChoices(_Strict):
 
 
 class FileEntity(_Strict):
+    """`[sources.entities.NAME]`: one entity of a source and its column mapping."""
+
     path: str = Field(description="CSV or Parquet file, relative to the config file.")
     format: Literal["csv", "parquet", "auto"] = "auto"
     columns: dict[str, str] = Field(
@@ -313,6 +345,8 @@ class FileEntity(_Strict):
 
 
 class SourceConfig(_Strict):
+    """`[[sources]]`: one system records are pulled from."""
+
     name: str
     connector: str = Field(description="`files`, `salesforce`, `hubspot` or a plugin name.")
     entities: dict[Entity, FileEntity] = Field(default_factory=dict)
@@ -322,19 +356,33 @@ class SourceConfig(_Strict):
 class Config(_Strict):
     """The whole of ``revgov.toml``."""
 
-    company: CompanyConfig = Field(default_factory=CompanyConfig)
-    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
-    pipelines: list[PipelineConfig] = Field(default_factory=list)
-    qualified: QualifiedDefinition = Field(default_factory=QualifiedDefinition)
-    icp: ICP = Field(default_factory=ICP)
-    segments: list[Segment] = Field(default_factory=list)
-    required_fields: list[RequiredFields] = Field(default_factory=list)
-    utm: UTMConfig = Field(default_factory=UTMConfig)
-    campaign_naming: CampaignNaming = Field(default_factory=CampaignNaming)
-    routing: RoutingConfig = Field(default_factory=RoutingConfig)
-    sla: SLAConfig = Field(default_factory=SLAConfig)
-    kpis: KPIChoices = Field(default_factory=KPIChoices)
-    sources: list[SourceConfig] = Field(default_factory=list)
+    company: CompanyConfig = Field(default_factory=CompanyConfig, description="Name, currency, FY.")
+    lifecycle: LifecycleConfig = Field(
+        default_factory=LifecycleConfig, description="Lifecycle stages and the vendor map."
+    )
+    pipelines: list[PipelineConfig] = Field(
+        default_factory=list, description="Pipelines and their stages (`[[pipelines]]`)."
+    )
+    qualified: QualifiedDefinition = Field(
+        default_factory=QualifiedDefinition, description="What counts as qualified."
+    )
+    icp: ICP = Field(default_factory=ICP, description="The ideal customer profile.")
+    segments: list[Segment] = Field(default_factory=list, description="Segments, first match.")
+    required_fields: list[RequiredFields] = Field(
+        default_factory=list, description="Required fields per entity, stage, segment."
+    )
+    utm: UTMConfig = Field(default_factory=UTMConfig, description="UTM conventions.")
+    campaign_naming: CampaignNaming = Field(
+        default_factory=CampaignNaming, description="Campaign naming template and vocabulary."
+    )
+    routing: RoutingConfig = Field(
+        default_factory=RoutingConfig, description="Routing table and round-robin pools."
+    )
+    sla: SLAConfig = Field(default_factory=SLAConfig, description="SLAs and business hours.")
+    kpis: KPIChoices = Field(default_factory=KPIChoices, description="KPI definition choices.")
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="Where records come from (`[[sources]]`)."
+    )
     rules: dict[str, Any] = Field(
         default_factory=dict, description="Rule settings (see docs/rules.md)."
     )
