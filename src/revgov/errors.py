@@ -16,7 +16,8 @@ exits non-zero; ``--debug`` adds the traceback.
     │   └── SchemaMismatchError      RG202  a page lacks a required column
     ├── StoreError                   RG300
     │   ├── SnapshotNotFoundError    RG301
-    │   └── SnapshotCorruptError     RG302
+    │   ├── SnapshotCorruptError     RG302
+    │   └── DemoOutputExistsError    RG303  `revgov demo --out` names a non-empty directory
     ├── ConnectorError               RG400
     │   ├── UnknownConnectorError    RG401
     │   ├── SourceNotFoundError      RG402  an export file is missing
@@ -29,6 +30,9 @@ exits non-zero; ``--debug`` adds the traceback.
     │   └── FindingsError            RG502  raised by Report.raise_for_findings
     └── MetricError                  RG600
         └── MetricInputError         RG601  a KPI was given a frame it cannot use
+
+Warnings (never errors) derive from :class:`RevgovWarning`, e.g. a connector plugin that
+fails to load is skipped with a :class:`PluginWarning`.
 """
 
 from __future__ import annotations
@@ -42,13 +46,16 @@ __all__ = [
     "ConfigSyntaxError",
     "ConfigValidationError",
     "ConnectorError",
+    "DemoOutputExistsError",
     "FindingsError",
     "MappingError",
     "MetricError",
     "MetricInputError",
     "ModelError",
+    "PluginWarning",
     "RateLimitedError",
     "RevgovError",
+    "RevgovWarning",
     "RuleDefinitionError",
     "RuleError",
     "SchemaMismatchError",
@@ -122,6 +129,10 @@ class SnapshotCorruptError(StoreError):
     code = "RG302"
 
 
+class DemoOutputExistsError(StoreError):
+    code = "RG303"
+
+
 class ConnectorError(RevgovError):
     code = "RG400"
 
@@ -168,3 +179,11 @@ class MetricError(RevgovError):
 
 class MetricInputError(MetricError):
     code = "RG601"
+
+
+class RevgovWarning(UserWarning):
+    """Base of every warning revgov emits."""
+
+
+class PluginWarning(RevgovWarning):
+    """A third-party plugin (entry point) could not be loaded and was skipped."""

@@ -1,9 +1,105 @@
-"""CLI: `revgov pull` (owned by its issue; filled in by that work)."""
+"""CLI: ``revgov pull --config revgov.toml [--snapshot DIR] [--source NAME]``."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from revgov.config import load_config
+from revgov.pull import PullResult, default_snapshot_dir, pull
+
+console = Console()
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _print_text(result: PullResult) -> None:
+    table = Table(title=f"pulled into {result.snapshot}", title_justify="left", box=box.SIMPLE_HEAD)
+    rows = [
+        (
+            e.source,
+            e.entity,
+            e.status,
+            f"{e.rows_in:,}",
+            f"{e.rows_typed:,}",
+            f"[yellow]{e.rows_quarantined:,}[/]" if e.rows_quarantined else "0",
+        )
+        for e in result.entities
+    ]
+    headers = ("source", "entity", "status", "rows in", "typed", "quarantined")
+    for i, col in enumerate(headers):
+        # Names are never cut short; on a narrow terminal the numbers' headers give way.
+        width = max([len(r[i]) for r in rows if i < 3] + [len(col) if i < 3 else 1])
+        table.add_column(col, justify="left" if i < 3 else "right", no_wrap=True, min_width=width)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"config hash [bold]{result.config_hash}[/]", highlight=False)
+    if result.rows_quarantined:
+        console.print(
+            f"[yellow]{result.rows_quarantined:,} row(s) quarantined[/]: see "
+            f"`revgov snapshot info {result.snapshot}`",
+            highlight=False,
+        )
+    if result.definitions_changed:
+        console.print(
+            f"note: the snapshot was last pulled under config {result.previous_config_hash}; "
+            "unchanged sources keep values derived then (pull with --full-refresh to redo them)",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``revgov pull`` to the app."""
+
+    @app.command("pull")
+    def pull_cmd(
+        config: Annotated[
+            Path, typer.Option("--config", "-c", help="The revgov.toml naming the sources.")
+        ] = Path("revgov.toml"),
+        snapshot: Annotated[
+            Path | None,
+            typer.Option(
+                "--snapshot",
+                "-s",
+                help="Snapshot directory (default: revgov-snapshot/ beside the config).",
+            ),
+        ] = None,
+        source: Annotated[
+            list[str] | None,
+            typer.Option("--source", help="Pull only this source (repeatable)."),
+        ] = None,
+        full_refresh: Annotated[
+            bool,
+            typer.Option("--full-refresh", help="Ignore stored cursors; re-read everything."),
+        ] = False,
+        progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+        ] = True,
+        fmt: Annotated[
+            OutputFormat, typer.Option("--format", help="Summary as a table or as JSON.")
+        ] = OutputFormat.text,
+    ) -> None:
+        """Pull every configured source into the snapshot (atomic per page, resumable)."""
+        cfg = load_config(config)
+        result = pull(
+            cfg,
+            snapshot if snapshot is not None else default_snapshot_dir(cfg),
+            sources=source,
+            progress=progress and fmt is OutputFormat.text,
+            full_refresh=full_refresh,
+        )
+        if fmt is OutputFormat.json:
+            typer.echo(json.dumps(result.to_dict(), indent=2))
+        else:
+            _print_text(result)

@@ -34,6 +34,9 @@ class Page:
     extras: Mapping[str, FieldType] = field(default_factory=dict)
     #: How many records the source says exist in all (for progress bars), if known.
     total: int | None = None
+    #: The page starts a full refresh: the entity's earlier rows from this source are dropped
+    #: in the same atomic commit (e.g. a changed export file, or a pull from no cursor).
+    replace: bool = False
 
 
 @runtime_checkable

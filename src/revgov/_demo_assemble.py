@@ -1,0 +1,411 @@
+"""Run the demo generator's steps in order and assemble the canonical frames.
+
+Records are referenced by integer index while they are generated; ids are given last, in
+order of creation (``acc_000001`` is the oldest account), as a CRM would number them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from revgov._demo_activity import (
+    deal_activities,
+    deal_events,
+    lifecycle_events,
+    people_activities,
+    touches,
+)
+from revgov._demo_companies import SEGMENTS, Companies, make_companies
+from revgov._demo_deals import Deals, make_deals, plant_deal_fields, stage_layout
+from revgov._demo_defects import Planter, ground_truth_frame
+from revgov._demo_marketing import make_campaigns, quarters_between, spend_frame, targets_frame
+from revgov._demo_org import ROSTER, account_executives, users_frame
+from revgov._demo_people import SQL, make_people_core, people_frame
+from revgov._demo_time import BusinessCalendar, days, to_datetime64, utc_series
+from revgov._demo_vocab import COUNTRIES, UNKNOWN_STAGE
+from revgov.config import Config
+from revgov.model.frames import ENTITIES, polars_schema
+
+__all__ = ["assemble"]
+
+Idx = npt.NDArray[np.int64]
+_PRODUCTS = ("Platform", "Analytics Suite", "Data Quality Add-on")
+
+
+def _ids(prefix: str, rank: Idx, width: int) -> pl.Series:
+    """``prefix`` + the 1-based rank, zero-padded to ``width`` digits."""
+    digits = pl.Series("id", rank + 1).cast(pl.String).str.zfill(width)
+    return pl.select(pl.lit(prefix) + digits).to_series().alias("id")
+
+
+def _by_time(values: npt.NDArray[np.datetime64]) -> tuple[Idx, Idx]:
+    """Rank of each record in order of time (ties by index), and the records in that order."""
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    return rank, order
+
+
+def _naive(column: pl.Series) -> npt.NDArray[np.datetime64]:
+    return column.dt.replace_time_zone(None).to_numpy()
+
+
+def _ref(ids: pl.Series, idx: Idx) -> pl.Series:
+    """``ids[idx]`` with null where ``idx < 0``."""
+    picked = ids.gather(np.maximum(idx, 0))
+    return pl.select(pl.when(pl.Series(idx < 0)).then(None).otherwise(picked)).to_series()
+
+
+def _accounts(
+    rng: np.random.Generator, companies: Companies, n: int
+) -> tuple[pl.DataFrame, pl.Series, Planter]:
+    """Account columns (no id, no created_at) with planted defects, and every company's
+    true domain (what its people's emails use)."""
+    region = pl.Series([c.region for c in COUNTRIES]).gather(companies.country[:n])
+    segment = pl.Series(SEGMENTS).gather(companies.segment[:n])
+    code = np.zeros(n, dtype=np.int64)
+    aes = account_executives()
+    keys = list(aes)
+    flat = [u for k in keys for u in aes[k]]
+    start = 0
+    reg_np, seg_np = region.to_numpy(), segment.to_numpy()
+    for r, s in keys:  # one vectorized pass per (region, segment) team
+        mine = np.flatnonzero((reg_np == r) & (seg_np == s))
+        code[mine] = start + rng.integers(len(aes[(r, s)]), size=len(mine))
+        start += len(aes[(r, s)])
+    owner = pl.Series(flat, dtype=pl.String).gather(code)
+
+    planter = Planter(rng, "accounts", n)
+    dup = planter.pick("accounts.duplicate_domain", group=2)
+    bad = planter.pick("accounts.domain_format")
+    no_industry = planter.pick("accounts.industry_missing")
+    no_owner = planter.pick("accounts.owner_missing")
+    perm = rng.permutation(dup)
+    src, dst = perm[: len(dup) // 2], perm[len(dup) // 2 :]
+    true_domain = companies.domain.scatter(dst, companies.domain.gather(src))
+    src_dom = companies.domain.gather(src)
+    www = pl.Series(rng.random(len(dst)) < 0.5)
+    dup_dom = pl.select(pl.when(www).then("www." + src_dom).otherwise(src_dom)).to_series()
+    bad_dom = companies.domain.gather(bad)
+    variant = pl.Series(rng.integers(3, size=len(bad)))
+    broken = pl.select(
+        pl.when(variant == 0)
+        .then(bad_dom.str.extract(r"^([^.]+)", 1))
+        .when(variant == 1)
+        .then("http://" + bad_dom + "/")
+        .otherwise(bad_dom + "/pricing")
+    ).to_series()
+    domain = companies.domain[:n].scatter(dst, dup_dom).scatter(bad, broken)
+    name = companies.name[:n].scatter(dst, companies.name.gather(src) + " Inc")
+    frame = pl.DataFrame(
+        {
+            "name": name,
+            "domain": domain,
+            "industry": companies.industry[:n].scatter(no_industry, None),
+            "employees": companies.employees[:n],
+            "annual_revenue": companies.annual_revenue[:n],
+            "country": pl.Series([c.code for c in COUNTRIES]).gather(companies.country[:n]),
+            "region": region,
+            "segment": segment,
+            "owner_id": owner.scatter(no_owner, None),
+            "parent_account_id": pl.repeat(None, n, eager=True, dtype=pl.String),
+            "is_deleted": np.zeros(n, dtype=bool),
+            "true_owner": owner,
+        }
+    )
+    return frame, true_domain, planter
+
+
+def _account_created(
+    rng: np.random.Generator,
+    n: int,
+    people_account: Idx,
+    people_created: npt.NDArray[np.datetime64],
+    deals: Deals,
+    as_of: np.datetime64,
+) -> npt.NDArray[np.datetime64]:
+    """Each account predates its first contact and deal by up to half a year."""
+    never = np.iinfo(np.int64).max
+    first = np.full(n, never, dtype=np.int64)
+    has = people_account >= 0
+    np.minimum.at(first, people_account[has], people_created[has].astype(np.int64))
+    np.minimum.at(first, deals.account, deals.created_at.astype(np.int64))
+    lead = days(rng.uniform(1, 180, n)).astype(np.int64)
+    lonely = (as_of - days(rng.uniform(30, 1000, n))).astype(np.int64)
+    return np.where(first < never, first - lead, lonely).astype("datetime64[us]")
+
+
+def _typed(entity: str, frame: pl.DataFrame, key: str, pulled: datetime) -> pl.DataFrame:
+    schema = polars_schema(entity)
+    full = frame.with_columns(
+        source_system=pl.lit("demo"),
+        source_id=pl.col(key).cast(pl.String),
+        pulled_at=pl.lit(pulled),
+    )
+    return full.select([pl.col(c).cast(schema[c]) for c in schema.names()])
+
+
+def assemble(
+    config: Config,
+    *,
+    scale: float,
+    seed: int,
+    as_of: datetime,
+    on_step: Callable[[str], None],
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    def rng(part: int) -> np.random.Generator:
+        # One independent stream per step, so a change in one step leaves the others alone.
+        return np.random.default_rng([seed, part])
+
+    t0 = to_datetime64(as_of)
+    calendar = BusinessCalendar.from_sla(config.sla)
+    layout = stage_layout(config)
+    n_accounts = max(10, round(5_000 * scale))
+    n_deals = max(16, round(8_000 * scale))
+    n_people = max(100, round(50_000 * scale))
+
+    on_step("companies and accounts")
+    companies = make_companies(rng(1), n_accounts * 3)
+    accounts, true_domain, acc_planter = _accounts(rng(2), companies, n_accounts)
+
+    on_step("opportunities")
+    deals = make_deals(
+        rng(3), n_deals, account_segment=companies.segment[:n_accounts], layout=layout, as_of=t0
+    )
+
+    on_step("people")
+    core = make_people_core(
+        rng(4),
+        n_people,
+        deals=deals,
+        n_companies=len(companies),
+        n_accounts=n_accounts,
+        calendar=calendar,
+        as_of=t0,
+    )
+    first_day = core.created_at.min().astype("datetime64[D]").item()
+    last_day = (t0 - days(1)).astype("datetime64[D]").item()
+    per_block = int(np.clip(round(2 * np.sqrt(scale)), 1, 5))
+    campaigns, camp_planter = make_campaigns(
+        rng(5), quarters_between(first_day, last_day), per_block, scale
+    )
+    people, people_planter = people_frame(
+        rng(6),
+        core,
+        companies=companies,
+        true_domain=true_domain,
+        campaigns=campaigns,
+        config=config,
+        inactive_users=[m.user_id for m in ROSTER if not m.is_active],
+        misroute_users=[u for team in account_executives().values() for u in team],
+    )
+    field_picks = plant_deal_fields(deals, rng(7), t0)
+
+    on_step("ids")
+    account_created = _account_created(rng(8), n_accounts, core.account, core.created_at, deals, t0)
+    # Rows end up in id order; `order[entity]` lists the generated rows in that order.
+    order: dict[str, Idx] = {}
+    rank, order["accounts"] = _by_time(account_created)
+    account_ids = _ids("acc_", rank, 6)
+    rank, order["people"] = _by_time(core.created_at)
+    person_ids = _ids("per_", rank, 7)
+    rank, order["opportunities"] = _by_time(deals.created_at)
+    deal_ids = _ids("opp_", rank, 6)
+    campaign_ids = _ids("cmp_", np.arange(campaigns.frame.height), 5)
+
+    on_step("stage history")
+    stages = list(config.lifecycle.stages)
+    life = lifecycle_events(
+        rng(9), core, np.flatnonzero(people["regression"].to_numpy()), stages, t0
+    )
+    life = life.with_columns(
+        record_entity=pl.lit("people"),
+        field=pl.lit("lifecycle_stage"),
+        record_id=person_ids.gather(life["record_index"]),
+        changed_by=people["expected_owner"].gather(life["record_index"]),
+    )
+    deal_owner = accounts["true_owner"].gather(deals.account)
+    path = deal_events(deals, layout, field_picks["stage_unknown"])
+    path = path.with_columns(
+        record_entity=pl.lit("opportunities"),
+        field=pl.lit("stage"),
+        record_id=deal_ids.gather(path["record_index"]),
+        changed_by=deal_owner.gather(path["record_index"]),
+    )
+    events = pl.concat([life, path], how="vertical_relaxed")
+    rank, order["stage_events"] = _by_time(_naive(events["changed_at"]))
+    events = events.with_columns(event_id=_ids("evt_", rank, 8))
+
+    on_step("activities")
+    acts = pl.concat(
+        [
+            people_activities(
+                rng(10),
+                core,
+                breach=np.flatnonzero(people["breach"].to_numpy()),
+                owner=people["expected_owner"],
+                calendar=calendar,
+                as_of=t0,
+            ),
+            deal_activities(rng(11), deals, deal_owner, t0),
+        ]
+    )
+    rank, order["activities"] = _by_time(_naive(acts["occurred_at"]))
+    acts = acts.with_columns(
+        activity_id=_ids("act_", rank, 8),
+        person_id=_ref(person_ids, acts["person_index"].to_numpy()),
+        opportunity_id=_ref(deal_ids, acts["opp_index"].to_numpy()),
+        account_id=_ref(account_ids, acts["account_index"].to_numpy()),
+    )
+
+    on_step("campaign touches")
+    clean = people.select(pl.col("^clean_.*$").name.map(lambda c: c.removeprefix("clean_")))
+    touch = touches(
+        rng(12),
+        core,
+        campaign_index=people["campaign_index"].to_numpy(),
+        campaigns=campaigns,
+        clean_tags=clean,
+        as_of=t0,
+    )
+    rank, order["campaign_touches"] = _by_time(_naive(touch["touched_at"]))
+    touch = touch.with_columns(
+        touch_id=_ids("tch_", rank, 8),
+        person_id=person_ids.gather(touch["person_index"]),
+        campaign_id=campaign_ids.gather(touch["campaign_index"]),
+    )
+
+    on_step("assemble frames")
+    frames: dict[str, pl.DataFrame] = {}
+    frames["accounts"] = accounts.with_columns(
+        account_id=account_ids, created_at=utc_series("created_at", account_created)
+    )
+    account_index = people["account_index"].to_numpy()
+    dangling = np.flatnonzero(account_index == -2)
+    people_account = _ref(account_ids, account_index).scatter(
+        dangling, _ids("acc_9", np.arange(len(dangling)), 6)
+    )
+    converted = people["is_converted"].to_numpy()
+    frames["people"] = people.with_columns(
+        person_id=person_ids,
+        account_id=people_account,
+        converted_at=utc_series(
+            "converted_at", np.where(converted, core.stage_at[:, SQL], np.datetime64("NaT"))
+        ),
+        converted_opportunity_id=_ref(deal_ids, np.where(converted, core.opp, -1)),
+        mql_at=utc_series("mql_at", core.mql_at),
+        created_at=utc_series("created_at", core.created_at),
+        is_deleted=pl.lit(False),
+    )
+    frames["opportunities"] = _opportunities(
+        rng(13),
+        deals,
+        accounts,
+        people,
+        field_picks,
+        layout_names=layout.names,
+        pipeline=config.pipeline().name,
+        currency=config.company.currency,
+        ids=(deal_ids, account_ids, person_ids, campaign_ids),
+        owner=deal_owner,
+    )
+    frames["stage_events"] = events
+    frames["activities"] = acts
+    frames["campaigns"] = campaigns.frame.with_columns(campaign_id=campaign_ids)
+    frames["campaign_touches"] = touch
+    frames["users"] = users_frame()
+    frames["pipeline_stages"] = pl.DataFrame(
+        [
+            {
+                "pipeline": p.name,
+                "stage": s.name,
+                "order": s.order,
+                "probability": s.probability,
+                "is_closed": s.is_closed,
+                "is_won": s.is_won,
+            }
+            for p in config.pipelines
+            for s in p.ordered()
+        ]
+    ).with_columns(key=pl.format("{}/{}", "pipeline", "stage"))
+    frames["spend"] = spend_frame(campaigns.frame)
+    start = date(as_of.year - 2, as_of.month, 1)
+    frames["targets"] = targets_frame(frames["opportunities"], frames["people"], start, 30)
+
+    keys = {e: m.primary_key[0] for e, m in ENTITIES.items()} | {"pipeline_stages": "key"}
+    pulled = as_of.astimezone(UTC)
+    typed = {
+        e: _typed(e, frames[e][order[e]] if e in order else frames[e], keys[e], pulled)
+        for e in ENTITIES
+    }
+
+    truth = ground_truth_frame(
+        [acc_planter, people_planter, deals.planter, camp_planter],
+        {
+            "accounts": account_ids,
+            "people": person_ids,
+            "opportunities": deal_ids,
+            "campaigns": campaign_ids,
+        },
+    )
+    return typed, truth
+
+
+def _opportunities(
+    rng: np.random.Generator,
+    deals: Deals,
+    accounts: pl.DataFrame,
+    people: pl.DataFrame,
+    picks: dict[str, Idx],
+    *,
+    layout_names: list[str],
+    pipeline: str,
+    currency: str,
+    ids: tuple[pl.Series, pl.Series, pl.Series, pl.Series],
+    owner: pl.Series,
+) -> pl.DataFrame:
+    deal_ids, account_ids, person_ids, campaign_ids = ids
+    n = len(deals)
+    idx = np.arange(n)
+    stage = pl.Series(layout_names).gather(deals.stage)
+    unknown = picks["stage_unknown"]
+    stage = stage.scatter(unknown, pl.Series(UNKNOWN_STAGE).gather(deals.stage[unknown]))
+    gone = picks["account_missing"]
+    half = gone[: len(gone) // 2]
+    account = account_ids.gather(deals.account).scatter(gone, None)
+    account = account.scatter(half, _ids("acc_8", np.arange(len(half)), 6))
+    strangers = picks["owner_unknown"]
+    strange_ids = _ids("005Dn00000", rng.integers(0, 99_999, len(strangers)), 5)
+    product = pl.Series(_PRODUCTS).gather(rng.integers(len(_PRODUCTS), size=n))
+    entered = deals.entered[idx, deals.length - 1]
+    return pl.DataFrame(
+        {
+            "opportunity_id": deal_ids,
+            "name": accounts["name"].gather(deals.account) + " - " + product,
+            "account_id": account,
+            "pipeline": pl.repeat(pipeline, n, eager=True, dtype=pl.String),
+            "stage": stage,
+            "amount": pl.Series(deals.amount).fill_nan(None),
+            "currency": pl.repeat(currency, n, eager=True, dtype=pl.String),
+            "close_date": pl.Series(deals.close_date.astype("datetime64[D]")),
+            "created_at": utc_series("created_at", deals.created_at),
+            "closed_at": utc_series("closed_at", deals.closed_at),
+            "is_closed": ~deals.is_open,
+            "is_won": deals.is_won,
+            "owner_id": owner.scatter(strangers, strange_ids),
+            "type": pl.repeat("new business", n, eager=True, dtype=pl.String),
+            "lead_source": people["lead_source"].gather(idx),
+            "primary_campaign_id": _ref(campaign_ids, people["campaign_index"].to_numpy()[:n]),
+            "primary_person_id": person_ids.gather(idx),
+            "product": product,
+            "segment": accounts["segment"].gather(deals.account),
+            "region": accounts["region"].gather(deals.account),
+            "stage_entered_at": utc_series("stage_entered_at", entered),
+            "is_deleted": np.zeros(n, dtype=bool),
+        }
+    )

@@ -1,0 +1,242 @@
+"""The files connector: CSV and Parquet exports of any CRM, mapped by the config.
+
+Each entity of a ``connector = "files"`` source names one export file. The file is scanned
+lazily and streamed in pages of ``page_size`` rows, so memory stays flat however large the
+export. CSV columns are read as text: typing and quarantine are
+:func:`revgov.model.type_records`'s job.
+
+The cursor of an entity is the export's fingerprint (size, modification time, SHA-256, and a
+hash of its mapping) plus the rows committed so far. Pulling an unchanged, fully read export
+again yields nothing; a pull that died mid-file resumes after its last committed page; a
+changed export (or mapping) is read again from the start as a full refresh.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from revgov.config import FileEntity, SourceConfig
+from revgov.connectors._mapping import MappedExport, map_columns
+from revgov.connectors.base import Cursor, Page
+from revgov.connectors.files.settings import FilesSettings
+from revgov.errors import ConnectorError, SourceNotFoundError, UnknownEntityError
+
+__all__ = ["FileCursor", "FilesConnector"]
+
+_CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ","}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileCursor:
+    """Where a pull of one export file stands; stored as compact JSON text."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+    mapping: str
+    rows: int = 0
+    done: bool = False
+
+    def dump(self) -> str:
+        return json.dumps({"v": 1, **asdict(self)}, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def parse(cls, text: Cursor) -> FileCursor | None:
+        """The cursor in ``text``; None (read from the start) if absent or not a file cursor."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            data.pop("v")
+            return cls(**data)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def same_export(self, other: FileCursor) -> bool:
+        return (self.sha256, self.size, self.mapping) == (other.sha256, other.size, other.mapping)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(path: Path, mapping: str, previous: FileCursor | None = None) -> FileCursor:
+    """The export's identity; the file is hashed unless its size and mtime match ``previous``."""
+    stat = path.stat()
+    if previous is not None and (previous.size, previous.mtime_ns) == (
+        stat.st_size,
+        stat.st_mtime_ns,
+    ):
+        sha = previous.sha256
+    else:
+        sha = _sha256(path)
+    return FileCursor(sha256=sha, size=stat.st_size, mtime_ns=stat.st_mtime_ns, mapping=mapping)
+
+
+class FilesConnector:
+    """Reads a source's CSV and Parquet exports (one file per canonical entity)."""
+
+    name = "files"
+
+    def __init__(self, source: SourceConfig, *, config_dir: Path | None = None) -> None:
+        self.source = source
+        self.settings = FilesSettings.from_options(source.options, source=source.name)
+        root = Path(config_dir) if config_dir is not None else Path.cwd()
+        base = self.settings.base_dir
+        self.base_dir = (root / base.expanduser()) if base is not None else root
+
+    def entities(self) -> Sequence[str]:
+        return list(self.source.entities)
+
+    def spec(self, entity: str) -> FileEntity:
+        try:
+            return self.source.entities[entity]  # type: ignore[index]
+        except KeyError:
+            raise UnknownEntityError(
+                f"source {self.source.name!r} has no file for entity {entity!r}",
+                hint=f"its entities are: {', '.join(self.source.entities) or 'none'}",
+            ) from None
+
+    def path(self, entity: str) -> Path:
+        """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
+        return self.base_dir / Path(self.spec(entity).path).expanduser()
+
+    def _format(self, path: Path, spec: FileEntity) -> Literal["csv", "parquet"]:
+        if spec.format != "auto":
+            return spec.format
+        suffix = path.suffix.lower()
+        if suffix in _CSV_SUFFIXES:
+            return "csv"
+        if suffix in _PARQUET_SUFFIXES:
+            return "parquet"
+        raise ConnectorError(
+            f"source {self.source.name!r}: cannot tell the format of {str(path)!r}",
+            hint='set format = "csv" or format = "parquet" for that entity',
+        )
+
+    def scan(self, entity: str) -> pl.LazyFrame:
+        """The raw export of ``entity`` as a lazy frame (export column names, CSV as text)."""
+        spec = self.spec(entity)
+        path = self.path(entity)
+        if not path.is_file():
+            raise self._not_found(entity, path)
+        try:
+            if self._format(path, spec) == "parquet":
+                return pl.scan_parquet(path)
+            separator = self.settings.separator
+            if separator == "," and path.suffix.lower() == ".tsv":
+                separator = "\t"
+            return pl.scan_csv(
+                path,
+                infer_schema=False,
+                separator=separator,
+                encoding=self.settings.encoding,
+                raise_if_empty=False,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise self._unreadable(path, exc) from exc
+
+    def mapped(self, entity: str) -> MappedExport:
+        """The export of ``entity`` renamed to canonical columns (lazy)."""
+        path = self.path(entity)
+        try:
+            return map_columns(
+                self.scan(entity),
+                entity,
+                self.spec(entity),
+                where=f"source {self.source.name!r}, {entity} file {str(path)!r}",
+                auto_map=self.settings.auto_map,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise self._unreadable(path, exc) from exc
+
+    def _mapping_hash(self, entity: str) -> str:
+        spec = self.spec(entity).model_dump_json()
+        opts = self.settings.model_dump_json(include={"auto_map", "separator", "encoding"})
+        return hashlib.sha256(f"{spec}|{opts}".encode()).hexdigest()[:16]
+
+    def fetch(self, entity: str, cursor: Cursor = None) -> Iterator[Page]:
+        """Pages of the export; see the module docstring for what the cursor does."""
+        path = self.path(entity)
+        export = self.mapped(entity)
+        previous = FileCursor.parse(cursor)
+        current = fingerprint(path, self._mapping_hash(entity), previous)
+        resume = previous is not None and previous.same_export(current)
+        if resume and previous is not None and previous.done:
+            return
+        offset = previous.rows if resume and previous is not None else 0
+        replace = not resume  # a new or changed export replaces what this source wrote
+        try:
+            total = int(self.scan(entity).select(pl.len()).collect().item())
+            batches = export.frame.slice(offset).collect_batches(
+                chunk_size=self.settings.page_size, lazy=True
+            )
+            # One page of look-ahead, so that the last page can say the file is done.
+            ahead: pl.DataFrame | None = None
+            for batch in batches:
+                if ahead is not None:
+                    offset += ahead.height
+                    yield self._page(entity, ahead, current, offset, export, total, replace)
+                    replace = False
+                ahead = batch
+        except pl.exceptions.PolarsError as exc:
+            raise self._unreadable(path, exc) from exc
+        last = ahead if ahead is not None else pl.DataFrame(schema=export.frame.collect_schema())
+        offset += last.height
+        yield self._page(entity, last, current, offset, export, total, replace, done=True)
+
+    @staticmethod
+    def _page(
+        entity: str,
+        records: pl.DataFrame,
+        fp: FileCursor,
+        rows: int,
+        export: MappedExport,
+        total: int,
+        replace: bool,
+        *,
+        done: bool = False,
+    ) -> Page:
+        cursor = FileCursor(fp.sha256, fp.size, fp.mtime_ns, fp.mapping, rows=rows, done=done)
+        return Page(
+            entity=entity,
+            records=records,
+            cursor=cursor.dump(),
+            extras=export.extras,
+            total=total,
+            replace=replace,
+        )
+
+    def _not_found(self, entity: str, path: Path) -> SourceNotFoundError:
+        hint = f"check `path` of {entity} (relative paths resolve against {str(self.base_dir)!r})"
+        if path.parent.is_dir():
+            siblings = [p.name for p in path.parent.iterdir() if p.is_file()]
+            close = difflib.get_close_matches(path.name, siblings, n=1)
+            if close:
+                hint = f"did you mean {close[0]!r}? " + hint
+        return SourceNotFoundError(
+            f"source {self.source.name!r}: the {entity} export {str(path)!r} does not exist",
+            hint=hint,
+        )
+
+    def _unreadable(self, path: Path, exc: Exception) -> ConnectorError:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return ConnectorError(
+            f"source {self.source.name!r}: cannot read {str(path)!r}: {first}",
+            hint="check that the file is a complete CSV (header row first) or Parquet file, "
+            "and the source's format, separator and encoding options",
+        )

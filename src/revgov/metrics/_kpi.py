@@ -1,0 +1,105 @@
+"""Building blocks the KPI modules share: outcome flags, close time, grouping keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+
+from revgov.errors import MetricInputError
+from revgov.metrics._frames import Columns, as_list, require
+from revgov.metrics._time import naive, parse_every, period_start
+
+__all__ = [
+    "PERIOD",
+    "aggregate",
+    "close_time",
+    "closed_flag",
+    "count_if",
+    "keyed",
+    "lost_flag",
+    "quantile_aggs",
+    "total",
+    "won_flag",
+]
+
+#: Name of the period column every KPI adds when given ``every=``.
+PERIOD = "period"
+
+
+def won_flag(is_won: str) -> nw.Expr:
+    """Closed won (a null flag is not won)."""
+    return nw.col(is_won).fill_null(False)
+
+
+def closed_flag(is_closed: str, is_won: str) -> nw.Expr:
+    """Closed, won or lost (a won deal is closed even when the closed flag is blank)."""
+    return nw.col(is_closed).fill_null(False) | nw.col(is_won).fill_null(False)
+
+
+def lost_flag(is_closed: str, is_won: str) -> nw.Expr:
+    return nw.col(is_closed).fill_null(False) & ~nw.col(is_won).fill_null(False)
+
+
+def close_time(lf: nw.LazyFrame[Any], closed_at: str | None, close_date: str | None) -> nw.Expr:
+    """When a deal closed: ``closed_at`` where known, else ``close_date`` (midnight UTC)."""
+    schema = lf.collect_schema()
+    parts = [naive(schema, c) for c in (closed_at, close_date) if c and c in schema.names()]
+    if not parts:
+        raise MetricInputError(
+            f"the frame has neither {closed_at!r} nor {close_date!r}",
+            hint="map the close timestamp or date of deals (closed_at or close_date)",
+        )
+    return parts[0] if len(parts) == 1 else nw.coalesce(*parts)
+
+
+def keyed(
+    lf: nw.LazyFrame[Any],
+    *,
+    by: Columns,
+    every: str | None,
+    time: nw.Expr | None,
+    what: str,
+) -> tuple[nw.LazyFrame[Any], list[str]]:
+    """Check the ``by`` columns and add the ``period`` column; returns the group keys."""
+    keys = as_list(by)
+    require(lf, keys, what=what)
+    if PERIOD in keys:
+        raise MetricInputError(f"{PERIOD!r} is reserved for every=; rename that column")
+    step = parse_every(every)
+    if step is not None:
+        if time is None:  # pragma: no cover - every KPI with every= passes a time
+            raise MetricInputError(f"{what}: every= needs a time column")
+        lf = lf.with_columns(period_start(time, step).alias(PERIOD))
+        keys = [*keys, PERIOD]
+    return lf, keys
+
+
+def aggregate(
+    lf: nw.LazyFrame[Any], keys: Sequence[str], aggs: Sequence[nw.Expr]
+) -> nw.LazyFrame[Any]:
+    """One row per key (or one row in all when there are no keys)."""
+    if keys:
+        return lf.group_by(list(keys)).agg(*aggs)
+    return lf.select(*aggs)
+
+
+def count_if(cond: nw.Expr) -> nw.Expr:
+    """How many rows meet ``cond`` (a null condition is not met), as an Int64."""
+    return cond.fill_null(False).cast(nw.Int64).sum().cast(nw.Int64)
+
+
+def total(expr: nw.Expr) -> nw.Expr:
+    """Sum as a float, blanks adding nothing (0 for an empty group on every engine)."""
+    return expr.cast(nw.Float64).fill_null(0.0).sum()
+
+
+def quantile_aggs(value: nw.Expr, suffix: str) -> list[nw.Expr]:
+    """mean, median, p75 and p90 of ``value`` (linear interpolation), named ``<stat>_<suffix>``."""
+    return [
+        value.mean().alias(f"mean_{suffix}"),
+        value.median().alias(f"median_{suffix}"),
+        value.quantile(0.75, interpolation="linear").alias(f"p75_{suffix}"),
+        value.quantile(0.90, interpolation="linear").alias(f"p90_{suffix}"),
+    ]

@@ -1,0 +1,481 @@
+"""Conversion through the funnel: stage to stage, lead to opportunity, MQL to SQL,
+opportunity to win, and where the funnel leaks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import narwhals as nw
+
+from revgov.config import QualifiedDefinition
+from revgov.errors import MetricInputError
+from revgov.metrics._frames import (
+    Columns,
+    FrameT,
+    as_list,
+    back,
+    has,
+    lazy,
+    null_safe_join,
+    require,
+    safe_div,
+    sort_keys,
+)
+from revgov.metrics._kpi import PERIOD, aggregate, count_if, keyed, won_flag
+from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages
+from revgov.metrics._time import naive
+
+__all__ = [
+    "funnel_leakage",
+    "lead_to_opportunity",
+    "mql_to_sql",
+    "opportunity_to_win",
+    "stage_conversion",
+]
+
+
+def _stage_events(
+    stage_events: Any, *, entity: str, field: str, record_id: str, to_value: str, changed_at: str
+) -> nw.LazyFrame[Any]:
+    ev = lazy(stage_events, name="stage_events")
+    require(ev, [record_id, to_value, changed_at], what="stage_events")
+    if has(ev, "field"):
+        ev = ev.filter(nw.col("field").fill_null(field) == field)
+    if has(ev, "record_entity"):
+        ev = ev.filter(nw.col("record_entity").fill_null(entity) == entity)
+    return ev
+
+
+def stage_conversion(
+    stage_events: FrameT,
+    *,
+    stages: Pipelines | Sequence[str],
+    opportunities: Any = None,
+    by: Columns = None,
+    every: str | None = None,
+    window_days: int | None = None,
+    entity: str = "opportunities",
+    stage_field: str = "stage",
+    record_id: str = "record_id",
+    to_value: str = "to_value",
+    changed_at: str = "changed_at",
+    opportunity_id: str = "opportunity_id",
+    stage: str = "stage",
+    created_at: str = "created_at",
+    stage_entered_at: str = "stage_entered_at",
+) -> FrameT:
+    """Step-to-step and cumulative conversion through the pipeline stages, by entry cohort.
+
+    The funnel is the pipeline's open stages in order, then its won stage (closed-lost is
+    where deals leave, not a step). A record has *reached* step k when any of its stage
+    events (or, with ``opportunities``, its current stage) is at step k or later: a skipped
+    step counts as passed. Every record in the cohort has reached step 1. The cohort is the
+    period of the record's entry (the deal's ``created_at``, else its first stage event);
+    with ``window_days`` a step only counts if reached within that many days of entry.
+
+    Formula: ``step_conversion_k = reached_k / reached_(k-1)`` (null at step 1);
+    ``cumulative_conversion_k = reached_k / reached_1``. Cumulative conversion never rises
+    along the funnel.
+
+    Returns: ``[*by, period], stage, stage_order, reached, step_conversion,
+    cumulative_conversion``.
+    """
+    steps = funnel_stages(stages)
+    ev = _stage_events(
+        stage_events,
+        entity=entity,
+        field=stage_field,
+        record_id=record_id,
+        to_value=to_value,
+        changed_at=changed_at,
+    )
+    ev = ev.select(
+        nw.col(record_id).alias("__rid"),
+        naive(ev.collect_schema(), changed_at).alias("__t"),
+        funnel_position(steps, to_value).alias("__pos"),
+    )
+    first = ev.group_by("__rid").agg(nw.col("__t").min().alias("__first_t"))
+    dims = as_list(by)
+    if opportunities is not None:
+        opps = lazy(opportunities, name="opportunities", like=ev)
+        require(opps, [opportunity_id, stage, created_at, *dims], what="opportunities")
+        oschema = opps.collect_schema()
+        current = funnel_position(steps, stage)
+        if window_days is not None:
+            entered = (
+                naive(oschema, stage_entered_at)
+                if stage_entered_at in oschema.names()
+                else nw.lit(None, dtype=nw.Datetime("us"))
+            )
+            current_t = entered
+        else:
+            current_t = nw.lit(None, dtype=nw.Datetime("us"))
+        pop = opps.select(
+            nw.col(opportunity_id).alias("__rid"),
+            naive(oschema, created_at).alias("__created"),
+            current.alias("__cur_pos"),
+            current_t.alias("__cur_t"),
+            *dims,
+        ).join(first, on="__rid", how="left")
+        pop = pop.with_columns(nw.coalesce("__created", "__first_t").alias("__cohort"))
+    else:
+        if dims:
+            raise MetricInputError(
+                "stage_conversion(by=...) needs opportunities= to take the columns from",
+                hint="pass opportunities=frames['opportunities']",
+            )
+        pop = first.with_columns(
+            nw.col("__first_t").alias("__cohort"),
+            nw.lit(None, dtype=nw.Int64()).alias("__cur_pos"),
+            nw.lit(None, dtype=nw.Datetime("us")).alias("__cur_t"),
+        )
+    timed = ev.join(pop.select("__rid", "__cohort"), on="__rid", how="inner")
+    if window_days is not None:
+        limit = nw.col("__cohort").dt.offset_by(f"{int(window_days)}d")
+        timed = timed.filter(nw.col("__t") <= limit)
+        cur_ok = (nw.col("__cur_t") <= limit).fill_null(False)
+    else:
+        cur_ok = nw.lit(True)
+    best = timed.group_by("__rid").agg(nw.col("__pos").max().alias("__ev_pos"))
+    pop = pop.join(best, on="__rid", how="left").with_columns(
+        nw.max_horizontal(
+            nw.col("__ev_pos").fill_null(1),
+            nw.when(cur_ok).then(nw.col("__cur_pos")).otherwise(1).fill_null(1),
+        ).alias("__reached")
+    )
+    pop, keys = keyed(pop, by=dims, every=every, time=nw.col("__cohort"), what="opportunities")
+    counts = aggregate(
+        pop,
+        keys,
+        [count_if(nw.col("__reached") >= s.position).alias(f"__r{s.position}") for s in steps],
+    )
+    parts = []
+    for s in steps:
+        r = nw.col(f"__r{s.position}")
+        step = (
+            safe_div(r, nw.col(f"__r{s.position - 1}"))
+            if s.position > 1
+            else nw.lit(None, dtype=nw.Float64())
+        )
+        parts.append(
+            counts.select(
+                *keys,
+                nw.lit(s.name).alias("stage"),
+                nw.lit(s.position, dtype=nw.Int64()).alias("stage_order"),
+                r.alias("reached"),
+                step.alias("step_conversion"),
+                safe_div(r, nw.col("__r1")).alias("cumulative_conversion"),
+            )
+        )
+    out = nw.concat(parts, how="vertical")
+    return back(sort_keys(out, [*keys, "stage_order"]), stage_events)
+
+
+def _converted_people(
+    people: nw.LazyFrame[Any],
+    opportunities: Any,
+    *,
+    person_id: str,
+    primary_person_id: str,
+    converted_opportunity_id: str,
+    is_converted: str,
+) -> nw.LazyFrame[Any]:
+    """``people`` with ``__converted``: converted flag, converted opportunity, or named as the
+    primary person of an opportunity."""
+    conv = nw.lit(False)
+    if has(people, is_converted):
+        conv = conv | nw.col(is_converted).fill_null(False)
+    if has(people, converted_opportunity_id):
+        conv = conv | ~nw.col(converted_opportunity_id).is_null()
+    if opportunities is not None:
+        opps = lazy(opportunities, name="opportunities", like=people)
+        require(opps, [primary_person_id], what="opportunities")
+        linked = (
+            opps.filter(~nw.col(primary_person_id).is_null())
+            .select(nw.col(primary_person_id).alias("__pid"))
+            .unique(["__pid"])
+            .with_columns(nw.lit(True).alias("__has_opp"))
+        )
+        people = people.join(linked, left_on=person_id, right_on="__pid", how="left")
+        if has(people, "__pid"):
+            people = people.drop("__pid")
+        conv = conv | nw.col("__has_opp").fill_null(False)
+    return people.with_columns(conv.alias("__converted"))
+
+
+def lead_to_opportunity(
+    people: FrameT,
+    opportunities: Any = None,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    kinds: Sequence[str] | None = None,
+    person_id: str = "person_id",
+    created_at: str = "created_at",
+    kind: str = "kind",
+    is_converted: str = "is_converted",
+    converted_opportunity_id: str = "converted_opportunity_id",
+    primary_person_id: str = "primary_person_id",
+) -> FrameT:
+    """Share of new people (leads) who became an opportunity, by creation cohort.
+
+    A person converted when the CRM says so (``is_converted`` or a
+    ``converted_opportunity_id``) or when an opportunity names them as its
+    ``primary_person_id``. ``kinds`` keeps only those kinds of person (e.g. ``["lead"]``).
+
+    Formula: ``conversion_rate = converted / leads`` over people created in the period.
+
+    Returns: ``[*by, period], leads, converted, conversion_rate``.
+    """
+    lf = lazy(people, name="people")
+    require(lf, [person_id, created_at], what="people")
+    if kinds is not None:
+        require(lf, [kind], what="people")
+        lf = lf.filter(nw.col(kind).str.to_lowercase().is_in([k.lower() for k in kinds]))
+    lf = _converted_people(
+        lf,
+        opportunities,
+        person_id=person_id,
+        primary_person_id=primary_person_id,
+        converted_opportunity_id=converted_opportunity_id,
+        is_converted=is_converted,
+    )
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="people"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [
+            nw.len().cast(nw.Int64).alias("leads"),
+            count_if(nw.col("__converted")).alias("converted"),
+        ],
+    ).with_columns(safe_div(nw.col("converted"), nw.col("leads")).alias("conversion_rate"))
+    return back(sort_keys(out, keys), people)
+
+
+def mql_to_sql(
+    people: FrameT,
+    *,
+    stage_events: Any = None,
+    opportunities: Any = None,
+    qualified: QualifiedDefinition | None = None,
+    by: Columns = None,
+    every: str | None = None,
+    person_id: str = "person_id",
+    mql_at: str = "mql_at",
+    lifecycle_stage: str = "lifecycle_stage",
+    is_converted: str = "is_converted",
+    converted_opportunity_id: str = "converted_opportunity_id",
+    primary_person_id: str = "primary_person_id",
+) -> FrameT:
+    """Share of marketing-qualified leads that became sales-qualified, by MQL cohort.
+
+    An MQL is a person with an ``mql_at`` time. They count as SQL when their lifecycle
+    stage is one of ``qualified.person_lifecycle_stages`` (default sql, opportunity,
+    customer), when a ``lifecycle_stage`` stage event moved them there, or when they
+    converted to an opportunity.
+
+    Formula: ``conversion_rate = sqls / mqls`` over people who became MQLs in the period.
+
+    Returns: ``[*by, period], mqls, sqls, conversion_rate``.
+    """
+    definition = qualified or QualifiedDefinition()
+    sql_stages = [s.lower() for s in definition.person_lifecycle_stages]
+    lf = lazy(people, name="people")
+    require(lf, [person_id, mql_at], what="people")
+    lf = lf.filter(~nw.col(mql_at).is_null())
+    lf = _converted_people(
+        lf,
+        opportunities,
+        person_id=person_id,
+        primary_person_id=primary_person_id,
+        converted_opportunity_id=converted_opportunity_id,
+        is_converted=is_converted,
+    )
+    sql = nw.col("__converted")
+    if has(lf, lifecycle_stage):
+        sql = sql | nw.col(lifecycle_stage).str.to_lowercase().is_in(sql_stages).fill_null(False)
+    if stage_events is not None:
+        ev = _stage_events(
+            stage_events,
+            entity="people",
+            field="lifecycle_stage",
+            record_id="record_id",
+            to_value="to_value",
+            changed_at="changed_at",
+        )
+        hit = (
+            ev.filter(nw.col("to_value").str.to_lowercase().is_in(sql_stages))
+            .select(nw.col("record_id").alias("__sql_id"))
+            .unique(["__sql_id"])
+            .with_columns(nw.lit(True).alias("__sql_event"))
+        )
+        lf = lf.join(hit, left_on=person_id, right_on="__sql_id", how="left")
+        if has(lf, "__sql_id"):
+            lf = lf.drop("__sql_id")
+        sql = sql | nw.col("__sql_event").fill_null(False)
+    lf = lf.with_columns(sql.alias("__sql"))
+    lf, keys = keyed(lf, by=by, every=every, time=naive(lf.collect_schema(), mql_at), what="people")
+    out = aggregate(
+        lf, keys, [nw.len().cast(nw.Int64).alias("mqls"), count_if(nw.col("__sql")).alias("sqls")]
+    ).with_columns(safe_div(nw.col("sqls"), nw.col("mqls")).alias("conversion_rate"))
+    return back(sort_keys(out, keys), people)
+
+
+def opportunity_to_win(
+    opportunities: FrameT,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    created_at: str = "created_at",
+    is_won: str = "is_won",
+) -> FrameT:
+    """Share of the opportunities created in a period that have been won (so far).
+
+    Unlike the win rate, open deals stay in the denominator: a young cohort reads low until
+    its deals close.
+
+    Formula: ``conversion_rate = won / opportunities`` over deals created in the period.
+
+    Returns: ``[*by, period], opportunities, won, conversion_rate``.
+    """
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [created_at, is_won], what="opportunities")
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [nw.len().cast(nw.Int64).alias("opportunities"), count_if(won_flag(is_won)).alias("won")],
+    ).with_columns(safe_div(nw.col("won"), nw.col("opportunities")).alias("conversion_rate"))
+    return back(sort_keys(out, keys), opportunities)
+
+
+def funnel_leakage(
+    conversion: FrameT,
+    *,
+    targets: Mapping[str, float] | Any = None,
+    by: Columns = None,
+    target_metric: str = "metric",
+    target_amount: str = "amount",
+) -> FrameT:
+    """Where the funnel loses most: the latest cohort period against the one before it, and
+    against target step conversions.
+
+    ``conversion`` is the output of :func:`stage_conversion` with ``every=``. ``targets`` is a
+    mapping of stage to target step conversion, or a targets frame whose rows with
+    ``metric = "step_conversion:<stage>"`` give the target (matched on the ``by`` columns too,
+    when the frame has them).
+
+    Formula per step k: ``change = step_k - previous_step_k``;
+    ``lost_vs_previous = reached_(k-1) x (previous_step_k - step_k)``: the deals the step lost
+    compared with the previous period's rate; ``lost_vs_target = reached_(k-1) x
+    (target_k - step_k)``. The step with the largest loss is flagged.
+
+    Returns: ``[*by], stage, stage_order, period, reached, step_conversion, previous_period,
+    previous_step_conversion, change, lost_vs_previous, target_step_conversion,
+    lost_vs_target, biggest_leak_vs_previous, biggest_leak_vs_target``.
+    """
+    lf = lazy(conversion, name="conversion")
+    keys = as_list(by)
+    require(
+        lf, [PERIOD, "stage", "stage_order", "reached", "step_conversion", *keys], what="conversion"
+    )
+    latest = lf.select(nw.col(PERIOD).max().alias("__cur"))
+    before = lf.join(latest, how="cross").filter(nw.col(PERIOD) < nw.col("__cur"))
+    prev_period = before.select(nw.col(PERIOD).max().alias("__prev"))
+    cur = lf.join(latest, how="cross").filter(nw.col(PERIOD) == nw.col("__cur")).drop("__cur")
+    cur = cur.with_columns(
+        nw.col("reached").shift(1).over(*keys, order_by="stage_order").alias("__entered")
+        if keys
+        else nw.col("reached").shift(1).over(order_by="stage_order").alias("__entered")
+    )
+    prev = (
+        lf.join(prev_period, how="cross")
+        .filter(nw.col(PERIOD) == nw.col("__prev"))
+        .select(
+            *keys,
+            "stage",
+            nw.col(PERIOD).alias("previous_period"),
+            nw.col("step_conversion").alias("previous_step_conversion"),
+        )
+    )
+    joined = null_safe_join(cur, prev, [*keys, "stage"], how="left")
+    target_col = _target_expr(targets, joined, keys, target_metric, target_amount)
+    joined = target_col(joined)
+    step = nw.col("step_conversion")
+    entered = nw.col("__entered").cast(nw.Float64)
+    out = joined.with_columns(
+        (step - nw.col("previous_step_conversion")).alias("change"),
+        (entered * (nw.col("previous_step_conversion") - step)).alias("lost_vs_previous"),
+        (entered * (nw.col("target_step_conversion") - step)).alias("lost_vs_target"),
+    )
+    part = keys if keys else []
+
+    def biggest(col: str) -> nw.Expr:
+        top = nw.col(col).max().over(*part) if part else nw.col(col).max()
+        return ((nw.col(col) == top) & (nw.col(col) > 0)).fill_null(False)
+
+    out = out.with_columns(
+        biggest("lost_vs_previous").alias("biggest_leak_vs_previous"),
+        biggest("lost_vs_target").alias("biggest_leak_vs_target"),
+    ).select(
+        *keys,
+        "stage",
+        "stage_order",
+        PERIOD,
+        "reached",
+        "step_conversion",
+        "previous_period",
+        "previous_step_conversion",
+        "change",
+        "lost_vs_previous",
+        "target_step_conversion",
+        "lost_vs_target",
+        "biggest_leak_vs_previous",
+        "biggest_leak_vs_target",
+    )
+    return back(sort_keys(out, [*keys, "stage_order"]), conversion)
+
+
+def _target_expr(
+    targets: Mapping[str, float] | Any,
+    frame: nw.LazyFrame[Any],
+    keys: Sequence[str],
+    target_metric: str,
+    target_amount: str,
+) -> Any:
+    if targets is None:
+        return lambda lf: lf.with_columns(
+            nw.lit(None, dtype=nw.Float64()).alias("target_step_conversion")
+        )
+    if isinstance(targets, Mapping):
+        items = [(str(k).lower(), float(v)) for k, v in targets.items()]
+        if not items:
+            return _target_expr(None, frame, keys, target_metric, target_amount)
+        low = nw.col("stage").str.to_lowercase()
+        chain = nw.when(low == items[0][0]).then(nw.lit(items[0][1], dtype=nw.Float64()))
+        for name, value in items[1:]:
+            chain = chain.when(low == name).then(nw.lit(value, dtype=nw.Float64()))
+        return lambda lf: lf.with_columns(chain.alias("target_step_conversion"))
+    tg = lazy(targets, name="targets", like=frame)
+    require(tg, [target_metric, target_amount], what="targets")
+    prefix = "step_conversion:"
+    shared = [k for k in keys if has(tg, k)]
+    rows = (
+        tg.filter(nw.col(target_metric).str.to_lowercase().str.starts_with(prefix))
+        .with_columns(
+            nw.col(target_metric).str.to_lowercase().str.slice(len(prefix)).alias("__stage")
+        )
+        .group_by([*shared, "__stage"])
+        .agg(nw.col(target_amount).cast(nw.Float64).mean().alias("target_step_conversion"))
+    )
+
+    def attach(lf: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        with_key = lf.with_columns(nw.col("stage").str.to_lowercase().alias("__stage"))
+        return null_safe_join(with_key, rows, [*shared, "__stage"], how="left").drop("__stage")
+
+    return attach

@@ -1,0 +1,211 @@
+"""Demand quality: do new records fit the ICP, and are open deals multi-threaded?"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import narwhals as nw
+
+from revgov.config import ICP
+from revgov.errors import MetricInputError
+from revgov.metrics._frames import (
+    Columns,
+    FrameT,
+    as_list,
+    back,
+    has,
+    lazy,
+    require,
+    safe_div,
+    sort_keys,
+)
+from revgov.metrics._kpi import aggregate, close_time, closed_flag, count_if, keyed
+from revgov.metrics._time import naive, naive_utc
+
+__all__ = ["buying_group_coverage", "icp_fit_rate"]
+
+
+def icp_fit_rate(
+    records: FrameT,
+    icp: ICP,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    created_at: str = "created_at",
+    industry: str = "industry",
+    employees: str = "employees",
+    country: str = "country",
+    annual_revenue: str = "annual_revenue",
+) -> FrameT:
+    """Share of new records (accounts or people) that match the configured ICP.
+
+    A record fits when it meets every configured criterion the frame can check: industry in
+    ``icp.industries`` and country in ``icp.countries`` (case-insensitive), employees and
+    annual revenue within their bounds. A blank value fails its criterion. Criteria whose
+    column the frame lacks (people have no annual revenue) are skipped and the ``criteria``
+    column lists those applied.
+
+    Formula: ``icp_fit_rate = icp_fit / records`` over records created in the period.
+
+    Returns: ``[*by, period], records, icp_fit, icp_fit_rate, criteria``.
+    """
+    lf = lazy(records, name="records")
+    require(lf, [created_at], what="records")
+    checks: list[tuple[str, nw.Expr]] = []
+    if icp.industries and has(lf, industry):
+        allowed = [i.lower() for i in icp.industries]
+        checks.append(("industry", nw.col(industry).str.to_lowercase().is_in(allowed)))
+    if icp.countries and has(lf, country):
+        allowed = [c.lower() for c in icp.countries]
+        checks.append(("country", nw.col(country).str.to_lowercase().is_in(allowed)))
+    for col, lo, hi, label in (
+        (employees, icp.employees_min, icp.employees_max, "employees"),
+        (annual_revenue, icp.annual_revenue_min, icp.annual_revenue_max, "annual_revenue"),
+    ):
+        if (lo is not None or hi is not None) and has(lf, col):
+            cond = ~nw.col(col).is_null()
+            if lo is not None:
+                cond = cond & (nw.col(col) >= lo)
+            if hi is not None:
+                cond = cond & (nw.col(col) <= hi)
+            checks.append((label, cond))
+    if not checks:
+        raise MetricInputError(
+            "no ICP criterion can be checked on this frame",
+            hint="configure [icp] (industries, employees_min/max, countries, annual_revenue_*) "
+            "with columns the frame has",
+        )
+    fit = checks[0][1].fill_null(False)
+    for _, cond in checks[1:]:
+        fit = fit & cond.fill_null(False)
+    lf = lf.with_columns(fit.alias("__fit"))
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="records"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [nw.len().cast(nw.Int64).alias("records"), count_if(nw.col("__fit")).alias("icp_fit")],
+    ).with_columns(
+        safe_div(nw.col("icp_fit"), nw.col("records")).alias("icp_fit_rate"),
+        nw.lit(", ".join(label for label, _ in checks)).alias("criteria"),
+    )
+    return back(sort_keys(out, keys), records)
+
+
+def buying_group_coverage(
+    opportunities: FrameT,
+    people: Any,
+    activities: Any,
+    *,
+    as_of: datetime | date | str | None = None,
+    lookback_days: int = 90,
+    min_contacts: int = 3,
+    by: Columns = None,
+    opportunity_id: str = "opportunity_id",
+    account_id: str = "account_id",
+    created_at: str = "created_at",
+    is_closed: str = "is_closed",
+    is_won: str = "is_won",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+    role: str = "role",
+) -> FrameT:
+    """How many distinct people, and buying roles, are engaged on each open deal.
+
+    Open deals are those created by ``as_of`` (default now) and not closed by then. A person
+    is engaged on a deal when they had an activity in the ``lookback_days`` before ``as_of``
+    that names the deal, or that names them while they belong to the deal's account. Roles
+    are the distinct non-blank ``role`` values of the engaged people.
+
+    Formula per deal: ``contacts = distinct engaged people``, ``roles = distinct roles``; per
+    group: mean and median contacts, mean roles, ``multi_threaded_share = share of deals with
+    contacts >= min_contacts``, ``single_threaded_share`` (one contact) and
+    ``dark_share`` (none).
+
+    Returns: ``[*by], open_opportunities, mean_contacts, median_contacts, mean_roles,
+    multi_threaded_share, single_threaded_share, dark_share``.
+    """
+    cutoff = naive_utc(as_of)
+    since = cutoff - timedelta(days=lookback_days)
+    op = lazy(opportunities, name="opportunities")
+    pp = lazy(people, name="people", like=op)
+    ac = lazy(activities, name="activities", like=op)
+    dims = as_list(by)
+    require(op, [opportunity_id, account_id, created_at, is_won, *dims], what="opportunities")
+    require(pp, ["person_id", "account_id"], what="people")
+    require(ac, ["person_id", "occurred_at"], what="activities")
+    if not has(op, is_closed):
+        op = op.with_columns(nw.lit(None, dtype=nw.Boolean()).alias(is_closed))
+    closed_by_then = closed_flag(is_closed, is_won) & (
+        close_time(op, closed_at, close_date) <= nw.lit(cutoff)
+    ).fill_null(True)
+    open_deals = op.filter(
+        (naive(op.collect_schema(), created_at) <= nw.lit(cutoff)) & ~closed_by_then
+    ).select(nw.col(opportunity_id).alias("__oid"), nw.col(account_id).alias("__acc"), *dims)
+    at = naive(ac.collect_schema(), "occurred_at")
+    recent = ac.filter((at > nw.lit(since)) & (at <= nw.lit(cutoff))).filter(
+        ~nw.col("person_id").is_null()
+    )
+    person_cols = [nw.col("person_id").alias("__pid"), nw.col("account_id").alias("__pacc")]
+    person_cols.append(
+        nw.col(role).alias("__role")
+        if has(pp, role)
+        else nw.lit(None, dtype=nw.String()).alias("__role")
+    )
+    persons = pp.select(*person_cols).unique(["__pid"])
+    acts = recent.select(
+        nw.col("person_id").alias("__pid"),
+        (
+            nw.col("opportunity_id")
+            if has(ac, "opportunity_id")
+            else nw.lit(None, dtype=nw.String())
+        ).alias("__aoid"),
+    ).join(persons, on="__pid", how="left")
+    by_deal = acts.filter(~nw.col("__aoid").is_null()).select(
+        nw.col("__aoid").alias("__oid"), "__pid", "__role"
+    )
+    by_account = (
+        acts.filter(~nw.col("__pacc").is_null())
+        .join(open_deals.select("__oid", "__acc"), left_on="__pacc", right_on="__acc", how="inner")
+        .select("__oid", "__pid", "__role")
+    )
+    pairs = nw.concat([by_deal, by_account]).unique(["__oid", "__pid"])
+    contacts = pairs.group_by("__oid").agg(nw.len().cast(nw.Int64).alias("__contacts"))
+    roles = (
+        pairs.filter(~nw.col("__role").is_null())
+        .unique(["__oid", "__role"])
+        .group_by("__oid")
+        .agg(nw.len().cast(nw.Int64).alias("__roles"))
+    )
+    per_deal = (
+        open_deals.join(contacts, on="__oid", how="left")
+        .join(roles, on="__oid", how="left")
+        .with_columns(nw.col("__contacts").fill_null(0), nw.col("__roles").fill_null(0))
+    )
+    c = nw.col("__contacts")
+    out = (
+        aggregate(
+            per_deal,
+            dims,
+            [
+                nw.len().cast(nw.Int64).alias("open_opportunities"),
+                c.cast(nw.Float64).mean().alias("mean_contacts"),
+                c.cast(nw.Float64).median().alias("median_contacts"),
+                nw.col("__roles").cast(nw.Float64).mean().alias("mean_roles"),
+                count_if(c >= min_contacts).alias("__multi"),
+                count_if(c == 1).alias("__single"),
+                count_if(c == 0).alias("__dark"),
+            ],
+        )
+        .with_columns(
+            safe_div(nw.col("__multi"), nw.col("open_opportunities")).alias("multi_threaded_share"),
+            safe_div(nw.col("__single"), nw.col("open_opportunities")).alias(
+                "single_threaded_share"
+            ),
+            safe_div(nw.col("__dark"), nw.col("open_opportunities")).alias("dark_share"),
+        )
+        .drop("__multi", "__single", "__dark")
+    )
+    return back(sort_keys(out, dims), opportunities)

@@ -1,0 +1,437 @@
+"""What acquisition costs: CAC, CAC payback, and pipeline and bookings per unit of spend by
+channel and by campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+
+from revgov.config import KPIChoices
+from revgov.metrics._frames import (
+    Columns,
+    FrameT,
+    as_list,
+    back,
+    full_join,
+    has,
+    lazy,
+    require,
+    safe_div,
+    sort_keys,
+)
+from revgov.metrics._kpi import PERIOD, close_time, total, won_flag
+from revgov.metrics._time import naive, parse_every, period_start
+
+__all__ = [
+    "NEW_BUSINESS_TYPES",
+    "cac",
+    "cac_payback_months",
+    "campaign_efficiency",
+    "channel_efficiency",
+]
+
+#: Opportunity ``type`` values that count as new business (compared in lower case). A deal
+#: with a blank type counts as new business too.
+NEW_BUSINESS_TYPES = ("new business", "new_business", "new-business", "newbusiness", "new")
+
+
+def _acquisition(
+    spend: Any,
+    opportunities: Any,
+    *,
+    every: str,
+    lag: int,
+    by: Columns,
+    new_business_types: Sequence[str],
+    spend_period: str,
+    spend_amount: str,
+    amount: str,
+    is_won: str,
+    deal_type: str,
+    account_id: str,
+    opportunity_id: str,
+    closed_at: str,
+    close_date: str,
+) -> tuple[nw.LazyFrame[Any], list[str]]:
+    sp = lazy(spend, name="spend")
+    op = lazy(opportunities, name="opportunities", like=sp)
+    dims = as_list(by)
+    step = parse_every(every) or "1mo"
+    require(sp, [spend_period, spend_amount, *dims], what="spend")
+    require(op, [amount, is_won, opportunity_id, *dims], what="opportunities")
+    shifted = naive(sp.collect_schema(), spend_period)
+    if lag:
+        shifted = shifted.dt.offset_by(f"{lag}mo")
+    spent = (
+        sp.with_columns(period_start(shifted, step).alias(PERIOD))
+        .group_by([*dims, PERIOD])
+        .agg(total(nw.col(spend_amount)).alias("spend"))
+    )
+    new = won_flag(is_won)
+    if has(op, deal_type):
+        kinds = [t.lower() for t in new_business_types]
+        new = new & (
+            nw.col(deal_type).is_null() | nw.col(deal_type).str.to_lowercase().is_in(kinds)
+        )
+    customer = (
+        nw.coalesce(nw.col(account_id), nw.col(opportunity_id))
+        if has(op, account_id)
+        else nw.col(opportunity_id)
+    )
+    won = (
+        op.filter(new)
+        .with_columns(
+            period_start(close_time(op, closed_at, close_date), step).alias(PERIOD),
+            customer.alias("__customer"),
+        )
+        .group_by([*dims, PERIOD])
+        .agg(
+            nw.col("__customer").n_unique().cast(nw.Int64).alias("new_customers"),
+            total(nw.col(amount)).alias("new_arr"),
+        )
+    )
+    joined = full_join(spent, won, [*dims, PERIOD]).with_columns(
+        nw.col("spend").fill_null(0.0),
+        nw.col("new_customers").fill_null(0),
+        nw.col("new_arr").fill_null(0.0),
+    )
+    return joined, [*dims, PERIOD]
+
+
+def cac(
+    spend: FrameT,
+    opportunities: Any,
+    *,
+    every: str = "1mo",
+    spend_lag_months: int | None = None,
+    choices: KPIChoices | None = None,
+    by: Columns = None,
+    new_business_types: Sequence[str] = NEW_BUSINESS_TYPES,
+    spend_period: str = "period",
+    spend_amount: str = "amount",
+    amount: str = "amount",
+    is_won: str = "is_won",
+    deal_type: str = "type",
+    account_id: str = "account_id",
+    opportunity_id: str = "opportunity_id",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+) -> FrameT:
+    """Customer acquisition cost: spend per new customer won.
+
+    Spend lag: the spend of period ``m - lag`` is charged to the customers won in period
+    ``m`` (config ``kpis.cac_spend_lag_months``, default 1): buying demand precedes closing
+    it. New customers are the distinct accounts of won new-business deals (a blank ``type``
+    counts as new business) closed in the period.
+
+    Formula: ``cac = spend_(m - lag) / new_customers_m``. Null when no customer was won.
+
+    Returns: ``[*by], period, spend, new_customers, new_arr, cac, spend_lag_months``.
+    """
+    lag = (
+        spend_lag_months
+        if spend_lag_months is not None
+        else (choices or KPIChoices()).cac_spend_lag_months
+    )
+    joined, keys = _acquisition(
+        spend,
+        opportunities,
+        every=every,
+        lag=lag,
+        by=by,
+        new_business_types=new_business_types,
+        spend_period=spend_period,
+        spend_amount=spend_amount,
+        amount=amount,
+        is_won=is_won,
+        deal_type=deal_type,
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
+    out = joined.select(
+        *keys,
+        "spend",
+        "new_customers",
+        "new_arr",
+        safe_div(nw.col("spend"), nw.col("new_customers")).alias("cac"),
+        nw.lit(lag, dtype=nw.Int64()).alias("spend_lag_months"),
+    )
+    return back(sort_keys(out, keys), spend)
+
+
+def cac_payback_months(
+    spend: FrameT,
+    opportunities: Any,
+    *,
+    every: str = "1mo",
+    spend_lag_months: int | None = None,
+    gross_margin: float | None = None,
+    choices: KPIChoices | None = None,
+    by: Columns = None,
+    new_business_types: Sequence[str] = NEW_BUSINESS_TYPES,
+    spend_period: str = "period",
+    spend_amount: str = "amount",
+    amount: str = "amount",
+    is_won: str = "is_won",
+    deal_type: str = "type",
+    account_id: str = "account_id",
+    opportunity_id: str = "opportunity_id",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+) -> FrameT:
+    """Months of gross-margin revenue from new customers needed to repay what acquiring them
+    cost.
+
+    A won deal's amount is taken as its annual recurring revenue (ARR). Spend lag as in
+    :func:`cac` (config ``kpis.cac_spend_lag_months``); gross margin from config
+    ``kpis.gross_margin`` (default 0.75).
+
+    Formula: ``cac_payback_months = spend_(m - lag) / (new_arr_m x gross_margin / 12)``.
+    Null when no new ARR was won.
+
+    Returns: ``[*by], period, spend, new_arr, gross_margin, cac_payback_months,
+    spend_lag_months``.
+    """
+    cfg = choices or KPIChoices()
+    lag = spend_lag_months if spend_lag_months is not None else cfg.cac_spend_lag_months
+    margin = gross_margin if gross_margin is not None else cfg.gross_margin
+    joined, keys = _acquisition(
+        spend,
+        opportunities,
+        every=every,
+        lag=lag,
+        by=by,
+        new_business_types=new_business_types,
+        spend_period=spend_period,
+        spend_amount=spend_amount,
+        amount=amount,
+        is_won=is_won,
+        deal_type=deal_type,
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
+    monthly_margin = nw.col("new_arr") * margin / 12
+    out = joined.select(
+        *keys,
+        "spend",
+        "new_arr",
+        nw.lit(margin, dtype=nw.Float64()).alias("gross_margin"),
+        safe_div(nw.col("spend"), monthly_margin).alias("cac_payback_months"),
+        nw.lit(lag, dtype=nw.Int64()).alias("spend_lag_months"),
+    )
+    return back(sort_keys(out, keys), spend)
+
+
+def _outcomes(
+    op: nw.LazyFrame[Any],
+    *,
+    key: str,
+    every: str | None,
+    amount: str,
+    is_won: str,
+    created_at: str,
+    closed_at: str,
+    close_date: str,
+) -> nw.LazyFrame[Any]:
+    """Pipeline created and bookings won per ``key`` (and period)."""
+    keys = [key, PERIOD] if every else [key]
+    schema = op.collect_schema()
+    created = op
+    won = op.filter(won_flag(is_won))
+    if every:
+        created = created.with_columns(period_start(naive(schema, created_at), every).alias(PERIOD))
+        won = won.with_columns(
+            period_start(close_time(op, closed_at, close_date), every).alias(PERIOD)
+        )
+    made = created.group_by(keys).agg(
+        nw.len().cast(nw.Int64).alias("opportunities"),
+        total(nw.col(amount)).alias("pipeline_amount"),
+    )
+    booked = won.group_by(keys).agg(
+        nw.len().cast(nw.Int64).alias("won_deals"), total(nw.col(amount)).alias("bookings")
+    )
+    return full_join(made, booked, keys).with_columns(
+        nw.col("opportunities").fill_null(0),
+        nw.col("pipeline_amount").fill_null(0.0),
+        nw.col("won_deals").fill_null(0),
+        nw.col("bookings").fill_null(0.0),
+    )
+
+
+def channel_efficiency(
+    opportunities: FrameT,
+    spend: Any,
+    *,
+    campaigns: Any = None,
+    every: str | None = None,
+    channel: str = "lead_source",
+    amount: str = "amount",
+    is_won: str = "is_won",
+    created_at: str = "created_at",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+    primary_campaign_id: str = "primary_campaign_id",
+    spend_period: str = "period",
+    spend_amount: str = "amount",
+    spend_channel: str = "channel",
+) -> FrameT:
+    """Pipeline and bookings per unit of spend, by channel.
+
+    A deal's channel is its primary campaign's channel when ``campaigns`` is given (else, or
+    when it has no campaign, its ``lead_source``); spend's channel is its ``channel`` (or its
+    campaign's). Pipeline counts deals created in the period, bookings deals won in it.
+
+    Formula: ``pipeline_per_spend = pipeline_amount / spend``;
+    ``bookings_per_spend = bookings / spend``. Null where there was no spend.
+
+    Returns: ``channel, [period], spend, opportunities, pipeline_amount, won_deals, bookings,
+    pipeline_per_spend, bookings_per_spend``.
+    """
+    step = parse_every(every)
+    op = lazy(opportunities, name="opportunities")
+    sp = lazy(spend, name="spend", like=op)
+    require(op, [amount, is_won, created_at], what="opportunities")
+    require(sp, [spend_period, spend_amount], what="spend")
+    deal_channel = nw.col(channel) if has(op, channel) else nw.lit(None, dtype=nw.String())
+    spend_ch = nw.col(spend_channel) if has(sp, spend_channel) else nw.lit(None, dtype=nw.String())
+    if campaigns is not None:
+        cp = lazy(campaigns, name="campaigns", like=op)
+        require(cp, ["campaign_id", "channel"], what="campaigns")
+        lookup = cp.select(
+            nw.col("campaign_id").alias("__cid"), nw.col("channel").alias("__cch")
+        ).unique(["__cid"])
+        if has(op, primary_campaign_id):
+            op = op.join(lookup, left_on=primary_campaign_id, right_on="__cid", how="left")
+            deal_channel = nw.coalesce(nw.col("__cch"), deal_channel)
+        if has(sp, "campaign_id"):
+            sp = sp.join(lookup, left_on="campaign_id", right_on="__cid", how="left")
+            spend_ch = nw.coalesce(spend_ch, nw.col("__cch"))
+    op = op.with_columns(deal_channel.alias("channel"))
+    outcomes = _outcomes(
+        op,
+        key="channel",
+        every=step,
+        amount=amount,
+        is_won=is_won,
+        created_at=created_at,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
+    sp = sp.with_columns(spend_ch.alias("channel"))
+    keys = ["channel", PERIOD] if step else ["channel"]
+    if step:
+        sp = sp.with_columns(
+            period_start(naive(sp.collect_schema(), spend_period), step).alias(PERIOD)
+        )
+    spent = sp.group_by(keys).agg(total(nw.col(spend_amount)).alias("spend"))
+    joined = full_join(spent, outcomes, keys)
+    out = joined.select(
+        *keys,
+        nw.col("spend").fill_null(0.0),
+        nw.col("opportunities").fill_null(0),
+        nw.col("pipeline_amount").fill_null(0.0),
+        nw.col("won_deals").fill_null(0),
+        nw.col("bookings").fill_null(0.0),
+    ).with_columns(
+        safe_div(nw.col("pipeline_amount"), nw.col("spend")).alias("pipeline_per_spend"),
+        safe_div(nw.col("bookings"), nw.col("spend")).alias("bookings_per_spend"),
+    )
+    return back(sort_keys(out, keys), opportunities)
+
+
+def campaign_efficiency(
+    opportunities: FrameT,
+    campaigns: Any,
+    *,
+    spend: Any = None,
+    every: str | None = None,
+    amount: str = "amount",
+    is_won: str = "is_won",
+    created_at: str = "created_at",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+    primary_campaign_id: str = "primary_campaign_id",
+    spend_period: str = "period",
+    spend_amount: str = "amount",
+) -> FrameT:
+    """Pipeline and bookings per unit of cost, by primary campaign.
+
+    A campaign's cost is the spend lines that name it (``spend.campaign_id``) where there are
+    any, else its ``cost``; with ``every``, only spend lines (by their period) count.
+
+    Formula: ``pipeline_per_cost = pipeline_amount / cost``;
+    ``bookings_per_cost = bookings / cost``. Null where the cost is zero or unknown.
+
+    Returns: ``campaign_id, name, channel, [period], cost, opportunities, pipeline_amount,
+    won_deals, bookings, pipeline_per_cost, bookings_per_cost``.
+    """
+    step = parse_every(every)
+    op = lazy(opportunities, name="opportunities")
+    cp = lazy(campaigns, name="campaigns", like=op)
+    require(op, [amount, is_won, created_at, primary_campaign_id], what="opportunities")
+    require(cp, ["campaign_id"], what="campaigns")
+    op = op.with_columns(nw.col(primary_campaign_id).alias("campaign_id"))
+    outcomes = _outcomes(
+        op.filter(~nw.col("campaign_id").is_null()),
+        key="campaign_id",
+        every=step,
+        amount=amount,
+        is_won=is_won,
+        created_at=created_at,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
+    keys = ["campaign_id", PERIOD] if step else ["campaign_id"]
+    costs: nw.LazyFrame[Any] | None = None
+    if spend is not None:
+        sp = lazy(spend, name="spend", like=op)
+        require(sp, [spend_period, spend_amount, "campaign_id"], what="spend")
+        sp = sp.filter(~nw.col("campaign_id").is_null())
+        if step:
+            sp = sp.with_columns(
+                period_start(naive(sp.collect_schema(), spend_period), step).alias(PERIOD)
+            )
+        costs = sp.group_by(keys).agg(total(nw.col(spend_amount)).alias("__spend"))
+    info = cp.select(
+        "campaign_id",
+        nw.col("name") if has(cp, "name") else nw.lit(None, dtype=nw.String()).alias("name"),
+        nw.col("channel")
+        if has(cp, "channel")
+        else nw.lit(None, dtype=nw.String()).alias("channel"),
+        (nw.col("cost") if has(cp, "cost") else nw.lit(None, dtype=nw.Float64()))
+        .cast(nw.Float64)
+        .alias("__cost"),
+    ).unique(["campaign_id"])
+    if step:
+        base = outcomes if costs is None else full_join(costs, outcomes, keys)
+        joined = base.join(info, on="campaign_id", how="left")
+        cost = nw.col("__spend") if costs is not None else nw.lit(None, dtype=nw.Float64())
+    else:
+        every_campaign = full_join(info.select("campaign_id"), outcomes, keys)
+        joined = every_campaign.join(info, on="campaign_id", how="left")
+        if costs is not None:
+            joined = joined.join(costs, on="campaign_id", how="left")
+            cost = nw.coalesce(nw.col("__spend"), nw.col("__cost"))
+        else:
+            cost = nw.col("__cost")
+    out = joined.select(
+        "campaign_id",
+        "name",
+        "channel",
+        *([PERIOD] if step else []),
+        cost.alias("cost"),
+        nw.col("opportunities").fill_null(0),
+        nw.col("pipeline_amount").fill_null(0.0),
+        nw.col("won_deals").fill_null(0),
+        nw.col("bookings").fill_null(0.0),
+    ).with_columns(
+        safe_div(nw.col("pipeline_amount"), nw.col("cost")).alias("pipeline_per_cost"),
+        safe_div(nw.col("bookings"), nw.col("cost")).alias("bookings_per_cost"),
+    )
+    return back(sort_keys(out, keys), opportunities)

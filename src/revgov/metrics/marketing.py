@@ -1,0 +1,353 @@
+"""Marketing's part in pipeline: sourced, influenced, and (directional) touch attribution."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import narwhals as nw
+
+from revgov.errors import MetricInputError
+from revgov.metrics._frames import (
+    Columns,
+    FrameT,
+    as_list,
+    back,
+    has,
+    lazy,
+    require,
+    safe_div,
+    sort_keys,
+)
+from revgov.metrics._kpi import aggregate, count_if, keyed, total, won_flag
+from revgov.metrics._time import naive
+
+__all__ = [
+    "MARKETING_SOURCES",
+    "attribution",
+    "marketing_influenced_pipeline",
+    "marketing_sourced_pipeline",
+]
+
+#: Lead sources that count as marketing-sourced (compared in lower case).
+MARKETING_SOURCES = (
+    "marketing",
+    "inbound",
+    "web",
+    "website",
+    "organic_search",
+    "organic search",
+    "paid_search",
+    "paid search",
+    "social",
+    "paid_social",
+    "email",
+    "display",
+    "event",
+    "events",
+    "webinar",
+    "content",
+    "advertisement",
+)
+
+Model = Literal["first", "last", "linear"]
+
+
+def marketing_sourced_pipeline(
+    opportunities: FrameT,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    marketing_sources: Sequence[str] = MARKETING_SOURCES,
+    amount: str = "amount",
+    created_at: str = "created_at",
+    lead_source: str = "lead_source",
+    primary_campaign_id: str = "primary_campaign_id",
+) -> FrameT:
+    """Pipeline that marketing created: deals with a primary campaign, or whose lead source is
+    a marketing source (``marketing_sources``).
+
+    Formula: ``sourced_share = sourced_amount / pipeline_amount`` over deals created in the
+    period (by amount; ``sourced_opportunities / opportunities`` is the count share).
+
+    Returns: ``[*by, period], opportunities, pipeline_amount, sourced_opportunities,
+    sourced_amount, sourced_share``.
+    """
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [amount, created_at], what="opportunities")
+    sourced = nw.lit(False)
+    if has(lf, primary_campaign_id):
+        sourced = sourced | ~nw.col(primary_campaign_id).is_null()
+    if has(lf, lead_source):
+        kinds = [s.lower() for s in marketing_sources]
+        sourced = sourced | nw.col(lead_source).str.to_lowercase().is_in(kinds).fill_null(False)
+    lf = lf.with_columns(sourced.alias("__sourced"))
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [
+            nw.len().cast(nw.Int64).alias("opportunities"),
+            total(nw.col(amount)).alias("pipeline_amount"),
+            count_if(nw.col("__sourced")).alias("sourced_opportunities"),
+            total(nw.when(nw.col("__sourced")).then(nw.col(amount))).alias("sourced_amount"),
+        ],
+    ).with_columns(
+        safe_div(nw.col("sourced_amount"), nw.col("pipeline_amount")).alias("sourced_share")
+    )
+    return back(sort_keys(out, keys), opportunities)
+
+
+def _deal_touches(
+    op: nw.LazyFrame[Any],
+    touches: Any,
+    people: Any,
+    *,
+    lookback_days: int | None,
+    opportunity_id: str,
+    created_at: str,
+    primary_person_id: str,
+    account_id: str,
+) -> nw.LazyFrame[Any]:
+    """(opportunity, touch) pairs: touches by the deal's person, or by anyone at its account
+    when ``people`` is given, at or before the deal was created (within the lookback)."""
+    tc = lazy(touches, name="campaign_touches", like=op)
+    require(tc, ["person_id", "campaign_id", "touched_at"], what="campaign_touches")
+    tid = (
+        nw.col("touch_id")
+        if has(tc, "touch_id")
+        else nw.concat_str(
+            nw.col("person_id"),
+            nw.col("campaign_id"),
+            nw.col("touched_at").cast(nw.String),
+            separator="|",
+        )
+    )
+    tc = tc.select(
+        tid.alias("__tid"),
+        nw.col("person_id").alias("__pid"),
+        nw.col("campaign_id"),
+        naive(tc.collect_schema(), "touched_at").alias("__touched"),
+    )
+    deals = op.select(
+        nw.col(opportunity_id).alias("__oid"),
+        naive(op.collect_schema(), created_at).alias("__created"),
+    )
+    links = []
+    if has(op, primary_person_id):
+        links.append(
+            op.select(
+                nw.col(opportunity_id).alias("__oid"), nw.col(primary_person_id).alias("__pid")
+            )
+        )
+    if people is not None:
+        pp = lazy(people, name="people", like=op)
+        require(pp, ["person_id", "account_id"], what="people")
+        require(op, [account_id], what="opportunities")
+        links.append(
+            op.select(nw.col(opportunity_id).alias("__oid"), nw.col(account_id).alias("__acc"))
+            .filter(~nw.col("__acc").is_null())
+            .join(
+                pp.select(nw.col("person_id").alias("__pid"), nw.col("account_id").alias("__acc")),
+                on="__acc",
+                how="inner",
+            )
+            .select("__oid", "__pid")
+        )
+    if not links:
+        raise MetricInputError(
+            "cannot link deals to touches: no primary_person_id on opportunities and no people",
+            hint="pass people= (to link by account) or map primary_person_id",
+        )
+    pairs = nw.concat(links).filter(~nw.col("__pid").is_null()).unique(["__oid", "__pid"])
+    joined = (
+        pairs.join(deals, on="__oid", how="inner")
+        .join(tc, on="__pid", how="inner")
+        .filter(nw.col("__touched") <= nw.col("__created"))
+    )
+    if lookback_days is not None:
+        joined = joined.filter(
+            nw.col("__touched") >= nw.col("__created").dt.offset_by(f"-{int(lookback_days)}d")
+        )
+    return joined.unique(["__oid", "__tid"])
+
+
+def marketing_influenced_pipeline(
+    opportunities: FrameT,
+    touches: Any,
+    *,
+    people: Any = None,
+    lookback_days: int | None = None,
+    by: Columns = None,
+    every: str | None = None,
+    opportunity_id: str = "opportunity_id",
+    amount: str = "amount",
+    created_at: str = "created_at",
+    primary_person_id: str = "primary_person_id",
+    account_id: str = "account_id",
+) -> FrameT:
+    """Pipeline that marketing touched before it was created: deals whose person (or, with
+    ``people``, anyone at whose account) had a campaign touch at or before the deal's
+    creation (within ``lookback_days``, if given). Influenced includes sourced.
+
+    Formula: ``influenced_share = influenced_amount / pipeline_amount`` over deals created in
+    the period.
+
+    Returns: ``[*by, period], opportunities, pipeline_amount, influenced_opportunities,
+    influenced_amount, influenced_share``.
+    """
+    op = lazy(opportunities, name="opportunities")
+    require(op, [opportunity_id, amount, created_at], what="opportunities")
+    hit = (
+        _deal_touches(
+            op,
+            touches,
+            people,
+            lookback_days=lookback_days,
+            opportunity_id=opportunity_id,
+            created_at=created_at,
+            primary_person_id=primary_person_id,
+            account_id=account_id,
+        )
+        .select("__oid")
+        .unique(["__oid"])
+        .with_columns(nw.lit(True).alias("__influenced"))
+    )
+    lf = op.join(hit, left_on=opportunity_id, right_on="__oid", how="left")
+    if has(lf, "__oid"):
+        lf = lf.drop("__oid")
+    lf = lf.with_columns(nw.col("__influenced").fill_null(False))
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [
+            nw.len().cast(nw.Int64).alias("opportunities"),
+            total(nw.col(amount)).alias("pipeline_amount"),
+            count_if(nw.col("__influenced")).alias("influenced_opportunities"),
+            total(nw.when(nw.col("__influenced")).then(nw.col(amount))).alias("influenced_amount"),
+        ],
+    ).with_columns(
+        safe_div(nw.col("influenced_amount"), nw.col("pipeline_amount")).alias("influenced_share")
+    )
+    return back(sort_keys(out, keys), opportunities)
+
+
+def attribution(
+    opportunities: FrameT,
+    touches: Any,
+    *,
+    models: Sequence[Model] = ("first", "last", "linear"),
+    people: Any = None,
+    campaigns: Any = None,
+    lookback_days: int | None = None,
+    every: str | None = None,
+    opportunity_id: str = "opportunity_id",
+    amount: str = "amount",
+    is_won: str = "is_won",
+    created_at: str = "created_at",
+    primary_person_id: str = "primary_person_id",
+    account_id: str = "account_id",
+) -> FrameT:
+    """Credit for pipeline split across the campaigns that touched it first, last or evenly.
+
+    Directional, not causal: touch attribution counts who was there, not what made the deal
+    happen. Read it next to :func:`marketing_sourced_pipeline` and
+    :func:`marketing_influenced_pipeline`. A deal's touches are those of
+    :func:`marketing_influenced_pipeline`; touches at the same instant share a first/last
+    credit equally.
+
+    Formula per deal with touches t_1..t_n: ``first`` gives 1 to the earliest touch, ``last``
+    to the latest, ``linear`` 1/n to each. Per campaign: ``attributed_opportunities = sum of
+    credit``; ``attributed_pipeline = sum of credit x amount``; ``attributed_bookings = sum of
+    credit x amount`` over won deals. ``every`` groups by the deal's creation period.
+
+    Returns: ``campaign_id, [channel], [period], model, attributed_opportunities,
+    attributed_pipeline, attributed_bookings, reading`` (``reading`` is "directional").
+    """
+    if not models:
+        raise MetricInputError("attribution needs at least one model (first, last, linear)")
+    op = lazy(opportunities, name="opportunities")
+    require(op, [opportunity_id, amount, is_won, created_at], what="opportunities")
+    pairs = _deal_touches(
+        op,
+        touches,
+        people,
+        lookback_days=lookback_days,
+        opportunity_id=opportunity_id,
+        created_at=created_at,
+        primary_person_id=primary_person_id,
+        account_id=account_id,
+    )
+    deal_cols = op.select(
+        nw.col(opportunity_id).alias("__oid"),
+        nw.col(amount).cast(nw.Float64).fill_null(0.0).alias("__amount"),
+        won_flag(is_won).alias("__won"),
+    ).unique(["__oid"])
+    pairs = pairs.join(deal_cols, on="__oid", how="left")
+    t = nw.col("__touched")
+    first_t = t.min().over("__oid")
+    last_t = t.max().over("__oid")
+    pairs = pairs.with_columns(
+        nw.len().over("__oid").cast(nw.Float64).alias("__n"),
+        (t == first_t).alias("__is_first"),
+        (t == last_t).alias("__is_last"),
+    ).with_columns(
+        nw.col("__is_first").cast(nw.Float64).sum().over("__oid").alias("__n_first"),
+        nw.col("__is_last").cast(nw.Float64).sum().over("__oid").alias("__n_last"),
+    )
+    keys = ["campaign_id"]
+    step = None
+    if every is not None:
+        pairs, extra = keyed(pairs, by=None, every=every, time=nw.col("__created"), what="deals")
+        keys += extra
+        step = every
+    credits = {
+        "first": nw.when(nw.col("__is_first")).then(1.0 / nw.col("__n_first")).otherwise(0.0),
+        "last": nw.when(nw.col("__is_last")).then(1.0 / nw.col("__n_last")).otherwise(0.0),
+        "linear": 1.0 / nw.col("__n"),
+    }
+    parts = []
+    for model in models:
+        credit = credits[model]
+        parts.append(
+            pairs.group_by(keys)
+            .agg(
+                credit.sum().alias("attributed_opportunities"),
+                (credit * nw.col("__amount")).sum().alias("attributed_pipeline"),
+                nw.when(nw.col("__won"))
+                .then(credit * nw.col("__amount"))
+                .otherwise(0.0)
+                .sum()
+                .alias("attributed_bookings"),
+            )
+            .with_columns(nw.lit(model).alias("model"))
+        )
+    out = nw.concat(parts)
+    extra_cols: list[str] = []
+    if campaigns is not None:
+        cp = lazy(campaigns, name="campaigns", like=op)
+        require(cp, ["campaign_id", "channel"], what="campaigns")
+        out = out.join(
+            cp.select("campaign_id", "channel").unique(["campaign_id"]),
+            on="campaign_id",
+            how="left",
+        )
+        extra_cols = ["channel"]
+    out = out.select(
+        "campaign_id",
+        *extra_cols,
+        *as_list(["period"] if step else None),
+        "model",
+        "attributed_opportunities",
+        "attributed_pipeline",
+        "attributed_bookings",
+        nw.lit("directional").alias("reading"),
+    )
+    return back(
+        sort_keys(out, ["campaign_id", *(["period"] if step else []), "model"]), opportunities
+    )

@@ -1,0 +1,322 @@
+"""Pipeline volume: pipeline created, qualified pipeline, bookings, and coverage."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import narwhals as nw
+
+from revgov.config import KPIChoices, QualifiedDefinition
+from revgov.errors import MetricInputError
+from revgov.metrics._frames import (
+    Columns,
+    FrameT,
+    as_list,
+    back,
+    full_join,
+    has,
+    lazy,
+    require,
+    safe_div,
+    sort_keys,
+)
+from revgov.metrics._kpi import (
+    aggregate,
+    close_time,
+    closed_flag,
+    count_if,
+    keyed,
+    total,
+    won_flag,
+)
+from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages, stage_attr
+from revgov.metrics._time import naive, parse_every, period_start
+
+__all__ = [
+    "bookings",
+    "pipeline_coverage",
+    "pipeline_created",
+    "qualified_pipeline",
+    "required_coverage",
+]
+
+
+def pipeline_created(
+    opportunities: FrameT,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    created_at: str = "created_at",
+    amount: str = "amount",
+) -> FrameT:
+    """Opportunities created, counted and summed.
+
+    Formula: ``opportunities = count(deals created in the period)``;
+    ``pipeline_amount = sum(amount of those deals)`` (blank amounts add nothing).
+    The period is the one holding ``created_at``.
+
+    Returns: ``[*by, period], opportunities, pipeline_amount``.
+    """
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [created_at, amount], what="opportunities")
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [
+            nw.len().cast(nw.Int64).alias("opportunities"),
+            total(nw.col(amount)).alias("pipeline_amount"),
+        ],
+    )
+    return back(sort_keys(out, keys), opportunities)
+
+
+def qualified_pipeline(
+    opportunities: FrameT,
+    pipelines: Pipelines,
+    *,
+    qualified: QualifiedDefinition | None = None,
+    stage_events: Any = None,
+    by: Columns = None,
+    every: str | None = None,
+    opportunity_id: str = "opportunity_id",
+    stage: str = "stage",
+    created_at: str = "created_at",
+    amount: str = "amount",
+) -> FrameT:
+    """Pipeline that meets the governed definition of "qualified".
+
+    A deal is qualified when it has reached ``qualified.opportunity_min_stage`` (by funnel
+    order: its current stage is at or past it, it is won, or a stage event shows it got
+    there before being lost) and its amount is at least ``qualified.opportunity_min_amount``.
+    With neither setting, every deal is qualified.
+
+    Formula: ``qualified_opportunities = count(qualified deals created in the period)``;
+    ``qualified_amount = sum(their amount)``;
+    ``qualified_rate = qualified_opportunities / opportunities``.
+
+    Returns: ``[*by, period], opportunities, qualified_opportunities, qualified_amount,
+    qualified_rate``.
+    """
+    definition = qualified or QualifiedDefinition()
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [opportunity_id, stage, created_at, amount], what="opportunities")
+    cond = nw.lit(True)
+    if definition.opportunity_min_stage is not None:
+        stages = funnel_stages(pipelines)
+        wanted = definition.opportunity_min_stage.lower()
+        target = next((s.position for s in stages if wanted in s.spellings), None)
+        if target is None:
+            raise MetricInputError(
+                f"qualified.opportunity_min_stage {definition.opportunity_min_stage!r} is not an "
+                "open or won stage of the pipeline",
+                hint="name a stage deals pass through on the way to won",
+            )
+        lf = lf.with_columns(funnel_position(stages, stage).alias("__pos"))
+        if stage_events is not None:
+            ev = lazy(stage_events, name="stage_events", like=lf)
+            require(ev, ["record_id", "to_value"], what="stage_events")
+            if has(ev, "field"):
+                ev = ev.filter(nw.col("field").fill_null("stage") == "stage")
+            reached = (
+                ev.with_columns(funnel_position(stages, "to_value").alias("__epos"))
+                .group_by("record_id")
+                .agg(nw.col("__epos").max())
+            )
+            lf = lf.join(reached, left_on=opportunity_id, right_on="record_id", how="left")
+            lf = lf.with_columns(nw.max_horizontal("__pos", "__epos").alias("__pos"))
+        cond = nw.col("__pos").fill_null(0) >= target
+    if definition.opportunity_min_amount is not None:
+        cond = cond & (nw.col(amount).fill_null(0) >= definition.opportunity_min_amount)
+    lf = lf.with_columns(cond.alias("__q"))
+    lf, keys = keyed(
+        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [
+            nw.len().cast(nw.Int64).alias("opportunities"),
+            count_if(nw.col("__q")).alias("qualified_opportunities"),
+            total(nw.when(nw.col("__q")).then(nw.col(amount))).alias("qualified_amount"),
+        ],
+    ).with_columns(
+        safe_div(nw.col("qualified_opportunities"), nw.col("opportunities")).alias("qualified_rate")
+    )
+    return back(sort_keys(out, keys), opportunities)
+
+
+def bookings(
+    opportunities: FrameT,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    amount: str = "amount",
+    is_won: str = "is_won",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+) -> FrameT:
+    """Closed-won deals, counted and summed.
+
+    Formula: ``won_deals = count(won deals closed in the period)``;
+    ``bookings = sum(amount of those deals)``. A deal's close time is ``closed_at`` where
+    known, else ``close_date``.
+
+    Returns: ``[*by, period], won_deals, bookings``.
+    """
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [amount, is_won], what="opportunities")
+    lf = lf.filter(won_flag(is_won))
+    lf, keys = keyed(
+        lf,
+        by=by,
+        every=every,
+        time=close_time(lf, closed_at, close_date),
+        what="opportunities",
+    )
+    out = aggregate(
+        lf,
+        keys,
+        [
+            nw.len().cast(nw.Int64).alias("won_deals"),
+            total(nw.col(amount)).alias("bookings"),
+        ],
+    )
+    return back(sort_keys(out, keys), opportunities)
+
+
+def pipeline_coverage(
+    opportunities: FrameT,
+    targets: Any,
+    *,
+    every: str = "1mo",
+    by: Columns = None,
+    basis: Literal["open_pipeline", "weighted_pipeline"] | None = None,
+    choices: KPIChoices | None = None,
+    pipelines: Pipelines | None = None,
+    against: Literal["remaining", "target"] = "remaining",
+    metric: str = "bookings",
+    amount: str = "amount",
+    stage: str = "stage",
+    is_closed: str = "is_closed",
+    is_won: str = "is_won",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+    target_period: str = "period",
+    target_metric: str = "metric",
+    target_amount: str = "amount",
+) -> FrameT:
+    """Open pipeline expected to close in a period, against that period's bookings target.
+
+    Formula: ``coverage = pipeline / (target - booked)`` (``against="remaining"``, the
+    default) or ``pipeline / target`` (``against="target"``), where ``pipeline`` is the
+    amount of open deals whose ``close_date`` falls in the period, weighted by the stage
+    probability when the basis is ``weighted_pipeline`` (config ``kpis.coverage_basis``),
+    ``booked`` is the amount already won in the period, and ``target`` is the sum of
+    ``targets`` rows with ``metric = "bookings"`` for the period. Null when the denominator
+    is zero or negative (the target is met).
+
+    Returns: ``[*by, period], target, booked, remaining, pipeline, basis, coverage``.
+    """
+    chosen = basis or (choices or KPIChoices()).coverage_basis
+    step = parse_every(every) or "1mo"
+    lf = lazy(opportunities, name="opportunities")
+    tg = lazy(targets, name="targets", like=lf)
+    keys = as_list(by)
+    require(lf, [amount, is_won, close_date, *keys], what="opportunities")
+    require(tg, [target_period, target_metric, target_amount, *keys], what="targets")
+    schema = lf.collect_schema()
+    value = nw.col(amount).cast(nw.Float64)
+    if chosen == "weighted_pipeline":
+        if has(lf, "stage_probability"):
+            prob = nw.col("stage_probability")
+        elif pipelines is not None:
+            prob = stage_attr("probability", pipelines, stage=stage)
+        else:
+            raise MetricInputError(
+                "weighted coverage needs stage probabilities",
+                hint="pass pipelines=config.pipelines, or use with_stage_attributes() first",
+            )
+        value = value * prob.fill_null(0.0)
+    closed = closed_flag(is_closed, is_won) if has(lf, is_closed) else won_flag(is_won)
+    open_pipe = (
+        lf.filter(~closed)
+        .with_columns(period_start(naive(schema, close_date), step).alias("period"))
+        .group_by([*keys, "period"])
+        .agg(total(value).alias("pipeline"))
+    )
+    booked = (
+        lf.filter(won_flag(is_won))
+        .with_columns(period_start(close_time(lf, closed_at, close_date), step).alias("period"))
+        .group_by([*keys, "period"])
+        .agg(total(nw.col(amount)).alias("booked"))
+    )
+    tschema = tg.collect_schema()
+    target = (
+        tg.filter(nw.col(target_metric).str.to_lowercase() == metric.lower())
+        .with_columns(period_start(naive(tschema, target_period), step).alias("period"))
+        .group_by([*keys, "period"])
+        .agg(nw.col(target_amount).cast(nw.Float64).sum().alias("target"))
+    )
+    joined = full_join(full_join(target, booked, [*keys, "period"]), open_pipe, [*keys, "period"])
+    remaining = nw.col("target") - nw.col("booked").fill_null(0.0)
+    den = remaining if against == "remaining" else nw.col("target")
+    out = joined.select(
+        *keys,
+        "period",
+        "target",
+        nw.col("booked").fill_null(0.0),
+        remaining.alias("remaining"),
+        nw.col("pipeline").fill_null(0.0),
+        nw.lit(chosen).alias("basis"),
+        nw.when(den > 0).then(safe_div(nw.col("pipeline").fill_null(0.0), den)).alias("coverage"),
+    )
+    return back(sort_keys(out, [*keys, "period"]), opportunities)
+
+
+def required_coverage(
+    opportunities: FrameT,
+    *,
+    by: Columns = None,
+    every: str | None = None,
+    basis: Literal["count", "amount"] | None = None,
+    choices: KPIChoices | None = None,
+    amount: str = "amount",
+    is_closed: str = "is_closed",
+    is_won: str = "is_won",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
+) -> FrameT:
+    """The pipeline coverage the historical win rate requires to hit a target.
+
+    Formula: ``required_coverage = 1 / win_rate``, where ``win_rate`` is over deals closed in
+    the period, by count (won / closed) or by amount (won amount / closed amount) per config
+    ``kpis.win_rate_basis``. Null when the win rate is zero or unknown.
+
+    Returns: ``[*by, period], closed, win_rate, basis, required_coverage``.
+    """
+    chosen = basis or (choices or KPIChoices()).win_rate_basis
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [amount, is_closed, is_won], what="opportunities")
+    lf = lf.filter(closed_flag(is_closed, is_won))
+    lf, keys = keyed(
+        lf, by=by, every=every, time=close_time(lf, closed_at, close_date), what="opportunities"
+    )
+    won = won_flag(is_won)
+    if chosen == "count":
+        num, den = count_if(won), nw.len()
+    else:
+        amt = nw.col(amount)
+        num, den = total(nw.when(won).then(amt)), total(amt)
+    out = (
+        aggregate(
+            lf,
+            keys,
+            [nw.len().cast(nw.Int64).alias("closed"), safe_div(num, den).alias("win_rate")],
+        )
+        .with_columns(nw.lit(chosen).alias("basis"))
+        .with_columns(safe_div(nw.lit(1.0), nw.col("win_rate")).alias("required_coverage"))
+    )
+    return back(sort_keys(out, keys), opportunities)
