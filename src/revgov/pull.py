@@ -35,7 +35,7 @@ from revgov.connectors._mapping import apply_definitions, pipeline_stage_records
 from revgov.connectors.base import Connector, Page
 from revgov.connectors.registry import create_connector
 from revgov.errors import ConfigValidationError, ConnectorError
-from revgov.model.frames import _as_frame, model_for, type_records
+from revgov.model.frames import raw_frame, model_for, type_records
 from revgov.store import SnapshotStore
 
 __all__ = ["CONFIG_SOURCE", "EntityPull", "PullResult", "default_snapshot_dir", "pull"]
@@ -152,7 +152,7 @@ def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
 
 
 def _records_frame(page: Page) -> pl.DataFrame:
-    return page.records if isinstance(page.records, pl.DataFrame) else _as_frame(page.records)
+    return page.records if isinstance(page.records, pl.DataFrame) else raw_frame(page.records)
 
 
 def _pull_entity(
@@ -171,6 +171,7 @@ def _pull_entity(
     task = bar.add_task(f"{source.name} · {entity}", total=None)
     pages = typed_rows = quarantined = 0
     refreshed = False
+    total: int | None = None
     for page in connector.fetch(entity, cursor):
         if page.entity != entity:
             raise ConnectorError(
@@ -194,8 +195,10 @@ def _pull_entity(
         refreshed = refreshed or replace
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height
-        bar.update(task, total=page.total, advance=typed.rows_in)
-    bar.update(task, total=bar.tasks[task].total or typed_rows + quarantined)
+        total = page.total if page.total is not None else total
+        bar.update(task, total=total, advance=typed.rows_in)
+    done = typed_rows + quarantined
+    bar.update(task, total=total or done, completed=total or done)
     return EntityPull(source.name, entity, pages, typed_rows, quarantined, refreshed)
 
 

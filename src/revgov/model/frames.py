@@ -45,6 +45,7 @@ __all__ = [
     "field_types",
     "model_for",
     "polars_schema",
+    "raw_frame",
     "type_records",
 ]
 
@@ -139,7 +140,8 @@ class TypedPage:
         return self.frame.height + self.quarantine.height
 
 
-def _as_frame(raw: pl.DataFrame | Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+def raw_frame(raw: pl.DataFrame | Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """A page of raw records as a frame; dicts become all-text columns (the union of keys)."""
     if isinstance(raw, pl.DataFrame):
         return raw
     if not raw:
@@ -188,7 +190,7 @@ def type_records(
     schema = polars_schema(entity, extras)
     ftypes = field_types(entity) | dict(extras or {})
     pulled = (pulled_at or datetime.now(UTC)).astimezone(UTC)
-    df = _as_frame(raw)
+    df = raw_frame(raw)
     if df.height == 0:
         return TypedPage(
             entity, pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA)

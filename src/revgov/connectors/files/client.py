@@ -113,7 +113,7 @@ class FilesConnector:
 
     def path(self, entity: str) -> Path:
         """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
-        return self.base_dir / Path(self.spec(entity).path).expanduser()
+        return (self.base_dir / Path(self.spec(entity).path).expanduser()).resolve()
 
     def _format(self, path: Path, spec: FileEntity) -> Literal["csv", "parquet"]:
         if spec.format != "auto":
