@@ -102,7 +102,7 @@ def _group_cumsum(values: Idx, counts: Idx) -> Idx:
     total = np.cumsum(values)
     starts = np.cumsum(counts) - counts
     before = total[starts] - values[starts]
-    return total - np.repeat(before, counts)
+    return np.asarray(total - np.repeat(before, counts), dtype=np.int64)
 
 
 def _activity_frame(

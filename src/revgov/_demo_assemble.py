@@ -31,7 +31,19 @@ from revgov._demo_vocab import COUNTRIES, UNKNOWN_STAGE
 from revgov.config import Config
 from revgov.model.frames import ENTITIES, polars_schema
 
-__all__ = ["assemble"]
+__all__ = ["GENERATION_STEPS", "assemble"]
+
+#: The steps :func:`assemble` reports through ``on_step``, in order.
+GENERATION_STEPS = (
+    "companies and accounts",
+    "opportunities",
+    "people and campaigns",
+    "ids",
+    "stage history",
+    "activities",
+    "campaign touches",
+    "frames",
+)
 
 Idx = npt.NDArray[np.int64]
 _PRODUCTS = ("Platform", "Analytics Suite", "Data Quality Add-on")
@@ -87,7 +99,7 @@ def _accounts(
     no_owner = planter.pick("accounts.owner_missing")
     perm = rng.permutation(dup)
     src, dst = perm[: len(dup) // 2], perm[len(dup) // 2 :]
-    true_domain = companies.domain.scatter(dst, companies.domain.gather(src))
+    true_domain = companies.domain.clone().scatter(dst, companies.domain.gather(src))
     src_dom = companies.domain.gather(src)
     www = pl.Series(rng.random(len(dst)) < 0.5)
     dup_dom = pl.select(pl.when(www).then("www." + src_dom).otherwise(src_dom)).to_series()
@@ -100,19 +112,19 @@ def _accounts(
         .then("http://" + bad_dom + "/")
         .otherwise(bad_dom + "/pricing")
     ).to_series()
-    domain = companies.domain[:n].scatter(dst, dup_dom).scatter(bad, broken)
-    name = companies.name[:n].scatter(dst, companies.name.gather(src) + " Inc")
+    domain = companies.domain[:n].clone().scatter(dst, dup_dom).scatter(bad, broken)
+    name = companies.name[:n].clone().scatter(dst, companies.name.gather(src) + " Inc")
     frame = pl.DataFrame(
         {
             "name": name,
             "domain": domain,
-            "industry": companies.industry[:n].scatter(no_industry, None),
+            "industry": companies.industry[:n].clone().scatter(no_industry, None),
             "employees": companies.employees[:n],
             "annual_revenue": companies.annual_revenue[:n],
             "country": pl.Series([c.code for c in COUNTRIES]).gather(companies.country[:n]),
             "region": region,
             "segment": segment,
-            "owner_id": owner.scatter(no_owner, None),
+            "owner_id": owner.clone().scatter(no_owner, None),
             "parent_account_id": pl.repeat(None, n, eager=True, dtype=pl.String),
             "is_deleted": np.zeros(n, dtype=bool),
             "true_owner": owner,
@@ -135,9 +147,9 @@ def _account_created(
     has = people_account >= 0
     np.minimum.at(first, people_account[has], people_created[has].astype(np.int64))
     np.minimum.at(first, deals.account, deals.created_at.astype(np.int64))
-    lead = days(rng.uniform(1, 180, n)).astype(np.int64)
+    head_start = days(rng.uniform(1, 180, n)).astype(np.int64)
     lonely = (as_of - days(rng.uniform(30, 1000, n))).astype(np.int64)
-    return np.where(first < never, first - lead, lonely).astype("datetime64[us]")
+    return np.where(first < never, first - head_start, lonely).astype("datetime64[us]")
 
 
 def _typed(entity: str, frame: pl.DataFrame, key: str, pulled: datetime) -> pl.DataFrame:
@@ -162,6 +174,16 @@ def assemble(
         # One independent stream per step, so a change in one step leaves the others alone.
         return np.random.default_rng([seed, part])
 
+    (
+        step_companies,
+        step_deals,
+        step_people,
+        step_ids,
+        step_history,
+        step_activities,
+        step_touches,
+        step_frames,
+    ) = GENERATION_STEPS
     t0 = to_datetime64(as_of)
     calendar = BusinessCalendar.from_sla(config.sla)
     layout = stage_layout(config)
@@ -169,16 +191,16 @@ def assemble(
     n_deals = max(16, round(8_000 * scale))
     n_people = max(100, round(50_000 * scale))
 
-    on_step("companies and accounts")
+    on_step(step_companies)
     companies = make_companies(rng(1), n_accounts * 3)
     accounts, true_domain, acc_planter = _accounts(rng(2), companies, n_accounts)
 
-    on_step("opportunities")
+    on_step(step_deals)
     deals = make_deals(
         rng(3), n_deals, account_segment=companies.segment[:n_accounts], layout=layout, as_of=t0
     )
 
-    on_step("people")
+    on_step(step_people)
     core = make_people_core(
         rng(4),
         n_people,
@@ -206,7 +228,7 @@ def assemble(
     )
     field_picks = plant_deal_fields(deals, rng(7), t0)
 
-    on_step("ids")
+    on_step(step_ids)
     account_created = _account_created(rng(8), n_accounts, core.account, core.created_at, deals, t0)
     # Rows end up in id order; `order[entity]` lists the generated rows in that order.
     order: dict[str, Idx] = {}
@@ -218,7 +240,7 @@ def assemble(
     deal_ids = _ids("opp_", rank, 6)
     campaign_ids = _ids("cmp_", np.arange(campaigns.frame.height), 5)
 
-    on_step("stage history")
+    on_step(step_history)
     stages = list(config.lifecycle.stages)
     life = lifecycle_events(
         rng(9), core, np.flatnonzero(people["regression"].to_numpy()), stages, t0
@@ -241,7 +263,7 @@ def assemble(
     rank, order["stage_events"] = _by_time(_naive(events["changed_at"]))
     events = events.with_columns(event_id=_ids("evt_", rank, 8))
 
-    on_step("activities")
+    on_step(step_activities)
     acts = pl.concat(
         [
             people_activities(
@@ -263,7 +285,7 @@ def assemble(
         account_id=_ref(account_ids, acts["account_index"].to_numpy()),
     )
 
-    on_step("campaign touches")
+    on_step(step_touches)
     clean = people.select(pl.col("^clean_.*$").name.map(lambda c: c.removeprefix("clean_")))
     touch = touches(
         rng(12),
@@ -280,7 +302,7 @@ def assemble(
         campaign_id=campaign_ids.gather(touch["campaign_index"]),
     )
 
-    on_step("assemble frames")
+    on_step(step_frames)
     frames: dict[str, pl.DataFrame] = {}
     frames["accounts"] = accounts.with_columns(
         account_id=account_ids, created_at=utc_series("created_at", account_created)
@@ -374,11 +396,11 @@ def _opportunities(
     idx = np.arange(n)
     stage = pl.Series(layout_names).gather(deals.stage)
     unknown = picks["stage_unknown"]
-    stage = stage.scatter(unknown, pl.Series(UNKNOWN_STAGE).gather(deals.stage[unknown]))
+    stage = stage.clone().scatter(unknown, pl.Series(UNKNOWN_STAGE).gather(deals.stage[unknown]))
     gone = picks["account_missing"]
     half = gone[: len(gone) // 2]
     account = account_ids.gather(deals.account).scatter(gone, None)
-    account = account.scatter(half, _ids("acc_8", np.arange(len(half)), 6))
+    account = account.clone().scatter(half, _ids("acc_8", np.arange(len(half)), 6))
     strangers = picks["owner_unknown"]
     strange_ids = _ids("005Dn00000", rng.integers(0, 99_999, len(strangers)), 5)
     product = pl.Series(_PRODUCTS).gather(rng.integers(len(_PRODUCTS), size=n))
@@ -397,7 +419,7 @@ def _opportunities(
             "closed_at": utc_series("closed_at", deals.closed_at),
             "is_closed": ~deals.is_open,
             "is_won": deals.is_won,
-            "owner_id": owner.scatter(strangers, strange_ids),
+            "owner_id": owner.clone().scatter(strangers, strange_ids),
             "type": pl.repeat("new business", n, eager=True, dtype=pl.String),
             "lead_source": people["lead_source"].gather(idx),
             "primary_campaign_id": _ref(campaign_ids, people["campaign_index"].to_numpy()[:n]),

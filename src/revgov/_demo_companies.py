@@ -76,18 +76,25 @@ def make_companies(rng: np.random.Generator, n: int) -> Companies:
         name=pl.col("prefix") + pl.col("root").str.to_lowercase() + " " + pl.col("desc"),
         domain=label + "." + pl.col("tld"),
     )
-    # A repeated domain gets a number: brandlabs.io, brandlabs2.io, ...
-    nth = pl.col("domain").cum_count().over("domain")
-    domain = out.select(
-        pl.when(nth > 1)
-        .then(
-            pl.col("domain").str.extract(r"^([^.]+)", 1)
-            + nth.cast(pl.String)
-            + "."
-            + pl.col("domain").str.extract(r"^[^.]+\.(.+)$", 1)
+    # A repeated domain gets a number: brandlabs.io, brandlabs2.io, ... (only the repeated
+    # ones are renumbered; a window over every row would be slow).
+    repeated = np.flatnonzero(out["domain"].is_duplicated().to_numpy())
+    nth = pl.int_range(1, pl.len() + 1).over("domain")
+    renamed = (
+        out[repeated]
+        .select(
+            pl.when(nth > 1)
+            .then(
+                pl.col("domain").str.extract(r"^([^.]+)", 1)
+                + nth.cast(pl.String)
+                + "."
+                + pl.col("domain").str.extract(r"^[^.]+\.(.+)$", 1)
+            )
+            .otherwise(pl.col("domain"))
         )
-        .otherwise(pl.col("domain"))
-    ).to_series()
+        .to_series()
+    )
+    domain = out["domain"].clone().scatter(repeated, renamed)
     return Companies(
         name=out["name"],
         domain=domain.alias("domain"),

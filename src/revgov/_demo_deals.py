@@ -117,7 +117,8 @@ def make_deals(
     account = rng.integers(n_accounts, size=n)
     segment = account_segment[account]
     u = rng.random(n)
-    outcome = np.where(u < 0.25, 2, np.where(u < 0.60, 1, 0))  # 0 open, 1 lost, 2 won
+    # 0 open, 1 lost, 2 won: a 40% win rate, and open deals about what a quarter creates.
+    outcome = np.where(u < 0.34, 2, np.where(u < 0.85, 1, 0))
     open_stage = rng.choice(layout.n_open, size=n, p=_OPEN_MIX)
     lost_from = 1 + rng.choice(layout.n_open - 1, size=n, p=_LOST_FROM)
     last_open = np.where(
@@ -147,8 +148,8 @@ def make_deals(
     # When the current stage was entered: fresh or stale for open deals, in the past if closed.
     cur = np.minimum(stage, layout.n_open - 1)
     fresh = as_of - days(rng.uniform(0.5, layout.stale_min[cur] - 2.0))
-    stuck = as_of - days(layout.stale_max[cur] + rng.uniform(5.0, 120.0))
-    closed = as_of - days(rng.uniform(1.0, 600.0))
+    stuck = as_of - days(layout.stale_max[cur] + rng.uniform(5.0, 120.0, n))
+    closed = as_of - days(rng.uniform(1.0, 600.0, n))
     last = np.where(is_open, np.where(stale, stuck, fresh), closed)
     width = path.shape[1]
     steps = np.arange(width)[None, :]

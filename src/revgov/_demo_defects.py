@@ -113,7 +113,9 @@ def ground_truth_frame(planters: list[Planter], ids: dict[str, pl.Series]) -> pl
         for p in planters
         for kind, idx in p.planted.items()
     ]
-    schema = {"entity": pl.String, "record_id": pl.String, "defect_kind": pl.String}
+    schema = pl.Schema(
+        {"entity": pl.String(), "record_id": pl.String(), "defect_kind": pl.String()}
+    )
     if not parts:
         return pl.DataFrame(schema=schema)
     return pl.concat(parts).cast(schema).sort("entity", "defect_kind", "record_id")

@@ -114,7 +114,8 @@ def make_campaigns(
         owner_id=pl.Series(_MARKETERS).gather(rng.integers(len(_MARKETERS), size=n)),
         name=pl.format("{}-q{}_{}_{}_{}", "year", "quarter", "channel", "region", "offer"),
     )
-    created = frame["start_date"].cast(pl.Datetime("us")).to_numpy() - days(rng.uniform(7, 30, n))
+    start_at = np.asarray(frame["start_date"].to_numpy(), dtype="datetime64[us]")
+    created = np.asarray(start_at - days(rng.uniform(7, 30, n)), dtype="datetime64[us]")
     frame = frame.with_columns(utc_series("created_at", created))
 
     planter = Planter(rng, "campaigns", n)
@@ -188,7 +189,7 @@ def make_campaigns(
             )
         )
     ).to_series()
-    names = frame["name"].scatter(bad, broken)
+    names = frame["name"].clone().scatter(bad, broken)
     frame = frame.with_columns(name=names)
     return Campaigns(frame=frame, quarters=quarters, per_block=per_block), planter
 

@@ -68,7 +68,9 @@ class PeopleCore:
         return self.stage_at[:, MQL]
 
 
-def scaled_span(span: Times, frac: npt.ArrayLike) -> npt.NDArray[np.timedelta64]:
+def scaled_span(
+    span: npt.NDArray[np.timedelta64], frac: npt.ArrayLike
+) -> npt.NDArray[np.timedelta64]:
     """``frac`` of each timedelta (numpy does not multiply timedelta64 by floats)."""
     micros = span.astype("timedelta64[us]").astype(np.int64)
     return (micros * np.asarray(frac, dtype=np.float64)).astype(np.int64).astype("timedelta64[us]")
@@ -269,7 +271,7 @@ def people_frame(
         )
         .to_series()
     )
-    frame = frame.with_columns(frame["email"].scatter(repeated, renumbered))
+    frame = frame.with_columns(frame["email"].clone().scatter(repeated, renumbered))
 
     clean_tags = frame.select("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
     planter = Planter(rng, "people", n)
@@ -310,12 +312,16 @@ def people_frame(
     copied = pl.select(
         pl.when(recase).then(user.str.to_titlecase() + "@" + host).otherwise(copied)
     ).to_series()
-    first_name = first_name.scatter(dst, first_name.gather(src))
-    last_name = last_name.scatter(dst, last_name.gather(src))
+    first_name = first_name.clone().scatter(dst, first_name.gather(src))
+    last_name = last_name.clone().scatter(dst, last_name.gather(src))
     # jane.doe at acme.com, jane.doe@@acme.com, jane.doe.acme.com: as unique as the emails.
     sep = _pick((" at ", "@@", "."), rng.integers(3, size=len(bad_email)))
-    malformed = email.gather(bad_email).str.replace("@", sep, literal=True)
-    email = email.scatter(dst, copied).scatter(bad_email, malformed).scatter(no_email, None)
+    malformed = (
+        pl.DataFrame({"email": email.gather(bad_email), "sep": sep})
+        .select(pl.col("email").str.replace("@", pl.col("sep"), literal=True))
+        .to_series()
+    )
+    email = email.clone().scatter(dst, copied).scatter(bad_email, malformed).scatter(no_email, None)
 
     sub = frame[bad_phone]
     variant = pl.Series(rng.integers(3, size=len(bad_phone)))
@@ -327,7 +333,7 @@ def people_frame(
         .then(pl.format("+{} {}", "dial", "national"))
         .otherwise(pl.format("{} ext. {}", "phone", ext))
     ).to_series()
-    phone = phone.scatter(bad_phone, phones)
+    phone = phone.clone().scatter(bad_phone, phones)
 
     spellings = [
         BAD_COUNTRY[c.code][i % len(BAD_COUNTRY[c.code])] for c in COUNTRIES for i in range(3)
@@ -339,16 +345,16 @@ def people_frame(
     source, medium = frame["utm_source"], frame["utm_medium"]
     on_source = rng.random(len(drift)) < 0.75
     d_src, d_med = drift[on_source], drift[~on_source]
-    source = source.scatter(
+    source = source.clone().scatter(
         d_src, source.gather(d_src).str.to_titlecase().str.replace("Linkedin", "LinkedIn")
     )
-    medium = medium.scatter(d_med, medium.gather(d_med).str.to_uppercase())
+    medium = medium.clone().scatter(d_med, medium.gather(d_med).str.to_uppercase())
     on_source = rng.random(len(vocab)) < 0.6
     v_src, v_med = vocab[on_source], vocab[~on_source]
-    source = source.scatter(
+    source = source.clone().scatter(
         v_src, _pick(_BAD_SOURCE, rng.integers(len(_BAD_SOURCE), size=len(v_src)))
     )
-    medium = medium.scatter(
+    medium = medium.clone().scatter(
         v_med, _pick(_BAD_MEDIUM, rng.integers(len(_BAD_MEDIUM), size=len(v_med)))
     )
     frame = frame.with_columns(
@@ -356,10 +362,10 @@ def people_frame(
         first_name=first_name,
         last_name=last_name,
         phone=phone,
-        country=frame["country"].scatter(bad_country, spelled),
+        country=frame["country"].clone().scatter(bad_country, spelled),
         utm_source=source,
         utm_medium=medium,
-        utm_campaign=frame["utm_campaign"].scatter(req, None),
+        utm_campaign=frame["utm_campaign"].clone().scatter(req, None),
     )
 
     owner_defect = np.zeros(n, dtype=bool)
@@ -372,11 +378,11 @@ def people_frame(
         created_at=created,
         in_rotation=~owner_defect,
     )
-    owner = expected.scatter(no_owner, None)
-    owner = owner.scatter(
+    owner = expected.clone().scatter(no_owner, None)
+    owner = owner.clone().scatter(
         inactive, _pick(inactive_users, rng.integers(len(inactive_users), size=len(inactive)))
     )
-    owner = owner.scatter(
+    owner = owner.clone().scatter(
         misrouted, _pick(misroute_users, rng.integers(len(misroute_users), size=len(misrouted)))
     )
 

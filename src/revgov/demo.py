@@ -30,7 +30,7 @@ import polars as pl
 
 from revgov import __version__
 from revgov._config_errors import parse_toml
-from revgov._demo_assemble import assemble
+from revgov._demo_assemble import GENERATION_STEPS, assemble
 from revgov._demo_defects import DEFECTS
 from revgov.config import Config, config_from_dict
 from revgov.errors import DemoOutputExistsError
@@ -40,6 +40,7 @@ from revgov.store import SnapshotStore
 __all__ = [
     "DEFAULT_AS_OF",
     "DEFECT_RATES",
+    "STEPS",
     "DemoData",
     "DemoOutput",
     "demo_config_text",
@@ -52,6 +53,13 @@ DEFAULT_AS_OF = datetime(2026, 7, 1, tzinfo=UTC)
 DEFECT_RATES: dict[str, float] = {kind: d.rate for kind, d in DEFECTS.items()}
 OUTPUT_FILES = ("revgov.toml", "ground_truth.parquet", "ground_truth.csv", "demo_manifest.json")
 SNAPSHOT_DIR = "snapshot"
+
+#: Every step :func:`write_demo` reports through ``on_step``, in order (for progress bars).
+STEPS: tuple[str, ...] = (
+    *GENERATION_STEPS,
+    *(f"write {entity}" for entity in ENTITIES),
+    "write ground truth",
+)
 
 StepCallback = Callable[[str], None]
 
