@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except RevgovError as exc:
         if _State.debug:
             err_console.print_exception()
-        err_console.print(f"[bold red]error[/] {escape(exc.render())}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error[/] {escape(exc.render())}", highlight=False, soft_wrap=True
+        )
         return EXIT_REVGOV_ERROR
     except KeyboardInterrupt:
         err_console.print("aborted")

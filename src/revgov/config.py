@@ -195,6 +195,11 @@ class Segment(_Strict):
 class RequiredFields(_Strict):
     """`[[required_fields]]`: fields an entity must have, optionally only in some states."""
 
+    id: str | None = Field(
+        None,
+        description="Rule id, e.g. `amount_missing_late_stage` (default: one rule per field, "
+        "`<entity>.<field>_missing`).",
+    )
     entity: Entity
     fields: list[str]
     when_stage: list[str] = Field(default_factory=list, description="Only in these stages.")

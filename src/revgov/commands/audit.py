@@ -1,9 +1,254 @@
-"""CLI: `revgov audit` (owned by its issue; filled in by that work)."""
+"""CLI: ``revgov audit``: run the governance rules on a snapshot and report.
+
+Exit codes (see :mod:`revgov.cli`): 0 when no rule at or above ``--fail-on`` fails, 1 when
+one does, 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
+missing snapshot). Every output carries the config hash.
+"""
 
 from __future__ import annotations
 
+import difflib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
 import typer
+from rich.console import Console
+
+from revgov.config import Config, load_config
+from revgov.errors import ConfigValidationError
+from revgov.rules import DIMENSIONS, Report, audit, builtin_rules
+from revgov.rules.findings import sort_findings
+from revgov.store import SnapshotStore
+
+__all__ = ["audit_snapshot", "register"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    md = "md"
+
+
+class FailOn(StrEnum):
+    info = "info"
+    warn = "warn"
+    error = "error"
+    never = "never"
+
+
+Dimension = StrEnum("Dimension", {d: d for d in DIMENSIONS})  # type: ignore[misc]
+
+
+def _find_config(config: Path | None, snapshot: Path | None) -> Config:
+    if config is not None:
+        return load_config(config)
+    candidates = [Path("revgov.toml")]
+    if snapshot is not None:
+        candidates.append(snapshot.parent / "revgov.toml")
+    for c in candidates:
+        if c.is_file():
+            return load_config(c)
+    return Config()
+
+
+def _demo_as_of(snapshot: Path) -> datetime | None:
+    """The reference time of a demo snapshot (demo_manifest.json beside it)."""
+    manifest = snapshot.parent / "demo_manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except (ValueError, OSError):
+        return None
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date or time (e.g. 2026-07-01 or 2026-07-01T00:00:00Z)",
+            param_hint="--as-of",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def audit_snapshot(
+    snapshot: Path,
+    config: Config,
+    *,
+    as_of: datetime | None = None,
+    rule_ids: list[str] | None = None,
+    dimensions: list[str] | None = None,
+) -> Report:
+    """Audit every entity of a snapshot directory with the config's rules."""
+    store = SnapshotStore(snapshot)
+    return audit(
+        store.frames(), config=config, as_of=as_of, only=rule_ids or None, dimensions=dimensions
+    )
+
+
+def _check_rule_ids(config: Config, rule_ids: list[str]) -> None:
+    known = [r.id for r in builtin_rules(config)]
+    for rid in rule_ids:
+        if rid not in known:
+            close = difflib.get_close_matches(rid, known, n=1)
+            raise typer.BadParameter(
+                f"no rule has the id {rid!r}"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + " (see docs/rules.md)",
+                param_hint="--rule",
+            )
+
+
+def _write_findings(report: Report, path: Path) -> None:
+    df = sort_findings(report.findings_df)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df.write_parquet(path)
+    elif suffix == ".csv":
+        df.write_csv(path)
+    elif suffix in (".json", ".ndjson", ".jsonl"):
+        df.write_ndjson(path)
+    else:
+        raise ConfigValidationError(
+            f"cannot write findings to {str(path)!r}: unknown extension {suffix!r}",
+            hint="use .parquet, .csv or .jsonl",
+        )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``revgov audit`` to the app, and an audit step to ``revgov demo``."""
+
+    @app.command("audit")
+    def audit_cmd(
+        snapshot: Annotated[
+            Path | None,
+            typer.Option(
+                "--snapshot",
+                "-s",
+                help="Snapshot directory (default: revgov-snapshot/ beside the config).",
+            ),
+        ] = None,
+        config: Annotated[
+            Path | None,
+            typer.Option(
+                "--config",
+                "-c",
+                help="The governed definitions (default: ./revgov.toml, else the one beside "
+                "the snapshot).",
+            ),
+        ] = None,
+        fmt: Annotated[
+            OutputFormat, typer.Option("--format", "-f", help="Table, JSON or Markdown.")
+        ] = OutputFormat.table,
+        fail_on: Annotated[
+            FailOn,
+            typer.Option(
+                "--fail-on",
+                help="Exit 1 when a rule of this severity or worse fails (beyond its "
+                "threshold).",
+            ),
+        ] = FailOn.error,
+        rule_ids: Annotated[
+            list[str] | None,
+            typer.Option("--rule", "-r", help="Run only this rule (repeatable)."),
+        ] = None,
+        dimension: Annotated[
+            list[Dimension] | None,
+            typer.Option("--dimension", "-d", help="Run only this dimension (repeatable)."),
+        ] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="Reference time of SLA and staleness rules (ISO; default: a demo's "
+                "as_of, else now, UTC).",
+            ),
+        ] = None,
+        findings_out: Annotated[
+            Path | None,
+            typer.Option(
+                "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
+            ),
+        ] = None,
+    ) -> None:
+        """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
+        cfg = _find_config(config, snapshot)
+        if snapshot is None:
+            from revgov.pull import default_snapshot_dir
+
+            snapshot = default_snapshot_dir(cfg)
+        moment = _parse_as_of(as_of) if as_of else _demo_as_of(snapshot)
+        ids = list(rule_ids or [])
+        if ids:
+            _check_rule_ids(cfg, ids)
+        dims = [str(d.value) for d in dimension] if dimension else None
+        report = audit_snapshot(snapshot, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
+        if findings_out is not None:
+            _write_findings(report, findings_out)
+        if fmt is OutputFormat.json:
+            typer.echo(report.to_json())
+        elif fmt is OutputFormat.md:
+            typer.echo(report.to_markdown())
+        else:
+            console.print(report)
+            if cfg.path is None:
+                err_console.print(
+                    "note: no revgov.toml found; audited against the default definitions",
+                    style="yellow",
+                )
+        if fail_on is not FailOn.never and report.failing(fail_on.value):
+            raise typer.Exit(code=1)
+
+    from revgov.commands.demo import POST_STEPS, PostStep
+
+    if not any(step.name == "audit" for step in POST_STEPS):
+        POST_STEPS.append(PostStep("audit", _demo_audit))
+
+
+def _demo_audit(output: object, out_console: Console) -> None:
+    """After ``revgov demo``: audit the demo data and compare with the planted defects."""
+    from revgov.demo import DemoOutput
+
+    if not isinstance(output, DemoOutput):  # pragma: no cover - demo passes its output
+        return
+    data = output.data
+    moment = datetime.fromisoformat(str(data.manifest["as_of"]))
+    report = audit(
+        {e: f.lazy() for e, f in data.frames.items()}, config=data.config, as_of=moment
+    )
+    found = report.findings_df.select(
+        "entity", "record_id", pl.col("rule_id").alias("defect_kind")
+    ).unique()
+    planted = data.ground_truth.select("entity", "record_id", "defect_kind").unique()
+    kinds = planted["defect_kind"].unique().to_list()
+    found_kinds = found.filter(pl.col("defect_kind").is_in(kinds))
+    hit = planted.join(found_kinds, on=["entity", "record_id", "defect_kind"], how="semi").height
+    extra = found_kinds.join(planted, on=["entity", "record_id", "defect_kind"], how="anti").height
+    other = found.filter(~pl.col("defect_kind").is_in(kinds)).height
+    s = report.summary()
+    m = report.maturity
+    out_console.print(
+        f"{s['rules']} rules, {s['fail']} failing, {s['findings']:,} findings; score "
+        f"{(report.score or 0) * 100:.1f}%; maturity stage {m.stage} ({m.name}); "
+        f"config {report.config_hash}",
+        highlight=False,
+    )
+    out_console.print(
+        f"planted defects found: {hit:,} of {planted.height:,}; findings not planted: "
+        f"{extra + other:,}",
+        highlight=False,
+    )
+    out_console.print(
+        f"  run `revgov audit --snapshot {output.snapshot_dir}` for the full report",
+        highlight=False,
+    )

@@ -126,6 +126,7 @@ def period_start(expr: nw.Expr, every: str) -> nw.Expr:
         weekday = day.dt.weekday()
         out = nw.when(weekday == 1).then(day)
         for k in range(2, 8):
-            out = out.when(weekday == k).then(day.dt.offset_by(f"-{k - 1}d"))
+            # DuckDB moves a date by a datetime offset: back to a date on every engine.
+            out = out.when(weekday == k).then(day.dt.offset_by(f"-{k - 1}d").dt.date())
         return out
     return expr.dt.truncate(every).dt.date()

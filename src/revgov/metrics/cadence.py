@@ -134,7 +134,10 @@ def _indicator(
     dimension: str | None = None,
 ) -> nw.LazyFrame[Any]:
     dim = nw.col(dimension).cast(nw.String) if dimension else nw.lit(None, dtype=nw.String())
+    order = nw.col("stage_order") if has(frame, "stage_order") else nw.lit(0)
     return frame.select(
+        nw.lit(_ORDER.index(indicator), dtype=nw.Int64()).alias("__seq"),
+        order.cast(nw.Int64).alias("__dim_order"),
         nw.lit(indicator).alias("indicator"),
         dim.alias("dimension"),
         nw.lit(unit).alias("unit"),
@@ -142,7 +145,7 @@ def _indicator(
     )
 
 
-_HIGHER_IS_BETTER = {
+_HIGHER_IS_BETTER: dict[str, bool] = {
     "new_people": True,
     "icp_fit_rate": True,
     "speed_to_lead_median_hours": False,
@@ -161,6 +164,8 @@ _HIGHER_IS_BETTER = {
     "marketing_influenced_share": True,
     "cac": False,
 }
+#: Row order of the scoreboard and the review summary.
+_ORDER = list(_HIGHER_IS_BETTER)
 
 
 def _compare(
@@ -174,7 +179,7 @@ def _compare(
     prev = nw.concat(previous).select("indicator", "dimension", nw.col("value").alias("previous"))
     joined = null_safe_join(cur, prev, ["indicator", "dimension"], how="left")
     up = [k for k, v in _HIGHER_IS_BETTER.items() if v]
-    return joined.select(
+    return joined.sort("__seq", "__dim_order", "dimension", nulls_last=True).select(
         "indicator",
         "dimension",
         "unit",

@@ -150,25 +150,31 @@ def stage_conversion(
         keys,
         [count_if(nw.col("__reached") >= s.position).alias(f"__r{s.position}") for s in steps],
     )
-    parts = []
-    for s in steps:
-        r = nw.col(f"__r{s.position}")
-        step = (
-            safe_div(r, nw.col(f"__r{s.position - 1}"))
-            if s.position > 1
-            else nw.lit(None, dtype=nw.Float64())
-        )
-        parts.append(
-            counts.select(
-                *keys,
-                nw.lit(s.name).alias("stage"),
-                nw.lit(s.position, dtype=nw.Int64()).alias("stage_order"),
-                r.alias("reached"),
-                step.alias("step_conversion"),
-                safe_div(r, nw.col("__r1")).alias("cumulative_conversion"),
-            )
-        )
-    out = nw.concat(parts, how="vertical")
+    # Long form in one pass over the counts (a concat per step would recompute them).
+    names = [f"__r{s.position}" for s in steps]
+    long = counts.unpivot(on=names, index=keys, variable_name="__var", value_name="reached")
+    order = nw.when(nw.col("__var") == names[0]).then(nw.lit(1, dtype=nw.Int64()))
+    label = nw.when(nw.col("__var") == names[0]).then(nw.lit(steps[0].name))
+    for s, n in zip(steps[1:], names[1:], strict=True):
+        order = order.when(nw.col("__var") == n).then(nw.lit(s.position, dtype=nw.Int64()))
+        label = label.when(nw.col("__var") == n).then(nw.lit(s.name))
+    long = long.with_columns(order.alias("stage_order"), label.alias("stage"))
+    reached = nw.col("reached")
+    previous = (
+        reached.shift(1).over(*keys, order_by="stage_order")
+        if keys
+        else reached.shift(1).over(order_by="stage_order")
+    )
+    # Every record reached step 1, so step 1 holds the most: the cumulative denominator.
+    top = reached.max().over(*keys) if keys else reached.max()
+    out = long.select(
+        *keys,
+        "stage",
+        "stage_order",
+        reached.cast(nw.Int64).alias("reached"),
+        safe_div(reached, previous).alias("step_conversion"),
+        safe_div(reached, top).alias("cumulative_conversion"),
+    )
     return back(sort_keys(out, [*keys, "stage_order"]), stage_events)
 
 
@@ -384,26 +390,28 @@ def funnel_leakage(
     require(
         lf, [PERIOD, "stage", "stage_order", "reached", "step_conversion", *keys], what="conversion"
     )
-    latest = lf.select(nw.col(PERIOD).max().alias("__cur"))
-    before = lf.join(latest, how="cross").filter(nw.col(PERIOD) < nw.col("__cur"))
-    prev_period = before.select(nw.col(PERIOD).max().alias("__prev"))
-    cur = lf.join(latest, how="cross").filter(nw.col(PERIOD) == nw.col("__cur")).drop("__cur")
-    cur = cur.with_columns(
-        nw.col("reached").shift(1).over(*keys, order_by="stage_order").alias("__entered")
+    # One pass over the conversion table: the latest period, the one before it, and each
+    # step's rate then, by window functions (joins would read the table several times).
+    lf = lf.with_columns(nw.col(PERIOD).max().alias("__cur"))
+    lf = lf.with_columns(
+        nw.when(nw.col(PERIOD) < nw.col("__cur")).then(nw.col(PERIOD)).max().alias("__prev")
+    )
+    in_prev = nw.col(PERIOD) == nw.col("__prev")
+    lf = lf.with_columns(
+        nw.when(in_prev)
+        .then(nw.col("step_conversion"))
+        .max()
+        .over(*keys, "stage")
+        .alias("previous_step_conversion"),
+        nw.col("__prev").alias("previous_period"),
+    )
+    cur = lf.filter(nw.col(PERIOD) == nw.col("__cur"))
+    entered = (
+        nw.col("reached").shift(1).over(*keys, order_by="stage_order")
         if keys
-        else nw.col("reached").shift(1).over(order_by="stage_order").alias("__entered")
+        else nw.col("reached").shift(1).over(order_by="stage_order")
     )
-    prev = (
-        lf.join(prev_period, how="cross")
-        .filter(nw.col(PERIOD) == nw.col("__prev"))
-        .select(
-            *keys,
-            "stage",
-            nw.col(PERIOD).alias("previous_period"),
-            nw.col("step_conversion").alias("previous_step_conversion"),
-        )
-    )
-    joined = null_safe_join(cur, prev, [*keys, "stage"], how="left")
+    joined = cur.with_columns(entered.alias("__entered"))
     target_col = _target_expr(targets, joined, keys, target_metric, target_amount)
     joined = target_col(joined)
     step = nw.col("step_conversion")

@@ -97,8 +97,8 @@ def docstring_section(func: Callable[..., Any], label: str) -> str:
     doc = inspect.getdoc(func) or ""
     for para in doc.split("\n\n"):
         if para.startswith(label):
-            text = para.split(":", 1)[1] if para.startswith(label + ":") else para
-            return " ".join(text.split())
+            text = para[len(label) :].removeprefix(":")
+            return " ".join(text.replace("``", "`").split())
     return ""
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import narwhals as nw
 
 from revgov.config import SLAConfig
-from revgov.metrics._business_hours import business_seconds_between
+from revgov.metrics._business_hours import with_business_seconds
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -105,11 +105,10 @@ def speed_to_lead(
         occurred_at=occurred_at,
         cutoff=None,
     )
-    hours = (
-        business_seconds_between(nw.col("__start"), nw.col("__touch"), rules, lf.implementation)
-        / 3600
+    lf = with_business_seconds(lf, "__start", "__touch", "__waited", rules)
+    lf = lf.with_columns(
+        nw.when(~nw.col("__touch").is_null()).then(nw.col("__waited") / 3600).alias("__hours")
     )
-    lf = lf.with_columns(nw.when(~nw.col("__touch").is_null()).then(hours).alias("__hours"))
     lf, keys = keyed(lf, by=by, every=every, time=nw.col("__start"), what="people")
     out = aggregate(
         lf,
@@ -181,10 +180,12 @@ def sla_compliance_rate(
         occurred_at=occurred_at,
         cutoff=cutoff,
     ).filter(nw.col("__start") <= nw.lit(cutoff))
-    impl = lf.implementation
     allowed = _sla_hours(rules, lf, segment) * 3600
-    waited = business_seconds_between(nw.col("__start"), nw.col("__touch"), rules, impl)
-    so_far = business_seconds_between(nw.col("__start"), nw.lit(cutoff), rules, impl)
+    lf = with_business_seconds(lf, "__start", "__touch", "__waited", rules)
+    lf = with_business_seconds(
+        lf.with_columns(nw.lit(cutoff).alias("__cutoff")), "__start", "__cutoff", "__so_far", rules
+    )
+    waited, so_far = nw.col("__waited"), nw.col("__so_far")
     touched = ~nw.col("__touch").is_null()
     lf = lf.with_columns(
         (touched & (waited <= allowed)).alias("__met"),

@@ -65,7 +65,7 @@ _RATES = ("mql_to_sql", "sql_to_opportunity", "win_rate")
 SCENARIOS = ("base", "conservative", "aggressive")
 
 _BASIS = {
-    "mqls_per_month": "people with mql_at in the window / months in the window",
+    "mqls_per_month": "people with mql_at in the window / months of the window that had any",
     "mql_to_sql": "SQLs / MQLs of the MQLs in the window (lifecycle, stage events, conversion)",
     "sql_to_opportunity": "SQLs that became an opportunity / SQLs (the meeting rate)",
     "win_rate": "won / closed, deals closed in the window ({basis} basis)",
@@ -119,6 +119,7 @@ def fit_funnel(
     window_days: int = 365,
     by: Columns = "segment",
     spend: Any = None,
+    spend_by: Columns = None,
     qualified: QualifiedDefinition | None = None,
     choices: KPIChoices | None = None,
     person_id: str = "person_id",
@@ -138,11 +139,12 @@ def fit_funnel(
 
     Each assumption is pooled over the window (``value``: e.g. all SQLs / all MQLs) and its
     spread is the 25th and 75th percentiles of its monthly values (``low``, ``high``), from
-    which :func:`funnel_scenarios` takes the conservative and aggressive cases. Spend without
-    the ``by`` column is shared: one cost per MQL for every group.
+    which :func:`funnel_scenarios` takes the conservative and aggressive cases. Spend is
+    matched to groups on the ``spend_by`` columns (e.g. ``["segment"]``); by default one cost
+    per MQL applies to every group.
 
-    Formulas: see each row's ``basis``. ``mqls_per_month = MQLs / (window_days / 30.44)``;
-    rates and averages are ratios of window totals.
+    Formulas: see each row's ``basis``. ``mqls_per_month = MQLs in the window / months of
+    the window with any MQL``; rates and averages are ratios of window totals.
 
     Returns: ``[*by], assumption, value, low, high, months, basis``.
     """
@@ -177,14 +179,13 @@ def fit_funnel(
         count_if(nw.col("__sql")).alias("__sqls"),
         count_if(nw.col("__converted")).alias("__opps"),
     )
-    months_in_window = window_days / DAYS_PER_MONTH
     parts = [
         _rows(
             monthly_people.with_columns(nw.col("__mqls").alias("__num"), nw.lit(1).alias("__den")),
             keys,
             "mqls_per_month",
             basis=_BASIS["mqls_per_month"],
-            value=nw.col("__n") / months_in_window,
+            value=safe_div(nw.col("__n"), nw.col("months")),
         ),
         _rows(
             monthly_people.with_columns(
@@ -269,7 +270,13 @@ def fit_funnel(
     if spend is not None:
         sp = lazy(spend, name="spend", like=pp)
         require(sp, [spend_period, spend_amount], what="spend")
-        shared = [k for k in keys if has(sp, k)]
+        shared = as_list(spend_by)
+        require(sp, shared, what="spend")
+        if any(k not in keys for k in shared):
+            raise MetricInputError(
+                f"spend_by={shared} must be among the by= columns {keys}",
+                hint="group spend only by columns the funnel is grouped by",
+            )
         sp = sp.with_columns(naive(sp.collect_schema(), spend_period).alias("__t")).filter(window)
         spent = (
             sp.with_columns(period_start(nw.col("__t"), "1mo").alias(PERIOD))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import narwhals as nw
@@ -32,11 +32,12 @@ from revgov.rules._expr import is_in, lookup
 if TYPE_CHECKING:
     from revgov.config import SLAConfig
 
+Frame = nw.LazyFrame[Any]
+
 __all__ = [
     "BusinessCalendar",
-    "business_clock",
-    "business_hours_between",
-    "business_seconds_between",
+    "add_business_clock",
+    "add_business_seconds_between",
     "epoch_seconds",
     "tz_transitions",
     "utc_offset_seconds",
@@ -152,47 +153,56 @@ def utc_offset_seconds(epoch_s: nw.Expr, timezone: str, years: tuple[int, int]) 
     return chain
 
 
-def business_clock(ts: nw.Expr, cal: BusinessCalendar, *, years: tuple[int, int]) -> nw.Expr:
-    """Business seconds from the epoch up to ``ts`` (a UTC datetime expression)."""
-    utc = epoch_seconds(ts)
-    local = utc + utc_offset_seconds(utc, cal.timezone, years)
-    day = local // _DAY
-    sec = local - day * _DAY
-    since_monday = day + 3  # 1969-12-29 was a Monday
-    weeks = since_monday // 7
-    weekday0 = since_monday - weeks * 7  # 0 = Monday
-    working = set(cal.working_days)
-    prefix = {r: sum(1 for wd in working if wd - 1 < r) for r in range(7)}
-    working_before = weeks * len(working) + lookup(weekday0, prefix, nw.lit(0))
-    holidays = sorted(
-        (h - _EPOCH).days for h in cal.holidays if h.isoweekday() in working
+def add_business_clock(
+    frame: Frame, ts: str, out: str, cal: BusinessCalendar, *, years: tuple[int, int]
+) -> Frame:
+    """Add column ``out``: business seconds from the epoch up to column ``ts`` (UTC).
+
+    Computed in stages of ``with_columns`` so that SQL engines see each intermediate once
+    (one nested expression would repeat the epoch arithmetic in every CASE branch).
+    """
+    utc, local, day, wd = (f"{out}__utc", f"{out}__local", f"{out}__day", f"{out}__wd")
+    frame = frame.with_columns(epoch_seconds(nw.col(ts)).alias(utc))
+    frame = frame.with_columns(
+        (nw.col(utc) + utc_offset_seconds(nw.col(utc), cal.timezone, years)).alias(local)
     )
+    frame = frame.with_columns((nw.col(local) // _DAY).alias(day))
+    frame = frame.with_columns(((nw.col(day) + 3) % 7).alias(wd))  # 1969-12-29 was a Monday
+    working = set(cal.working_days)
+    prefix = {r: sum(1 for w in working if w - 1 < r) for r in range(7)}
+    weeks = (nw.col(day) + 3) // 7
+    working_before = weeks * len(working) + lookup(nw.col(wd), prefix, nw.lit(0))
+    holidays = sorted((h - _EPOCH).days for h in cal.holidays if h.isoweekday() in working)
     holidays_before: nw.Expr = nw.lit(0)
     for i, h in enumerate(holidays, start=1):
-        holidays_before = nw.when(day > h).then(nw.lit(i)).otherwise(holidays_before)
-    is_working = is_in(weekday0 + 1, sorted(working)) & ~is_in(day, holidays)
+        holidays_before = nw.when(nw.col(day) > h).then(nw.lit(i)).otherwise(holidays_before)
+    is_working = is_in(nw.col(wd) + 1, sorted(working)) & ~is_in(nw.col(day), holidays)
     length = cal.day_seconds
+    sec = nw.col(local) - nw.col(day) * _DAY
     today = (
-        nw.when(is_working)
-        .then((sec - _seconds(cal.start)).clip(0, length))
-        .otherwise(nw.lit(0))
+        nw.when(is_working).then((sec - _seconds(cal.start)).clip(0, length)).otherwise(nw.lit(0))
     )
-    return (working_before - holidays_before) * length + today
+    clock = (working_before - holidays_before) * length + today
+    return frame.with_columns(clock.cast(nw.Int64()).alias(out)).drop(utc, local, day, wd)
 
 
-def business_seconds_between(
-    start: nw.Expr, end: nw.Expr, cal: BusinessCalendar, *, years: tuple[int, int]
-) -> nw.Expr:
-    """Business seconds from ``start`` to ``end`` (0 when ``end`` is not after ``start``)."""
-    diff = business_clock(end, cal, years=years) - business_clock(start, cal, years=years)
-    return nw.when(diff > 0).then(diff).otherwise(nw.lit(0))
-
-
-def business_hours_between(
-    start: nw.Expr, end: nw.Expr, cal: BusinessCalendar, *, years: tuple[int, int]
-) -> nw.Expr:
-    """Business hours (float) from ``start`` to ``end``."""
-    return business_seconds_between(start, end, cal, years=years) / 3600
+def add_business_seconds_between(
+    frame: Frame,
+    start: str,
+    end: str,
+    out: str,
+    cal: BusinessCalendar,
+    *,
+    years: tuple[int, int],
+) -> Frame:
+    """Add column ``out``: business seconds from ``start`` to ``end`` (0 if not after)."""
+    a, b = f"{out}__a", f"{out}__b"
+    frame = add_business_clock(frame, start, a, cal, years=years)
+    frame = add_business_clock(frame, end, b, cal, years=years)
+    diff = nw.col(b) - nw.col(a)
+    return frame.with_columns(nw.when(diff > 0).then(diff).otherwise(nw.lit(0)).alias(out)).drop(
+        a, b
+    )
 
 
 def year_window(as_of: datetime, before: int = 30, after: int = 10) -> tuple[int, int]:

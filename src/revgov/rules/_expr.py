@@ -81,7 +81,8 @@ def lookup(expr: nw.Expr, mapping: Mapping[Any, Any], default: nw.Expr | None = 
 def fmt_number(expr: nw.Expr, decimals: int = 2) -> nw.Expr:
     """A float as fixed-point text (``-1234.50``), identical on every engine."""
     scale = 10**decimals
-    scaled = (expr * scale).round(0).cast(nw.Int64())
+    # floor(x + 0.5), not round(): engines disagree on ties (half-even vs half-away).
+    scaled = (expr * scale + 0.5).floor().cast(nw.Int64())
     magnitude = scaled.abs()
     whole = (magnitude // scale).cast(nw.String())
     sign = nw.when(scaled < 0).then(lit_str("-")).otherwise(lit_str(""))

@@ -172,7 +172,8 @@ def _compile(
 
 def _check_braces(template: str, where: str) -> None:
     depth = 0
-    for pos, ch in enumerate(template):
+    pos = 0
+    for pos, ch in enumerate(template):  # noqa: B007 - pos is read after the loop
         if ch == "{":
             depth += 1
             if depth > 1:
@@ -232,7 +233,10 @@ def parse_campaign_name(
     """
     from revgov.config import CampaignNaming
 
-    base = naming if naming is not None else CampaignNaming()
+    if naming is None and template is not None:
+        base = CampaignNaming(template=template, tokens={})
+    else:
+        base = naming if naming is not None else CampaignNaming()
     template = template if template is not None else base.template
     tokens = tokens if tokens is not None else base.tokens
     tpl = compile_template(template, tokens)
@@ -250,7 +254,9 @@ def parse_campaign_name(
         valid = re.fullmatch(f"(?:{tok.pattern})", value) is not None
         values[tok.name] = value if valid else None
         return CampaignName(
-            name, values, TokenProblem(tok.name, value, _reason(tok, value, last=k == last, valid=valid))
+            name,
+            values,
+            TokenProblem(tok.name, value, _reason(tok, value, last=k == last, valid=valid)),
         )
     return CampaignName(name, values, None)
 

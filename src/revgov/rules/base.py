@@ -32,8 +32,8 @@ __all__ = [
     "DIMENSIONS",
     "SEVERITIES",
     "Check",
-    "DeriveContext",
     "Derivation",
+    "DeriveContext",
     "Dimension",
     "Frame",
     "Rule",
@@ -47,7 +47,7 @@ Severity = Literal["info", "warn", "error"]
 Dimension = Literal["completeness", "conformity", "routing", "sla", "integrity"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
-_SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+_SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 
 Frame: TypeAlias = "nw.LazyFrame[Any]"
 
@@ -210,33 +210,48 @@ def _as_checks(body: RuleBody, *, field: str | None, message: str) -> tuple[Chec
     return checks
 
 
-def expr_columns(expr: nw.Expr) -> tuple[str, ...]:
-    """Column names an expression reads (best effort; empty when it cannot tell).
+_WIDE_NODES = frozenset({"all", "nth", "exclude", "selector", "selectors", "by_dtype"})
 
-    Used to validate ``@rule`` functions that do not list their ``columns``. It walks the
-    expression's node tree, which narwhals does not promise to keep stable, so any surprise
-    yields ``()`` and the engine falls back to the backend's own error.
+
+def expr_columns(expr: nw.Expr) -> tuple[str, ...] | None:
+    """Column names an expression reads, or None when it cannot tell.
+
+    It walks the expression's node tree, which narwhals does not promise to keep stable, so
+    any surprise (or a node that selects columns by position or type) gives None and the
+    callers fall back to keeping every column or to the backend's own error.
     """
     names: dict[str, None] = {}
 
-    def walk(e: Any, depth: int = 0) -> None:
+    def walk(e: Any, depth: int = 0) -> bool:
         if depth > 64:
-            return
-        for node in getattr(e, "_nodes", ()):
+            return False
+        nodes = getattr(e, "_nodes", None)
+        if nodes is None:
+            return False
+        for node in nodes:
+            name = getattr(node, "name", None)
             kwargs = getattr(node, "kwargs", {}) or {}
-            if getattr(node, "name", None) == "col":
-                for n in kwargs.get("names", ()):
-                    if isinstance(n, str):
-                        names[n] = None
+            if name in _WIDE_NODES:
+                return False
+            if name == "col":
+                names.update(
+                    dict.fromkeys(n for n in kwargs.get("names", ()) if isinstance(n, str))
+                )
+            if name == "over":
+                for k in ("partition_by", "order_by"):
+                    names.update(
+                        dict.fromkeys(n for n in kwargs.get(k) or () if isinstance(n, str))
+                    )
             for sub in getattr(node, "exprs", ()):
-                if isinstance(sub, nw.Expr):
-                    walk(sub, depth + 1)
+                if isinstance(sub, nw.Expr) and not walk(sub, depth + 1):
+                    return False
+        return True
 
     try:
-        walk(expr)
-    except Exception:  # internals moved: validation falls back to the backend's error
-        return ()
-    return tuple(names)
+        ok = walk(expr)
+    except Exception:  # internals moved: callers fall back
+        return None
+    return tuple(names) if ok else None
 
 
 def rule(
@@ -310,7 +325,7 @@ def _infer_columns(checks: Sequence[Check], scope: nw.Expr | None) -> tuple[str,
     if scope is not None:
         exprs.append(scope)
     for e in exprs:
-        found.update(dict.fromkeys(expr_columns(e)))
+        found.update(dict.fromkeys(expr_columns(e) or ()))
     for c in checks:
         if c.field is not None:
             found.setdefault(c.field, None)

@@ -1,0 +1,230 @@
+"""Generate the rule catalogue (docs/rules.md) and the maturity page from the code.
+
+    python -m revgov.rules._catalogue          > docs/rules.md
+    python -m revgov.rules._catalogue maturity > docs/maturity.md
+
+A test regenerates both and compares them with the committed files, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+from revgov.config import Config
+from revgov.rules.base import DIMENSIONS, Rule
+from revgov.rules.from_config import CustomRule, RuleOverride, RulesSettings
+from revgov.rules.kinds import FORMATS
+from revgov.rules.maturity import CRITERIA, STAGES
+from revgov.rules.packs.baseline import baseline
+
+__all__ = ["main", "maturity_page", "rules_page"]
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _model_table(model: type[BaseModel]) -> list[str]:
+    out = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        ann = str(field.annotation).replace("typing.", "").replace("NoneType", "None")
+        default: Any = field.default if field.default_factory is None else field.default_factory()  # type: ignore[call-arg]
+        if name == "id" or field.is_required():
+            default = "**required**"
+        out.append(
+            f"| `{name}` | {_cell(ann)} | {_cell(repr(default))} | "
+            f"{_cell(field.description or '')} |"
+        )
+    return out
+
+
+def rules_page() -> str:
+    rules = baseline(Config())
+    lines = [
+        "# Rule catalogue",
+        "",
+        "Generated from the rules themselves by `python -m revgov.rules._catalogue`; do not edit",
+        "by hand (a test compares this page with the code).",
+        "",
+        "revgov audits a CRM with **rules**: each has an id `<entity>.<name>`, the entity it",
+        "checks, a severity (`info`, `warn`, `error`), a governance dimension",
+        f"({', '.join(f'`{d}`' for d in DIMENSIONS)}), a description, an owner, a remediation",
+        "play and, optionally, a threshold (the rule fails only when more than that share of",
+        "the checked rows violates). Every violating (record, field) is a finding: `rule_id,",
+        "severity, dimension, entity, record_id, owner_id, field, value, message`.",
+        "",
+        "The **baseline pack** below runs by default. Its rules read their settings from",
+        "`revgov.toml` (the *settings* column); a rule whose input entity or column is absent",
+        "is skipped with the reason. Rules declared in `revgov.toml` (`[[required_fields]]`,",
+        "`[[rules.custom]]`) run alongside; see the end of this page.",
+        "",
+        f"## Baseline pack ({len(rules)} rules)",
+        "",
+        "| rule | entity | kind | dimension | severity | settings |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rules:
+        settings = ", ".join(f"`{s}`" for s in r.settings) or "-"
+        lines.append(
+            f"| [`{r.id}`](#{_anchor(r)}) | {r.entity} | {r.kind} | {r.dimension} | "
+            f"{r.severity} | {settings} |"
+        )
+    lines += [
+        "",
+        "`accounts.misrouted` and `opportunities.misrouted` join the pack when",
+        "`[[routing.rules]]` has entries for that entity (`entity = \"accounts\"`).",
+        "",
+    ]
+    for r in rules:
+        lines += [
+            f"### `{r.id}`",
+            "",
+            r.description,
+            "",
+            f"- entity: `{r.entity}`; kind: {r.kind}; dimension: {r.dimension}; "
+            f"severity: {r.severity}",
+            f"- owner: {r.owner or '-'}",
+            f"- remediation: {r.remediation or '-'}",
+        ]
+        if r.settings:
+            lines.append("- configured by: " + ", ".join(f"`{s}`" for s in r.settings))
+        needs = sorted({e for d in _derivations(r) for e in d})
+        if needs:
+            lines.append("- also reads: " + ", ".join(f"`{e}`" for e in needs))
+        lines.append("")
+    lines += [
+        "## Rules declared in revgov.toml",
+        "",
+        "### `[[required_fields]]`",
+        "",
+        "Each entry is a rule of kind `required`. With `id` it is one rule checking every",
+        "listed field (id `<entity>.<id>`); without, one rule per field, id",
+        "`<entity>.<field>_missing`. `when_stage`, `when_lifecycle_stage`, `when_segment` and",
+        "`when_type` (people: `kind`, opportunities: `type`) restrict the rows checked. A",
+        "declared rule with the id of a pack rule replaces it.",
+        "",
+        "```toml",
+        "[[required_fields]]",
+        'id = "amount_missing_late_stage"',
+        'entity = "opportunities"',
+        'fields = ["amount"]',
+        'when_stage = ["Proposal", "Negotiation", "Closed Won"]',
+        "```",
+        "",
+        "### `[rules]`",
+        "",
+        *_model_table(RulesSettings),
+        "",
+        'Per-rule overrides, keyed by rule id (`[rules."people.email_missing"]`):',
+        "",
+        *_model_table(RuleOverride),
+        "",
+        "### `[[rules.custom]]`",
+        "",
+        "Rules of your own, of any kind: `required`, `allowed` (a picklist), `format` (named",
+        "formats below), `pattern` (a regular expression), `range` (`min` / `max`), `unique`",
+        "(with `normalize`), `reference` (to another entity's key) and `required_on_entry`",
+        "(entered one of `stages` per `stage_events` while a field was empty).",
+        "",
+        *_model_table(CustomRule),
+        "",
+        "```toml",
+        "[[rules.custom]]",
+        'id = "opportunities.next_step_missing"',
+        'kind = "required"',
+        'fields = ["next_step"]',
+        'when = { stage = ["Proposal", "Negotiation"] }',
+        'severity = "warn"',
+        "threshold = 0.05",
+        "```",
+        "",
+        "### Named formats",
+        "",
+        "| format | rule |",
+        "|---|---|",
+    ]
+    for name, spec in FORMATS.items():
+        rule_text = (
+            f"one of {len(spec)} codes" if isinstance(spec, frozenset) else f"`{_cell(spec)}`"
+        )
+        lines.append(f"| `{name}` | {rule_text} |")
+    lines += [
+        "",
+        "Regular expressions must work on every engine (polars, DuckDB, Spark): look-arounds",
+        "and back-references are rejected with the position of the problem.",
+    ]
+    return "\n".join(lines)
+
+
+def _anchor(rule: Rule) -> str:
+    return rule.id.replace(".", "")
+
+
+def _derivations(rule: Rule) -> list[list[str]]:
+    out = []
+    for d in rule.derivations:
+        for dep in (*d.after, d):
+            out.append([e for e in dep.requires if e != rule.entity])
+    return out
+
+
+def maturity_page() -> str:
+    lines = [
+        "# Governance maturity",
+        "",
+        "Generated from `revgov.rules.maturity` by `python -m revgov.rules._catalogue maturity`;",
+        "do not edit by hand.",
+        "",
+        "Every audit report places the CRM at one of three stages, with the criteria that put",
+        "it there (`report.maturity`, the *Maturity* table of `revgov audit`, `maturity` in",
+        "the JSON output).",
+        "",
+        "| stage | name | what it means |",
+        "|---|---|---|",
+        "| 1 | activity-led | The CRM records activity, but pipeline and revenue are not "
+        "reliably connected to accounts, owners and stages. Every CRM starts here. |",
+        "| 2 | pipeline-connected | Deals live in governed pipelines, are linked to accounts "
+        "and owned; records are complete and stage history is kept. |",
+        "| 3 | revenue-operated | On top of that, routing, SLAs, attribution (UTM tags and "
+        "campaign names) and lifecycle integrity are governed well enough to run revenue "
+        "on the data. |",
+        "",
+        "## Criteria",
+        "",
+        "A stage is reached when all of its criteria and all of the lower stages' criteria are",
+        "met. A pass rate is `1 - violating / checked` of a rule; a dimension score is the mean",
+        "pass rate of the dimension's evaluated rules. A criterion that cannot be evaluated (a",
+        "rule skipped or with nothing to check) is not met.",
+        "",
+        "| stage | criterion | measure | threshold |",
+        "|---|---|---|---|",
+    ]
+    for c in CRITERIA:
+        lines.append(
+            f"| {c.stage} ({STAGES[c.stage]}) | {c.name} | {_cell(c.description)} | "
+            f">= {c.threshold:.0%} |"
+        )
+    lines += [
+        "",
+        "The thresholds are deliberately demanding: a CRM at stage 3 can be trusted for",
+        "forecasting, attribution and capacity planning without manual clean-up first.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    page = args[0] if args else "rules"
+    pages = {"rules": rules_page, "maturity": maturity_page}
+    if page not in pages:
+        print(f"usage: python -m revgov.rules._catalogue [{'|'.join(pages)}]", file=sys.stderr)
+        return 2
+    print(pages[page]())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

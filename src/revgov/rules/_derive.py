@@ -1,0 +1,178 @@
+"""Derivations: columns the engine adds before the row-level pass (joins and windows).
+
+Each factory returns a :class:`~revgov.rules.base.Derivation` named after what it computes, so
+rules that need the same lookup (the owner's user row, say) share one join.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import narwhals as nw
+
+from revgov.rules._business_hours import (
+    BusinessCalendar,
+    add_business_seconds_between,
+    year_window,
+)
+from revgov.rules._expr import is_in, not_null
+from revgov.rules.base import Derivation, DeriveContext, Frame
+
+__all__ = [
+    "duplicate_groups",
+    "first_touch",
+    "lookup",
+    "owner_lookup",
+    "reference",
+    "speed_to_lead",
+]
+
+
+def lookup(
+    name: str,
+    *,
+    key: str,
+    target: str,
+    target_key: str,
+    values: Mapping[str, nw.Expr],
+    target_columns: Sequence[str] = (),
+    found: str | None = None,
+) -> Derivation:
+    """Left-join aggregates of ``target`` rows whose ``target_key`` equals column ``key``.
+
+    ``values`` are aggregate expressions over the target (one row per key), ``found`` names a
+    boolean column that is true where a target row exists.
+    """
+    # Column names stay plain identifiers: Spark reads dots as struct access.
+    counter = "__n_" + re.sub(r"\W", "_", name)
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        right = ctx.frame(target).filter(not_null(target_key))
+        right = right.group_by(target_key).agg(
+            nw.len().alias(counter), *[e.alias(n) for n, e in values.items()]
+        )
+        if target_key != key:
+            right = right.rename({target_key: key})
+        out = frame.join(right, on=key, how="left")
+        if found is not None:
+            out = out.with_columns(not_null(counter).alias(found))
+        return out.drop(counter)
+
+    provides = (*values, found) if found else tuple(values)
+    return Derivation(
+        name=name,
+        build=build,
+        provides=tuple(p for p in provides if p),
+        columns=(key,),
+        requires={target: (target_key, *target_columns)},
+    )
+
+
+def owner_lookup(entity: str, owner_column: str = "owner_id") -> Derivation:
+    """``__owner_found``, ``__owner_active`` (null when unknown) and ``__owner_team``."""
+    return lookup(
+        f"{entity}.owner_lookup",
+        key=owner_column,
+        target="users",
+        target_key="user_id",
+        values={
+            "__owner_active": nw.col("is_active").max(),
+            "__owner_team": nw.col("team").min(),
+        },
+        target_columns=("is_active", "team"),
+        found="__owner_found",
+    )
+
+
+def reference(entity: str, column: str, target: str, target_key: str) -> Derivation:
+    """``__ref_<column>``: true where ``column`` names an existing ``target`` row."""
+    return lookup(
+        f"{entity}.ref.{column}.{target}",
+        key=column,
+        target=target,
+        target_key=target_key,
+        values={},
+        found=f"__ref_{column}",
+    )
+
+
+def duplicate_groups(entity: str, column: str, normalized: nw.Expr, tag: str) -> Derivation:
+    """``__dup_<tag>_key`` (the normalized value) and ``__dup_<tag>_n`` (its group size)."""
+    key_col, n_col = f"__dup_{tag}_key", f"__dup_{tag}_n"
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        frame = frame.with_columns(normalized.alias(key_col))
+        return frame.with_columns(nw.len().over(key_col).alias(n_col))
+
+    return Derivation(
+        name=f"{entity}.dup.{tag}", build=build, provides=(key_col, n_col), columns=(column,)
+    )
+
+
+def first_touch(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
+    """For people: ``__first_touch_at`` (first qualifying activity at or after ``start``) and
+    ``__attempts`` (qualifying activities within the follow-up window after ``start``)."""
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        sla = ctx.config.sla
+        kinds = [t.lower() for t in sla.qualifying_activity_types]
+        acts = ctx.frame("activities")
+        acts = acts.filter(
+            not_null("person_id")
+            & not_null("occurred_at")
+            & is_in(nw.col("type").str.to_lowercase(), kinds).fill_null(False)
+        ).select(nw.col("person_id").alias(key), nw.col("occurred_at").alias("__act_at"))
+        # The entity's own input, not `frame`: that carries other derivations' joins.
+        people = ctx.frame("people")
+        starts = people.filter(not_null(start)).select(key, nw.col(start).alias("__act_start"))
+        window = f"{sla.follow_up_within_days}d"
+        touched = (
+            acts.join(starts, on=key, how="inner")
+            .filter(nw.col("__act_at") >= nw.col("__act_start"))
+            .with_columns(
+                (nw.col("__act_at") <= nw.col("__act_start").dt.offset_by(window))
+                .cast(nw.Int64())
+                .alias("__in_window")
+            )
+            .group_by(key)
+            .agg(
+                nw.col("__act_at").min().alias("__first_touch_at"),
+                nw.col("__in_window").sum().alias("__attempts"),
+            )
+        )
+        return frame.join(touched, on=key, how="left")
+
+    return Derivation(
+        name=f"people.first_touch.{start}",
+        build=build,
+        provides=("__first_touch_at", "__attempts"),
+        columns=(key, start),
+        requires={"activities": ("person_id", "occurred_at", "type")},
+    )
+
+
+def speed_to_lead(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
+    """``__stl_seconds``: business seconds from ``start`` to the first touch (or to as_of
+    when there is none yet), per the ``[sla]`` calendar."""
+    touch = first_touch(key, start=start)
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        cal = BusinessCalendar.from_sla(ctx.config.sla)
+        years = year_window(ctx.as_of)
+        frame = frame.with_columns(
+            nw.coalesce(nw.col("__first_touch_at"), nw.lit(ctx.as_of)).alias("__stl_end")
+        )
+        frame = add_business_seconds_between(
+            frame, start, "__stl_end", "__stl_seconds", cal, years=years
+        )
+        return frame.drop("__stl_end")
+
+    return Derivation(
+        name=f"people.speed_to_lead.{start}",
+        build=build,
+        provides=("__stl_seconds",),
+        columns=(start,),
+        requires={},
+        after=(touch,),
+    )

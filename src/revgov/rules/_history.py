@@ -1,0 +1,174 @@
+"""Stage history: per-record facts from ``stage_events`` (regressions, skipped stages).
+
+One derivation per (entity, field) aggregates the record's events once; the regression and
+skipped-stage rules read its columns:
+
+* ``__hist_events``       events of the record
+* ``__hist_regressions``  moves back to an earlier stage
+* ``__hist_first_back``   the first regression, as ``from -> to at <time>``
+* ``__hist_seen_<i>`` / ``__hist_beyond_<i>`` for each required stage ``i``: the record was in
+  it (as ``from`` or ``to``), and it reached a later forward stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import narwhals as nw
+
+from revgov.rules._expr import lit_str, not_null
+from revgov.rules._pipeline import Lifecycle, Pipelines
+from revgov.rules.base import Derivation, DeriveContext, Frame
+
+__all__ = ["HISTORY_ENTITY_NAMES", "StageHistory", "lifecycle_history", "stage_history"]
+
+#: Spellings of ``stage_events.record_entity`` accepted for each audited entity.
+HISTORY_ENTITY_NAMES = {
+    "opportunities": ("opportunities", "opportunity", "deal", "deals"),
+    "people": ("people", "person", "lead", "leads", "contact", "contacts"),
+}
+
+
+@dataclass(frozen=True)
+class StageHistory:
+    """What the history of one field means: canonical values, order, forward stages."""
+
+    canonical: Callable[[nw.Expr, nw.Expr], nw.Expr]
+    order: Callable[[nw.Expr, nw.Expr], nw.Expr]
+    back_allowed_to: Callable[[nw.Expr, nw.Expr], nw.Expr]
+    forward: Callable[[nw.Expr, nw.Expr], nw.Expr]
+
+
+def _history(
+    entity: str,
+    field: str,
+    key: str,
+    required: Sequence[str],
+    spec: Callable[[DeriveContext], StageHistory],
+    *,
+    pipe_column: str | None,
+) -> Derivation:
+    seen_cols = [f"__hist_seen_{i}" for i in range(len(required))]
+    beyond_cols = [f"__hist_beyond_{i}" for i in range(len(required))]
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        meaning = spec(ctx)
+        ev = ctx.frame("stage_events").filter(
+            nw.col("record_entity").str.to_lowercase().is_in(list(HISTORY_ENTITY_NAMES[entity]))
+            & (nw.col("field") == field)
+            & not_null("record_id")
+        )
+        ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
+        # The entity's own input, not `frame`: that carries other derivations' joins.
+        source = ctx.frame(entity)
+        if pipe_column is not None:
+            pipes = Pipelines.of(ctx.config)
+            owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
+        else:
+            owners = source.select(key, lit_str("").alias("__pipe"))
+        ev = ev.join(owners, on=key, how="inner")
+        pipe = nw.col("__pipe")
+        ev = ev.with_columns(
+            meaning.canonical(nw.col("from_value"), pipe).alias("__from"),
+            meaning.canonical(nw.col("to_value"), pipe).alias("__to"),
+        )
+        frm, to = nw.col("__from"), nw.col("__to")
+        ev = ev.with_columns(
+            meaning.order(frm, pipe).alias("__from_order"),
+            meaning.order(to, pipe).alias("__to_order"),
+            meaning.forward(to, pipe).alias("__to_forward"),
+            meaning.back_allowed_to(to, pipe).alias("__to_back_target"),
+        )
+        back = (
+            nw.col("__to_back_target")
+            & not_null("__from_order")
+            & not_null("__to_order")
+            & (nw.col("__to_order") < nw.col("__from_order"))
+        ).fill_null(False)
+        label = nw.concat_str(
+            [
+                nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S").fill_null(""),
+                lit_str("|"),
+                frm.fill_null("null"),
+                lit_str(" -> "),
+                to.fill_null("null"),
+                lit_str(" at "),
+                nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S").fill_null("unknown time"),
+            ]
+        )
+        flags = [back.cast(nw.Int64()).alias("__back")]
+        flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
+        for i, stage in enumerate(required):
+            target = meaning.order(lit_str(stage), pipe)
+            seen = ((frm == stage) | (to == stage)).fill_null(False)
+            beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
+            flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
+            flags.append(beyond.cast(nw.Int64()).alias(f"__beyond_{i}"))
+        ev = ev.with_columns(*flags)
+        per_record = ev.group_by(key).agg(
+            nw.len().alias("__hist_events"),
+            nw.col("__back").sum().alias("__hist_regressions"),
+            nw.col("__back_label").min().alias("__hist_first_back"),
+            *[nw.col(f"__seen_{i}").max().alias(seen_cols[i]) for i in range(len(required))],
+            *[nw.col(f"__beyond_{i}").max().alias(beyond_cols[i]) for i in range(len(required))],
+        )
+        per_record = per_record.with_columns(
+            nw.col("__hist_first_back").str.replace_all(r"^[^|]*\|", "")
+        )
+        return frame.join(per_record, on=key, how="left")
+
+    return Derivation(
+        name=f"{entity}.history.{field}.{'|'.join(required)}",
+        build=build,
+        provides=(
+            "__hist_events",
+            "__hist_regressions",
+            "__hist_first_back",
+            *seen_cols,
+            *beyond_cols,
+        ),
+        columns=(key,) + ((pipe_column,) if pipe_column else ()),
+        requires={
+            "stage_events": (
+                "record_entity",
+                "record_id",
+                "field",
+                "from_value",
+                "to_value",
+                "changed_at",
+            )
+        },
+    )
+
+
+def stage_history(required: Sequence[str], key: str = "opportunity_id") -> Derivation:
+    """Opportunity stage history. A regression is a move to an earlier *open* stage; a
+    forward stage is open or won (losing a deal early skips nothing)."""
+
+    def spec(ctx: DeriveContext) -> StageHistory:
+        p = Pipelines.of(ctx.config)
+        return StageHistory(
+            canonical=p.canonical, order=p.order, back_allowed_to=p.open, forward=p.progress
+        )
+
+    return _history("opportunities", "stage", key, required, spec, pipe_column="pipeline")
+
+
+def lifecycle_history(required: Sequence[str], key: str = "person_id") -> Derivation:
+    """People lifecycle history: any move to an earlier lifecycle stage is a regression."""
+
+    def spec(ctx: DeriveContext) -> StageHistory:
+        lc = Lifecycle.of(ctx.config)
+
+        def known(v: nw.Expr, _p: nw.Expr) -> nw.Expr:
+            return lc.known(v)
+
+        return StageHistory(
+            canonical=lambda v, _p: lc.canonical(v),
+            order=lambda v, _p: lc.order(v),
+            back_allowed_to=known,
+            forward=known,
+        )
+
+    return _history("people", "lifecycle_stage", key, required, spec, pipe_column=None)

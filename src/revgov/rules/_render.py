@@ -1,0 +1,210 @@
+"""Markdown and terminal (rich) renderings of a Report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from revgov.rules.findings import sort_findings
+
+if TYPE_CHECKING:
+    from revgov.rules.report import Report
+
+__all__ = ["report_markdown", "report_renderable"]
+
+_STATUS_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "within_threshold": "yellow",
+    "not_applicable": "dim",
+    "skipped": "dim",
+}
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(headers: list[str], rows: list[list[object]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def report_markdown(report: Report, *, findings: int = 20) -> str:
+    s = report.summary()
+    m = report.maturity
+    lines = [
+        "# revgov audit",
+        "",
+        f"- config hash: `{report.config_hash}`",
+        f"- as of: {report.as_of.isoformat()}",
+        f"- engine: {report.engine}",
+        f"- rules: {s['rules']} ({s['pass']} pass, {s['fail']} fail, "
+        f"{s['within_threshold']} within threshold, {s['not_applicable']} not applicable, "
+        f"{s['skipped']} skipped)",
+        f"- findings: {s['findings']}",
+        f"- score: {_pct(report.score)}",
+        f"- maturity: stage {m.stage}, {m.name}",
+        "",
+        "## Scores",
+        "",
+        *_md_table(["dimension", "score"], [[d, _pct(v)] for d, v in report.scores.items()]),
+        "",
+        "## Maturity",
+        "",
+        *_md_table(
+            ["stage", "criterion", "value", "threshold", "met"],
+            [
+                [c.stage, c.name, _pct(c.value), _pct(c.threshold), "yes" if c.met else "no"]
+                for c in m.criteria
+            ],
+        ),
+        "",
+        "## Rules",
+        "",
+        *_md_table(
+            ["rule", "severity", "dimension", "status", "checked", "violating", "pass rate"],
+            [
+                [
+                    f"`{r.id}`",
+                    r.severity,
+                    r.dimension,
+                    r.status + (f" ({r.skipped})" if r.skipped else ""),
+                    r.checked,
+                    r.violating,
+                    _pct(r.pass_rate),
+                ]
+                for r in report.results
+            ],
+        ),
+        "",
+    ]
+    owners = report.top_offenders("owner")
+    if owners.height:
+        lines += [
+            "## Top offenders by owner",
+            "",
+            *_md_table(
+                ["owner", "name", "team", "findings", "records", "errors"],
+                [list(r) for r in owners.iter_rows()],
+            ),
+            "",
+        ]
+    teams = report.top_offenders("team")
+    if teams.height:
+        lines += [
+            "## Top offenders by team",
+            "",
+            *_md_table(
+                ["team", "findings", "records", "errors"], [list(r) for r in teams.iter_rows()]
+            ),
+            "",
+        ]
+    fam = report.utm_families
+    if fam.height:
+        lines += [
+            "## UTM spelling families",
+            "",
+            *_md_table(
+                ["entity", "tag", "family", "spelling", "count"],
+                [list(r) for r in fam.iter_rows()],
+            ),
+            "",
+        ]
+    if findings and report.findings_df.height:
+        sample = _sample(report.findings_df, findings)
+        lines += [
+            f"## Findings (first {findings} per rule)",
+            "",
+            *_md_table(
+                ["rule", "record", "owner", "field", "value", "message"],
+                [
+                    [
+                        r["rule_id"],
+                        r["record_id"],
+                        r["owner_id"],
+                        r["field"],
+                        r["value"],
+                        r["message"],
+                    ]
+                    for r in sample.iter_rows(named=True)
+                ],
+            ),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _sample(findings: pl.DataFrame, per_rule: int) -> pl.DataFrame:
+    ordered = sort_findings(findings)
+    return ordered.filter(pl.int_range(pl.len()).over("rule_id") < per_rule)
+
+
+def report_renderable(report: Report) -> RenderableType:
+    s = report.summary()
+    m = report.maturity
+    head = Text.assemble(
+        ("revgov audit", "bold"),
+        f"  as of {report.as_of.isoformat()}  engine {report.engine}  ",
+        ("config ", "dim"),
+        (report.config_hash, "cyan"),
+    )
+    rules = Table(title="Rules", show_lines=False, expand=False)
+    for col, just in (
+        ("rule", "left"),
+        ("sev", "left"),
+        ("dimension", "left"),
+        ("status", "left"),
+        ("checked", "right"),
+        ("violating", "right"),
+        ("pass", "right"),
+    ):
+        rules.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in report.results:
+        rules.add_row(
+            r.id,
+            r.severity,
+            r.dimension,
+            Text(r.status, style=_STATUS_STYLE[r.status]),
+            f"{r.checked:,}",
+            f"{r.violating:,}",
+            _pct(r.pass_rate),
+        )
+    scores = Table(title="Scores")
+    scores.add_column("dimension")
+    scores.add_column("score", justify="right")
+    for d, v in report.scores.items():
+        scores.add_row(d, _pct(v))
+    scores.add_row(Text("overall", style="bold"), Text(_pct(report.score), style="bold"))
+    maturity = Table(title=f"Maturity: stage {m.stage}, {m.name}")
+    for col in ("stage", "criterion", "value", "threshold", "met"):
+        maturity.add_column(col)
+    for c in m.criteria:
+        maturity.add_row(
+            str(c.stage),
+            c.name,
+            _pct(c.value),
+            _pct(c.threshold),
+            Text("yes", style="green") if c.met else Text("no", style="red"),
+        )
+    owners = Table(title="Top offenders by owner")
+    for col in ("owner", "name", "team", "findings", "records", "errors"):
+        owners.add_column(col)
+    for row in report.top_offenders("owner").iter_rows():
+        owners.add_row(*[str(v) if v is not None else "" for v in row])
+    foot = Text(
+        f"{s['rules']} rules: {s['pass']} pass, {s['fail']} fail, {s['within_threshold']} within "
+        f"threshold, {s['not_applicable']} n/a, {s['skipped']} skipped; "
+        f"{s['findings']:,} findings; config {report.config_hash}",
+        style="dim",
+    )
+    return Group(head, rules, scores, maturity, owners, foot)

@@ -1,0 +1,296 @@
+"""The audit report: per-rule results, scores, maturity, offenders, and its renderings.
+
+Every rendering (JSON, Markdown, terminal) carries the config hash and the ``as_of`` time, so
+a number can always be traced to the definitions and the moment that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from revgov.errors import FindingsError
+from revgov.rules._families import FAMILY_SCHEMA, utm_family_frame
+from revgov.rules.base import DIMENSIONS, SEVERITIES, Rule, Severity, severity_at_least
+from revgov.rules.findings import sort_findings
+from revgov.rules.maturity import Maturity, assess
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+__all__ = ["Report", "RuleResult", "Status", "utm_family_frame"]
+
+Status = Literal["pass", "fail", "within_threshold", "not_applicable", "skipped"]
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """How one rule did: rows checked, rows violating, and whether it fails."""
+
+    id: str
+    entity: str
+    severity: Severity
+    dimension: str
+    kind: str
+    description: str
+    owner: str | None
+    remediation: str
+    threshold: float | None
+    checked: int
+    violating: int
+    findings: int
+    skipped: str | None = None
+
+    @classmethod
+    def of(
+        cls, rule: Rule, *, checked: int, violating: int, findings: int, skipped: str | None
+    ) -> RuleResult:
+        return cls(
+            id=rule.id,
+            entity=rule.entity,
+            severity=rule.severity,
+            dimension=rule.dimension,
+            kind=rule.kind,
+            description=rule.description,
+            owner=rule.owner,
+            remediation=rule.remediation,
+            threshold=rule.threshold,
+            checked=checked,
+            violating=violating,
+            findings=findings,
+            skipped=skipped,
+        )
+
+    @property
+    def violation_rate(self) -> float | None:
+        """Violating / checked (null when nothing was checked)."""
+        return self.violating / self.checked if self.checked else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        rate = self.violation_rate
+        return None if rate is None else 1.0 - rate
+
+    @property
+    def failed(self) -> bool:
+        """Violations beyond the threshold (any violation when there is no threshold)."""
+        if self.skipped is not None or self.violating == 0:
+            return False
+        rate = self.violation_rate or 0.0
+        return self.threshold is None or rate > self.threshold
+
+    @property
+    def status(self) -> Status:
+        if self.skipped is not None:
+            return "skipped"
+        if self.failed:
+            return "fail"
+        if self.violating:
+            return "within_threshold"
+        if self.checked == 0:
+            return "not_applicable"
+        return "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "entity": self.entity,
+            "severity": self.severity,
+            "dimension": self.dimension,
+            "kind": self.kind,
+            "status": self.status,
+            "checked": self.checked,
+            "violating": self.violating,
+            "findings": self.findings,
+            "pass_rate": _round(self.pass_rate),
+            "threshold": self.threshold,
+            "skipped": self.skipped,
+            "description": self.description,
+            "owner": self.owner,
+            "remediation": self.remediation,
+        }
+
+
+def _round(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of :func:`revgov.rules.audit`.
+
+    ``findings`` is of the same kind as the audited frames (a polars LazyFrame for polars
+    input, a DuckDB relation, a Spark DataFrame); ``findings_df`` is the same rows as an
+    eager polars frame, for rendering and tests.
+    """
+
+    results: tuple[RuleResult, ...]
+    findings: Any
+    findings_df: pl.DataFrame
+    config_hash: str
+    as_of: datetime
+    engine: str
+    rows: Mapping[str, int] = field(default_factory=dict)
+    users: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
+    utm_families: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FAMILY_SCHEMA))
+    has_stage_history: bool = False
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def result(self, rule_id: str) -> RuleResult:
+        for r in self.results:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @property
+    def pass_rates(self) -> dict[str, float | None]:
+        return {r.id: r.pass_rate for r in self.results}
+
+    def failing(self, min_severity: Severity = "info") -> list[RuleResult]:
+        """Rules that fail (beyond their threshold) at ``min_severity`` or worse."""
+        return [r for r in self.results if r.failed and severity_at_least(r.severity, min_severity)]
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        """Per dimension: the mean pass rate of its evaluated rules (null if none)."""
+        out: dict[str, float | None] = {}
+        for dim in DIMENSIONS:
+            rates = [
+                r.pass_rate for r in self.results if r.dimension == dim and r.pass_rate is not None
+            ]
+            out[dim] = sum(rates) / len(rates) if rates else None
+        return out
+
+    @property
+    def score(self) -> float | None:
+        """The mean of the dimension scores."""
+        vals = [v for v in self.scores.values() if v is not None]
+        return sum(vals) / len(vals) if vals else None
+
+    @property
+    def maturity(self) -> Maturity:
+        return assess(self.pass_rates, self.scores, has_stage_history=self.has_stage_history)
+
+    def top_offenders(self, by: Literal["owner", "team"] = "owner", n: int = 10) -> pl.DataFrame:
+        """Owners (or their teams) with the most findings: findings, records, errors."""
+        f = self.findings_df
+        users = self.users if self.users.width else None
+        if users is not None:
+            f = f.join(
+                users.select(
+                    pl.col("user_id").alias("owner_id"),
+                    pl.col("name").alias("owner_name") if "name" in users.columns else pl.lit(None),
+                    pl.col("team") if "team" in users.columns else pl.lit(None).alias("team"),
+                ).unique("owner_id"),
+                on="owner_id",
+                how="left",
+            )
+        else:
+            f = f.with_columns(
+                pl.lit(None, pl.String).alias("owner_name"), pl.lit(None, pl.String).alias("team")
+            )
+        key = ["owner_id", "owner_name", "team"] if by == "owner" else ["team"]
+        return (
+            f.with_columns(
+                pl.col("owner_id").fill_null("(unassigned)"),
+                pl.col("team").fill_null("(no team)"),
+            )
+            .group_by(key)
+            .agg(
+                pl.len().alias("findings"),
+                pl.col("record_id").n_unique().alias("records"),
+                (pl.col("severity") == "error").sum().alias("errors"),
+            )
+            .sort(["findings", key[0]], descending=[True, False])
+            .head(n)
+        )
+
+    # -- failing on findings -------------------------------------------------------------
+
+    def raise_for_findings(self, min_severity: Severity = "error") -> None:
+        """Raise :class:`~revgov.errors.FindingsError` if any rule at ``min_severity`` or
+        worse fails (violations beyond its threshold); return quietly otherwise."""
+        if min_severity not in SEVERITIES:
+            raise ValueError(f"min_severity must be one of {', '.join(SEVERITIES)}")
+        bad = self.failing(min_severity)
+        if not bad:
+            return
+        listed = "; ".join(f"{r.id} ({r.violating} of {r.checked})" for r in bad[:10])
+        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        raise FindingsError(
+            f"{len(bad)} rule(s) at severity {min_severity} or worse failed: {listed}{more}",
+            hint="see report.findings for the records, or raise the rules' thresholds in "
+            '[rules."<rule id>"] if the rate is acceptable',
+        )
+
+    # -- renderings ----------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = dict.fromkeys(("pass", "fail", "within_threshold"), 0)
+        counts |= {"not_applicable": 0, "skipped": 0}
+        for r in self.results:
+            counts[r.status] += 1
+        return {
+            "rules": len(self.results),
+            **counts,
+            "findings": self.findings_df.height,
+            "score": _round(self.score),
+        }
+
+    def to_dict(self, *, findings: int = 0) -> dict[str, Any]:
+        """Everything but the findings rows (``findings`` > 0 includes that many)."""
+        from revgov import __version__
+
+        m = self.maturity
+        out: dict[str, Any] = {
+            "revgov_version": __version__,
+            "config_hash": self.config_hash,
+            "as_of": self.as_of.isoformat(),
+            "engine": self.engine,
+            "rows": dict(self.rows),
+            "summary": self.summary(),
+            "scores": {k: _round(v) for k, v in self.scores.items()},
+            "maturity": {
+                "stage": m.stage,
+                "name": m.name,
+                "criteria": [
+                    {
+                        "stage": c.stage,
+                        "name": c.name,
+                        "description": c.description,
+                        "value": _round(c.value),
+                        "threshold": c.threshold,
+                        "met": c.met,
+                    }
+                    for c in m.criteria
+                ],
+            },
+            "rules": [r.to_dict() for r in self.results],
+            "top_offenders": {
+                "owners": self.top_offenders("owner").to_dicts(),
+                "teams": self.top_offenders("team").to_dicts(),
+            },
+            "utm_families": self.utm_families.to_dicts(),
+        }
+        if findings:
+            out["findings"] = sort_findings(self.findings_df).head(findings).to_dicts()
+        return out
+
+    def to_json(self, *, indent: int | None = 2, findings: int = 0) -> str:
+        return json.dumps(self.to_dict(findings=findings), indent=indent, default=str)
+
+    def to_markdown(self, *, findings: int = 20) -> str:
+        from revgov.rules._render import report_markdown
+
+        return report_markdown(self, findings=findings)
+
+    def __rich__(self) -> RenderableType:
+        from revgov.rules._render import report_renderable
+
+        return report_renderable(self)

@@ -1,0 +1,93 @@
+"""Sourced, influenced and attributed pipeline (hand-computed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import pytest
+from tests.metrics.conftest import to_polars
+
+from revgov.metrics import attribution, marketing_influenced_pipeline, marketing_sourced_pipeline
+
+Eng = Callable[[pl.DataFrame], Any]
+
+
+def test_marketing_sourced(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    row = to_polars(marketing_sourced_pipeline(eng(ex["opportunities"]))).row(0, named=True)
+    # o1, o3, o4, o7, o8 have a primary campaign; outbound and referral are not marketing.
+    assert (row["sourced_opportunities"], row["sourced_amount"]) == (5, 40_000)
+    assert row["sourced_share"] == pytest.approx(40_000 / 125_000)
+
+
+def test_marketing_influenced(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    opps, touches, people = eng(ex["opportunities"]), eng(ex["campaign_touches"]), eng(ex["people"])
+    row = to_polars(marketing_influenced_pipeline(opps, touches, people=people)).row(0, named=True)
+    # Every deal but the two at Initech (a2) had a touch before it was created.
+    assert (row["influenced_opportunities"], row["influenced_amount"]) == (6, 55_000)
+    recent = to_polars(
+        marketing_influenced_pipeline(opps, touches, people=people, lookback_days=10)
+    ).row(0, named=True)
+    # Within 10 days of creation: o1 (x2), o3 (x3), o4 (x4), o8 (x5).
+    assert (recent["influenced_opportunities"], recent["influenced_amount"]) == (4, 34_000)
+
+
+def test_marketing_influenced_by_primary_person_only(ex: dict[str, pl.DataFrame]) -> None:
+    by_person = marketing_influenced_pipeline(ex["opportunities"], ex["campaign_touches"]).row(
+        0, named=True
+    )
+    assert by_person["influenced_opportunities"] == 6
+
+
+def test_attribution_models(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    out = to_polars(
+        attribution(
+            eng(ex["opportunities"]), eng(ex["campaign_touches"]), campaigns=eng(ex["campaigns"])
+        )
+    )
+    got = {
+        (r["campaign_id"], r["model"]): (
+            r["attributed_opportunities"],
+            r["attributed_pipeline"],
+            r["attributed_bookings"],
+        )
+        for r in out.iter_rows(named=True)
+    }
+    # o1 was touched by c3 then c1; o5 by c3; o4 and o8 by c1; o3 and o7 by c2.
+    assert got[("c3", "first")] == (2, 27_000, 12_000)
+    assert got[("c1", "last")] == (3, 29_000, 12_000)
+    assert got[("c1", "linear")] == (2.5, 23_000, 6_000)
+    assert got[("c3", "linear")] == (1.5, 21_000, 6_000)
+    assert set(out["reading"]) == {"directional"}
+    assert set(out["channel"]) == {"paid-search", "webinar", "email"}
+
+
+def test_attribution_credit_sums_to_the_touched_deals(ex: dict[str, pl.DataFrame]) -> None:
+    out = attribution(ex["opportunities"], ex["campaign_touches"], people=ex["people"])
+    totals = out.group_by("model").agg(pl.col("attributed_opportunities").sum())
+    assert dict(totals.iter_rows()) == pytest.approx({"first": 6, "last": 6, "linear": 6})
+
+
+def test_simultaneous_touches_share_first_touch_credit() -> None:
+    opps = pl.DataFrame(
+        {
+            "opportunity_id": ["o"],
+            "amount": [100.0],
+            "is_won": [False],
+            "created_at": [datetime(2024, 2, 1)],
+            "primary_person_id": ["p"],
+        }
+    )
+    touches = pl.DataFrame(
+        {
+            "touch_id": ["a", "b", "c"],
+            "person_id": ["p", "p", "p"],
+            "campaign_id": ["x", "y", "z"],
+            "touched_at": [datetime(2024, 1, 1)] * 2 + [datetime(2024, 1, 9)],
+        }
+    )
+    out = attribution(opps, touches, models=["first"])
+    got = dict(zip(out["campaign_id"], out["attributed_pipeline"], strict=True))
+    assert got == {"x": 50.0, "y": 50.0, "z": 0.0}

@@ -1,0 +1,172 @@
+"""Properties over generated CRMs: rates in [0, 1], cumulative conversion never rises along
+the funnel, velocity is the product of its parts, and polars and DuckDB agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.metrics.conftest import to_polars
+from tests.metrics.test_engines import assert_same
+
+from revgov.config import PipelineConfig, StageConfig
+from revgov.metrics import (
+    opportunity_to_win,
+    sales_velocity,
+    stage_conversion,
+    time_in_stage,
+    win_rate_by_amount,
+    win_rate_by_count,
+)
+
+PIPELINE = PipelineConfig(
+    name="p",
+    stages=[
+        StageConfig(name="Discovery", order=1, probability=0.1),
+        StageConfig(name="Demo", order=2, probability=0.3),
+        StageConfig(name="Proposal", order=3, probability=0.6),
+        StageConfig(name="Won", order=4, probability=1.0, is_closed=True, is_won=True),
+        StageConfig(name="Lost", order=5, probability=0.0, is_closed=True),
+    ],
+)
+OPEN = ["Discovery", "Demo", "Proposal"]
+BASE = datetime(2024, 1, 1, tzinfo=UTC)
+AS_OF = datetime(2024, 9, 1)
+
+deal = st.fixed_dictionaries(
+    {
+        "segment": st.sampled_from(["smb", "ent", None]),
+        "created": st.integers(0, 150),
+        "amount": st.one_of(st.none(), st.floats(0, 10_000, allow_nan=False)),
+        "path": st.lists(st.sampled_from(OPEN), min_size=1, max_size=3, unique=True),
+        "outcome": st.sampled_from(["open", "won", "lost"]),
+        "gaps": st.lists(st.integers(0, 20), min_size=4, max_size=4),
+    }
+)
+
+
+def build(deals: list[dict[str, Any]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    opp_rows, event_rows = [], []
+    for i, d in enumerate(deals):
+        t = BASE + timedelta(days=d["created"])
+        path = sorted(d["path"], key=OPEN.index)
+        if d["outcome"] != "open":
+            path.append("Won" if d["outcome"] == "won" else "Lost")
+        for j, stage in enumerate(path):
+            t = t + timedelta(days=d["gaps"][j], hours=j)
+            event_rows.append(
+                {"event_id": f"e{i}-{j}", "record_id": f"o{i}", "to_value": stage, "changed_at": t}
+            )
+        closed = d["outcome"] != "open"
+        opp_rows.append(
+            {
+                "opportunity_id": f"o{i}",
+                "segment": d["segment"],
+                "stage": path[-1],
+                "amount": d["amount"],
+                "created_at": BASE + timedelta(days=d["created"]),
+                "closed_at": t if closed else None,
+                "close_date": t.date(),
+                "is_closed": closed,
+                "is_won": d["outcome"] == "won",
+            }
+        )
+    opps = pl.DataFrame(
+        opp_rows,
+        schema={
+            "opportunity_id": pl.String,
+            "segment": pl.String,
+            "stage": pl.String,
+            "amount": pl.Float64,
+            "created_at": pl.Datetime("us", "UTC"),
+            "closed_at": pl.Datetime("us", "UTC"),
+            "close_date": pl.Date,
+            "is_closed": pl.Boolean,
+            "is_won": pl.Boolean,
+        },
+    )
+    events = pl.DataFrame(
+        event_rows,
+        schema={
+            "event_id": pl.String,
+            "record_id": pl.String,
+            "to_value": pl.String,
+            "changed_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    return opps, events
+
+
+crms = st.lists(deal, min_size=1, max_size=30)
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _in_unit_interval(values: list[float | None]) -> bool:
+    return all(v is None or 0.0 <= v <= 1.0 + 1e-12 for v in values)
+
+
+@SETTINGS
+@given(crms)
+def test_rates_lie_in_the_unit_interval(deals: list[dict[str, Any]]) -> None:
+    opps, events = build(deals)
+    assert _in_unit_interval(win_rate_by_count(opps, by="segment")["win_rate"].to_list())
+    assert _in_unit_interval(win_rate_by_amount(opps, every="1mo")["win_rate"].to_list())
+    assert _in_unit_interval(opportunity_to_win(opps, every="1w")["conversion_rate"].to_list())
+    conv = stage_conversion(events, stages=PIPELINE, opportunities=opps, by="segment", every="1mo")
+    assert _in_unit_interval(conv["step_conversion"].to_list())
+    assert _in_unit_interval(conv["cumulative_conversion"].to_list())
+
+
+@SETTINGS
+@given(crms, st.one_of(st.none(), st.integers(1, 40)))
+def test_cumulative_conversion_never_rises(deals: list[dict[str, Any]], window: int | None) -> None:
+    opps, events = build(deals)
+    conv = stage_conversion(
+        events, stages=PIPELINE, opportunities=opps, every="1mo", window_days=window
+    )
+    for _, cohort in conv.group_by("period"):
+        ordered = cohort.sort("stage_order")
+        reached = ordered["reached"].to_list()
+        cumulative = ordered["cumulative_conversion"].to_list()
+        assert reached == sorted(reached, reverse=True)
+        assert cumulative == sorted(cumulative, reverse=True)
+        assert cumulative[0] == 1.0
+
+
+@SETTINGS
+@given(crms)
+def test_velocity_is_the_product_of_its_parts(deals: list[dict[str, Any]]) -> None:
+    opps, _ = build(deals)
+    for basis in ("count", "amount"):
+        out = sales_velocity(opps, as_of=AS_OF, by="segment", basis=basis)  # type: ignore[arg-type]
+        for r in out.iter_rows(named=True):
+            parts = (r["win_rate"], r["average_deal_size"], r["cycle_days"])
+            if any(p is None for p in parts) or r["cycle_days"] == 0:
+                assert r["velocity_per_day"] is None
+                continue
+            expected = r["open_opportunities"] * parts[0] * parts[1] / parts[2]
+            assert abs(r["velocity_per_day"] - expected) <= 1e-9 * max(1.0, abs(expected))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crms)
+def test_polars_and_duckdb_agree(deals: list[dict[str, Any]]) -> None:
+    opps, events = build(deals)
+    d_opps = duckdb.from_arrow(opps.to_arrow())
+    d_events = duckdb.from_arrow(events.to_arrow())
+    pairs = [
+        (win_rate_by_count(opps, by="segment", every="1mo"),
+         win_rate_by_count(d_opps, by="segment", every="1mo")),
+        (sales_velocity(opps, as_of=AS_OF, by="segment"),
+         sales_velocity(d_opps, as_of=AS_OF, by="segment")),
+        (stage_conversion(events, stages=PIPELINE, opportunities=opps, every="1mo", window_days=30),
+         stage_conversion(d_events, stages=PIPELINE, opportunities=d_opps, every="1mo", window_days=30)),
+        (time_in_stage(events, as_of=AS_OF, pipelines=PIPELINE, opportunities=opps, by="segment"),
+         time_in_stage(d_events, as_of=AS_OF, pipelines=PIPELINE, opportunities=d_opps, by="segment")),
+    ]  # fmt: skip
+    for polars_out, duck_out in pairs:
+        assert_same(to_polars(polars_out), to_polars(duck_out))
