@@ -139,7 +139,9 @@ def hand_time_in_stage(events: pl.LazyFrame) -> pl.DataFrame:
         events.filter(pl.col("changed_at") <= cutoff)
         .with_columns(is_open.alias("open"), end.alias("end"))
         .filter(~pl.col("to_value").is_in(["Won", "Lost"]))
-        .with_columns(((pl.col("end") - pl.col("changed_at")).dt.total_seconds() / 86_400).alias("d"))
+        .with_columns(
+            ((pl.col("end") - pl.col("changed_at")).dt.total_seconds() / 86_400).alias("d")
+        )
         .group_by("to_value")
         .agg(
             pl.len().alias("stays"),
@@ -242,7 +244,9 @@ def main() -> None:
         rv_t, rv_out = best_of(revgov_fn, args.repeat)
         hd_t, hd_out = best_of(hand_fn, args.repeat)
         # Same numbers, not just the same speed.
-        numeric = [c for c in hd_out.columns if c in rv_out.columns and hd_out[c].dtype.is_numeric()]
+        numeric = [
+            c for c in hd_out.columns if c in rv_out.columns and hd_out[c].dtype.is_numeric()
+        ]
         same = all(
             np.allclose(rv_out[c].to_numpy(), hd_out[c].to_numpy(), rtol=1e-9, equal_nan=True)
             for c in numeric

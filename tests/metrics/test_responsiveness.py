@@ -30,18 +30,26 @@ def test_speed_to_lead(ex: dict[str, pl.DataFrame], ex_config: Config, eng: Eng)
         speed_to_lead(eng(ex["people"]), eng(ex["activities"]), sla=ex_config.sla, by="segment")
     )
     got = {r["segment"]: r for r in out.iter_rows(named=True)}
-    # New York business hours, 9-17, holiday 2024-01-15 (see docs/metrics.md):
-    # enterprise p3 0h (called before hours), p4 17h (Tue 06:00 -> Thu 10:00)
+    # From mql_at, New York business hours 9-17, holiday 2024-01-15 (see docs/metrics.md):
+    # enterprise p3 0h (called before hours), p4 17h (Tue 06:30 -> Thu 10:00)
     assert got["enterprise"]["mean_hours"] == pytest.approx(8.5)
-    # mid: p1 2h, p2 0h (weekend lead, Monday 05:00 email), p9 8h (after the DST change)
-    assert got["mid"]["median_hours"] == pytest.approx(2.0)
-    assert got["mid"]["mean_hours"] == pytest.approx(10 / 3)
-    # smb: p5 1h (Friday 17:00, Monday a holiday, Tuesday 10:00), p6 2.5h, p7 7h; p8 only
-    # had a task and p10 nothing: not contacted.
+    # mid: p1 1.5h, p2 0h (weekend MQL, Monday 05:00 email), p9 7.5h (after the DST change)
+    assert got["mid"]["median_hours"] == pytest.approx(1.5)
+    assert got["mid"]["mean_hours"] == pytest.approx(3.0)
+    # smb: p5 1h (Friday 17:30, Monday a holiday, Tuesday 10:00), p6 2.5h, p7 6.5h; p8 only
+    # had a task: not contacted; p10 never became an MQL: not a lead to work.
     smb = got["smb"]
-    assert (smb["leads"], smb["contacted"], smb["contact_rate"]) == (5, 3, 0.6)
-    assert smb["mean_hours"] == pytest.approx(3.5)
+    assert (smb["leads"], smb["contacted"], smb["contact_rate"]) == (4, 3, 0.75)
+    assert smb["mean_hours"] == pytest.approx(10 / 3)
     assert smb["median_hours"] == pytest.approx(2.5)
+
+
+def test_speed_to_lead_from_creation(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
+    out = speed_to_lead(ex["people"], ex["activities"], sla=ex_config.sla, start="created_at")
+    # p1 now waits from 09:00 (2h), p7 from 10:00 (7h), p9 from 09:00 (8h); p10 is a lead.
+    row = out.row(0, named=True)
+    assert (row["leads"], row["contacted"]) == (10, 8)
+    assert row["mean_hours"] == pytest.approx((2 + 0 + 0 + 17 + 1 + 2.5 + 7 + 8) / 8)
 
 
 def test_speed_to_lead_counts_only_qualifying_types(
@@ -62,11 +70,16 @@ def test_sla_compliance(ex: dict[str, pl.DataFrame], ex_config: Config, eng: Eng
             eng(ex["people"]), eng(ex["activities"]), sla=ex_config.sla, as_of=EXAMPLE_AS_OF
         )
     ).row(0, named=True)
-    # met: p1 2h, p2 0h, p3 0h (enterprise SLA 2h), p5 1h, p6 2.5h
-    # breached: p4 17h (> 2h enterprise), p7 7h, p9 8h, p8 untouched for weeks
-    # pending: p10, created Friday 13:45 EDT, 3.25 business hours before as_of
-    assert (row["met"], row["breached"], row["pending"]) == (5, 4, 1)
+    # met: p1 1.5h, p2 0h, p3 0h (enterprise SLA 2h), p5 1h, p6 2.5h
+    # breached: p4 17h (> 2h enterprise), p7 6.5h, p9 7.5h, p8 untouched for weeks
+    assert (row["leads"], row["met"], row["breached"], row["pending"]) == (9, 5, 4, 0)
     assert row["sla_compliance_rate"] == pytest.approx(5 / 9)
+    # From creation, p10 (created Friday 13:45 EDT, 3.25 business hours before as_of) is
+    # pending rather than absent.
+    created = sla_compliance_rate(
+        ex["people"], ex["activities"], sla=ex_config.sla, as_of=EXAMPLE_AS_OF, start="created_at"
+    ).row(0, named=True)
+    assert (created["leads"], created["pending"]) == (10, 1)
 
 
 def test_sla_compliance_ignores_touches_after_as_of(
@@ -75,14 +88,14 @@ def test_sla_compliance_ignores_touches_after_as_of(
     row = sla_compliance_rate(
         ex["people"], ex["activities"], sla=ex_config.sla, as_of=datetime(2024, 1, 2, 15)
     ).row(0, named=True)
-    # Only p1 exists (created 09:00 NY); by 10:00 NY the 11:00 call has not happened: pending.
+    # Only p1 is an MQL yet (09:30 NY); by 10:00 NY the 11:00 call has not happened: pending.
     assert (row["leads"], row["met"], row["breached"], row["pending"]) == (1, 0, 0, 1)
     assert row["sla_compliance_rate"] is None
 
 
 def test_business_hours_must_end_after_they_start() -> None:
     sla = SLAConfig(business_hours=BusinessHours(start=time(17), end=time(9)))
-    people = pl.DataFrame({"person_id": ["a"], "created_at": [datetime(2024, 1, 1)]})
+    people = pl.DataFrame({"person_id": ["a"], "mql_at": [datetime(2024, 1, 1)]})
     acts = pl.DataFrame(
         {"person_id": ["a"], "type": ["call"], "occurred_at": [datetime(2024, 1, 2)]}
     )

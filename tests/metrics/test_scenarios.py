@@ -41,29 +41,30 @@ def _fit(ex: dict[str, pl.DataFrame], eng: Eng, **kw: Any) -> dict[str, dict[str
 def test_fit_funnel(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
     fit = _fit(ex, eng)
     assert set(fit) == set(ASSUMPTIONS)
-    # MQLs per month: January 4, February 2, March 3.
-    assert (fit["mqls_per_month"]["value"], fit["mqls_per_month"]["low"]) == (3.0, 2.5)
+    # MQLs per month: January 5, February 2, March 2.
+    assert (fit["mqls_per_month"]["value"], fit["mqls_per_month"]["low"]) == (3.0, 2.0)
     assert fit["mqls_per_month"]["high"] == 3.5
-    # SQLs 4/4, 2/2, 1/3 by month; 7/9 pooled.
+    # SQLs 5/5, 2/2, 0/2 by month; 7/9 pooled.
     assert fit["mql_to_sql"]["value"] == pytest.approx(7 / 9)
-    assert fit["mql_to_sql"]["low"] == pytest.approx(2 / 3)
+    assert fit["mql_to_sql"]["low"] == pytest.approx(0.5)
     assert fit["sql_to_opportunity"]["value"] == 1.0
     # Deals closed: February 1 of 2 won, March 2 of 3.
     assert fit["win_rate"]["value"] == 0.6
     assert fit["win_rate"]["low"] == pytest.approx(0.5 + 0.25 * (2 / 3 - 0.5))
     assert fit["average_deal_size"]["value"] == 16_000
     assert fit["cycle_days"]["value"] == pytest.approx(160 / 3)
-    # Spend 5,500 / 4 MQLs, 2,000 / 2, 2,000 / 3; 9,500 / 9 pooled.
+    # Spend 5,500 / 5 MQLs, 2,000 / 2, 2,000 / 2; 9,500 / 9 pooled.
     assert fit["cost_per_mql"]["value"] == pytest.approx(9_500 / 9)
+    assert (fit["cost_per_mql"]["low"], fit["cost_per_mql"]["high"]) == (1_000, 1_050)
     assert fit["cost_per_mql"]["months"] == 3
     assert all(r["basis"] for r in fit.values())
 
 
 def test_fit_funnel_window(ex: dict[str, pl.DataFrame]) -> None:
     fit = _fit(ex, lambda f: f, window_days=31)
-    # Only March: 3 MQLs, 1 SQL; deals closed in March: o2, o7 won, o8 lost.
-    assert fit["mqls_per_month"]["value"] == 3.0
-    assert fit["mql_to_sql"]["value"] == pytest.approx(1 / 3)
+    # Only March: 2 MQLs (p8, p9), neither an SQL; deals closed in March: o2, o7 won, o8 lost.
+    assert fit["mqls_per_month"]["value"] == 2.0
+    assert fit["mql_to_sql"]["value"] == 0.0
     assert fit["win_rate"]["value"] == pytest.approx(2 / 3)
 
 
@@ -74,7 +75,7 @@ def test_fit_funnel_by_segment_with_spend_per_segment(ex: dict[str, pl.DataFrame
     )
     cost = out.filter(pl.col("assumption") == "cost_per_mql")
     got = dict(zip(cost["segment"], cost["value"], strict=True))
-    # smb MQLs: p5, p6 (January), p7, p8 (March): all spend lands on them.
+    # smb MQLs: p5, p6 (January), p7 (February), p8 (March): all spend lands on them.
     assert got == {"smb": pytest.approx(9_500 / 4)}
     with pytest.raises(MetricInputError, match="spend_by"):
         fit_funnel(ex["people"], ex["opportunities"], by=None, spend=spend, spend_by="segment")

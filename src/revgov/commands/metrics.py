@@ -13,6 +13,7 @@ import polars as pl
 import typer
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from revgov.config import Config, load_config
@@ -100,11 +101,24 @@ def _collect(frame: Any) -> pl.DataFrame:
 
 def _print_table(frame: pl.DataFrame, title: str) -> None:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for name, dtype in frame.schema.items():
-        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+    for i, (name, dtype) in enumerate(frame.schema.items()):
+        # The row's name (first column) and numbers are never cut short; text may wrap.
+        keep = i == 0 or dtype.is_numeric() or dtype.is_temporal()
+        width = max([len(_cell(v)) for v in frame[name]] + [len(name)]) if keep else None
+        table.add_column(
+            name,
+            justify="right" if dtype.is_numeric() else "left",
+            no_wrap=keep,
+            min_width=width,
+        )
     for row in frame.iter_rows():
         table.add_row(*(_cell(v) for v in row))
-    console.print(table)
+    # A terminal wraps to its width; a pipe or file gets whole lines, whatever their length.
+    if console.is_terminal:
+        console.print(table)
+    else:
+        wide = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        Console(width=max(console.width, wide)).print(table)
 
 
 def _emit(
@@ -298,3 +312,30 @@ def register(app: typer.Typer) -> None:
             "as_of": moment.isoformat(),
         }
         _emit(tables, fmt, meta, table)
+
+    from revgov.commands.demo import POST_STEPS, PostStep
+
+    if not any(step.name == "metrics" for step in POST_STEPS):
+        POST_STEPS.append(PostStep("metrics", _demo_metrics))
+
+
+def _demo_metrics(output: object, out_console: Console) -> None:
+    """After ``revgov demo``: the headline KPIs of the demo CRM as of its ``as_of``."""
+    from revgov.demo import DemoOutput
+
+    if not isinstance(output, DemoOutput):  # pragma: no cover - demo passes its output
+        return
+    data = output.data
+    moment = naive_utc(str(data.manifest["as_of"]))
+    frames = prepare_frames({e: f.lazy() for e, f in data.frames.items()}, data.config)
+    summary = _summary(frames, data.config, moment).filter(pl.col("value").is_not_null())
+    table = Table("kpi", "value", "unit", box=box.SIMPLE, title="headline KPIs")
+    table.columns[1].justify = "right"
+    for row in summary.iter_rows(named=True):
+        table.add_row(row["kpi"], _cell(row["value"]), row["unit"])
+    out_console.print(table)
+    out_console.print(
+        f"every KPI: revgov metrics --config {output.config_path} --snapshot "
+        f"{output.snapshot_dir} --as-of {moment.date().isoformat()} --list",
+        highlight=False,
+    )

@@ -18,7 +18,7 @@ import polars as pl
 import revgov.metrics as metrics
 from revgov.config import KPIChoices
 from revgov.metrics._examples import EXAMPLE_AS_OF, example_config, example_frames, shown_columns
-from revgov.metrics.registry import KPIS, KPIDefinition
+from revgov.metrics.registry import KPIS, KPIDefinition, plain
 
 __all__ = ["render"]
 
@@ -210,8 +210,7 @@ def render() -> str:
     cadence = [_CADENCE.rstrip("\n")]
     for name in _MODEL_FUNCTIONS:
         func = getattr(metrics, name)
-        summary = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
-        summary = summary.replace("``", "`")
+        summary = plain((func.__doc__ or "").strip().split("\n\n")[0])
         cadence.append(f"| `{name}` | {summary} |")
     cadence.append("")
     ns = _namespace()

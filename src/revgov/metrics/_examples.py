@@ -85,15 +85,15 @@ _EVENTS = [
 
 # person, account, segment, created_at, mql_at, lifecycle, role, source, industry, employees, country
 _PEOPLE = [
-    ("p1", "a1", "mid", "2024-01-02 14:00", "2024-01-03 09:00", "customer", "champion", "paid_search", "software", 250, "US"),
-    ("p2", "a1", "mid", "2024-01-20 16:30", "2024-02-01 09:00", "opportunity", "economic buyer", "email", "software", 250, "US"),
-    ("p3", "a2", "enterprise", "2024-01-08 08:00", "2024-01-08 09:00", "customer", "champion", "outbound", "software", 1200, "US"),
-    ("p4", "a2", "enterprise", "2024-02-20 11:00", "2024-02-21 09:00", "opportunity", "user", "outbound", "software", 1200, "US"),
-    ("p5", "a3", "smb", "2024-01-12 22:00", "2024-01-13 09:00", "customer", "champion", "webinar", "retail", 40, "GB"),
-    ("p6", "a4", "smb", "2024-01-25 10:00", "2024-01-26 09:00", "opportunity", "champion", "paid_search", "software", 90, "US"),
-    ("p7", "a4", "smb", "2024-02-28 15:00", "2024-03-01 09:00", "sql", "user", "paid_search", "software", 90, "US"),
-    ("p8", None, "smb", "2024-03-04 09:30", "2024-03-05 09:00", "mql", None, "social", "retail", 15, "FR"),
-    ("p9", None, "mid", "2024-03-15 13:00", "2024-03-16 09:00", "mql", None, "paid_search", "software", 300, "US"),
+    ("p1", "a1", "mid", "2024-01-02 14:00", "2024-01-02 14:30", "customer", "champion", "paid_search", "software", 250, "US"),
+    ("p2", "a1", "mid", "2024-01-20 16:30", "2024-01-20 17:00", "opportunity", "economic buyer", "email", "software", 250, "US"),
+    ("p3", "a2", "enterprise", "2024-01-08 08:00", "2024-01-08 08:30", "customer", "champion", "outbound", "software", 1200, "US"),
+    ("p4", "a2", "enterprise", "2024-02-20 11:00", "2024-02-20 11:30", "opportunity", "user", "outbound", "software", 1200, "US"),
+    ("p5", "a3", "smb", "2024-01-12 22:00", "2024-01-12 22:30", "customer", "champion", "webinar", "retail", 40, "GB"),
+    ("p6", "a4", "smb", "2024-01-25 10:00", "2024-01-25 10:30", "opportunity", "champion", "paid_search", "software", 90, "US"),
+    ("p7", "a4", "smb", "2024-02-28 15:00", "2024-02-28 15:30", "sql", "user", "paid_search", "software", 90, "US"),
+    ("p8", None, "smb", "2024-03-04 09:30", "2024-03-04 10:00", "mql", None, "social", "retail", 15, "FR"),
+    ("p9", None, "mid", "2024-03-15 13:00", "2024-03-15 13:30", "mql", None, "paid_search", "software", 300, "US"),
     ("p10", None, "smb", "2024-03-29 17:45", None, "lead", None, "social", None, None, "US"),
 ]
 

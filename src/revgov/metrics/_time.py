@@ -82,7 +82,8 @@ def epoch_seconds(expr: nw.Expr, implementation: nw.Implementation) -> nw.Expr:
     if implementation is nw.Implementation.POLARS:
         return expr.dt.timestamp("us").cast(nw.Float64) / 1_000_000
     if implementation is nw.Implementation.DUCKDB:
-        return (expr - nw.lit(datetime(1970, 1, 1))).dt.total_seconds().cast(nw.Float64)
+        micros = (expr - nw.lit(datetime(1970, 1, 1))).dt.total_microseconds()
+        return micros.cast(nw.Float64) / 1_000_000
     # Calendar arithmetic from the parts: exact for dates from 1970 on, on every engine.
     y = expr.dt.year().cast(nw.Int64)
     days = (

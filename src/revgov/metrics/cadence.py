@@ -212,11 +212,12 @@ def _weekly_rows(
             fit = None  # no ICP criterion applies to people: leave the indicator out
         if fit is not None:
             rows.append(_indicator(fit, "icp_fit_rate", "icp_fit_rate", "share"))
-        if f.usable("activities"):
+        if f.usable("activities") and has(f["people"], "mql_at"):
             acts = f["activities"]
+            mqls = _between(f["people"], "mql_at", start, end)
             rows.append(
                 _indicator(
-                    speed_to_lead(people, acts, sla=config.sla),
+                    speed_to_lead(mqls, acts, sla=config.sla),
                     "speed_to_lead_median_hours",
                     "median_hours",
                     "business hours",
@@ -224,7 +225,7 @@ def _weekly_rows(
             )
             rows.append(
                 _indicator(
-                    sla_compliance_rate(people, acts, sla=config.sla, as_of=end),
+                    sla_compliance_rate(mqls, acts, sla=config.sla, as_of=end),
                     "sla_compliance_rate",
                     "sla_compliance_rate",
                     "share",
@@ -269,7 +270,7 @@ def weekly_scoreboard(
     week before.
 
     Indicators: new people and their ICP fit rate (demand quality); median speed to lead
-    and SLA compliance of the week's new people (speed to contact); pipeline created; step
+    and SLA compliance of the week's new MQLs (speed to contact); pipeline created; step
     conversion and median time in stage per stage, for deals that entered in the 28 days
     before the week's end (a rolling cohort, measured at the week's end).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ __all__ = [
     "compute",
     "docstring_section",
     "get_kpi",
+    "plain",
     "prepare_frames",
     "row_count",
 ]
@@ -88,7 +90,7 @@ class KPIDefinition:
     @property
     def summary(self) -> str:
         doc = inspect.getdoc(self.function) or ""
-        return doc.split("\n\n")[0].replace("\n", " ")
+        return plain(doc.split("\n\n")[0])
 
 
 def docstring_section(func: Callable[..., Any], label: str) -> str:
@@ -98,8 +100,14 @@ def docstring_section(func: Callable[..., Any], label: str) -> str:
     for para in doc.split("\n\n"):
         if para.startswith(label):
             text = para[len(label) :].removeprefix(":")
-            return " ".join(text.replace("``", "`").split())
+            return plain(text)
     return ""
+
+
+def plain(text: str) -> str:
+    """Docstring text as one line of Markdown: ``x`` and :func:`x` become `x`."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text.replace("``", "`"))
+    return " ".join(text.split())
 
 
 def _by(ctx: RunContext) -> dict[str, Any]:
@@ -392,7 +400,7 @@ _DEFS: list[KPIDefinition] = [
         title="Speed to lead",
         function=rs.speed_to_lead,
         unit="business hours",
-        basis="people by creation period; business hours from [sla]",
+        basis="people by MQL period; business hours from [sla]",
         owner=_SDR,
         driver="Routing, SDR capacity and alerting on new leads.",
         remediation="Fix routing gaps and unassigned leads; alert owners on new leads; cover "
@@ -407,7 +415,7 @@ _DEFS: list[KPIDefinition] = [
         title="SLA compliance rate",
         function=rs.sla_compliance_rate,
         unit="share",
-        basis="people by creation period, as of as_of; SLA hours per segment from [sla]",
+        basis="people by MQL period, as of as_of; SLA hours per segment from [sla]",
         owner=_SDR,
         driver="Speed to lead against the agreed SLA.",
         remediation="List breached leads by owner; rebalance queues and set alerts before the "

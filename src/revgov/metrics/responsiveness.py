@@ -39,13 +39,15 @@ def _first_touch(
     occurred_at: str,
     cutoff: datetime | None,
 ) -> nw.LazyFrame[Any]:
-    """``people`` with ``__start`` and ``__touch``: the first qualifying activity at or after
-    the start (and not after ``cutoff``)."""
+    """``people`` who have a start, with ``__start`` and ``__touch``: the first qualifying
+    activity at or after the start (and not after ``cutoff``)."""
     acts = lazy(activities, name="activities", like=people)
     require(acts, [activity_person_id, activity_type, occurred_at], what="activities")
     require(people, [person_id, start], what="people")
     kinds = [t.lower() for t in (types if types is not None else sla.qualifying_activity_types)]
-    lf = people.with_columns(naive(people.collect_schema(), start).alias("__start"))
+    lf = people.with_columns(naive(people.collect_schema(), start).alias("__start")).filter(
+        ~nw.col("__start").is_null()
+    )
     touches = acts.filter(nw.col(activity_type).str.to_lowercase().is_in(kinds)).select(
         nw.col(activity_person_id).alias("__pid"),
         naive(acts.collect_schema(), occurred_at).alias("__at"),
@@ -70,20 +72,22 @@ def speed_to_lead(
     sla: SLAConfig | None = None,
     by: Columns = None,
     every: str | None = None,
-    start: str = "created_at",
+    start: str = "mql_at",
     types: Sequence[str] | None = None,
     person_id: str = "person_id",
     activity_person_id: str = "person_id",
     activity_type: str = "type",
     occurred_at: str = "occurred_at",
 ) -> FrameT:
-    """Business hours from a lead's start (``created_at``, or ``start="mql_at"``) to its first
-    qualifying activity (``sla.qualifying_activity_types``; call, email, meeting by default).
+    """Business hours from the moment a person became a lead to work (``mql_at`` by default,
+    as the audit's SLA rules measure it; ``start="created_at"`` for every new record) to their
+    first qualifying activity (``sla.qualifying_activity_types``; call, email, meeting).
 
-    Business hours use the SLA's time zone, working days, hours and holidays: a lead created
-    on Friday evening and called on Monday at 10:00 waited one business hour (9-17).
-    Activities before the start do not count. People never contacted are in ``leads`` but
-    not in the distribution.
+    Business hours use the SLA's time zone, working days, hours and holidays: a lead that
+    arrived on Friday evening and was called on Monday at 10:00 waited one business hour
+    (9-17). People without a start are left out; activities before the start do not count.
+    People never contacted are in ``leads`` but not in the distribution. ``every`` groups by
+    the start.
 
     Formula per lead: ``hours = business_seconds(start, first_touch) / 3600``; per group:
     leads, contacted, ``contact_rate = contacted / leads``, and mean, median, p75, p90 hours.
@@ -145,7 +149,7 @@ def sla_compliance_rate(
     as_of: datetime | date | str | None = None,
     by: Columns = None,
     every: str | None = None,
-    start: str = "created_at",
+    start: str = "mql_at",
     segment: str = "segment",
     types: Sequence[str] | None = None,
     person_id: str = "person_id",
@@ -155,8 +159,9 @@ def sla_compliance_rate(
 ) -> FrameT:
     """Share of leads first contacted within the speed-to-lead SLA.
 
-    The SLA is ``sla.speed_to_lead_hours`` business hours: the entry named for the lead's
-    segment, else ``default``. As of ``as_of`` (default now) a lead has *met* the SLA if its
+    The clock starts at ``start`` (``mql_at`` by default, as :func:`speed_to_lead`). The SLA
+    is ``sla.speed_to_lead_hours`` business hours: the entry named for the lead's segment,
+    else ``default``. As of ``as_of`` (default now) a lead has *met* the SLA if its
     first qualifying activity came within it; it has *breached* if that activity came later,
     or if it is still untouched and more business hours than allowed have passed; otherwise
     it is *pending* and left out of the rate.
