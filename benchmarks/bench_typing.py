@@ -91,8 +91,12 @@ def main() -> None:
         for rec in records:
             try:
                 Opportunity.model_validate(
-                    {**rec, "source_system": "bench", "source_id": rec["opportunity_id"],
-                     "pulled_at": pulled}
+                    {
+                        **rec,
+                        "source_system": "bench",
+                        "source_id": rec["opportunity_id"],
+                        "pulled_at": pulled,
+                    }
                 )
                 ok += 1
             except ValueError:

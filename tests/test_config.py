@@ -154,3 +154,35 @@ def test_config_from_dict_validates() -> None:
     assert isinstance(cfg, Config) and cfg.kpis.win_rate_basis == "amount"
     with pytest.raises(ConfigValidationError, match="did you mean 'win_rate_basis'"):
         config_from_dict({"kpis": {"win_rate_bases": "amount"}})
+
+
+def test_inline_credentials_are_refused_without_echoing_them(tmp_path: Path) -> None:
+    text = (
+        GOOD
+        + '\n[[sources]]\nname = "hs"\nconnector = "hubspot"\noptions = { access_token = "pat-na1-SECRET-VALUE-123" }\n'
+    )
+    with pytest.raises(ConfigValidationError) as info:
+        load_config(_write(tmp_path, text))
+    message = str(info.value)
+    assert "looks like a credential" in message and "access_token_env" in message
+    assert "SECRET-VALUE" not in message
+
+
+def test_env_variable_names_are_allowed(tmp_path: Path) -> None:
+    text = (
+        GOOD
+        + '\n[[sources]]\nname = "hs"\nconnector = "hubspot"\noptions = { access_token_env = "HUBSPOT_TOKEN" }\n'
+    )
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.source("hs").options == {"access_token_env": "HUBSPOT_TOKEN"}
+
+
+def test_diff_never_prints_secret_values() -> None:
+    from revgov._config_diff import describe_changes
+
+    lines = describe_changes(
+        {"options": {"password": "hunter2"}}, {"options": {"password": "hunter3"}}
+    )
+    assert lines == ["options.password changed (value redacted)"]
+    lines = describe_changes({}, {"options": {"api_key": "abc123"}})
+    assert "abc123" not in " ".join(lines)

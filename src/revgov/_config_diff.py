@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from revgov._secrets import is_secret_key, redact
+
 # Lists whose items have a `name` are compared by name, so reordering is not a change.
 _NAMED_LISTS = {"pipelines", "stages", "segments", "rules", "sources"}
 
 
 def _fmt(value: Any) -> str:
-    text = repr(value)
+    text = repr(redact(value))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -30,6 +32,9 @@ def describe_changes(old: Any, new: Any, path: str = "") -> list[str]:
                 out.append(f"{sub} was removed (was {_fmt(old[key])})")
             elif key not in old:
                 out.append(f"{sub} was added: {_fmt(new[key])}")
+            elif is_secret_key(str(key)):
+                if old[key] != new[key]:
+                    out.append(f"{sub} changed (value redacted)")
             else:
                 out.extend(describe_changes(old[key], new[key], sub))
         return sorted(out)

@@ -14,6 +14,7 @@ import tomlkit.exceptions
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from revgov._secrets import redact
 from revgov.errors import ConfigSyntaxError, ConfigValidationError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -144,7 +145,7 @@ def _suggest(err: ErrorDetails) -> str | None:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    text = repr(redact(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -355,7 +355,24 @@ class SourceConfig(_Strict):
     name: str
     connector: str = Field(description="`files`, `salesforce`, `hubspot` or a plugin name.")
     entities: dict[Entity, FileEntity] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict, description="Connector settings.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Connector settings. Credentials never go here: name the environment "
+        "variable that holds one with a `*_env` key, e.g. `token_env = \"HUBSPOT_TOKEN\"`.",
+    )
+
+    @field_validator("options")
+    @classmethod
+    def _no_inline_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
+        from revgov._secrets import is_secret_key
+
+        for key in options:
+            if is_secret_key(key):
+                raise ValueError(
+                    f"options.{key} looks like a credential: never put secrets in revgov.toml; "
+                    f"set it in the environment and write `{key}_env = \"VARIABLE_NAME\"`"
+                )
+        return options
 
 
 class Config(_Strict):

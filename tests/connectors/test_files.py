@@ -415,3 +415,18 @@ def test_rows_in_equal_typed_plus_quarantined(
     store = SnapshotStore(tmp / "snap")
     assert store.quarantine_counts().get("opportunities", 0) == quarantined
     assert store.scan("opportunities", deduplicate=False).collect().height == typed
+
+
+def test_paths_expand_environment_variables_with_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from revgov.connectors.files.client import expand_env
+    from revgov.errors import SourceNotFoundError
+
+    monkeypatch.delenv("REVGOV_TEST_EXPORTS", raising=False)
+    assert expand_env("${REVGOV_TEST_EXPORTS:-../x}/a.csv") == "../x/a.csv"
+    monkeypatch.setenv("REVGOV_TEST_EXPORTS", str(tmp_path))
+    assert expand_env("${REVGOV_TEST_EXPORTS:-../x}/a.csv") == f"{tmp_path}/a.csv"
+    monkeypatch.delenv("REVGOV_TEST_EXPORTS")
+    with pytest.raises(SourceNotFoundError, match="REVGOV_TEST_EXPORTS"):
+        expand_env("${REVGOV_TEST_EXPORTS}/a.csv")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -66,6 +68,26 @@ class FileCursor:
         return (self.sha256, self.size, self.mapping) == (other.sha256, other.size, other.mapping)
 
 
+_ENV_REF = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}`` in a path, so a config can be shared by
+    machines that keep the exports in different places."""
+
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name) or default
+        if value is None:
+            raise SourceNotFoundError(
+                f"the path {text!r} uses ${{{name}}}, which is not set",
+                hint=f"export {name}=... or write ${{{name}:-default}} in the path",
+            )
+        return value
+
+    return _ENV_REF.sub(sub, text)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -113,7 +135,7 @@ class FilesConnector:
 
     def path(self, entity: str) -> Path:
         """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
-        return (self.base_dir / Path(self.spec(entity).path).expanduser()).resolve()
+        return (self.base_dir / Path(expand_env(self.spec(entity).path)).expanduser()).resolve()
 
     def _format(self, path: Path, spec: FileEntity) -> Literal["csv", "parquet"]:
         if spec.format != "auto":
