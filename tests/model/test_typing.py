@@ -176,3 +176,22 @@ def test_python_objects_in_api_pages_are_typed() -> None:
     assert row["opportunity_id"] == "7"
     assert row["created_at"] == datetime(2024, 1, 1, 9, tzinfo=UTC)
     assert row["close_date"] == date(2024, 2, 1)
+
+
+def test_explanations_are_bounded_per_field_but_reasons_are_not() -> None:
+    records = [{"opportunity_id": str(i), "amount": "x", "close_date": "bad"} for i in range(50)]
+    records += [{"opportunity_id": f"d{i}", "close_date": "2024-02-30"} for i in range(5)]
+    page = type_records("opportunities", records, source_system="t", explain=3)
+    q = page.quarantine
+    assert q.height == 55 and q["reason"].null_count() == 0
+    explained = q.filter(pl.col("detail").is_not_null())
+    assert explained.group_by("field").len().sort("field").rows() == [
+        ("amount", 3),
+        ("close_date", 3),
+    ]
+    assert (
+        type_records("opportunities", records, source_system="t", explain=0)
+        .quarantine["detail"]
+        .null_count()
+        == 55
+    )
