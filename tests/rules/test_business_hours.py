@@ -43,7 +43,9 @@ def reference_seconds(start: datetime, end: datetime, cal: BusinessCalendar) -> 
     return total
 
 
-def compute(pairs: list[tuple[datetime, datetime]], cal: BusinessCalendar, *, duck: bool = False) -> list[int]:
+def compute(
+    pairs: list[tuple[datetime, datetime]], cal: BusinessCalendar, *, duck: bool = False
+) -> list[int]:
     df = pl.DataFrame(
         {"a": [p[0] for p in pairs], "b": [p[1] for p in pairs]},
         schema={"a": pl.Datetime("us", "UTC"), "b": pl.Datetime("us", "UTC")},
@@ -150,7 +152,9 @@ _pairs = st.tuples(_moments, st.integers(-86_400, 40 * 86_400)).map(
 
 @settings(max_examples=60, deadline=None)
 @given(calendars(), st.lists(_pairs, min_size=1, max_size=40))
-def test_matches_reference_on_any_calendar(cal: BusinessCalendar, pairs: list[tuple[datetime, datetime]]) -> None:
+def test_matches_reference_on_any_calendar(
+    cal: BusinessCalendar, pairs: list[tuple[datetime, datetime]]
+) -> None:
     assert compute(pairs, cal) == [reference_seconds(a, b, cal) for a, b in pairs]
 
 

@@ -50,7 +50,11 @@ def test_parse_valid_name_reads_every_token() -> None:
             "token channel='Email' is not an allowed value (use lowercase 'email'); "
             "allowed: search, paid-social, email",
         ),
-        ("2026-Q1_email_na_demo", "quarter", "token quarter='Q1' does not match the pattern q[1-4]"),
+        (
+            "2026-Q1_email_na_demo",
+            "quarter",
+            "token quarter='Q1' does not match the pattern q[1-4]",
+        ),
         ("2026-q1_email_na", "region", "expected '_' after token region='na'"),
         ("2026-q1__na_demo", "channel", "token channel is empty"),
         (
@@ -58,7 +62,11 @@ def test_parse_valid_name_reads_every_token() -> None:
             "offer",
             "token offer='demo_v2' is not an allowed value; allowed: demo, ebook",
         ),
-        ("Spring Promo!!", "year", r"token year='Spring Promo!!' does not match the pattern 20\d{2}"),
+        (
+            "Spring Promo!!",
+            "year",
+            r"token year='Spring Promo!!' does not match the pattern 20\d{2}",
+        ),
     ],
 )
 def test_parse_says_which_token_is_wrong_and_why(name: str, token: str, reason: str) -> None:
@@ -91,7 +99,9 @@ def test_template_and_token_overrides() -> None:
         ("{year}-{quarter}", {"year": r"(\d{4}"}, "campaign_naming.tokens.year: invalid regular"),
     ],
 )
-def test_bad_templates_point_at_the_problem(template: str, tokens: dict[str, str | list[str]], fragment: str) -> None:
+def test_bad_templates_point_at_the_problem(
+    template: str, tokens: dict[str, str | list[str]], fragment: str
+) -> None:
     with pytest.raises(RuleDefinitionError) as err:
         compile_template(template, tokens)
     assert fragment in str(err.value)
@@ -110,8 +120,25 @@ def _expr_verdicts(names: list[str]) -> list[tuple[bool, str]]:
 
 
 _PIECES = st.sampled_from(
-    ["2026", "2031", "q1", "q4", "Q2", "search", "paid-social", "Email", "na", "emea", "mars",
-     "demo", "ebook", "x", "", "2026-q1", "q3_email"]
+    [
+        "2026",
+        "2031",
+        "q1",
+        "q4",
+        "Q2",
+        "search",
+        "paid-social",
+        "Email",
+        "na",
+        "emea",
+        "mars",
+        "demo",
+        "ebook",
+        "x",
+        "",
+        "2026-q1",
+        "q3_email",
+    ]
 )
 _SEPS = st.sampled_from(["-", "_", "__", " ", ""])
 

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from revgov.config import Config, load_config
 from revgov.errors import ConfigValidationError
-from revgov.rules import DIMENSIONS, Report, audit, builtin_rules
+from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules
 from revgov.rules.findings import sort_findings
 from revgov.store import SnapshotStore
 
@@ -42,6 +42,12 @@ class FailOn(StrEnum):
     error = "error"
     never = "never"
 
+
+_SEVERITY: dict[FailOn, Severity] = {
+    FailOn.info: "info",
+    FailOn.warn: "warn",
+    FailOn.error: "error",
+}
 
 Dimension = StrEnum("Dimension", {d: d for d in DIMENSIONS})  # type: ignore[misc]
 
@@ -154,8 +160,7 @@ def register(app: typer.Typer) -> None:
             FailOn,
             typer.Option(
                 "--fail-on",
-                help="Exit 1 when a rule of this severity or worse fails (beyond its "
-                "threshold).",
+                help="Exit 1 when a rule of this severity or worse fails (beyond its threshold).",
             ),
         ] = FailOn.error,
         rule_ids: Annotated[
@@ -206,7 +211,7 @@ def register(app: typer.Typer) -> None:
                     "note: no revgov.toml found; audited against the default definitions",
                     style="yellow",
                 )
-        if fail_on is not FailOn.never and report.failing(fail_on.value):
+        if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
             raise typer.Exit(code=1)
 
     from revgov.commands.demo import POST_STEPS, PostStep
@@ -223,9 +228,7 @@ def _demo_audit(output: object, out_console: Console) -> None:
         return
     data = output.data
     moment = datetime.fromisoformat(str(data.manifest["as_of"]))
-    report = audit(
-        {e: f.lazy() for e, f in data.frames.items()}, config=data.config, as_of=moment
-    )
+    report = audit({e: f.lazy() for e, f in data.frames.items()}, config=data.config, as_of=moment)
     found = report.findings_df.select(
         "entity", "record_id", pl.col("rule_id").alias("defect_kind")
     ).unique()

@@ -75,7 +75,7 @@ def rules_page() -> str:
     lines += [
         "",
         "`accounts.misrouted` and `opportunities.misrouted` join the pack when",
-        "`[[routing.rules]]` has entries for that entity (`entity = \"accounts\"`).",
+        '`[[routing.rules]]` has entries for that entity (`entity = "accounts"`).',
         "",
     ]
     for r in rules:
@@ -155,6 +155,32 @@ def rules_page() -> str:
         "",
         "Regular expressions must work on every engine (polars, DuckDB, Spark): look-arounds",
         "and back-references are rejected with the position of the problem.",
+        "",
+        "## Rules in Python",
+        "",
+        "A rule is a narwhals expression that is true on violating rows; the same rule runs on",
+        "polars, DuckDB and PySpark frames. Write one with the `@rule` decorator (it may take",
+        "the `config`), or with the constructors of `revgov.rules.kinds`, and pass them to",
+        "`audit` with the packs you want:",
+        "",
+        "```python",
+        "import narwhals as nw",
+        "from revgov.rules import audit, builtin_rules, kinds, rule",
+        "",
+        '@rule("opportunities.big_deal_no_product", dimension="completeness", field="product")',
+        "def big_deal_no_product() -> nw.Expr:",
+        '    """Deals over 100k name their product."""',
+        '    return (nw.col("amount") > 100_000) & nw.col("product").is_null()',
+        "",
+        'picklist = kinds.allowed_values("opportunities.type_unknown", "opportunities", "type",',
+        '                                ["new business", "renewal"], severity="warn")',
+        "report = audit(frames, [*builtin_rules(config), big_deal_no_product, picklist],",
+        "               config=config)",
+        'report.raise_for_findings(min_severity="error")',
+        "```",
+        "",
+        "Rules that need other entities name *derivations* (joins and windows the engine runs",
+        "once per entity, shared by every rule that names them); see `revgov.rules.Derivation`.",
     ]
     return "\n".join(lines)
 

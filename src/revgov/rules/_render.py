@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import polars as pl
-from rich.console import Group, RenderableType
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -16,6 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = ["report_markdown", "report_renderable"]
 
+_SHORT_STATUS = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "within_threshold": "within",
+    "not_applicable": "n/a",
+    "skipped": "skip",
+}
 _STATUS_STYLE = {
     "pass": "green",
     "fail": "bold red",
@@ -158,27 +166,6 @@ def report_renderable(report: Report) -> RenderableType:
         ("config ", "dim"),
         (report.config_hash, "cyan"),
     )
-    rules = Table(title="Rules", show_lines=False, expand=False)
-    for col, just in (
-        ("rule", "left"),
-        ("sev", "left"),
-        ("dimension", "left"),
-        ("status", "left"),
-        ("checked", "right"),
-        ("violating", "right"),
-        ("pass", "right"),
-    ):
-        rules.add_column(col, justify=just)  # type: ignore[arg-type]
-    for r in report.results:
-        rules.add_row(
-            r.id,
-            r.severity,
-            r.dimension,
-            Text(r.status, style=_STATUS_STYLE[r.status]),
-            f"{r.checked:,}",
-            f"{r.violating:,}",
-            _pct(r.pass_rate),
-        )
     scores = Table(title="Scores")
     scores.add_column("dimension")
     scores.add_column("score", justify="right")
@@ -207,4 +194,52 @@ def report_renderable(report: Report) -> RenderableType:
         f"{s['findings']:,} findings; config {report.config_hash}",
         style="dim",
     )
-    return Group(head, rules, scores, maturity, owners, foot)
+    return Group(head, _RulesTable(report), scores, maturity, owners, foot)
+
+
+class _RulesTable:
+    """The rules table, laid out for the terminal: in full when it is wide enough, else
+    compact (no dimension, short statuses) so that rule ids are never cut; they are what
+    people copy into ``--rule`` and ``[rules."..."]``."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        results = self.report.results
+        width = max((len(r.id) for r in results), default=4)
+        if options.max_width >= width + 72:
+            table = Table(title="Rules")
+            table.add_column("rule", no_wrap=True, min_width=width)
+            for col in ("sev", "dimension", "status"):
+                table.add_column(col, no_wrap=True)
+            for col in ("checked", "violating", "pass"):
+                table.add_column(col, justify="right", no_wrap=True)
+            for r in results:
+                table.add_row(
+                    r.id,
+                    r.severity,
+                    r.dimension,
+                    Text(r.status, style=_STATUS_STYLE[r.status]),
+                    f"{r.checked:,}",
+                    f"{r.violating:,}",
+                    _pct(r.pass_rate),
+                )
+            yield table
+            return
+        table = Table(title="Rules", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        table.add_column("rule", no_wrap=True, min_width=width)
+        table.add_column("sev", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        for col, w in (("checked", 7), ("failed", 6), ("pass", 6)):
+            table.add_column(col, justify="right", no_wrap=True, min_width=w)
+        for r in results:
+            table.add_row(
+                r.id,
+                r.severity,
+                Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status]),
+                f"{r.checked:,}",
+                f"{r.violating:,}",
+                _pct(r.pass_rate),
+            )
+        yield table

@@ -116,7 +116,9 @@ class Rule:
 
     ``threshold`` is a fraction of checked rows: the rule fails only when more than that
     share violates (violations are still listed as findings). ``columns`` are the entity's
-    columns the rule reads; the engine validates them before running anything. A rule whose
+    columns the rule reads; the engine validates them before running anything. ``present``
+    names a column whose blank rows are not checked (a format rule checks the values that
+    are there; blanks are the business of a required-field rule). A rule whose
     entity has no frame, or whose inputs lack a column, is skipped with the reason when
     ``optional`` (built-in rules), and is a :class:`~revgov.errors.RuleDefinitionError`
     otherwise (rules you declared).
@@ -129,6 +131,7 @@ class Rule:
     checks: tuple[Check, ...] = ()
     severity: Severity = "error"
     scope: nw.Expr | None = None
+    present: str | None = None
     columns: tuple[str, ...] = ()
     derivations: tuple[Derivation, ...] = ()
     kind: str = "custom"
@@ -163,6 +166,14 @@ class Rule:
             )
         if not self.checks and self.binder is None:
             raise RuleDefinitionError(f"rule {self.id} has no checks")
+
+    @property
+    def effective_scope(self) -> nw.Expr | None:
+        """The rows checked, as one expression (None: every row)."""
+        if self.present is None:
+            return self.scope
+        present = ~nw.col(self.present).is_null()
+        return present if self.scope is None else self.scope & present
 
     @property
     def name(self) -> str:

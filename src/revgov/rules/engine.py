@@ -1,13 +1,13 @@
 """The audit engine: every row-level rule of an entity in one lazy pass, on any engine.
 
 For each entity the engine builds one lazy frame: the input (deleted records dropped), the
-derivations its rules need (joins, windows, each computed once), and one boolean column per
-(rule, check) plus one per rule scope. Findings are the union of that frame filtered on each
-check column, selecting only the violating rows' id, owner, value and message, so strings
-are built for violations only. Counts (rows checked, rows violating) are one aggregate over
-the same frame. On polars all of it is collected together so the shared frame is computed
-once; DuckDB and PySpark frames stay in their engine and come back as findings of the same
-kind.
+derivations its rules need (joins, windows, each computed once however many rules use it),
+and one boolean column per (rule, check) plus one per rule scope. That frame is computed once,
+keeping only the columns findings and counts read (polars: all entities collected together;
+DuckDB: ``materialize()``; PySpark: an eager local checkpoint). Findings are the union of it
+filtered on each check column, selecting the violating rows' id, owner, value and message, so
+strings are built for violations only; counts (rows checked, rows violating) are one
+aggregate over it. Findings come back in the kind of frame that went in.
 """
 
 from __future__ import annotations
@@ -254,9 +254,22 @@ def _plan(
     schemas: Mapping[str, Sequence[str]],
     keys: Mapping[str, str],
 ) -> tuple[dict[str, list[Rule]], dict[str, str]]:
-    """Runnable rules by entity, and the reason each other rule is skipped."""
+    """Runnable rules by entity, and the reason each other rule is skipped.
+
+    A rule that reads another entity is skipped when that entity has no rows (and its own
+    has some): with no users pulled every owner would be "unknown", with no activities every
+    MQL "untouched".
+    """
     runnable: dict[str, list[Rule]] = {}
     skipped: dict[str, str] = {}
+    empty: dict[str, bool] = {}
+
+    def is_empty(entity: str) -> bool:
+        if entity not in empty:
+            probe = frames[entity].head(1).collect(backend="polars").to_native()
+            empty[entity] = probe.height == 0
+        return empty[entity]
+
     for r in rules:
         if r.entity not in frames:
             skipped[r.id] = f"no {r.entity} frame"
@@ -281,6 +294,9 @@ def _plan(
                         if not r.optional:
                             raise _missing_column(r, missing[0], ent, schemas[ent])
                         reason = f"{ent} has no column {missing[0]!r}"
+                        break
+                    if ent != r.entity and is_empty(ent) and not is_empty(r.entity):
+                        reason = f"no {ent} rows to check against"
                         break
                 if reason:
                     break
@@ -396,10 +412,12 @@ def _entity_frame(
     check_no = 0
     for i, r in enumerate(rules):
         run = _Run(r, i)
-        if r.scope is not None:
-            flags.append(r.scope.fill_null(False).alias(f"__s{i}"))
+        # A rule checking present values only needs no scope column: count() gives it.
+        scope = r.scope if r.scope is None or r.present is None else r.effective_scope
+        if scope is not None:
+            flags.append(scope.fill_null(False).alias(f"__s{i}"))
         for c in r.checks:
-            cond = c.violation if r.scope is None else r.scope & c.violation
+            cond = c.violation if r.effective_scope is None else r.effective_scope & c.violation
             if c.scope is not None:
                 cond = cond & c.scope
             flags.append(cond.fill_null(False).alias(f"__v{check_no}"))
@@ -419,6 +437,8 @@ def _needed_columns(key: str, base: Frame, runs: Sequence[_Run]) -> list[str] | 
     for run in runs:
         if run.rule.scope is not None:
             keep[f"__s{run.index}"] = None
+        elif run.rule.present is not None:
+            keep[run.rule.present] = None
         if run.rule.owner_column and run.rule.owner_column in names:
             keep[run.rule.owner_column] = None
         for n, c in run.checks:
@@ -500,8 +520,13 @@ def _counts(base: Frame, runs: Sequence[_Run]) -> Frame:
     aggs = [nw.len().alias("__rows")]
     for run in runs:
         i = run.index
-        scoped = nw.col(f"__s{i}").cast(nw.Int64()).sum()
-        aggs.append((nw.len() if run.rule.scope is None else scoped).alias(f"c{i}"))
+        if run.rule.scope is not None:
+            checked = nw.col(f"__s{i}").cast(nw.Int64()).sum()
+        elif run.rule.present is not None:
+            checked = nw.col(run.rule.present).count()
+        else:
+            checked = nw.len()
+        aggs.append(checked.alias(f"c{i}"))
         flags = [nw.col(f"__v{n}") for n, _ in run.checks]
         anyv = nw.any_horizontal(*flags, ignore_nulls=True) if len(flags) > 1 else flags[0]
         aggs.append(anyv.cast(nw.Int64()).sum().alias(f"v{i}"))

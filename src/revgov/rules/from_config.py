@@ -28,7 +28,7 @@ invalid regex points at the position, a field that is not a column lists the col
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -80,6 +80,12 @@ class SkippedStageSettings(_Strict):
 class RoundRobinSettings(_Strict):
     tolerance: float | None = Field(
         None, ge=0, description="Overrides routing.round_robin_tolerance."
+    )
+
+
+class SpeedToLeadSettings(_Strict):
+    start: Literal["mql_at", "created_at"] = Field(
+        "mql_at", description="When the clock starts: the MQL time or the record's creation."
     )
 
 
@@ -144,6 +150,7 @@ class RulesSettings(_Strict):
     disabled: list[str] = Field(default_factory=list)
     skipped_stage: SkippedStageSettings = Field(default_factory=SkippedStageSettings)
     round_robin: RoundRobinSettings = Field(default_factory=RoundRobinSettings)
+    speed_to_lead: SpeedToLeadSettings = Field(default_factory=SpeedToLeadSettings)
     formats: FormatSettings = Field(default_factory=FormatSettings)
     custom: list[CustomRule] = Field(default_factory=list)
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
@@ -154,7 +161,7 @@ _SETTING_KEYS = tuple(k for k in RulesSettings.model_fields if k != "overrides")
 
 def _where(config: Config, *path: str | int) -> str:
     """``revgov.toml:LINE: rules.x.y`` when the config came from a file."""
-    dotted = ".".join(str(p) for p in path)
+    dotted = ".".join(f'"{p}"' if isinstance(p, str) and "." in p else str(p) for p in path)
     cfg_path = config.path
     if cfg_path is None or not cfg_path.is_file():
         return dotted
@@ -277,7 +284,7 @@ def _required_entry(config: Config, index: int, rf: RequiredFields) -> list[Rule
         "for these records) and backfill the existing ones.",
         "owner": "revops",
     }
-    rid = getattr(rf, "id", None)
+    rid = rf.id
     if rid:
         full = rid if "." in rid else f"{rf.entity}.{rid}"
         if full.split(".", 1)[0] != rf.entity:
@@ -556,13 +563,3 @@ def apply_settings(rules: Sequence[Rule], settings: RulesSettings, config: Confi
             r = r.replace(**changes)
         out.append(r)
     return out
-
-
-def check_columns(rule: Rule, available: Mapping[str, Sequence[str]]) -> str | None:
-    """The first column ``rule`` reads that its entity lacks, else None (helper for callers
-    that validate a config without data)."""
-    cols = available.get(rule.entity, ())
-    for c in rule.all_columns():
-        if c not in cols:
-            return c
-    return None

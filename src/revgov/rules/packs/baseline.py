@@ -191,7 +191,7 @@ def _people(config: Config, s: RulesSettings) -> list[Rule]:
             owner=_OPS,
             **_b(),
         ),
-        *_sla_people(config),
+        *_sla_people(config, s),
         *_lifecycle_rules(config),
     ]
     return out
@@ -433,22 +433,24 @@ def _speed_limit(config: Config) -> nw.Expr:
     return chain
 
 
-def _sla_people(config: Config) -> list[Rule]:
+def _sla_people(config: Config, s: RulesSettings) -> list[Rule]:
     sla = config.sla
+    start = s.speed_to_lead.start
+    since = "MQL" if start == "mql_at" else "creation"
     limit = _speed_limit(config)
     hours = nw.col("__stl_seconds") / 3600
     shown = fmt_number(hours)
     never = text(
         "no qualifying activity yet, ",
         shown,
-        " business hours after MQL (limit ",
+        f" business hours after {since} (limit ",
         fmt_number(limit),
         "h)",
     )
     late = text(
         "first qualifying activity ",
         shown,
-        " business hours after MQL (limit ",
+        f" business hours after {since} (limit ",
         fmt_number(limit),
         "h)",
     )
@@ -460,26 +462,33 @@ def _sla_people(config: Config) -> list[Rule]:
             dimension="sla",
             kind="sla",
             description="MQLs get a first qualifying activity (sla.qualifying_activity_types) "
-            "within sla.speed_to_lead_hours business hours (by segment or lead kind; time "
-            "zone, working days and holidays from [sla]); an MQL with no touch yet is a "
-            "breach once the limit has passed.",
+            "within sla.speed_to_lead_hours business hours of becoming MQL (or of creation, "
+            "per [rules.speed_to_lead].start), by segment or lead kind (keys `default`, a "
+            "segment, `lead`/`contact`, or `segment:kind`); time zone, working days and "
+            "holidays from [sla]. A lead with no touch yet is a breach once the limit has "
+            "passed.",
             checks=(
                 Check(
                     violation=hours > limit,
-                    field="mql_at",
+                    field=start,
                     value=shown,
                     message=nw.when(nw.col("__first_touch_at").is_null())
                     .then(never)
                     .otherwise(late),
                 ),
             ),
-            scope=(not_null("mql_at") & ~limit.is_null()).fill_null(False),
-            columns=("person_id", "mql_at", "segment", "kind"),
-            derivations=(speed_to_lead(),),
+            scope=(not_null(start) & ~limit.is_null()).fill_null(False),
+            columns=("person_id", start, "segment", "kind"),
+            derivations=(speed_to_lead(start=start),),
             remediation="Alert the owner on new MQLs and route them to someone working now; "
             "review the queue of untouched MQLs daily.",
             owner=_SOPS,
-            settings=("sla.speed_to_lead_hours", "sla.business_hours", "sla.holidays"),
+            settings=(
+                "sla.speed_to_lead_hours",
+                "sla.business_hours",
+                "sla.holidays",
+                "rules.speed_to_lead.start",
+            ),
             **_b(),
         ),
         Rule(
@@ -493,22 +502,22 @@ def _sla_people(config: Config) -> list[Rule]:
             checks=(
                 Check(
                     violation=nw.col("__attempts") < sla.follow_up_attempts,
-                    field="mql_at",
+                    field=start,
                     value=nw.col("__attempts").cast(nw.String()),
                     message=text(
                         nw.col("__attempts").cast(nw.String()),
-                        f" attempts within {sla.follow_up_within_days} days of MQL "
+                        f" attempts within {sla.follow_up_within_days} days of {since} "
                         f"(expected {sla.follow_up_attempts})",
                     ),
                 ),
             ),
             scope=(
                 not_null("__first_touch_at")
-                & (nw.col("mql_at") <= nw.col(window_start.column))
+                & (nw.col(start) <= nw.col(window_start.column))
                 & nw.lit(sla.follow_up_attempts > 0)
             ).fill_null(False),
-            columns=("person_id", "mql_at"),
-            derivations=(first_touch(), window_start.derivation("people")),
+            columns=("person_id", start),
+            derivations=(first_touch(start=start), window_start.derivation("people")),
             remediation="Put MQLs in a follow-up cadence (sequence) with the expected number "
             "of touches.",
             owner=_SOPS,

@@ -1,0 +1,175 @@
+"""`revgov audit`: exit codes, JSON and Markdown content, rule and dimension filters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from revgov.cli import main
+from revgov.demo import DemoOutput, write_demo
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> DemoOutput:
+    return write_demo(tmp_path_factory.mktemp("audit") / "demo", scale=0.05, seed=9)
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    out = capsys.readouterr().out
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+def test_json_lists_every_rule_and_exits_1_on_failing_rules(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["audit", "--snapshot", str(demo_dir.snapshot_dir), "--format", "json"])
+    data = _json(capsys)
+    assert code == 1
+    rules = data["rules"]
+    assert isinstance(rules, list) and len(rules) >= 30
+    for r in rules:
+        assert {"id", "checked", "violating", "pass_rate", "status"} <= set(r)
+    by_id = {r["id"]: r for r in rules}
+    truth = pl.read_parquet(demo_dir.ground_truth_path)
+    planted = truth.filter(pl.col("defect_kind") == "people.email_missing").height
+    assert by_id["people.email_missing"]["violating"] == planted > 0
+    # The config beside the snapshot is found and its hash stamped; the demo's as_of is used.
+    assert data["config_hash"] == demo_dir.data.config.config_hash
+    assert data["as_of"] == "2026-07-01T00:00:00+00:00"
+
+
+def test_fail_on_and_exit_0(demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = str(demo_dir.snapshot_dir)
+    assert main(["audit", "-s", snap, "--fail-on", "never", "--format", "json"]) == 0
+    capsys.readouterr()
+    # Only info-severity rules run: none fails on the demo.
+    code = main(["audit", "-s", snap, "--rule", "people.utm_incomplete", "--format", "json"])
+    data = _json(capsys)
+    assert code == 0
+    assert [r["id"] for r in data["rules"]] == ["people.utm_incomplete"]  # type: ignore[union-attr]
+    # A warn rule fails only with --fail-on warn.
+    args = ["audit", "-s", snap, "--rule", "people.phone_format", "--format", "json"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--fail-on", "warn"]) == 1
+    capsys.readouterr()
+
+
+def test_dimension_filter_and_markdown(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "audit",
+            "-s",
+            str(demo_dir.snapshot_dir),
+            "-d",
+            "sla",
+            "--format",
+            "md",
+            "--fail-on",
+            "never",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"- config hash: `{demo_dir.data.config.config_hash}`" in out
+    assert "people.speed_to_lead_breach" in out
+    assert "people.email_missing" not in out.split("## Rules")[1].split("##")[0]
+
+
+def test_table_output_carries_the_hash(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["audit", "-s", str(demo_dir.snapshot_dir), "--fail-on", "never"])
+    out = capsys.readouterr().out
+    assert demo_dir.data.config.config_hash in out.replace("\n", "")
+    assert "Maturity" in out
+
+
+def test_unknown_rule_id_is_a_usage_error(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["audit", "-s", str(demo_dir.snapshot_dir), "--rule", "people.email_mising"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no rule has the id 'people.email_mising'" in err
+    assert "people.email_missing" in err
+
+
+def test_unknown_dimension_is_a_usage_error(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "-s", str(demo_dir.snapshot_dir), "-d", "speed"]) == 2
+    capsys.readouterr()
+
+
+def test_missing_snapshot_and_bad_config_exit_3(
+    tmp_path: Path, demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "--snapshot", str(tmp_path / "nope")]) == 3
+    assert "[RG301]" in capsys.readouterr().err
+    bad = tmp_path / "revgov.toml"
+    bad.write_text('[rules]\ndisabled = ["people.emial_missing"]\n', encoding="utf-8")
+    code = main(["audit", "-s", str(demo_dir.snapshot_dir), "-c", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "[RG501]" in err and "people.email_missing" in err
+    assert "Traceback" not in err
+
+
+def test_as_of_and_findings_out(
+    demo_dir: DemoOutput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "findings.parquet"
+    code = main(
+        [
+            "audit",
+            "-s",
+            str(demo_dir.snapshot_dir),
+            "--as-of",
+            "2030-01-01",
+            "--format",
+            "json",
+            "--rule",
+            "opportunities.past_close_date",
+            "--findings-out",
+            str(target),
+        ]
+    )
+    data = _json(capsys)
+    assert code == 0  # a warn rule
+    assert data["as_of"] == "2030-01-01T00:00:00+00:00"
+    rule = data["rules"][0]  # type: ignore[index]
+    findings = pl.read_parquet(target)
+    # Four years on, every open deal's close date has passed.
+    assert rule["violating"] == rule["checked"] == findings.height > 0
+    assert main(["audit", "-s", str(demo_dir.snapshot_dir), "--as-of", "soon"]) == 2
+    capsys.readouterr()
+
+
+def test_config_in_working_directory(
+    demo_dir: DemoOutput,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copy(demo_dir.config_path, tmp_path / "revgov.toml")
+    monkeypatch.chdir(tmp_path)
+    main(["audit", "-s", str(demo_dir.snapshot_dir), "--format", "json", "--fail-on", "never"])
+    assert _json(capsys)["config_hash"] == demo_dir.data.config.config_hash
+
+
+def test_demo_runs_the_audit_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--scale", "0.02", "--out", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert "planted defects found:" in out
+    line = next(x for x in out.splitlines() if "planted defects found" in x)
+    found, total = line.split(":")[1].split(";")[0].split(" of ")
+    assert found.strip() == total.strip()
+    assert "findings not planted: 0" in out
