@@ -35,7 +35,7 @@ from revgov.connectors._mapping import apply_definitions, pipeline_stage_records
 from revgov.connectors.base import Connector, Page
 from revgov.connectors.registry import create_connector
 from revgov.errors import ConfigValidationError, ConnectorError
-from revgov.model.frames import raw_frame, model_for, type_records
+from revgov.model.frames import model_for, raw_frame, type_records
 from revgov.store import SnapshotStore
 
 __all__ = ["CONFIG_SOURCE", "EntityPull", "PullResult", "default_snapshot_dir", "pull"]
