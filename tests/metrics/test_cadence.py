@@ -11,7 +11,6 @@ import pytest
 from tests.metrics.conftest import to_polars
 
 from revgov.config import Config
-from revgov.errors import MetricInputError
 from revgov.metrics import (
     monthly_pipeline_review,
     pipeline_created,
@@ -92,11 +91,45 @@ def test_quarterly_reforecast(ex: dict[str, pl.DataFrame], ex_config: Config) ->
     # The April bookings targets per segment become the targets to plan back from.
     assert targets == {"enterprise": 50_000, "mid": 20_000, "smb": 15_000}
     forward = to_polars(plan.forward)
-    assert set(forward["period"]) <= {date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)}
+    assert forward.height > 0
+    assert set(forward["period"]) == {date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)}
+    assert set(forward["scenario"]) == {"base", "conservative", "aggressive"}
+    # Stage history is in the snapshot: the assumptions are fitted per stage as well.
+    assumptions = to_polars(plan.assumptions)
+    assert {"stage_win_rate", "stage_conversion"} <= set(assumptions["assumption"])
     whole = quarterly_reforecast(ex, ex_config, as_of=EXAMPLE_AS_OF, by=None, target=90_000)
     assert to_polars(whole.backward)["target_bookings"].unique().to_list() == [90_000]
 
 
-def test_reforecast_needs_people(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
-    with pytest.raises(MetricInputError, match="people"):
-        quarterly_reforecast({"opportunities": ex["opportunities"]}, ex_config)
+def test_reforecast_without_people(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
+    frames = {k: ex[k] for k in ("opportunities", "stage_events", "targets")}
+    plan = quarterly_reforecast(frames, ex_config, as_of=EXAMPLE_AS_OF, by=None, target=60_000)
+    forward = to_polars(plan.forward).filter(pl.col("scenario") == "base")
+    # The forward forecast needs only the deals: o4, o5, o6 at their stages' win rates.
+    assert forward["expected_bookings"].sum() == pytest.approx(8_000 + 11_250 + 24_000)
+    backward = to_polars(plan.backward).filter(pl.col("scenario") == "base").row(0, named=True)
+    assert backward["opportunities_needed"] == pytest.approx(60_000 / 16_000 / 0.6)
+    assert backward["mqls_needed"] is None
+    assert "mql_to_sql (needs people with mql_at)" in backward["missing"]
+
+
+def test_reforecast_splits_spend_by_segment_when_spend_has_it(
+    ex: dict[str, pl.DataFrame], ex_config: Config
+) -> None:
+    # Every spend line names a segment: the cost per MQL is per segment, not one for all.
+    spend = ex["spend"].with_columns(
+        pl.when(pl.col("channel") == "paid-search")
+        .then(pl.lit("smb"))
+        .otherwise(pl.lit("mid"))
+        .alias("segment")
+    )
+    plan = quarterly_reforecast({**ex, "spend": spend}, ex_config, as_of=EXAMPLE_AS_OF)
+    cost = to_polars(plan.assumptions).filter(pl.col("assumption") == "cost_per_mql")
+    got = dict(zip(cost["segment"], cost["value"], strict=True))
+    # smb: 6,000 paid search over January to March, MQLs p5 p6, p7, p8. mid: 3,500 webinar
+    # and email in January, MQLs p1 p2 (p9 came in March, a month without mid spend).
+    assert got == {"smb": pytest.approx(6_000 / 4), "mid": pytest.approx(3_500 / 2)}
+    # Without a segment on the spend lines, one cost per MQL applies to every segment.
+    whole = quarterly_reforecast(ex, ex_config, as_of=EXAMPLE_AS_OF)
+    pooled = to_polars(whole.assumptions).filter(pl.col("assumption") == "cost_per_mql")
+    assert pooled["value"].to_list() == pytest.approx([9_500 / 9] * 3)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -10,7 +12,9 @@ import pytest
 
 from revgov.cli import EXIT_REVGOV_ERROR, EXIT_USAGE, main
 from revgov.config import load_config
-from revgov.metrics._examples import example_frames
+from revgov.demo import write_demo
+from revgov.metrics import KPIS
+from revgov.metrics._examples import example_config, example_frames
 from revgov.pull import pull
 from revgov.store import SnapshotStore
 
@@ -25,10 +29,45 @@ def maven_snapshot(
     return config, snap
 
 
+# The example CRM's definitions (revgov.metrics._examples) as a revgov.toml.
+EXAMPLE_TOML = """
+[company]
+name = "Acme Analytics"
+currency = "USD"
+
+[[pipelines]]
+name = "new_business"
+stages = [
+  { name = "Discovery", order = 1, probability = 0.1 },
+  { name = "Demo", order = 2, probability = 0.3 },
+  { name = "Proposal", order = 3, probability = 0.6 },
+  { name = "Won", order = 4, probability = 1.0, is_closed = true, is_won = true },
+  { name = "Lost", order = 5, probability = 0.0, is_closed = true },
+]
+
+[qualified]
+opportunity_min_stage = "Demo"
+
+[icp]
+industries = ["software"]
+employees_min = 50
+employees_max = 2000
+
+[sla]
+timezone = "America/New_York"
+holidays = [2024-01-15]
+speed_to_lead_hours = { default = 4.0, enterprise = 2.0 }
+"""
+
+
 @pytest.fixture(scope="module")
 def example_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    snap = tmp_path_factory.mktemp("example-cli")
-    SnapshotStore.create(snap).commit(example_frames())
+    """The example CRM's snapshot, with its revgov.toml beside it."""
+    root = tmp_path_factory.mktemp("example-cli")
+    (root / "revgov.toml").write_text(EXAMPLE_TOML, encoding="utf-8")
+    assert load_config(root / "revgov.toml").config_hash == example_config().config_hash
+    snap = root / "snapshot"
+    SnapshotStore.create(snap, config_hash=example_config().config_hash).commit(example_frames())
     return snap
 
 
@@ -68,8 +107,13 @@ def test_one_kpi_by_owner_region_as_csv(
     argv = ["metrics", "-s", str(snap), "-c", str(config), "--kpi", "bookings"]
     assert main([*argv, "--by", "owner_region", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "owner_region,won_deals,bookings"
-    assert "West,1438,3568647.0" in lines
+    # The stamp comes first, as comment lines; then the table.
+    stamp = dict(line[2:].split("=", 1) for line in lines if line.startswith("# "))
+    assert stamp["config_hash"] == load_config(config).config_hash
+    assert stamp["kpi"] == "bookings" and "as_of" in stamp
+    table = [line for line in lines if not line.startswith("#")]
+    assert table[0] == "owner_region,won_deals,bookings"
+    assert "West,1438,3568647.0" in table
 
 
 def test_table_output(
@@ -87,15 +131,130 @@ def test_errors(
 ) -> None:
     config, snap = maven_snapshot
     base = ["metrics", "-s", str(snap), "-c", str(config)]
-    assert main([*base, "--kpi", "win_rate_by_cont"]) == EXIT_REVGOV_ERROR
-    err = capsys.readouterr().err
-    assert "[RG601]" in err and "win_rate_by_count" in err
-    assert main([*base, "--kpi", "bookings", "--every", "fortnight"]) == EXIT_REVGOV_ERROR
-    assert "1mo" in capsys.readouterr().err
     assert main([*base, "--by", "segment"]) == EXIT_USAGE
     capsys.readouterr()
     assert main(["metrics", "-s", str(tmp_path / "none"), "-c", str(config)]) == EXIT_REVGOV_ERROR
     assert "[RG301]" in capsys.readouterr().err
+
+
+def _listed(err: str, after: str) -> list[str]:
+    """The comma-separated names after ``after`` in an error message (typer draws it in a
+    box, wrapped)."""
+    text = " ".join(err.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+    tail = text.split(after, 1)[1]
+    return [n.strip(" .'\"") for n in tail.split(",")]
+
+
+def test_unknown_kpi_is_a_usage_error_listing_the_kpis(
+    maven_snapshot: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, snap = maven_snapshot
+    assert main(["metrics", "-s", str(snap), "-c", str(config), "--kpi", "win_rate_by_cont"]) == (
+        EXIT_USAGE
+    )
+    err = capsys.readouterr().err
+    names = _listed(err, "closest first:")
+    assert names[0] == "win_rate_by_count"
+    assert set(KPIS) <= {n.split()[0] for n in names if n}
+
+
+def test_bad_by_column_is_a_usage_error_listing_the_columns(
+    maven_snapshot: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, snap = maven_snapshot
+    argv = ["metrics", "-s", str(snap), "-c", str(config), "--kpi", "bookings"]
+    assert main([*argv, "--by", "owner_regoin"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "owner_regoin" in err
+    assert _listed(err, "closest first:")[0] == "owner_region"
+    assert main([*argv, "--every", "fortnight"]) == EXIT_USAGE
+    assert "1mo" in capsys.readouterr().err
+    assert main([*argv, "--as-of", "last tuesday"]) == EXIT_USAGE
+
+
+def test_a_kpi_that_cannot_take_every_says_so(
+    maven_snapshot: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config, snap = maven_snapshot
+    fixed = dataclasses.replace(KPIS["bookings"], takes_every=False)
+    monkeypatch.setitem(KPIS, "bookings", fixed)
+    argv = ["metrics", "-s", str(snap), "-c", str(config), "--kpi", "bookings"]
+    assert main([*argv, "--every", "1mo"]) == EXIT_USAGE
+    assert "cannot be split into periods" in capsys.readouterr().err
+
+
+def test_as_of_moves_every_headline(
+    example_snapshot: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = {}
+    for day in ("2024-02-15", "2024-04-01"):
+        assert main(["metrics", "-s", str(example_snapshot), "--as-of", day, "-f", "json"]) == 0
+        rows = _json(capsys)["tables"]["metrics"]
+        values[day] = {r["kpi"]: r["value"] for r in rows}
+    # Every KPI with a headline depends on time: none reads the same at both dates.
+    same = [k for k in values["2024-04-01"] if values["2024-04-01"][k] == values["2024-02-15"][k]]
+    assert same == []
+    # By 02-15 only o3 (lost 02-10) had closed: no bookings yet, a win rate of 0.
+    assert values["2024-02-15"]["bookings"] is None or values["2024-02-15"]["bookings"] == 0
+    assert values["2024-02-15"]["win_rate_by_count"] == 0.0
+    assert values["2024-04-01"]["bookings"] == 48_000
+
+
+def test_headline_units_match_the_value_shown(
+    example_snapshot: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["metrics", "-s", str(example_snapshot), "--as-of", "2024-04-01", "-f", "json"]) == 0
+    )
+    rows = {r["kpi"]: r for r in _json(capsys)["tables"]["metrics"]}
+    assert rows["sales_velocity"]["column"] == "velocity_per_month"
+    assert rows["sales_velocity"]["unit"] == "currency per month"
+    assert rows["pipeline_created"]["unit"] == "currency"
+    assert rows["win_rate_by_count"]["unit"] == "share"
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo-cli") / "demo"
+    write_demo(out, scale=0.02, seed=3, as_of=datetime(2026, 3, 1, tzinfo=UTC))
+    return out
+
+
+def test_a_demo_snapshot_is_measured_at_its_as_of_with_its_config(
+    demo_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(demo_dir.parent)  # no revgov.toml here: the one beside the snapshot
+    snap = demo_dir / "snapshot"
+    assert main(["metrics", "-s", str(snap), "-f", "json"]) == 0
+    captured = capsys.readouterr()
+    meta = json.loads(captured.out)
+    assert meta["as_of"] == "2026-03-01T00:00:00"
+    assert meta["config_hash"] == load_config(demo_dir / "revgov.toml").config_hash
+    assert meta["config_hash"] == meta["snapshot_config_hash"]
+    assert "warning" not in captured.err and "default definitions" not in captured.err
+    explicit = ["metrics", "-s", str(snap), "-f", "json", "--as-of", "2026-03-01"]
+    assert main(explicit) == 0
+    assert _json(capsys)["tables"] == meta["tables"]
+    assert main(["forecast", "-s", str(snap), "-f", "json"]) == 0
+    assert _json(capsys)["as_of"] == "2026-03-01T00:00:00"
+
+
+def test_a_config_other_than_the_snapshots_is_warned_about(
+    demo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "revgov.toml"
+    text = (demo_dir / "revgov.toml").read_text(encoding="utf-8")
+    other.write_text(text.replace("gross_margin = ", "gross_margin = 0.5 #"), encoding="utf-8")
+    assert load_config(other).config_hash != load_config(demo_dir / "revgov.toml").config_hash
+    snap = str(demo_dir / "snapshot")
+    assert main(["metrics", "-s", snap, "-c", str(other), "--kpi", "bookings"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "differs from the snapshot's" in err
+    assert load_config(other).config_hash in err
+    assert main(["forecast", "-s", snap, "-c", str(other), "-f", "json"]) == 0
+    assert "differs from the snapshot's" in " ".join(capsys.readouterr().err.split())
 
 
 def test_forecast(example_snapshot: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,7 +266,9 @@ def test_forecast(example_snapshot: Path, capsys: pytest.CaptureFixture[str]) ->
     assert base["target_bookings"] == 100_000
     assert base["won_deals_needed"] == pytest.approx(100_000 / 16_000)
     assert main([*argv, "--format", "csv", "--table", "forward"]) == 0
-    forward = pl.read_csv(capsys.readouterr().out.encode())
+    text = capsys.readouterr().out
+    assert text.startswith("# snapshot=")
+    forward = pl.read_csv(text.encode(), comment_prefix="#")
     assert set(forward["scenario"]) == {"base", "conservative", "aggressive"}
 
 

@@ -68,3 +68,18 @@ def test_buying_group_coverage_recent_activity_only(ex: dict[str, pl.DataFrame])
     assert row["single_threaded_share"] == pytest.approx(2 / 3)
     assert row["multi_threaded_share"] == pytest.approx(1 / 3)
     assert row["mean_roles"] == pytest.approx(4 / 3)
+
+
+def test_buying_group_coverage_by_creation_month(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    out = to_polars(
+        buying_group_coverage(
+            eng(ex["opportunities"]),
+            eng(ex["people"]),
+            eng(ex["activities"]),
+            as_of=EXAMPLE_AS_OF,
+            every="1mo",
+        )
+    )
+    got = {r["period"]: r["open_opportunities"] for r in out.iter_rows(named=True)}
+    # The open deals by the month they were created in: o4 and o5 in February, o6 in March.
+    assert got == {date(2024, 2, 1): 2, date(2024, 3, 1): 1}

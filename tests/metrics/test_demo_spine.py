@@ -24,7 +24,6 @@ RATE_COLUMNS = {
     "contact_rate", "sla_compliance_rate", "sourced_share", "influenced_share", "icp_fit_rate",
     "multi_threaded_share", "single_threaded_share", "dark_share",
 }  # fmt: skip
-UNGROUPED = {"channel_efficiency", "campaign_efficiency", "attribution"}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def demo() -> DemoData:
 
 @pytest.mark.parametrize("name", list(KPIS))
 def test_kpi_on_demo_data(name: str, demo: DemoData) -> None:
-    by = None if name in UNGROUPED else ["segment"]
+    by = ["segment"]
     lazy: dict[str, Any] = {k: v.lazy() for k, v in demo.frames.items()}
     duck: dict[str, Any] = {k: duckdb.from_arrow(v.to_arrow()) for k, v in demo.frames.items()}
     got = to_polars(compute(name, lazy, demo.config, by=by, as_of=DEFAULT_AS_OF))

@@ -11,6 +11,7 @@ import pytest
 from tests.metrics.conftest import to_polars
 
 from revgov.config import KPIChoices
+from revgov.errors import MetricInputError
 from revgov.metrics import cac, cac_payback_months, campaign_efficiency, channel_efficiency
 
 Eng = Callable[[pl.DataFrame], Any]
@@ -102,3 +103,64 @@ def test_campaign_efficiency(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
     assert got["c3"]["opportunities"] == 0  # a campaign with no pipeline is still listed
     without_spend = campaign_efficiency(ex["opportunities"], ex["campaigns"])
     assert without_spend.filter(pl.col("campaign_id") == "c3")["cost"][0] == 500
+
+
+def _spend_by_segment(ex: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    # Paid search bought smb demand, the rest mid.
+    return ex["spend"].with_columns(
+        pl.when(pl.col("channel") == "paid-search")
+        .then(pl.lit("smb"))
+        .otherwise(pl.lit("mid"))
+        .alias("segment")
+    )
+
+
+def test_channel_efficiency_by_segment(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    out = to_polars(
+        channel_efficiency(
+            eng(ex["opportunities"]),
+            eng(_spend_by_segment(ex)),
+            campaigns=eng(ex["campaigns"]),
+            by="segment",
+        )
+    )
+    got = {(r["channel"], r["segment"]): r for r in out.iter_rows(named=True)}
+    smb = got[("paid-search", "smb")]
+    # smb paid search: o4 (8,000) and o8 (9,000), none won; all 6,000 of paid search spend.
+    assert (smb["spend"], smb["pipeline_amount"], smb["bookings"]) == (6_000, 17_000, 0)
+    mid = got[("paid-search", "mid")]
+    # mid paid search: o1 (12,000, won) and no spend on mid paid search: null ratios.
+    assert (mid["spend"], mid["bookings"], mid["bookings_per_spend"]) == (0, 12_000, None)
+    assert out.columns[:2] == ["channel", "segment"]
+
+
+def test_efficiency_by_a_column_spend_lacks_is_an_error(ex: dict[str, pl.DataFrame]) -> None:
+    spend = ex["spend"].drop("segment")
+    with pytest.raises(MetricInputError, match="spend"):
+        channel_efficiency(ex["opportunities"], spend, by="segment")
+    with pytest.raises(MetricInputError, match="spend"):
+        campaign_efficiency(ex["opportunities"], ex["campaigns"], by="segment")
+
+
+def test_campaign_efficiency_by_segment(ex: dict[str, pl.DataFrame]) -> None:
+    out = campaign_efficiency(
+        ex["opportunities"], ex["campaigns"], spend=_spend_by_segment(ex), by="segment"
+    )
+    got = {(r["campaign_id"], r["segment"]): r for r in out.iter_rows(named=True)}
+    assert got[("c1", "smb")]["cost"] == 6_000
+    assert got[("c1", "smb")]["pipeline_amount"] == 17_000
+    assert got[("c1", "mid")]["cost"] is None  # no c1 spend line names mid
+    assert got[("c2", "mid")]["cost"] == 3_000
+    assert got[("c2", "smb")]["bookings"] == 6_000  # o7
+
+
+def test_efficiency_keeps_unknown_amounts_unknown(ex: dict[str, pl.DataFrame]) -> None:
+    opps = ex["opportunities"].with_columns(pl.lit(None, dtype=pl.Float64).alias("amount"))
+    out = channel_efficiency(opps, ex["spend"], campaigns=ex["campaigns"])
+    paid = out.filter(pl.col("channel") == "paid-search").row(0, named=True)
+    assert paid["opportunities"] == 3
+    assert paid["pipeline_amount"] is None and paid["pipeline_per_spend"] is None
+    email = out.filter(pl.col("channel") == "email").row(0, named=True)
+    assert email["pipeline_amount"] == 0  # no deals at all: nothing, not unknown
+    row = cac(ex["spend"], opps).filter(pl.col("period") == MAR).row(0, named=True)
+    assert (row["new_customers"], row["new_arr"]) == (2, None)

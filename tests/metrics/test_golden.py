@@ -208,3 +208,12 @@ def test_olist_days_to_close(olist: Pulled) -> None:
     elapsed = _one(lead_to_close_days(frames["opportunities"], frames["people"], calendar=False))
     assert round(elapsed["median_days"], 4) == 14.6507
     assert round(elapsed["mean_days"], 4) == 49.1008
+
+
+def test_olist_deals_carry_no_amount(olist: Pulled) -> None:
+    # SOURCE.md: closed deals have no deal value, so bookings are unknown, not 0.
+    _, frames = olist
+    row = _one(bookings(frames["opportunities"]))
+    assert (row["won_deals"], row["bookings"]) == (842, None)
+    size = _one(average_deal_size(frames["opportunities"]))
+    assert (size["deals_with_amount"], size["average_deal_size"]) == (0, None)

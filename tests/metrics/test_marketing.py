@@ -91,3 +91,45 @@ def test_simultaneous_touches_share_first_touch_credit() -> None:
     out = attribution(opps, touches, models=["first"])
     got = dict(zip(out["campaign_id"], out["attributed_pipeline"], strict=True))
     assert got == {"x": 50.0, "y": 50.0, "z": 0.0}
+
+
+def test_attribution_by_a_deal_column(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    out = to_polars(
+        attribution(
+            eng(ex["opportunities"]), eng(ex["campaign_touches"]), by="segment", models=["linear"]
+        )
+    )
+    got = {
+        (r["campaign_id"], r["segment"]): r["attributed_pipeline"]
+        for r in out.iter_rows(named=True)
+    }
+    # c1: o1 (mid, half of 12,000), o4 and o8 (smb); c3: o1 (mid, half), o5 (mid, 15,000).
+    assert got[("c1", "mid")] == 6_000
+    assert got[("c1", "smb")] == 17_000
+    assert got[("c3", "mid")] == 21_000
+    assert out.columns[:3] == ["campaign_id", "segment", "model"]
+
+
+def test_attribution_is_the_same_whatever_the_row_order(ex: dict[str, pl.DataFrame]) -> None:
+    # Amounts whose float sums depend on the order they are added in.
+    opps = ex["opportunities"].with_columns(
+        (pl.col("amount") / 3 + pl.int_range(pl.len()) * 0.1).alias("amount")
+    )
+    touches = pl.concat([ex["campaign_touches"]] * 1).with_columns(
+        pl.col("touched_at").dt.offset_by("0s")
+    )
+    runs = set()
+    for seed in range(8):
+        shuffled_opps = opps.sample(fraction=1.0, shuffle=True, seed=seed)
+        shuffled_touches = touches.sample(fraction=1.0, shuffle=True, seed=seed)
+        people = ex["people"].sample(fraction=1.0, shuffle=True, seed=seed)
+        out = attribution(shuffled_opps, shuffled_touches, people=people)
+        runs.add(tuple(out.select("attributed_pipeline", "attributed_bookings").rows()))
+    assert len(runs) == 1
+
+
+def test_attribution_of_deals_without_amounts_is_null_not_zero(ex: dict[str, pl.DataFrame]) -> None:
+    opps = ex["opportunities"].with_columns(pl.lit(None, dtype=pl.Float64).alias("amount"))
+    out = attribution(opps, ex["campaign_touches"], models=["first"])
+    assert out["attributed_opportunities"].sum() == 6
+    assert out["attributed_pipeline"].null_count() == out.height

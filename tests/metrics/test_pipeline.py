@@ -212,3 +212,27 @@ def test_missing_column_names_the_closest(ex: dict[str, pl.DataFrame]) -> None:
         pipeline_created(ex["opportunities"], amount="amont")
     assert "amount" in str(err.value)
     assert err.value.code == "RG601"
+
+
+def test_amounts_all_blank_sum_to_null_not_zero(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    opps = ex["opportunities"].with_columns(pl.lit(None, dtype=pl.Float64).alias("amount"))
+    made = to_polars(pipeline_created(eng(opps))).row(0, named=True)
+    assert (made["opportunities"], made["pipeline_amount"]) == (8, None)
+    booked = to_polars(bookings(eng(opps))).row(0, named=True)
+    assert (booked["won_deals"], booked["bookings"]) == (3, None)
+
+
+def test_blank_amounts_add_nothing_and_no_deals_sum_to_zero(
+    ex: dict[str, pl.DataFrame], eng: Eng
+) -> None:
+    opps = ex["opportunities"].with_columns(
+        pl.when(pl.col("opportunity_id") == "o2")
+        .then(None)
+        .otherwise(pl.col("amount"))
+        .alias("amount")
+    )
+    booked = to_polars(bookings(eng(opps), every="1mo"))
+    got = dict(zip(booked["period"], booked["bookings"], strict=True))
+    assert got == {date(2024, 2, 1): 12_000, date(2024, 3, 1): 6_000}
+    nothing = to_polars(bookings(eng(opps.filter(pl.col("is_won").not_())))).row(0, named=True)
+    assert (nothing["won_deals"], nothing["bookings"]) == (0, 0.0)

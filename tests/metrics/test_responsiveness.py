@@ -151,3 +151,15 @@ def test_business_clock_matches_a_minute_walk(
         lf = with_business_seconds(nw.from_native(native), "s", "e", "b", sla)
         got = lf.collect(backend="polars")["b"][0]
         assert got == pytest.approx(expected), (native, start, end)
+
+
+def test_speed_to_lead_is_measured_as_of(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
+    row = speed_to_lead(
+        ex["people"], ex["activities"], sla=ex_config.sla, as_of=datetime(2024, 1, 2, 15)
+    ).row(0, named=True)
+    # As sla_compliance_rate: only p1 is an MQL by then, and its 16:00 call has not happened.
+    assert (row["leads"], row["contacted"], row["median_hours"]) == (1, 0, None)
+    later = speed_to_lead(
+        ex["people"], ex["activities"], sla=ex_config.sla, as_of=datetime(2024, 1, 3)
+    ).row(0, named=True)
+    assert (later["leads"], later["contacted"], later["median_hours"]) == (1, 1, 1.5)

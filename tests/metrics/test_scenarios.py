@@ -11,15 +11,19 @@ import polars as pl
 import pytest
 from tests.metrics.conftest import to_polars
 
+from revgov.config import Config
 from revgov.errors import MetricInputError
 from revgov.metrics import (
     ASSUMPTIONS,
+    average_deal_size,
     fit_funnel,
     forecast_bookings,
     funnel_scenarios,
     plan_backward,
+    win_rate_by_count,
 )
 from revgov.metrics._examples import EXAMPLE_AS_OF
+from revgov.metrics.scenarios import STAGE_ASSUMPTIONS
 
 Eng = Callable[[pl.DataFrame], Any]
 
@@ -40,7 +44,9 @@ def _fit(ex: dict[str, pl.DataFrame], eng: Eng, **kw: Any) -> dict[str, dict[str
 
 def test_fit_funnel(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
     fit = _fit(ex, eng)
-    assert set(fit) == set(ASSUMPTIONS)
+    # Without stage history there are no per-stage rows.
+    assert set(fit) == set(ASSUMPTIONS) - set(STAGE_ASSUMPTIONS)
+    assert all(r["stage"] is None for r in fit.values())
     # MQLs per month: January 5, February 2, March 2.
     assert (fit["mqls_per_month"]["value"], fit["mqls_per_month"]["low"]) == (3.0, 2.0)
     assert fit["mqls_per_month"]["high"] == 3.5
@@ -182,3 +188,118 @@ def test_plan_backward_per_segment(ex: dict[str, pl.DataFrame]) -> None:
     assert got["mid"] is None
     with pytest.raises(MetricInputError, match="by="):
         plan_backward(scen, {"smb": 1.0}, by=None)
+
+
+def _stage_fit(ex: dict[str, pl.DataFrame], config: Config, eng: Eng) -> pl.DataFrame:
+    return to_polars(
+        fit_funnel(
+            eng(ex["people"]),
+            eng(ex["opportunities"]),
+            as_of=EXAMPLE_AS_OF,
+            by=None,
+            stage_events=eng(ex["stage_events"]),
+            pipelines=config.pipelines,
+        )
+    )
+
+
+def test_fit_funnel_per_stage(ex: dict[str, pl.DataFrame], ex_config: Config, eng: Eng) -> None:
+    out = _stage_fit(ex, ex_config, eng)
+    win = {
+        r["stage"]: r["value"]
+        for r in out.iter_rows(named=True)
+        if r["assumption"] == "stage_win_rate"
+    }
+    conv = {
+        r["stage"]: r["value"]
+        for r in out.iter_rows(named=True)
+        if r["assumption"] == "stage_conversion"
+    }
+    # Closed in the window: o1, o2, o7 won (reached every stage), o3 lost at Discovery, o8
+    # lost after Demo. Discovery: 3 of 5 won; Demo: 3 of 4; Proposal: 3 of 3.
+    assert win == {"Discovery": 0.6, "Demo": 0.75, "Proposal": 1.0}
+    assert conv == {"Demo": 0.8, "Proposal": 0.75, "Won": 1.0}
+    # The first stage's win rate is the overall win rate: every deal reached it.
+    overall = out.filter(pl.col("assumption") == "win_rate")["value"][0]
+    assert overall == win["Discovery"]
+
+
+def test_forecast_uses_the_win_rate_of_each_deals_stage(
+    ex: dict[str, pl.DataFrame], ex_config: Config, eng: Eng
+) -> None:
+    scen = funnel_scenarios(_stage_fit(ex, ex_config, eng), by=None)
+    out = to_polars(
+        forecast_bookings(
+            eng(ex["opportunities"]),
+            eng(scen),
+            as_of=EXAMPLE_AS_OF,
+            by=None,
+            pipelines=ex_config.pipelines,
+        )
+    )
+    base = out.filter(pl.col("scenario") == "base")
+    got = dict(zip(base["period"], base["expected_bookings"], strict=True))
+    # o4 at Proposal (1.0 x 8,000), o5 at Demo (0.75 x 15,000), o6 at Discovery (0.6 x 40,000)
+    assert got == {
+        date(2024, 4, 1): pytest.approx(8_000),
+        date(2024, 5, 1): pytest.approx(11_250),
+        date(2024, 6, 1): pytest.approx(24_000),
+    }
+    rates = dict(zip(base["period"], base["applied_win_rate"], strict=True))
+    assert rates == {date(2024, 4, 1): 1.0, date(2024, 5, 1): 0.75, date(2024, 6, 1): 0.6}
+    assert set(base["win_rate"]) == {0.6}  # the overall rate, for stages without their own
+
+
+def test_fit_funnel_agrees_with_the_standalone_kpis(ex: dict[str, pl.DataFrame]) -> None:
+    # One definition each: a window that holds every close gives the KPIs' own values, with a
+    # blank amount left out of the deal size in both.
+    opps = ex["opportunities"].with_columns(
+        pl.when(pl.col("opportunity_id") == "o2")
+        .then(None)
+        .otherwise(pl.col("amount"))
+        .alias("amount")
+    )
+    fit = {
+        r["assumption"]: r["value"]
+        for r in fit_funnel(ex["people"], opps, as_of=EXAMPLE_AS_OF, by=None).iter_rows(named=True)
+    }
+    assert fit["win_rate"] == win_rate_by_count(opps)["win_rate"][0]
+    size = average_deal_size(opps).row(0, named=True)
+    assert size["deals_with_amount"] == 2
+    assert fit["average_deal_size"] == size["average_deal_size"] == 9_000
+
+
+def test_fit_funnel_without_people(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
+    out = fit_funnel(
+        None,
+        ex["opportunities"].lazy(),
+        as_of=EXAMPLE_AS_OF,
+        by=None,
+        spend=ex["spend"].lazy(),
+        stage_events=ex["stage_events"].lazy(),
+        pipelines=ex_config.pipelines,
+    )
+    assert isinstance(out, pl.LazyFrame)
+    names = set(out.collect()["assumption"])
+    assert names == {"win_rate", "average_deal_size", "cycle_days", *STAGE_ASSUMPTIONS}
+    plan = plan_backward(funnel_scenarios(out, by=None), 50_000, by=None).collect()
+    base = plan.filter(pl.col("scenario") == "base").row(0, named=True)
+    assert base["opportunities_needed"] == pytest.approx(50_000 / 16_000 / 0.6)
+    assert base["mqls_needed"] is None and base["spend_needed"] is None
+    for gap in ("mqls_per_month", "mql_to_sql", "sql_to_opportunity", "cost_per_mql"):
+        assert gap in base["missing"]
+    assert "win_rate" not in base["missing"]
+
+
+def test_plan_backward_says_nothing_is_missing_when_all_is_fitted(
+    ex: dict[str, pl.DataFrame], eng: Eng
+) -> None:
+    fitted = fit_funnel(
+        eng(ex["people"]),
+        eng(ex["opportunities"]),
+        as_of=EXAMPLE_AS_OF,
+        by=None,
+        spend=eng(ex["spend"]),
+    )
+    out = to_polars(plan_backward(funnel_scenarios(fitted, by=None), 1_000, by=None))
+    assert out["missing"].to_list() == [None, None, None]

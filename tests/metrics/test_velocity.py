@@ -66,7 +66,43 @@ def test_win_rate_with_nothing_closed_is_null() -> None:
 
 def test_average_deal_size(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
     row = to_polars(average_deal_size(eng(ex["opportunities"]))).row(0, named=True)
-    assert row == {"won_deals": 3, "bookings": 48_000.0, "average_deal_size": 16_000.0}
+    assert row == {
+        "won_deals": 3,
+        "deals_with_amount": 3,
+        "bookings": 48_000.0,
+        "average_deal_size": 16_000.0,
+    }
+
+
+def _blank_amounts(ex: dict[str, pl.DataFrame], *ids: str) -> pl.DataFrame:
+    blank = pl.col("opportunity_id").is_in(list(ids))
+    return ex["opportunities"].with_columns(
+        pl.when(blank).then(None).otherwise(pl.col("amount")).alias("amount")
+    )
+
+
+def test_blank_amounts_are_left_out_of_the_deal_size(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    # o2 (30,000) won without an amount: the mean is over o1 and o7, not three deals.
+    opps = eng(_blank_amounts(ex, "o2"))
+    row = to_polars(average_deal_size(opps)).row(0, named=True)
+    assert row == {
+        "won_deals": 3,
+        "deals_with_amount": 2,
+        "bookings": 18_000.0,
+        "average_deal_size": 9_000.0,
+    }
+    velocity = to_polars(sales_velocity(opps, as_of=EXAMPLE_AS_OF)).row(0, named=True)
+    assert velocity["average_deal_size"] == 9_000.0
+
+
+def test_deal_size_of_deals_without_amounts_is_null(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    opps = eng(_blank_amounts(ex, *[f"o{i}" for i in range(1, 9)]))
+    row = to_polars(average_deal_size(opps)).row(0, named=True)
+    assert (row["won_deals"], row["deals_with_amount"]) == (3, 0)
+    assert row["bookings"] is None and row["average_deal_size"] is None
+    assert to_polars(win_rate_by_amount(opps)).row(0, named=True)["win_rate"] is None
+    velocity = to_polars(sales_velocity(opps, as_of=EXAMPLE_AS_OF)).row(0, named=True)
+    assert velocity["average_deal_size"] is None and velocity["velocity_per_day"] is None
 
 
 def test_sales_cycle_days(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
@@ -170,3 +206,31 @@ def test_sales_velocity_with_no_history_is_null() -> None:
     row = sales_velocity(opps, as_of=datetime(2024, 2, 1)).row(0, named=True)
     assert row["open_opportunities"] == 1
     assert row["velocity_per_day"] is None
+
+
+def test_sales_velocity_by_month(ex: dict[str, pl.DataFrame], eng: Eng) -> None:
+    out = to_polars(sales_velocity(eng(ex["opportunities"]), as_of=EXAMPLE_AS_OF, every="1mo"))
+    got = {r["period"]: r for r in out.iter_rows(named=True)}
+    jan, feb, mar = date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)
+    assert set(got) == {jan, feb, mar}
+    # Open at each month's end: January o1 o2 o3; February +o4 o5 o7, -o1 o3: 4; March +o6
+    # o8, -o2 o7 o8: 3 (o4, o5, o6).
+    assert [got[m]["open_opportunities"] for m in (jan, feb, mar)] == [3, 4, 3]
+    # Each month is its own window: February closed o1 (won, 46 days) and o3 (lost).
+    assert (got[feb]["win_rate"], got[feb]["average_deal_size"], got[feb]["cycle_days"]) == (
+        0.5,
+        12_000,
+        46,
+    )
+    assert got[mar]["win_rate"] == pytest.approx(2 / 3)
+    assert got[mar]["velocity_per_day"] == pytest.approx(3 * (2 / 3) * 18_000 / 57)
+    assert got[jan]["win_rate"] is None and got[jan]["velocity_per_day"] is None
+    assert set(out["window_days"]) == {None}
+
+
+def test_sales_velocity_by_month_stops_at_as_of(ex: dict[str, pl.DataFrame]) -> None:
+    out = sales_velocity(ex["opportunities"], as_of=datetime(2024, 2, 15), every="1mo")
+    feb = out.filter(pl.col("period") == date(2024, 2, 1)).row(0, named=True)
+    # By 02-15: created o1-o5 and o7; closed o3 (02-10). o1 won on 02-20 is still open.
+    assert feb["open_opportunities"] == 5
+    assert feb["win_rate"] == 0.0

@@ -8,8 +8,7 @@ missing snapshot). Every output carries the config hash.
 from __future__ import annotations
 
 import difflib
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +17,8 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from revgov.config import Config, load_config
+from revgov.commands._context import demo_as_of, find_config, parse_as_of
+from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules
 from revgov.rules.findings import sort_findings
@@ -50,41 +50,6 @@ _SEVERITY: dict[FailOn, Severity] = {
 }
 
 Dimension = StrEnum("Dimension", {d: d for d in DIMENSIONS})  # type: ignore[misc]
-
-
-def _find_config(config: Path | None, snapshot: Path | None) -> Config:
-    if config is not None:
-        return load_config(config)
-    candidates = [Path("revgov.toml")]
-    if snapshot is not None:
-        candidates.append(snapshot.parent / "revgov.toml")
-    for c in candidates:
-        if c.is_file():
-            return load_config(c)
-    return Config()
-
-
-def _demo_as_of(snapshot: Path) -> datetime | None:
-    """The reference time of a demo snapshot (demo_manifest.json beside it)."""
-    manifest = snapshot.parent / "demo_manifest.json"
-    if not manifest.is_file():
-        return None
-    try:
-        value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except (ValueError, OSError):
-        return None
-
-
-def _parse_as_of(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not an ISO date or time (e.g. 2026-07-01 or 2026-07-01T00:00:00Z)",
-            param_hint="--as-of",
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def audit_snapshot(
@@ -187,12 +152,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
-        cfg = _find_config(config, snapshot)
+        cfg = find_config(config, snapshot)
         if snapshot is None:
             from revgov.pull import default_snapshot_dir
 
             snapshot = default_snapshot_dir(cfg)
-        moment = _parse_as_of(as_of) if as_of else _demo_as_of(snapshot)
+        moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
         ids = list(rule_ids or [])
         if ids:
             _check_rule_ids(cfg, ids)

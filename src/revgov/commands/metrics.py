@@ -1,5 +1,14 @@
 """CLI: ``revgov metrics`` (the KPI spine on a snapshot) and ``revgov forecast`` (the funnel
-model: fitted assumptions, forward bookings, backward plan)."""
+model: fitted assumptions, forward bookings, backward plan).
+
+Both find the config as ``revgov audit`` does (``--config``, else ./revgov.toml, else the
+revgov.toml beside the snapshot) and warn on stderr when it is not the one the snapshot was
+pulled with. ``--as-of`` defaults to a demo snapshot's ``as_of``, else now; every KPI is
+measured as of that moment. Exit codes (see :mod:`revgov.cli`): 2 for a bad argument (an
+unknown ``--kpi``, a ``--by`` column the KPI's input lacks, a bad ``--every`` or
+``--as-of``), 3 for a revgov error. CSV output starts with ``# key=value`` comment lines
+(``config_hash``, ``as_of``...): read it with ``comment_prefix="#"``.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +25,25 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from revgov.config import Config, load_config
+from revgov.commands._context import demo_as_of, find_config, parse_as_of
+from revgov.config import Config
 from revgov.errors import MetricInputError, RevgovError
-from revgov.metrics._time import naive_utc, parse_every
+from revgov.metrics._frames import lazy
+from revgov.metrics._time import EVERY_HELP, naive_utc, parse_every
 from revgov.metrics.cadence import quarterly_reforecast
-from revgov.metrics.registry import KPIS, compute, get_kpi, prepare_frames, row_count
+from revgov.metrics.registry import (
+    KPIS,
+    by_closeness,
+    check_options,
+    compute,
+    groupable_columns,
+    prepare_frames,
+    row_count,
+)
 from revgov.store import SnapshotStore
 
 console = Console()
+err_console = Console(stderr=True)
 
 
 class OutputFormat(StrEnum):
@@ -37,7 +57,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="The governed definitions (default: ./revgov.toml if it exists).",
+        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
     ),
 ]
 SnapshotOpt = Annotated[
@@ -50,25 +70,56 @@ SnapshotOpt = Annotated[
 ]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="Evaluate as of this date or time (ISO; default: now, UTC)."),
+    typer.Option(
+        "--as-of",
+        help="Measure as of this date or time: later records, events and closes are left "
+        "out (ISO; default: a demo snapshot's as_of, else now, UTC).",
+    ),
 ]
 FormatOpt = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="Output as a table, JSON or CSV.")
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output as a table, JSON or CSV (CSV starts with `# config_hash=...` lines).",
+    ),
 ]
 
 
 def _load(config: Path | None, snapshot: Path | None) -> tuple[Config, SnapshotStore]:
-    if config is not None:
-        cfg = load_config(config)
-    elif Path("revgov.toml").is_file():
-        cfg = load_config("revgov.toml")
-    else:
-        cfg = Config()
+    """The config found as `revgov audit` finds it, and the snapshot; warns on stderr when
+    there is no config file or its hash is not the one stamped on the snapshot."""
+    cfg = find_config(config, snapshot)
     if snapshot is None:
         from revgov.pull import default_snapshot_dir
 
         snapshot = default_snapshot_dir(cfg)
-    return cfg, SnapshotStore(snapshot)
+    store = SnapshotStore(snapshot)
+    if cfg.path is None:
+        err_console.print(
+            "note: no revgov.toml found; computed with the default definitions", style="yellow"
+        )
+    stamped = store.config_hash
+    if stamped is not None and stamped != cfg.config_hash:
+        err_console.print(
+            f"warning: config hash {cfg.config_hash} differs from the snapshot's {stamped}: "
+            "the snapshot was pulled with other definitions (pass the config it was pulled "
+            "with, or pull again)",
+            style="yellow",
+            highlight=False,
+        )
+    return cfg, store
+
+
+def _moment(given: datetime | None, store: SnapshotStore) -> datetime:
+    """``--as-of``, else the demo's as_of beside the snapshot, else now (naive UTC)."""
+    return naive_utc(given if given is not None else demo_as_of(store.root))
+
+
+def _materialized(frames: dict[str, Any]) -> dict[str, Any]:
+    """Prepared polars frames computed once: many KPIs read them (the as-of cut joins the
+    stage history), and a snapshot fits in memory as it was pulled."""
+    return {k: v.collect().lazy() if isinstance(v, pl.LazyFrame) else v for k, v in frames.items()}
 
 
 def _cell(value: Any) -> str:
@@ -137,7 +188,9 @@ def _emit(
                 f"no table {csv_table!r} to write as CSV",
                 hint=f"choose one of: {', '.join(tables)}",
             )
-        typer.echo(tables[csv_table].write_csv(), nl=False)
+        # The stamp goes first as comment lines (polars: read_csv(comment_prefix="#")).
+        stamp = "".join(f"# {k}={v}\n" for k, v in meta.items() if v is not None)
+        typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
     else:
         for name, t in tables.items():
             _print_table(t, name)
@@ -172,7 +225,13 @@ def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFra
                 raw = out[d.headline][0] if out.height else None
                 value = float(raw) if raw is not None else None
         rows.append(
-            {"kpi": d.name, "value": value, "unit": d.unit, "column": d.headline, "note": note}
+            {
+                "kpi": d.name,
+                "value": value,
+                "unit": d.headline_label,
+                "column": d.headline,
+                "note": note,
+            }
         )
     return pl.DataFrame(
         rows,
@@ -205,7 +264,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         every: Annotated[
-            str | None, typer.Option("--every", help="Period: 1d, 1w, 1mo, 1q or 1y.")
+            str | None,
+            typer.Option(
+                "--every",
+                help="Period: 1d, 1w, 1mo, 1q or 1y (quarters and years are fiscal when "
+                "kpis.fiscal_calendar is true).",
+            ),
         ] = None,
         as_of: AsOfOpt = None,
         fmt: FormatOpt = OutputFormat.table,
@@ -225,12 +289,22 @@ def register(app: typer.Typer) -> None:
             return
         if kpi is None and (by or every):
             raise typer.BadParameter("--by and --every need --kpi NAME", param_hint="--by/--every")
-        if kpi is not None:
-            get_kpi(kpi)
-        parse_every(every)
+        if kpi is not None and kpi not in KPIS:
+            names = by_closeness(kpi, list(KPIS))
+            raise typer.BadParameter(
+                f"unknown KPI {kpi!r}; the KPIs, closest first: {', '.join(names)}",
+                param_hint="--kpi",
+            )
+        try:
+            parse_every(every)
+        except MetricInputError:
+            raise typer.BadParameter(
+                f"unsupported period {every!r}: {EVERY_HELP}", param_hint="--every"
+            ) from None
+        moment_given = parse_as_of(as_of) if as_of is not None else None
         cfg, store = _load(config, snapshot)
-        moment = naive_utc(as_of)
-        frames = prepare_frames(store.frames(), cfg)
+        moment = _moment(moment_given, store)
+        frames = prepare_frames(store.frames(), cfg, as_of=moment)
         meta = {
             "snapshot": str(store.root),
             "config_hash": cfg.config_hash,
@@ -238,8 +312,10 @@ def register(app: typer.Typer) -> None:
             "as_of": moment.isoformat(),
         }
         if kpi is None:
-            _emit({"metrics": _summary(frames, cfg, moment)}, fmt, meta, "metrics")
+            summary = _summary(_materialized(frames), cfg, moment)
+            _emit({"metrics": summary}, fmt, meta, "metrics")
             return
+        _check_usage(kpi, frames, by, every)
         result = _collect(
             compute(kpi, frames, cfg, by=by, every=every, as_of=moment, prepared=True)
         )
@@ -293,10 +369,14 @@ def register(app: typer.Typer) -> None:
             if conservative is not None and aggressive is not None
             else None
         )
+        moment_given = parse_as_of(as_of) if as_of is not None else None
         cfg, store = _load(config, snapshot)
-        moment = naive_utc(as_of)
+        moment = _moment(moment_given, store)
+        frames = store.frames()
+        if by is not None:
+            _check_forecast_by(by, frames)
         result = quarterly_reforecast(
-            store.frames(),
+            frames,
             cfg,
             as_of=moment,
             target=target,
@@ -309,6 +389,7 @@ def register(app: typer.Typer) -> None:
         meta = {
             "snapshot": str(store.root),
             "config_hash": cfg.config_hash,
+            "snapshot_config_hash": store.config_hash,
             "as_of": moment.isoformat(),
         }
         _emit(tables, fmt, meta, table)
@@ -319,6 +400,36 @@ def register(app: typer.Typer) -> None:
         POST_STEPS.append(PostStep("metrics", _demo_metrics))
 
 
+def _check_usage(kpi: str, frames: dict[str, Any], by: list[str] | None, every: str | None) -> None:
+    """A ``--by`` or ``--every`` the KPI cannot take is a usage error (exit 2) that lists the
+    columns it can group by, closest first."""
+    definition = KPIS[kpi]
+    try:
+        check_options(definition, frames, by=by, every=every)
+    except MetricInputError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--by/--every") from None
+    if by and groupable_columns(definition, frames) is None:
+        missing = [e for e in definition.grouped_by if frames.get(e) is None]
+        raise typer.BadParameter(
+            f"{kpi} groups by columns of {', '.join(missing)}, which the snapshot lacks",
+            param_hint="--by",
+        )
+
+
+def _check_forecast_by(by: str, frames: dict[str, Any]) -> None:
+    """``forecast --by`` names a column of the opportunities (and of people, if any)."""
+    for entity in ("opportunities", "people"):
+        if frames.get(entity) is None or row_count(frames[entity]) == 0:
+            continue
+        names = lazy(frames[entity], name=entity).collect_schema().names()
+        if by not in names:
+            close = by_closeness(by, names)
+            raise typer.BadParameter(
+                f"{entity} have no column {by!r}; the columns, closest first: {', '.join(close)}",
+                param_hint="--by",
+            )
+
+
 def _demo_metrics(output: object, out_console: Console) -> None:
     """After ``revgov demo``: the headline KPIs of the demo CRM as of its ``as_of``."""
     from revgov.demo import DemoOutput
@@ -327,7 +438,9 @@ def _demo_metrics(output: object, out_console: Console) -> None:
         return
     data = output.data
     moment = naive_utc(str(data.manifest["as_of"]))
-    frames = prepare_frames({e: f.lazy() for e, f in data.frames.items()}, data.config)
+    frames = prepare_frames(
+        {e: f.lazy() for e, f in data.frames.items()}, data.config, as_of=moment
+    )
     summary = _summary(frames, data.config, moment).filter(pl.col("value").is_not_null())
     table = Table("kpi", "value", "unit", box=box.SIMPLE, title="headline KPIs")
     table.columns[1].justify = "right"

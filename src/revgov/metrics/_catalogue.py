@@ -36,12 +36,24 @@ tidy frame of the same kind. Conventions:
   adds `owner_region` and `owner_team`; `with_stage_attributes(opps, config.pipelines)` adds the
   stage's order and probability and fills blank won/closed flags; `revgov metrics` does both.
 - `every=` adds a `period` column (the first day of the period): `1d`, `1w` (ISO weeks, from
-  Monday), `1mo`, `1q`, `1y`. Each KPI says which timestamp places a row in a period.
+  Monday), `1mo`, `1q`, `1y`, and fiscal quarters and years `1q@M`, `1y@M` of a fiscal year
+  that starts in month M. Each KPI says which timestamp places a row in a period.
 - Column names are keyword arguments with the canonical names as defaults
   (`amount="arr"` counts another column).
 - A zero or missing denominator gives null, never an error, infinity or NaN. Blank amounts add
-  nothing to sums.
+  nothing to sums, and a sum or mean of amounts that are all blank is null, not 0 (a CRM
+  without amounts has no bookings value); averages divide by the rows that have an amount.
+- `as_of`: `compute(name, frames, config, as_of=...)` and `revgov metrics --as-of` measure
+  every KPI as the CRM stood then: records created later, and stage events, activities and
+  touches later, are left out; a deal closed later is open again, at the stage its history
+  shows at `as_of`. Without `--as-of` a demo snapshot is measured at its `as_of`, any other
+  at the present.
 - Timestamps are compared in UTC; durations in days are calendar days unless stated.
+
+From the command line, `revgov metrics --kpi NAME --by COL --every 1mo --format csv` writes one
+KPI's table; CSV output starts with `# key=value` comment lines (`config_hash`, `as_of`,
+`snapshot`), so a file can be traced to the definitions that produced it (read it with
+`polars.read_csv(path, comment_prefix="#")`). JSON output carries the same keys.
 
 Where public definitions disagree, the choice is a setting in `[kpis]` of `revgov.toml`:
 """
@@ -110,7 +122,9 @@ _CHOICES = {
     "gross_margin": "Share of new ARR kept as gross margin; CAC payback divides by it.",
     "cac_spend_lag_months": "The spend of month m - lag is charged to the customers won in "
     "month m (CAC and CAC payback).",
-    "fiscal_calendar": "Not used by the KPIs yet: periods are calendar periods.",
+    "fiscal_calendar": 'When true, quarters and years (`every="1q"`, `"1y"`, `--every 1q`) '
+    "are fiscal, starting in `company.fiscal_year_start_month`; days, weeks and months are the "
+    "same on either calendar.",
 }
 
 
@@ -193,7 +207,11 @@ _MODEL_FUNCTIONS = (
 )
 
 _MODEL_EXAMPLES = (
-    "fit_funnel(people, opportunities, as_of=as_of, by=None, spend=spend)",
+    "fit_funnel(people, opportunities, as_of=as_of, by=None, spend=spend, "
+    "stage_events=stage_events, pipelines=config.pipelines)",
+    "forecast_bookings(opportunities, funnel_scenarios(fit_funnel(people, opportunities, "
+    "as_of=as_of, by=None, stage_events=stage_events, pipelines=config.pipelines), by=None), "
+    "as_of=as_of, by=None, months=3)",
     "plan_backward(funnel_scenarios(fit_funnel(people, opportunities, as_of=as_of, by=None, "
     "spend=spend), by=None), 100000, by=None)",
     'weekly_scoreboard(example, config, as_of="2024-03-18")',

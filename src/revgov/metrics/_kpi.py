@@ -90,9 +90,31 @@ def count_if(cond: nw.Expr) -> nw.Expr:
     return cond.fill_null(False).cast(nw.Int64).sum().cast(nw.Int64)
 
 
-def total(expr: nw.Expr) -> nw.Expr:
-    """Sum as a float, blanks adding nothing (0 for an empty group on every engine)."""
-    return expr.cast(nw.Float64).fill_null(0.0).sum()
+#: Fixed-point type of exact sums: 9 decimals, up to 10^29.
+EXACT = nw.Decimal(38, 9)
+
+
+def total(expr: nw.Expr, *, where: nw.Expr | None = None, exact: bool = False) -> nw.Expr:
+    """Sum of ``expr`` as a float over the rows (those meeting ``where``, if given).
+
+    Blanks add nothing, and no rows sum to 0; but rows whose values are *all* blank sum to
+    null: a total of unknown amounts is unknown, not zero (a CRM without amounts has no
+    bookings value). The same on every engine (polars sums all-null groups to 0, SQL to null).
+
+    ``exact``: each value is rounded to 9 decimals and summed in fixed point, so the total
+    does not depend on the order the rows arrive in (float addition does, in its last bits,
+    and joins return rows in any order).
+    """
+    value = expr.cast(EXACT) if exact else expr.cast(nw.Float64)
+    zero = nw.lit(0, dtype=EXACT) if exact else nw.lit(0.0)
+    if where is None:
+        rows, known, summed = nw.len(), value.count(), value.fill_null(zero).sum()
+    else:
+        cond = where.fill_null(False)
+        rows = count_if(cond)
+        known = count_if(cond & ~value.is_null())
+        summed = nw.when(cond).then(value).fill_null(zero).sum()
+    return nw.when((known > 0) | (rows == 0)).then(summed).cast(nw.Float64)
 
 
 def quantile_aggs(value: nw.Expr, suffix: str) -> list[nw.Expr]:

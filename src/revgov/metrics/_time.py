@@ -21,26 +21,53 @@ __all__ = [
     "EVERY_HELP",
     "days_between",
     "epoch_seconds",
+    "fiscal_every",
     "naive",
     "naive_utc",
     "parse_every",
     "period_start",
 ]
 
-EVERY_HELP = "use one of 1d, 1w, 1mo, 1q, 1y"
-_EVERY = re.compile(r"^1(d|w|mo|q|y)$")
+EVERY_HELP = (
+    "use one of 1d, 1w, 1mo, 1q, 1y (1q@M and 1y@M: fiscal quarters and years of a fiscal "
+    "year that starts in month M, e.g. 1q@2)"
+)
+_EVERY = re.compile(r"^1(d|w|mo|q|y)(?:@(\d{1,2}))?$")
 _ALIASES = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 _DAY = 86_400
 
 
 def parse_every(every: str | None) -> str | None:
-    """Validate a period string (``1d``, ``1w``, ``1mo``, ``1q``, ``1y`` or their names)."""
+    """Validate a period string (``1d``, ``1w``, ``1mo``, ``1q``, ``1y`` or their names).
+
+    ``1q@M`` and ``1y@M`` are fiscal quarters and years of a fiscal year that starts in month
+    ``M`` (1-12); ``@1`` is the calendar and is dropped.
+    """
     if every is None:
         return None
     value = _ALIASES.get(every.strip().lower(), every.strip().lower())
-    if not _EVERY.match(value):
+    match = _EVERY.match(value)
+    if not match:
         raise MetricInputError(f"unsupported period every={every!r}", hint=EVERY_HELP)
-    return value
+    unit, month = match.group(1), match.group(2)
+    if month is None:
+        return value
+    if unit not in ("q", "y") or not 1 <= int(month) <= 12:
+        raise MetricInputError(
+            f"unsupported period every={every!r}: only quarters and years take a fiscal start "
+            "month, from 1 to 12",
+            hint=EVERY_HELP,
+        )
+    return f"1{unit}" if int(month) == 1 else f"1{unit}@{int(month)}"
+
+
+def fiscal_every(every: str | None, start_month: int) -> str | None:
+    """``every`` on a fiscal calendar whose year starts in ``start_month``: quarters and years
+    become fiscal (``1q`` -> ``1q@M``); days, weeks and months are the same on any calendar."""
+    step = parse_every(every)
+    if step in ("1q", "1y"):
+        return parse_every(f"{step}@{start_month}")
+    return step
 
 
 def naive_utc(value: datetime | date | str | None) -> datetime:
@@ -120,8 +147,15 @@ def days_between(
 def period_start(expr: nw.Expr, every: str) -> nw.Expr:
     """The first day (a date) of the ``every`` period holding the naive datetime ``expr``.
 
-    Weeks start on Monday (ISO).
+    Weeks start on Monday (ISO). A fiscal quarter or year (``1q@M``, ``1y@M``) starts in a
+    month M + 3k: the date is moved back M - 1 months, truncated on the calendar, and moved
+    forward again.
     """
+    if "@" in every:
+        unit, month = every.split("@")
+        shift = int(month) - 1
+        back = expr.dt.offset_by(f"-{shift}mo").dt.truncate(unit)
+        return back.dt.offset_by(f"{shift}mo").dt.date()
     if every == "1w":
         day = expr.dt.date()
         weekday = day.dt.weekday()

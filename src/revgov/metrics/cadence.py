@@ -92,16 +92,28 @@ class Reforecast:
         return out
 
 
+def _settled(lf: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """A polars frame computed once: the cadence reads each prepared frame in many queries
+    (the as-of cut joins the stage history each time otherwise). Other engines plan and
+    cache queries themselves, and a Spark frame must not be pulled to the driver."""
+    if lf.implementation is nw.Implementation.POLARS:
+        return lf.collect().lazy()
+    return lf
+
+
 class _Frames:
     """The prepared snapshot frames as narwhals lazy frames, with row counts on demand."""
 
-    def __init__(self, frames: Mapping[str, Any], config: Config) -> None:
+    def __init__(self, frames: Mapping[str, Any], config: Config, as_of: datetime) -> None:
         if "opportunities" not in frames:
             raise MetricInputError("the cadence needs at least the opportunities frame")
         self.native = frames["opportunities"]
-        ready = prepare_frames(frames, config)
+        # Cut to as_of like every KPI of `revgov metrics`: nothing later is known.
+        ready = prepare_frames(frames, config, as_of=as_of)
         main = lazy(ready["opportunities"], name="opportunities")
-        self.lf = {e: lazy(f, name=e, like=main) for e, f in ready.items() if f is not None}
+        self.lf = {
+            e: _settled(lazy(f, name=e, like=main)) for e, f in ready.items() if f is not None
+        }
         self._counts: dict[str, int] = {}
 
     def usable(self, *entities: str) -> bool:
@@ -217,7 +229,7 @@ def _weekly_rows(
             mqls = _between(f["people"], "mql_at", start, end)
             rows.append(
                 _indicator(
-                    speed_to_lead(mqls, acts, sla=config.sla),
+                    speed_to_lead(mqls, acts, sla=config.sla, as_of=end),
                     "speed_to_lead_median_hours",
                     "median_hours",
                     "business hours",
@@ -279,7 +291,7 @@ def weekly_scoreboard(
     """
     end = naive_utc(as_of)
     start = end - timedelta(days=7)
-    f = _Frames(frames, config)
+    f = _Frames(frames, config, end)
     current = _weekly_rows(f, config, start, end)
     previous = _weekly_rows(f, config, start - timedelta(days=7), start)
     out = _compare(current, previous, start=start.date(), end=end.date())
@@ -358,7 +370,7 @@ def monthly_pipeline_review(
     """
     cutoff = naive_utc(as_of)
     prev, start, end = _month_bounds(cutoff)
-    f = _Frames(frames, config)
+    f = _Frames(frames, config, cutoff)
     summary = _compare(
         _monthly_rows(f, config, start, end),
         _monthly_rows(f, config, prev, start),
@@ -417,32 +429,45 @@ def quarterly_reforecast(
     """Refit the funnel model and restate the quarter.
 
     Fits the assumptions per ``by`` group over the trailing ``window_days`` (see
-    :func:`fit_funnel`), builds the base, conservative and aggressive scenarios (from the
-    monthly spread, or ``multipliers``), forecasts bookings for the next ``months`` from the
-    open pipeline, and, given a ``target`` (or ``bookings`` rows in ``targets`` for those
-    months), plans backward to the pipeline, SQLs, MQLs and spend it needs.
+    :func:`fit_funnel`; per stage too when the snapshot has stage history), builds the base,
+    conservative and aggressive scenarios (from the monthly spread, or ``multipliers``),
+    forecasts bookings for the next ``months`` from the open pipeline (each deal at the win
+    rate of its stage), and, given a ``target`` (or ``bookings`` rows in ``targets`` for
+    those months), plans backward to the pipeline, SQLs, MQLs and spend it needs. Without
+    people the model is fitted on opportunities alone: the forward forecast is complete and
+    the backward plan's ``missing`` column names what it could not plan. Spend is matched
+    to the ``by`` groups when every spend line names its group (e.g. a ``segment``);
+    otherwise one cost per MQL applies to all.
     """
     cutoff = naive_utc(as_of)
-    f = _Frames(frames, config)
-    if not f.usable("people"):
-        raise MetricInputError(
-            "the reforecast needs people (MQLs) as well as opportunities",
-            hint="map people in the source and pull again",
-        )
+    f = _Frames(frames, config, cutoff)
     keys = [by] if by else None
+    people = f["people"] if f.usable("people") else None
     spend = f["spend"] if f.usable("spend") else None
+    spend_by = keys if spend is not None and by and _fully_split(spend, by) else None
+    events = f["stage_events"] if f.usable("stage_events") else None
+    pipelines = config.pipelines or None
     assumptions = fit_funnel(
-        f["people"],
+        people,
         f["opportunities"],
         as_of=cutoff,
         window_days=window_days,
         by=keys,
         spend=spend,
+        spend_by=spend_by,
+        stage_events=events,
+        pipelines=pipelines,
         qualified=config.qualified,
         choices=config.kpis,
     )
-    scenarios = funnel_scenarios(assumptions, multipliers=multipliers, by=keys)
-    forward = forecast_bookings(f["opportunities"], scenarios, as_of=cutoff, months=months, by=keys)
+    # Small tables that every later step reads: computed once on polars.
+    assumptions = _settled(lazy(assumptions, name="assumptions"))
+    scenarios = _settled(
+        lazy(funnel_scenarios(assumptions, multipliers=multipliers, by=keys), name="scenarios")
+    )
+    forward = forecast_bookings(
+        f["opportunities"], scenarios, as_of=cutoff, months=months, by=keys, pipelines=pipelines
+    )
     goal = target if target is not None else _target_from_frame(f, cutoff, months, by)
     backward = plan_backward(scenarios, goal, by=keys) if goal is not None else None
 
@@ -456,6 +481,13 @@ def quarterly_reforecast(
         forward=native(forward),
         backward=native(backward),
     )
+
+
+def _fully_split(spend: nw.LazyFrame[Any], column: str) -> bool:
+    """Whether every spend line has a value in ``column`` (the spend table is small)."""
+    if not has(spend, column):
+        return False
+    return row_count(spend.filter(nw.col(column).is_null())) == 0
 
 
 def _target_from_frame(

@@ -103,6 +103,7 @@ def buying_group_coverage(
     lookback_days: int = 90,
     min_contacts: int = 3,
     by: Columns = None,
+    every: str | None = None,
     opportunity_id: str = "opportunity_id",
     account_id: str = "account_id",
     created_at: str = "created_at",
@@ -117,15 +118,17 @@ def buying_group_coverage(
     Open deals are those created by ``as_of`` (default now) and not closed by then. A person
     is engaged on a deal when they had an activity in the ``lookback_days`` before ``as_of``
     that names the deal, or that names them while they belong to the deal's account. Roles
-    are the distinct non-blank ``role`` values of the engaged people.
+    are the distinct non-blank ``role`` values of the engaged people. It is a picture at
+    ``as_of``: ``every`` groups the open deals by the period they were created in (their age
+    cohort), which shows whether older deals are better threaded.
 
     Formula per deal: ``contacts = distinct engaged people``, ``roles = distinct roles``; per
     group: mean and median contacts, mean roles, ``multi_threaded_share = share of deals with
     contacts >= min_contacts``, ``single_threaded_share`` (one contact) and
     ``dark_share`` (none).
 
-    Returns: ``[*by], open_opportunities, mean_contacts, median_contacts, mean_roles,
-    multi_threaded_share, single_threaded_share, dark_share``.
+    Returns: ``[*by, period], open_opportunities, mean_contacts, median_contacts,
+    mean_roles, multi_threaded_share, single_threaded_share, dark_share``.
     """
     cutoff = naive_utc(as_of)
     since = cutoff - timedelta(days=lookback_days)
@@ -141,9 +144,13 @@ def buying_group_coverage(
     closed_by_then = closed_flag(is_closed, is_won) & (
         close_time(op, closed_at, close_date) <= nw.lit(cutoff)
     ).fill_null(True)
-    open_deals = op.filter(
-        (naive(op.collect_schema(), created_at) <= nw.lit(cutoff)) & ~closed_by_then
-    ).select(nw.col(opportunity_id).alias("__oid"), nw.col(account_id).alias("__acc"), *dims)
+    created = naive(op.collect_schema(), created_at)
+    open_deals = op.filter((created <= nw.lit(cutoff)) & ~closed_by_then).select(
+        nw.col(opportunity_id).alias("__oid"),
+        nw.col(account_id).alias("__acc"),
+        created.alias("__created"),
+        *dims,
+    )
     at = naive(ac.collect_schema(), "occurred_at")
     recent = ac.filter((at > nw.lit(since)) & (at <= nw.lit(cutoff))).filter(
         ~nw.col("person_id").is_null()
@@ -184,11 +191,14 @@ def buying_group_coverage(
         .join(roles, on="__oid", how="left")
         .with_columns(nw.col("__contacts").fill_null(0), nw.col("__roles").fill_null(0))
     )
+    per_deal, keys = keyed(
+        per_deal, by=dims, every=every, time=nw.col("__created"), what="opportunities"
+    )
     c = nw.col("__contacts")
     out = (
         aggregate(
             per_deal,
-            dims,
+            keys,
             [
                 nw.len().cast(nw.Int64).alias("open_opportunities"),
                 c.cast(nw.Float64).mean().alias("mean_contacts"),
@@ -208,4 +218,4 @@ def buying_group_coverage(
         )
         .drop("__multi", "__single", "__dark")
     )
-    return back(sort_keys(out, dims), opportunities)
+    return back(sort_keys(out, keys), opportunities)

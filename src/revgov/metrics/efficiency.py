@@ -9,6 +9,7 @@ from typing import Any
 import narwhals as nw
 
 from revgov.config import KPIChoices
+from revgov.errors import MetricInputError
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -67,7 +68,7 @@ def _acquisition(
     spent = (
         sp.with_columns(period_start(shifted, step).alias(PERIOD))
         .group_by([*dims, PERIOD])
-        .agg(total(nw.col(spend_amount)).alias("spend"))
+        .agg(total(nw.col(spend_amount)).alias("spend"), nw.len().alias("__spend_rows"))
     )
     new = won_flag(is_won)
     if has(op, deal_type):
@@ -92,10 +93,17 @@ def _acquisition(
             total(nw.col(amount)).alias("new_arr"),
         )
     )
+    # A side missing from the join had no rows (0); a null from the sums stays unknown.
     joined = full_join(spent, won, [*dims, PERIOD]).with_columns(
-        nw.col("spend").fill_null(0.0),
+        nw.when(nw.col("__spend_rows").is_null())
+        .then(0.0)
+        .otherwise(nw.col("spend"))
+        .alias("spend"),
+        nw.when(nw.col("new_customers").is_null())
+        .then(0.0)
+        .otherwise(nw.col("new_arr"))
+        .alias("new_arr"),
         nw.col("new_customers").fill_null(0),
-        nw.col("new_arr").fill_null(0.0),
     )
     return joined, [*dims, PERIOD]
 
@@ -231,7 +239,7 @@ def cac_payback_months(
 def _outcomes(
     op: nw.LazyFrame[Any],
     *,
-    key: str,
+    keys: Sequence[str],
     every: str | None,
     amount: str,
     is_won: str,
@@ -239,8 +247,8 @@ def _outcomes(
     closed_at: str,
     close_date: str,
 ) -> nw.LazyFrame[Any]:
-    """Pipeline created and bookings won per ``key`` (and period)."""
-    keys = [key, PERIOD] if every else [key]
+    """Pipeline created and bookings won per ``keys`` (and period)."""
+    group = [*keys, PERIOD] if every else list(keys)
     schema = op.collect_schema()
     created = op
     won = op.filter(won_flag(is_won))
@@ -249,19 +257,38 @@ def _outcomes(
         won = won.with_columns(
             period_start(close_time(op, closed_at, close_date), every).alias(PERIOD)
         )
-    made = created.group_by(keys).agg(
+    made = created.group_by(group).agg(
         nw.len().cast(nw.Int64).alias("opportunities"),
         total(nw.col(amount)).alias("pipeline_amount"),
     )
-    booked = won.group_by(keys).agg(
+    booked = won.group_by(group).agg(
         nw.len().cast(nw.Int64).alias("won_deals"), total(nw.col(amount)).alias("bookings")
     )
-    return full_join(made, booked, keys).with_columns(
+    # No deals on a side: 0; deals whose amounts are all blank: null (unknown), kept.
+    return full_join(made, booked, group).with_columns(
+        nw.when(nw.col("opportunities").is_null())
+        .then(0.0)
+        .otherwise(nw.col("pipeline_amount"))
+        .alias("pipeline_amount"),
+        nw.when(nw.col("won_deals").is_null())
+        .then(0.0)
+        .otherwise(nw.col("bookings"))
+        .alias("bookings"),
         nw.col("opportunities").fill_null(0),
-        nw.col("pipeline_amount").fill_null(0.0),
         nw.col("won_deals").fill_null(0),
-        nw.col("bookings").fill_null(0.0),
     )
+
+
+_RESERVED = ("channel", "campaign_id", "name", "cost", "spend", PERIOD)
+
+
+def _check_dims(dims: Sequence[str], what: str) -> None:
+    clash = [d for d in dims if d in _RESERVED]
+    if clash:
+        raise MetricInputError(
+            f"{what} cannot group by {clash}: they are its own columns",
+            hint="group by other columns of the deals (segment, owner_region...)",
+        )
 
 
 def channel_efficiency(
@@ -269,6 +296,7 @@ def channel_efficiency(
     spend: Any,
     *,
     campaigns: Any = None,
+    by: Columns = None,
     every: str | None = None,
     channel: str = "lead_source",
     amount: str = "amount",
@@ -286,18 +314,24 @@ def channel_efficiency(
     A deal's channel is its primary campaign's channel when ``campaigns`` is given (else, or
     when it has no campaign, its ``lead_source``); spend's channel is its ``channel`` (or its
     campaign's). Pipeline counts deals created in the period, bookings deals won in it.
+    ``by`` splits both sides further: it names columns that the deals *and* the spend lines
+    have (e.g. ``segment``), since spend that is not split cannot be divided between groups.
 
     Formula: ``pipeline_per_spend = pipeline_amount / spend``;
     ``bookings_per_spend = bookings / spend``. Null where there was no spend.
 
-    Returns: ``channel, [period], spend, opportunities, pipeline_amount, won_deals, bookings,
-    pipeline_per_spend, bookings_per_spend``.
+    Returns: ``channel, [*by], [period], spend, opportunities, pipeline_amount, won_deals,
+    bookings, pipeline_per_spend, bookings_per_spend``.
     """
     step = parse_every(every)
+    dims = as_list(by)
+    _check_dims(dims, "channel_efficiency")
     op = lazy(opportunities, name="opportunities")
     sp = lazy(spend, name="spend", like=op)
-    require(op, [amount, is_won, created_at], what="opportunities")
+    require(op, [amount, is_won, created_at, *dims], what="opportunities")
     require(sp, [spend_period, spend_amount], what="spend")
+    if dims:
+        require(sp, dims, what="spend (by= splits spend too)")
     deal_channel = nw.col(channel) if has(op, channel) else nw.lit(None, dtype=nw.String())
     spend_ch = nw.col(spend_channel) if has(sp, spend_channel) else nw.lit(None, dtype=nw.String())
     if campaigns is not None:
@@ -313,9 +347,10 @@ def channel_efficiency(
             sp = sp.join(lookup, left_on="campaign_id", right_on="__cid", how="left")
             spend_ch = nw.coalesce(spend_ch, nw.col("__cch"))
     op = op.with_columns(deal_channel.alias("channel"))
+    keys = ["channel", *dims]
     outcomes = _outcomes(
         op,
-        key="channel",
+        keys=keys,
         every=step,
         amount=amount,
         is_won=is_won,
@@ -324,20 +359,31 @@ def channel_efficiency(
         close_date=close_date,
     )
     sp = sp.with_columns(spend_ch.alias("channel"))
-    keys = ["channel", PERIOD] if step else ["channel"]
     if step:
+        keys = [*keys, PERIOD]
         sp = sp.with_columns(
             period_start(naive(sp.collect_schema(), spend_period), step).alias(PERIOD)
         )
-    spent = sp.group_by(keys).agg(total(nw.col(spend_amount)).alias("spend"))
+    spent = sp.group_by(keys).agg(
+        total(nw.col(spend_amount)).alias("spend"), nw.len().alias("__spend_rows")
+    )
     joined = full_join(spent, outcomes, keys)
     out = joined.select(
         *keys,
-        nw.col("spend").fill_null(0.0),
+        nw.when(nw.col("__spend_rows").is_null())
+        .then(0.0)
+        .otherwise(nw.col("spend"))
+        .alias("spend"),
         nw.col("opportunities").fill_null(0),
-        nw.col("pipeline_amount").fill_null(0.0),
+        nw.when(nw.col("opportunities").is_null())
+        .then(0.0)
+        .otherwise(nw.col("pipeline_amount"))
+        .alias("pipeline_amount"),
         nw.col("won_deals").fill_null(0),
-        nw.col("bookings").fill_null(0.0),
+        nw.when(nw.col("won_deals").is_null())
+        .then(0.0)
+        .otherwise(nw.col("bookings"))
+        .alias("bookings"),
     ).with_columns(
         safe_div(nw.col("pipeline_amount"), nw.col("spend")).alias("pipeline_per_spend"),
         safe_div(nw.col("bookings"), nw.col("spend")).alias("bookings_per_spend"),
@@ -350,6 +396,7 @@ def campaign_efficiency(
     campaigns: Any,
     *,
     spend: Any = None,
+    by: Columns = None,
     every: str | None = None,
     amount: str = "amount",
     is_won: str = "is_won",
@@ -363,23 +410,33 @@ def campaign_efficiency(
     """Pipeline and bookings per unit of cost, by primary campaign.
 
     A campaign's cost is the spend lines that name it (``spend.campaign_id``) where there are
-    any, else its ``cost``; with ``every``, only spend lines (by their period) count.
+    any, else its ``cost``; with ``every``, only spend lines (by their period) count. ``by``
+    splits the deals and the spend lines by columns both have (e.g. ``segment``); a
+    campaign's total ``cost`` cannot be split, so ``by`` needs ``spend``.
 
     Formula: ``pipeline_per_cost = pipeline_amount / cost``;
     ``bookings_per_cost = bookings / cost``. Null where the cost is zero or unknown.
 
-    Returns: ``campaign_id, name, channel, [period], cost, opportunities, pipeline_amount,
-    won_deals, bookings, pipeline_per_cost, bookings_per_cost``.
+    Returns: ``campaign_id, name, channel, [*by], [period], cost, opportunities,
+    pipeline_amount, won_deals, bookings, pipeline_per_cost, bookings_per_cost``.
     """
     step = parse_every(every)
+    dims = as_list(by)
+    _check_dims(dims, "campaign_efficiency")
     op = lazy(opportunities, name="opportunities")
     cp = lazy(campaigns, name="campaigns", like=op)
-    require(op, [amount, is_won, created_at, primary_campaign_id], what="opportunities")
+    require(op, [amount, is_won, created_at, primary_campaign_id, *dims], what="opportunities")
     require(cp, ["campaign_id"], what="campaigns")
+    if dims and spend is None:
+        raise MetricInputError(
+            f"campaign_efficiency(by={dims}) needs spend lines split by {dims}: a campaign's "
+            "total cost cannot be divided between groups",
+            hint="pass spend= with those columns, or leave by= out",
+        )
     op = op.with_columns(nw.col(primary_campaign_id).alias("campaign_id"))
     outcomes = _outcomes(
         op.filter(~nw.col("campaign_id").is_null()),
-        key="campaign_id",
+        keys=["campaign_id", *dims],
         every=step,
         amount=amount,
         is_won=is_won,
@@ -387,11 +444,13 @@ def campaign_efficiency(
         closed_at=closed_at,
         close_date=close_date,
     )
-    keys = ["campaign_id", PERIOD] if step else ["campaign_id"]
+    keys = ["campaign_id", *dims, *([PERIOD] if step else [])]
     costs: nw.LazyFrame[Any] | None = None
     if spend is not None:
         sp = lazy(spend, name="spend", like=op)
         require(sp, [spend_period, spend_amount, "campaign_id"], what="spend")
+        if dims:
+            require(sp, dims, what="spend (by= splits spend too)")
         sp = sp.filter(~nw.col("campaign_id").is_null())
         if step:
             sp = sp.with_columns(
@@ -408,7 +467,7 @@ def campaign_efficiency(
         .cast(nw.Float64)
         .alias("__cost"),
     ).unique(["campaign_id"])
-    if step:
+    if step or dims:
         base = outcomes if costs is None else full_join(costs, outcomes, keys)
         joined = base.join(info, on="campaign_id", how="left")
         cost = nw.col("__spend") if costs is not None else nw.lit(None, dtype=nw.Float64())
@@ -424,12 +483,18 @@ def campaign_efficiency(
         "campaign_id",
         "name",
         "channel",
-        *([PERIOD] if step else []),
+        *keys[1:],
         cost.alias("cost"),
         nw.col("opportunities").fill_null(0),
-        nw.col("pipeline_amount").fill_null(0.0),
+        nw.when(nw.col("opportunities").is_null())
+        .then(0.0)
+        .otherwise(nw.col("pipeline_amount"))
+        .alias("pipeline_amount"),
         nw.col("won_deals").fill_null(0),
-        nw.col("bookings").fill_null(0.0),
+        nw.when(nw.col("won_deals").is_null())
+        .then(0.0)
+        .otherwise(nw.col("bookings"))
+        .alias("bookings"),
     ).with_columns(
         safe_div(nw.col("pipeline_amount"), nw.col("cost")).alias("pipeline_per_cost"),
         safe_div(nw.col("bookings"), nw.col("cost")).alias("bookings_per_cost"),

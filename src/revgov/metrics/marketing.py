@@ -92,7 +92,7 @@ def marketing_sourced_pipeline(
             nw.len().cast(nw.Int64).alias("opportunities"),
             total(nw.col(amount)).alias("pipeline_amount"),
             count_if(nw.col("__sourced")).alias("sourced_opportunities"),
-            total(nw.when(nw.col("__sourced")).then(nw.col(amount))).alias("sourced_amount"),
+            total(nw.col(amount), where=nw.col("__sourced")).alias("sourced_amount"),
         ],
     ).with_columns(
         safe_div(nw.col("sourced_amount"), nw.col("pipeline_amount")).alias("sourced_share")
@@ -110,9 +110,11 @@ def _deal_touches(
     created_at: str,
     primary_person_id: str,
     account_id: str,
+    carry: Sequence[nw.Expr] = (),
 ) -> nw.LazyFrame[Any]:
     """(opportunity, touch) pairs: touches by the deal's person, or by anyone at its account
-    when ``people`` is given, at or before the deal was created (within the lookback)."""
+    when ``people`` is given, at or before the deal was created (within the lookback).
+    ``carry`` are more columns of the deal to keep on each pair."""
     tc = lazy(touches, name="campaign_touches", like=op)
     require(tc, ["person_id", "campaign_id", "touched_at"], what="campaign_touches")
     tid = (
@@ -125,36 +127,36 @@ def _deal_touches(
             separator="|",
         )
     )
+    # A touch counts once for a deal however many of the deal's people link it: touches are
+    # unique by id and (deal, person) links are unique, so (deal, touch) pairs are too.
     tc = tc.select(
         tid.alias("__tid"),
         nw.col("person_id").alias("__pid"),
         nw.col("campaign_id"),
         naive(tc.collect_schema(), "touched_at").alias("__touched"),
-    )
-    deals = op.select(
+    ).unique(["__tid"])
+    deal = [
         nw.col(opportunity_id).alias("__oid"),
         naive(op.collect_schema(), created_at).alias("__created"),
-    )
+        *carry,
+    ]
+    deal_names = op.select(*deal).collect_schema().names()
     links = []
     if has(op, primary_person_id):
-        links.append(
-            op.select(
-                nw.col(opportunity_id).alias("__oid"), nw.col(primary_person_id).alias("__pid")
-            )
-        )
+        links.append(op.select(*deal, nw.col(primary_person_id).alias("__pid")))
     if people is not None:
         pp = lazy(people, name="people", like=op)
         require(pp, ["person_id", "account_id"], what="people")
         require(op, [account_id], what="opportunities")
         links.append(
-            op.select(nw.col(opportunity_id).alias("__oid"), nw.col(account_id).alias("__acc"))
+            op.select(*deal, nw.col(account_id).alias("__acc"))
             .filter(~nw.col("__acc").is_null())
             .join(
                 pp.select(nw.col("person_id").alias("__pid"), nw.col("account_id").alias("__acc")),
                 on="__acc",
                 how="inner",
             )
-            .select("__oid", "__pid")
+            .select(*deal_names, "__pid")
         )
     if not links:
         raise MetricInputError(
@@ -162,16 +164,14 @@ def _deal_touches(
             hint="pass people= (to link by account) or map primary_person_id",
         )
     pairs = nw.concat(links).filter(~nw.col("__pid").is_null()).unique(["__oid", "__pid"])
-    joined = (
-        pairs.join(deals, on="__oid", how="inner")
-        .join(tc, on="__pid", how="inner")
-        .filter(nw.col("__touched") <= nw.col("__created"))
+    joined = pairs.join(tc, on="__pid", how="inner").filter(
+        nw.col("__touched") <= nw.col("__created")
     )
     if lookback_days is not None:
         joined = joined.filter(
             nw.col("__touched") >= nw.col("__created").dt.offset_by(f"-{int(lookback_days)}d")
         )
-    return joined.unique(["__oid", "__tid"])
+    return joined
 
 
 def marketing_influenced_pipeline(
@@ -229,7 +229,7 @@ def marketing_influenced_pipeline(
             nw.len().cast(nw.Int64).alias("opportunities"),
             total(nw.col(amount)).alias("pipeline_amount"),
             count_if(nw.col("__influenced")).alias("influenced_opportunities"),
-            total(nw.when(nw.col("__influenced")).then(nw.col(amount))).alias("influenced_amount"),
+            total(nw.col(amount), where=nw.col("__influenced")).alias("influenced_amount"),
         ],
     ).with_columns(
         safe_div(nw.col("influenced_amount"), nw.col("pipeline_amount")).alias("influenced_share")
@@ -245,6 +245,7 @@ def attribution(
     people: Any = None,
     campaigns: Any = None,
     lookback_days: int | None = None,
+    by: Columns = None,
     every: str | None = None,
     opportunity_id: str = "opportunity_id",
     amount: str = "amount",
@@ -263,16 +264,26 @@ def attribution(
 
     Formula per deal with touches t_1..t_n: ``first`` gives 1 to the earliest touch, ``last``
     to the latest, ``linear`` 1/n to each. Per campaign: ``attributed_opportunities = sum of
-    credit``; ``attributed_pipeline = sum of credit x amount``; ``attributed_bookings = sum of
-    credit x amount`` over won deals. ``every`` groups by the deal's creation period.
+    credit``; ``attributed_pipeline = sum of credit x amount`` (deals with a blank amount add
+    nothing; null when no credited deal has one); ``attributed_bookings = sum of credit x
+    amount`` over won deals. ``by`` names columns of the deals (e.g. ``segment``); ``every``
+    groups by the deal's creation period. Credits are summed exactly (to 9 decimals), so the
+    same data gives the same numbers on every run, whatever order the rows arrive in.
 
-    Returns: ``campaign_id, [channel], [period], model, attributed_opportunities,
+    Returns: ``campaign_id, [channel], [*by], [period], model, attributed_opportunities,
     attributed_pipeline, attributed_bookings, reading`` (``reading`` is "directional").
     """
     if not models:
         raise MetricInputError("attribution needs at least one model (first, last, linear)")
     op = lazy(opportunities, name="opportunities")
-    require(op, [opportunity_id, amount, is_won, created_at], what="opportunities")
+    dims = as_list(by)
+    require(op, [opportunity_id, amount, is_won, created_at, *dims], what="opportunities")
+    if {"campaign_id", "channel", "model"} & set(dims):
+        raise MetricInputError(
+            f"attribution cannot group by {dims}: campaign_id, channel and model are its own "
+            "columns",
+            hint="rename the column on the opportunities first",
+        )
     pairs = _deal_touches(
         op,
         touches,
@@ -282,13 +293,12 @@ def attribution(
         created_at=created_at,
         primary_person_id=primary_person_id,
         account_id=account_id,
+        carry=[
+            nw.col(amount).cast(nw.Float64).alias("__amount"),
+            won_flag(is_won).alias("__won"),
+            *[nw.col(d) for d in dims],
+        ],
     )
-    deal_cols = op.select(
-        nw.col(opportunity_id).alias("__oid"),
-        nw.col(amount).cast(nw.Float64).fill_null(0.0).alias("__amount"),
-        won_flag(is_won).alias("__won"),
-    ).unique(["__oid"])
-    pairs = pairs.join(deal_cols, on="__oid", how="left")
     t = nw.col("__touched")
     first_t = t.min().over("__oid")
     last_t = t.max().over("__oid")
@@ -300,33 +310,36 @@ def attribution(
         nw.col("__is_first").cast(nw.Float64).sum().over("__oid").alias("__n_first"),
         nw.col("__is_last").cast(nw.Float64).sum().over("__oid").alias("__n_last"),
     )
-    keys = ["campaign_id"]
-    step = None
-    if every is not None:
-        pairs, extra = keyed(pairs, by=None, every=every, time=nw.col("__created"), what="deals")
-        keys += extra
-        step = every
+    pairs, keys = keyed(pairs, by=dims, every=every, time=nw.col("__created"), what="deals")
+    keys = ["campaign_id", *keys]
     credits = {
         "first": nw.when(nw.col("__is_first")).then(1.0 / nw.col("__n_first")).otherwise(0.0),
         "last": nw.when(nw.col("__is_last")).then(1.0 / nw.col("__n_last")).otherwise(0.0),
         "linear": 1.0 / nw.col("__n"),
     }
-    parts = []
+    # Joins return rows in any order and float sums depend on it (an engine drops a sort
+    # placed before a group_by): exact fixed-point sums give the same result every run.
+    # Every model in one pass over the pairs; then one row per model from the small result.
+    aggs = []
     for model in models:
         credit = credits[model]
-        parts.append(
-            pairs.group_by(keys)
-            .agg(
-                credit.sum().alias("attributed_opportunities"),
-                (credit * nw.col("__amount")).sum().alias("attributed_pipeline"),
-                nw.when(nw.col("__won"))
-                .then(credit * nw.col("__amount"))
-                .otherwise(0.0)
-                .sum()
-                .alias("attributed_bookings"),
-            )
-            .with_columns(nw.lit(model).alias("model"))
+        value = credit * nw.col("__amount")
+        aggs += [
+            total(credit, exact=True).alias(f"__{model}_opps"),
+            total(value, exact=True).alias(f"__{model}_pipe"),
+            total(value, where=nw.col("__won"), exact=True).alias(f"__{model}_book"),
+        ]
+    summed = pairs.group_by(keys).agg(*aggs)
+    parts = [
+        summed.select(
+            *keys,
+            nw.lit(model).alias("model"),
+            nw.col(f"__{model}_opps").alias("attributed_opportunities"),
+            nw.col(f"__{model}_pipe").alias("attributed_pipeline"),
+            nw.col(f"__{model}_book").alias("attributed_bookings"),
         )
+        for model in models
+    ]
     out = nw.concat(parts)
     extra_cols: list[str] = []
     if campaigns is not None:
@@ -341,13 +354,11 @@ def attribution(
     out = out.select(
         "campaign_id",
         *extra_cols,
-        *as_list(["period"] if step else None),
+        *keys[1:],
         "model",
         "attributed_opportunities",
         "attributed_pipeline",
         "attributed_bookings",
         nw.lit("directional").alias("reading"),
     )
-    return back(
-        sort_keys(out, ["campaign_id", *(["period"] if step else []), "model"]), opportunities
-    )
+    return back(sort_keys(out, [*keys, "model"]), opportunities)

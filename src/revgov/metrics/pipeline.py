@@ -8,6 +8,7 @@ import narwhals as nw
 
 from revgov.config import KPIChoices, QualifiedDefinition
 from revgov.errors import MetricInputError
+from revgov.metrics._deals import CLOSE_T, CLOSED, win_rate_terms, with_outcome
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -52,8 +53,8 @@ def pipeline_created(
     """Opportunities created, counted and summed.
 
     Formula: ``opportunities = count(deals created in the period)``;
-    ``pipeline_amount = sum(amount of those deals)`` (blank amounts add nothing).
-    The period is the one holding ``created_at``.
+    ``pipeline_amount = sum(amount of those deals)`` (blank amounts add nothing; null when
+    every amount is blank). The period is the one holding ``created_at``.
 
     Returns: ``[*by, period], opportunities, pipeline_amount``.
     """
@@ -140,7 +141,7 @@ def qualified_pipeline(
         [
             nw.len().cast(nw.Int64).alias("opportunities"),
             count_if(nw.col("__q")).alias("qualified_opportunities"),
-            total(nw.when(nw.col("__q")).then(nw.col(amount))).alias("qualified_amount"),
+            total(nw.col(amount), where=nw.col("__q")).alias("qualified_amount"),
         ],
     ).with_columns(
         safe_div(nw.col("qualified_opportunities"), nw.col("opportunities")).alias("qualified_rate")
@@ -161,8 +162,8 @@ def bookings(
     """Closed-won deals, counted and summed.
 
     Formula: ``won_deals = count(won deals closed in the period)``;
-    ``bookings = sum(amount of those deals)``. A deal's close time is ``closed_at`` where
-    known, else ``close_date``.
+    ``bookings = sum(amount of those deals)`` (null when every amount is blank). A deal's
+    close time is ``closed_at`` where known, else ``close_date``.
 
     Returns: ``[*by, period], won_deals, bookings``.
     """
@@ -245,13 +246,13 @@ def pipeline_coverage(
         lf.filter(~closed)
         .with_columns(period_start(naive(schema, close_date), step).alias("period"))
         .group_by([*keys, "period"])
-        .agg(total(value).alias("pipeline"))
+        .agg(total(value).alias("pipeline"), nw.len().alias("__open_rows"))
     )
     booked = (
         lf.filter(won_flag(is_won))
         .with_columns(period_start(close_time(lf, closed_at, close_date), step).alias("period"))
         .group_by([*keys, "period"])
-        .agg(total(nw.col(amount)).alias("booked"))
+        .agg(total(nw.col(amount)).alias("booked"), nw.len().alias("__booked_rows"))
     )
     tschema = tg.collect_schema()
     target = (
@@ -261,17 +262,21 @@ def pipeline_coverage(
         .agg(nw.col(target_amount).cast(nw.Float64).sum().alias("target"))
     )
     joined = full_join(full_join(target, booked, [*keys, "period"]), open_pipe, [*keys, "period"])
-    remaining = nw.col("target") - nw.col("booked").fill_null(0.0)
+    # A period with no won or open deals has 0 of them; deals whose amounts are all blank
+    # have an unknown value (null), which the join must not turn into 0.
+    booked_v = nw.when(nw.col("__booked_rows").is_null()).then(0.0).otherwise(nw.col("booked"))
+    pipe_v = nw.when(nw.col("__open_rows").is_null()).then(0.0).otherwise(nw.col("pipeline"))
+    remaining = nw.col("target") - booked_v
     den = remaining if against == "remaining" else nw.col("target")
     out = joined.select(
         *keys,
         "period",
         "target",
-        nw.col("booked").fill_null(0.0),
+        booked_v.alias("booked"),
         remaining.alias("remaining"),
-        nw.col("pipeline").fill_null(0.0),
+        pipe_v.alias("pipeline"),
         nw.lit(chosen).alias("basis"),
-        nw.when(den > 0).then(safe_div(nw.col("pipeline").fill_null(0.0), den)).alias("coverage"),
+        nw.when(den > 0).then(safe_div(pipe_v, den)).alias("coverage"),
     )
     return back(sort_keys(out, [*keys, "period"]), opportunities)
 
@@ -299,17 +304,12 @@ def required_coverage(
     """
     chosen = basis or (choices or KPIChoices()).win_rate_basis
     lf = lazy(opportunities, name="opportunities")
-    require(lf, [amount, is_closed, is_won], what="opportunities")
-    lf = lf.filter(closed_flag(is_closed, is_won))
-    lf, keys = keyed(
-        lf, by=by, every=every, time=close_time(lf, closed_at, close_date), what="opportunities"
-    )
-    won = won_flag(is_won)
-    if chosen == "count":
-        num, den = count_if(won), nw.len()
-    else:
-        amt = nw.col(amount)
-        num, den = total(nw.when(won).then(amt)), total(amt)
+    require(lf, [amount, is_won], what="opportunities")
+    lf = with_outcome(
+        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
+    ).filter(nw.col(CLOSED))
+    lf, keys = keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+    num, den = win_rate_terms(chosen, amount)
     out = (
         aggregate(
             lf,

@@ -15,7 +15,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import narwhals as nw
@@ -29,15 +29,21 @@ from revgov.metrics import marketing as mk
 from revgov.metrics import pipeline as pp
 from revgov.metrics import responsiveness as rs
 from revgov.metrics import velocity as vl
+from revgov.metrics._cutoff import frames_as_of
+from revgov.metrics._frames import lazy
+from revgov.metrics._time import fiscal_every, naive_utc, parse_every
 from revgov.metrics.enrich import with_owner_attributes, with_stage_attributes
 
 __all__ = [
     "KPIS",
     "KPIDefinition",
     "RunContext",
+    "by_closeness",
+    "check_options",
     "compute",
     "docstring_section",
     "get_kpi",
+    "groupable_columns",
     "plain",
     "prepare_frames",
     "row_count",
@@ -78,6 +84,23 @@ class KPIDefinition:
     run: Callable[[RunContext], Any]
     #: The column that summarises it in one number (first row, no grouping).
     headline: str | None = None
+    #: The unit of the headline column (default: ``unit``, when it names only one).
+    headline_unit: str | None = None
+    #: Entities whose columns ``by=`` may name (default: the first input).
+    by_entities: tuple[str, ...] | None = None
+    #: Whether the KPI can be grouped (``by=``) and split into periods (``every=``).
+    takes_by: bool = True
+    takes_every: bool = True
+
+    @property
+    def grouped_by(self) -> tuple[str, ...]:
+        """The entities whose columns ``by=`` names."""
+        return self.by_entities if self.by_entities is not None else self.inputs[:1]
+
+    @property
+    def headline_label(self) -> str:
+        """The unit of the headline value as shown."""
+        return self.headline_unit if self.headline_unit is not None else self.unit
 
     @property
     def formula(self) -> str:
@@ -143,6 +166,7 @@ _DEFS: list[KPIDefinition] = [
         example='pipeline_created(opportunities, by="segment")',
         run=lambda c: pp.pipeline_created(c["opportunities"], **_by(c)),
         headline="pipeline_amount",
+        headline_unit="currency",
     ),
     KPIDefinition(
         name="qualified_pipeline",
@@ -165,6 +189,7 @@ _DEFS: list[KPIDefinition] = [
             **_by(c),
         ),
         headline="qualified_amount",
+        headline_unit="currency",
     ),
     KPIDefinition(
         name="bookings",
@@ -179,6 +204,7 @@ _DEFS: list[KPIDefinition] = [
         example='bookings(opportunities, every="1mo")',
         run=lambda c: pp.bookings(c["opportunities"], **_by(c)),
         headline="bookings",
+        headline_unit="currency",
     ),
     KPIDefinition(
         name="stage_conversion",
@@ -196,6 +222,7 @@ _DEFS: list[KPIDefinition] = [
         run=lambda c: cv.stage_conversion(
             c["stage_events"], stages=_pipes(c), opportunities=c["opportunities"], **_by(c)
         ),
+        by_entities=("opportunities",),
     ),
     KPIDefinition(
         name="lead_to_opportunity",
@@ -266,6 +293,7 @@ _DEFS: list[KPIDefinition] = [
             opportunities=c.frames.get("opportunities") if c.by else None,
             **_by(c),
         ),
+        by_entities=("opportunities",),
     ),
     KPIDefinition(
         name="sales_cycle_days",
@@ -354,9 +382,10 @@ _DEFS: list[KPIDefinition] = [
         inputs=("opportunities",),
         example="sales_velocity(opportunities, as_of=as_of, choices=config.kpis)",
         run=lambda c: vl.sales_velocity(
-            c["opportunities"], as_of=c.as_of, choices=c.config.kpis, by=c.by
+            c["opportunities"], as_of=c.as_of, choices=c.config.kpis, **_by(c)
         ),
         headline="velocity_per_month",
+        headline_unit="currency per month",
     ),
     KPIDefinition(
         name="pipeline_coverage",
@@ -379,6 +408,7 @@ _DEFS: list[KPIDefinition] = [
             choices=c.config.kpis,
             pipelines=c.config.pipelines or None,
         ),
+        by_entities=("opportunities", "targets"),
     ),
     KPIDefinition(
         name="required_coverage",
@@ -400,14 +430,16 @@ _DEFS: list[KPIDefinition] = [
         title="Speed to lead",
         function=rs.speed_to_lead,
         unit="business hours",
-        basis="people by MQL period; business hours from [sla]",
+        basis="people by MQL period, as of as_of; business hours from [sla]",
         owner=_SDR,
         driver="Routing, SDR capacity and alerting on new leads.",
         remediation="Fix routing gaps and unassigned leads; alert owners on new leads; cover "
         "the hours with the slowest response.",
         inputs=("people", "activities"),
         example='speed_to_lead(people, activities, sla=config.sla, by="segment")',
-        run=lambda c: rs.speed_to_lead(c["people"], c["activities"], sla=c.config.sla, **_by(c)),
+        run=lambda c: rs.speed_to_lead(
+            c["people"], c["activities"], sla=c.config.sla, as_of=c.as_of, **_by(c)
+        ),
         headline="median_hours",
     ),
     KPIDefinition(
@@ -446,6 +478,7 @@ _DEFS: list[KPIDefinition] = [
             choices=c.config.kpis,
             by=c.by,
         ),
+        by_entities=("spend", "opportunities"),
     ),
     KPIDefinition(
         name="cac_payback_months",
@@ -465,6 +498,7 @@ _DEFS: list[KPIDefinition] = [
             choices=c.config.kpis,
             by=c.by,
         ),
+        by_entities=("spend", "opportunities"),
     ),
     KPIDefinition(
         name="marketing_sourced_pipeline",
@@ -480,6 +514,7 @@ _DEFS: list[KPIDefinition] = [
         example="marketing_sourced_pipeline(opportunities)",
         run=lambda c: mk.marketing_sourced_pipeline(c["opportunities"], **_by(c)),
         headline="sourced_share",
+        headline_unit="share",
     ),
     KPIDefinition(
         name="marketing_influenced_pipeline",
@@ -497,6 +532,7 @@ _DEFS: list[KPIDefinition] = [
             c["opportunities"], c["campaign_touches"], people=c.frames.get("people"), **_by(c)
         ),
         headline="influenced_share",
+        headline_unit="share",
     ),
     KPIDefinition(
         name="channel_efficiency",
@@ -511,8 +547,9 @@ _DEFS: list[KPIDefinition] = [
         inputs=("opportunities", "spend"),
         example="channel_efficiency(opportunities, spend, campaigns=campaigns)",
         run=lambda c: ef.channel_efficiency(
-            c["opportunities"], c["spend"], campaigns=c.frames.get("campaigns"), every=c.every
+            c["opportunities"], c["spend"], campaigns=c.frames.get("campaigns"), **_by(c)
         ),
+        by_entities=("opportunities", "spend"),
     ),
     KPIDefinition(
         name="campaign_efficiency",
@@ -527,8 +564,9 @@ _DEFS: list[KPIDefinition] = [
         inputs=("opportunities", "campaigns"),
         example="campaign_efficiency(opportunities, campaigns, spend=spend)",
         run=lambda c: ef.campaign_efficiency(
-            c["opportunities"], c["campaigns"], spend=c.frames.get("spend"), every=c.every
+            c["opportunities"], c["campaigns"], spend=c.frames.get("spend"), **_by(c)
         ),
+        by_entities=("opportunities", "spend"),
     ),
     KPIDefinition(
         name="attribution",
@@ -547,7 +585,7 @@ _DEFS: list[KPIDefinition] = [
             c["campaign_touches"],
             campaigns=c.frames.get("campaigns"),
             people=c.frames.get("people"),
-            every=c.every,
+            **_by(c),
         ),
     ),
     KPIDefinition(
@@ -578,9 +616,10 @@ _DEFS: list[KPIDefinition] = [
         inputs=("opportunities", "people", "activities"),
         example="buying_group_coverage(opportunities, people, activities, as_of=as_of)",
         run=lambda c: dq.buying_group_coverage(
-            c["opportunities"], c["people"], c["activities"], as_of=c.as_of, by=c.by
+            c["opportunities"], c["people"], c["activities"], as_of=c.as_of, **_by(c)
         ),
         headline="mean_contacts",
+        headline_unit="people per deal",
     ),
     KPIDefinition(
         name="funnel_leakage",
@@ -605,6 +644,7 @@ _DEFS: list[KPIDefinition] = [
             targets=c.frames.get("targets"),
             by=c.by,
         ),
+        by_entities=("opportunities",),
     ),
 ]
 
@@ -612,30 +652,52 @@ _DEFS: list[KPIDefinition] = [
 KPIS: dict[str, KPIDefinition] = {d.name: d for d in _DEFS}
 
 
+def by_closeness(name: str, choices: Sequence[str]) -> list[str]:
+    """``choices`` ordered by how close each is to ``name`` (closest first)."""
+    return sorted(choices, key=lambda c: (-difflib.SequenceMatcher(None, name, c).ratio(), c))
+
+
 def get_kpi(name: str) -> KPIDefinition:
-    """The definition of ``name``; an unknown name suggests the closest one."""
+    """The definition of ``name``; an unknown name lists the KPIs, closest first."""
     try:
         return KPIS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(KPIS), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "run `revgov metrics --list`"
-        raise MetricInputError(f"unknown KPI {name!r}", hint=hint) from None
+        names = by_closeness(name, list(KPIS))
+        raise MetricInputError(
+            f"unknown KPI {name!r}; the KPIs, closest first: {', '.join(names)}",
+            hint=f"did you mean {names[0]!r}?",
+        ) from None
 
 
-def prepare_frames(frames: Mapping[str, Any], config: Config) -> dict[str, Any]:
+def prepare_frames(
+    frames: Mapping[str, Any],
+    config: Config,
+    *,
+    as_of: datetime | date | str | None = None,
+) -> dict[str, Any]:
     """Frames as the KPIs expect them from a snapshot: deals carry their stage attributes
     (flags filled from the pipelines) and, where users exist, their owner's region and team
-    (``owner_region``, ``owner_team``), as do people."""
+    (``owner_region``, ``owner_team``), as do people.
+
+    With ``as_of``, every frame is cut to what had happened by then (records created later
+    left out, deals closed later reopened at their stage of the time: see
+    :mod:`revgov.metrics._cutoff`), so every time-dependent KPI measures the same moment.
+    """
     out = dict(frames)
     opps = out.get("opportunities")
     users = out.get("users")
     has_users = users is not None and _rows(users) > 0
-    if opps is not None:
-        if config.pipelines:
-            opps = with_stage_attributes(opps, config.pipelines)
-        if has_users:
-            opps = with_owner_attributes(opps, users, columns=("region", "team"))
-        out["opportunities"] = opps
+    staged = opps is not None and bool(config.pipelines) and "stage" in _columns(opps)
+    if staged:
+        out["opportunities"] = with_stage_attributes(opps, config.pipelines)
+    if as_of is not None:
+        out = frames_as_of(out, naive_utc(as_of))
+        if staged:
+            # The stage may have been read back from history: its order and probability too.
+            out["opportunities"] = with_stage_attributes(out["opportunities"], config.pipelines)
+    opps = out.get("opportunities")
+    if opps is not None and has_users:
+        out["opportunities"] = with_owner_attributes(opps, users, columns=("region", "team"))
     people = out.get("people")
     if people is not None and has_users:
         out["people"] = with_owner_attributes(people, users, columns=("region", "team"))
@@ -649,6 +711,55 @@ def _rows(frame: Any) -> int:
     return int(lf.select(nw.len()).collect().item())
 
 
+def _columns(frame: Any) -> list[str]:
+    return lazy(frame, name="frame").collect_schema().names()
+
+
+def groupable_columns(definition: KPIDefinition, frames: Mapping[str, Any]) -> list[str] | None:
+    """The columns ``by=`` may name for ``definition``: those every entity it groups has
+    (None when one of them is not in ``frames``)."""
+    names: list[str] | None = None
+    for entity in definition.grouped_by:
+        if frames.get(entity) is None:
+            return None
+        cols = _columns(frames[entity])
+        names = cols if names is None else [c for c in names if c in cols]
+    return names
+
+
+def check_options(
+    definition: KPIDefinition,
+    frames: Mapping[str, Any],
+    *,
+    by: Sequence[str] | None,
+    every: str | None,
+) -> None:
+    """Raise :class:`MetricInputError` for a ``by`` or ``every`` the KPI cannot honour: it
+    never ignores one. ``by`` columns must be on every entity the KPI groups."""
+    if by and not definition.takes_by:
+        raise MetricInputError(
+            f"{definition.name} cannot be grouped: by= does not apply to it",
+            hint="leave out by= (--by), or choose another KPI",
+        )
+    if every and not definition.takes_every:
+        raise MetricInputError(
+            f"{definition.name} cannot be split into periods: every= does not apply to it",
+            hint="leave out every= (--every), or choose another KPI",
+        )
+    parse_every(every)
+    valid = groupable_columns(definition, frames)
+    if by and valid is not None:
+        bad = [c for c in by if c not in valid]
+        if bad:
+            where = " and ".join(definition.grouped_by)
+            close = by_closeness(bad[0], valid)
+            raise MetricInputError(
+                f"{definition.name} cannot group by {bad[0]!r}: no such column on {where}; "
+                f"the columns, closest first: {', '.join(close)}",
+                hint=f"did you mean {close[0]!r}?" if close else None,
+            )
+
+
 def compute(
     name: str,
     frames: Mapping[str, Any],
@@ -656,26 +767,35 @@ def compute(
     *,
     by: Sequence[str] | None = None,
     every: str | None = None,
-    as_of: datetime | None = None,
+    as_of: datetime | date | str | None = None,
     prepared: bool = False,
 ) -> Any:
-    """Compute KPI ``name`` on snapshot frames (as :meth:`SnapshotStore.frames` gives them)."""
-    from revgov.metrics._time import naive_utc
+    """Compute KPI ``name`` on snapshot frames (as :meth:`SnapshotStore.frames` gives them).
 
+    ``as_of`` (default now) cuts the frames to what had happened by then
+    (:func:`prepare_frames`); with ``prepared=True`` the frames were prepared with that
+    ``as_of`` already. With ``kpis.fiscal_calendar``, quarters and years follow the fiscal
+    year (``company.fiscal_year_start_month``). A ``by`` or ``every`` the KPI cannot honour
+    raises :class:`MetricInputError`.
+    """
     definition = get_kpi(name)
-    ready = frames if prepared else prepare_frames(frames, config)
+    moment = naive_utc(as_of)
+    ready = frames if prepared else prepare_frames(frames, config, as_of=moment)
     missing = [e for e in definition.inputs if e not in ready]
     if missing:
         raise MetricInputError(
             f"{name} needs {', '.join(missing)}, which the snapshot lacks",
             hint="map them in the source's entities and pull again",
         )
+    check_options(definition, ready, by=by, every=every)
+    if config.kpis.fiscal_calendar:
+        every = fiscal_every(every, config.company.fiscal_year_start_month)
     ctx = RunContext(
         frames=ready,
         config=config,
         by=list(by) if by else None,
         every=every,
-        as_of=naive_utc(as_of),
+        as_of=moment,
     )
     return definition.run(ctx)
 

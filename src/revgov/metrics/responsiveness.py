@@ -70,6 +70,7 @@ def speed_to_lead(
     activities: Any,
     *,
     sla: SLAConfig | None = None,
+    as_of: datetime | date | str | None = None,
     by: Columns = None,
     every: str | None = None,
     start: str = "mql_at",
@@ -86,8 +87,10 @@ def speed_to_lead(
     Business hours use the SLA's time zone, working days, hours and holidays: a lead that
     arrived on Friday evening and was called on Monday at 10:00 waited one business hour
     (9-17). People without a start are left out; activities before the start do not count.
-    People never contacted are in ``leads`` but not in the distribution. ``every`` groups by
-    the start.
+    People never contacted are in ``leads`` but not in the distribution. As
+    :func:`sla_compliance_rate`, it is measured as of ``as_of`` (default now): leads that
+    started later are left out and so are activities after it. ``every`` groups by the
+    start.
 
     Formula per lead: ``hours = business_seconds(start, first_touch) / 3600``; per group:
     leads, contacted, ``contact_rate = contacted / leads``, and mean, median, p75, p90 hours.
@@ -96,6 +99,7 @@ def speed_to_lead(
     p75_hours, p90_hours``.
     """
     rules = sla or SLAConfig()
+    cutoff = naive_utc(as_of)
     lf = lazy(people, name="people")
     lf = _first_touch(
         lf,
@@ -107,8 +111,8 @@ def speed_to_lead(
         activity_person_id=activity_person_id,
         activity_type=activity_type,
         occurred_at=occurred_at,
-        cutoff=None,
-    )
+        cutoff=cutoff,
+    ).filter(nw.col("__start") <= nw.lit(cutoff))
     lf = with_business_seconds(lf, "__start", "__touch", "__waited", rules)
     lf = lf.with_columns(
         nw.when(~nw.col("__touch").is_null()).then(nw.col("__waited") / 3600).alias("__hours")

@@ -4,19 +4,31 @@ forecast of bookings, and the backward plan from a bookings target.
 The model: MQLs arrive at ``mqls_per_month``; ``mql_to_sql`` of them become sales-qualified;
 ``sql_to_opportunity`` of those reach an opportunity (the meeting rate); ``win_rate`` of
 closed opportunities are won at ``average_deal_size`` after ``cycle_days``; one MQL costs
-``cost_per_mql``. Every output carries the assumptions it used.
+``cost_per_mql``. With stage history, each funnel stage has its ``stage_conversion`` (from
+the stage before) and ``stage_win_rate`` (the chance a deal that reached it is won), and the
+forecast weighs each open deal by the win rate of the stage it is in. Every output carries
+the assumptions it used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import narwhals as nw
 
 from revgov.config import KPIChoices, QualifiedDefinition
 from revgov.errors import MetricInputError
+from revgov.metrics._deals import (
+    CLOSE_T,
+    CLOSED,
+    WON,
+    cycle_terms,
+    deal_size_terms,
+    win_rate_terms,
+    with_outcome,
+)
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -36,7 +48,13 @@ from revgov.metrics._kpi import (
     closed_flag,
     count_if,
     total,
-    won_flag,
+)
+from revgov.metrics._stages import (
+    Pipelines,
+    funnel_position,
+    funnel_stages,
+    pipelines_list,
+    stage_attr,
 )
 from revgov.metrics._time import days_between, naive, naive_utc, period_start
 from revgov.metrics.conversion import _converted_people
@@ -45,6 +63,7 @@ from revgov.metrics.velocity import DAYS_PER_MONTH
 __all__ = [
     "ASSUMPTIONS",
     "SCENARIOS",
+    "STAGE_ASSUMPTIONS",
     "fit_funnel",
     "forecast_bookings",
     "funnel_scenarios",
@@ -60,8 +79,13 @@ ASSUMPTIONS: dict[str, bool] = {
     "average_deal_size": True,
     "cycle_days": False,
     "cost_per_mql": False,
+    "stage_conversion": True,
+    "stage_win_rate": True,
 }
-_RATES = ("mql_to_sql", "sql_to_opportunity", "win_rate")
+#: Assumptions fitted once per funnel stage (their rows name the ``stage``).
+STAGE_ASSUMPTIONS = ("stage_conversion", "stage_win_rate")
+_SCALAR = [a for a in ASSUMPTIONS if a not in STAGE_ASSUMPTIONS]
+_RATES = ("mql_to_sql", "sql_to_opportunity", "win_rate", *STAGE_ASSUMPTIONS)
 SCENARIOS = ("base", "conservative", "aggressive")
 
 _BASIS = {
@@ -69,9 +93,24 @@ _BASIS = {
     "mql_to_sql": "SQLs / MQLs of the MQLs in the window (lifecycle, stage events, conversion)",
     "sql_to_opportunity": "SQLs that became an opportunity / SQLs (the meeting rate)",
     "win_rate": "won / closed, deals closed in the window ({basis} basis)",
-    "average_deal_size": "won amount / won deals, deals closed in the window",
+    "average_deal_size": "won amount / won deals with an amount, deals closed in the window",
     "cycle_days": "mean calendar days from creation to close of deals won in the window",
-    "cost_per_mql": "spend in the window / MQLs in the window",
+    "cost_per_mql": "spend in the window / MQLs of the window's months with spend",
+    "stage_conversion": "deals closed in the window that reached the stage / those that "
+    "reached the stage before (stage history; a skipped stage counts as passed)",
+    "stage_win_rate": "won / deals closed in the window that reached the stage (count basis: "
+    "the chance that one deal in the stage is won)",
+}
+
+#: What each assumption of the backward plan is fitted from (named when it is missing).
+_NEEDS = {
+    "average_deal_size": "won deals with an amount",
+    "win_rate": "closed deals",
+    "sql_to_opportunity": "people with mql_at",
+    "mql_to_sql": "people with mql_at",
+    "cost_per_mql": "spend and people with mql_at",
+    "mqls_per_month": "people with mql_at",
+    "cycle_days": "won deals with creation and close times",
 }
 
 
@@ -112,19 +151,23 @@ def _rows(
 
 
 def fit_funnel(
-    people: FrameT,
-    opportunities: Any,
+    people: Any,
+    opportunities: FrameT,
     *,
     as_of: datetime | date | str | None = None,
     window_days: int = 365,
     by: Columns = "segment",
     spend: Any = None,
     spend_by: Columns = None,
+    stage_events: Any = None,
+    pipelines: Pipelines | None = None,
     qualified: QualifiedDefinition | None = None,
     choices: KPIChoices | None = None,
     person_id: str = "person_id",
     mql_at: str = "mql_at",
     lifecycle_stage: str = "lifecycle_stage",
+    opportunity_id: str = "opportunity_id",
+    stage: str = "stage",
     created_at: str = "created_at",
     amount: str = "amount",
     is_closed: str = "is_closed",
@@ -141,103 +184,108 @@ def fit_funnel(
     spread is the 25th and 75th percentiles of its monthly values (``low``, ``high``), from
     which :func:`funnel_scenarios` takes the conservative and aggressive cases. Spend is
     matched to groups on the ``spend_by`` columns (e.g. ``["segment"]``); by default one cost
-    per MQL applies to every group.
+    per MQL applies to every group. ``people`` may be None: the assumptions about MQLs, SQLs
+    and their cost are then left out (an opportunities-only model). With ``stage_events`` and
+    ``pipelines``, each funnel stage gets a ``stage_conversion`` and a ``stage_win_rate`` row
+    (``stage`` names it; it is null on the other rows).
 
     Formulas: see each row's ``basis``. ``mqls_per_month = MQLs in the window / months of
     the window with any MQL``; rates and averages are ratios of window totals.
 
-    Returns: ``[*by], assumption, value, low, high, months, basis``.
+    Returns: ``[*by], assumption, stage, value, low, high, months, basis``.
     """
     cfg = choices or KPIChoices()
     definition = qualified or QualifiedDefinition()
     cutoff = naive_utc(as_of)
     start = cutoff - timedelta(days=window_days)
     keys = as_list(by)
-    pp = lazy(people, name="people")
-    op = lazy(opportunities, name="opportunities", like=pp)
-    require(pp, [person_id, mql_at, *keys], what="people")
+    op = lazy(opportunities, name="opportunities")
     require(op, [created_at, amount, is_won, *keys], what="opportunities")
     window = (nw.col("__t") > nw.lit(start)) & (nw.col("__t") <= nw.lit(cutoff))
+    parts: list[nw.LazyFrame[Any]] = []
 
     # -- people: MQL -> SQL -> opportunity ---------------------------------------------------
-    mqls = pp.with_columns(naive(pp.collect_schema(), mql_at).alias("__t")).filter(window)
-    mqls = _converted_people(
-        mqls,
-        op,
-        person_id=person_id,
-        primary_person_id="primary_person_id",
-        converted_opportunity_id="converted_opportunity_id",
-        is_converted="is_converted",
-    )
-    sql_stages = [s.lower() for s in definition.person_lifecycle_stages]
-    sql = nw.col("__converted")
-    if has(mqls, lifecycle_stage):
-        sql = sql | nw.col(lifecycle_stage).str.to_lowercase().is_in(sql_stages).fill_null(False)
-    mqls = mqls.with_columns(sql.alias("__sql"), period_start(nw.col("__t"), "1mo").alias(PERIOD))
-    monthly_people = mqls.group_by([*keys, PERIOD]).agg(
-        nw.len().cast(nw.Int64).alias("__mqls"),
-        count_if(nw.col("__sql")).alias("__sqls"),
-        count_if(nw.col("__converted")).alias("__opps"),
-    )
-    parts = [
-        _rows(
-            monthly_people.with_columns(nw.col("__mqls").alias("__num"), nw.lit(1).alias("__den")),
-            keys,
-            "mqls_per_month",
-            basis=_BASIS["mqls_per_month"],
-            value=safe_div(nw.col("__n"), nw.col("months")),
-        ),
-        _rows(
-            monthly_people.with_columns(
-                nw.col("__sqls").alias("__num"), nw.col("__mqls").alias("__den")
+    monthly_people: nw.LazyFrame[Any] | None = None
+    if people is not None:
+        pp = lazy(people, name="people", like=op)
+        require(pp, [person_id, mql_at, *keys], what="people")
+        mqls = pp.with_columns(naive(pp.collect_schema(), mql_at).alias("__t")).filter(window)
+        mqls = _converted_people(
+            mqls,
+            op,
+            person_id=person_id,
+            primary_person_id="primary_person_id",
+            converted_opportunity_id="converted_opportunity_id",
+            is_converted="is_converted",
+        )
+        sql_stages = [s.lower() for s in definition.person_lifecycle_stages]
+        sql = nw.col("__converted")
+        if has(mqls, lifecycle_stage):
+            sql = sql | nw.col(lifecycle_stage).str.to_lowercase().is_in(sql_stages).fill_null(
+                False
+            )
+        mqls = mqls.with_columns(
+            sql.alias("__sql"), period_start(nw.col("__t"), "1mo").alias(PERIOD)
+        )
+        monthly_people = mqls.group_by([*keys, PERIOD]).agg(
+            nw.len().cast(nw.Int64).alias("__mqls"),
+            count_if(nw.col("__sql")).alias("__sqls"),
+            count_if(nw.col("__converted")).alias("__opps"),
+        )
+        parts += [
+            _rows(
+                monthly_people.with_columns(
+                    nw.col("__mqls").alias("__num"), nw.lit(1).alias("__den")
+                ),
+                keys,
+                "mqls_per_month",
+                basis=_BASIS["mqls_per_month"],
+                value=safe_div(nw.col("__n"), nw.col("months")),
             ),
-            keys,
-            "mql_to_sql",
-            basis=_BASIS["mql_to_sql"],
-        ),
-        _rows(
-            monthly_people.with_columns(
-                nw.col("__opps").alias("__num"), nw.col("__sqls").alias("__den")
+            _rows(
+                monthly_people.with_columns(
+                    nw.col("__sqls").alias("__num"), nw.col("__mqls").alias("__den")
+                ),
+                keys,
+                "mql_to_sql",
+                basis=_BASIS["mql_to_sql"],
             ),
-            keys,
-            "sql_to_opportunity",
-            basis=_BASIS["sql_to_opportunity"],
-        ),
-    ]
+            _rows(
+                monthly_people.with_columns(
+                    nw.col("__opps").alias("__num"), nw.col("__sqls").alias("__den")
+                ),
+                keys,
+                "sql_to_opportunity",
+                basis=_BASIS["sql_to_opportunity"],
+            ),
+        ]
 
     # -- deals closed in the window: win rate, deal size, cycle --------------------------------
-    if not has(op, is_closed):
-        op = op.with_columns(nw.lit(None, dtype=nw.Boolean()).alias(is_closed))
-    closed = op.with_columns(close_time(op, closed_at, close_date).alias("__t")).filter(
-        closed_flag(is_closed, is_won) & window
+    # The same terms as win_rate_by_count / _by_amount, average_deal_size and
+    # sales_cycle_days (revgov.metrics._deals), pooled over the window's months.
+    closed = (
+        with_outcome(
+            op,
+            is_closed=is_closed,
+            is_won=is_won,
+            closed_at=closed_at,
+            close_date=close_date,
+            start=created_at,
+        )
+        .with_columns(nw.col(CLOSE_T).alias("__t"))
+        .filter(nw.col(CLOSED) & window)
+        .with_columns(period_start(nw.col("__t"), "1mo").alias(PERIOD))
     )
-    won = won_flag(is_won)
-    days = days_between(
-        naive(closed.collect_schema(), created_at),
-        nw.col("__t"),
-        closed.implementation,
-        calendar=True,
-    ).cast(nw.Float64)
-    closed = closed.with_columns(
-        won.alias("__won"),
-        nw.col(amount).cast(nw.Float64).fill_null(0.0).alias("__amt"),
-        days.alias("__days"),
-        period_start(nw.col("__t"), "1mo").alias(PERIOD),
-    )
-    w = nw.col("__won")
-    rate_num = (
-        count_if(w) if cfg.win_rate_basis == "count" else total(nw.when(w).then(nw.col("__amt")))
-    )
-    rate_den = (
-        nw.len().cast(nw.Float64) if cfg.win_rate_basis == "count" else total(nw.col("__amt"))
-    )
+    rate_num, rate_den = win_rate_terms(cfg.win_rate_basis, amount)
+    size_num, size_den = deal_size_terms(amount)
+    days_num, days_den = cycle_terms()
     monthly_deals = closed.group_by([*keys, PERIOD]).agg(
         rate_num.cast(nw.Float64).alias("__rate_num"),
         rate_den.cast(nw.Float64).alias("__rate_den"),
-        count_if(w).alias("__won_n"),
-        total(nw.when(w).then(nw.col("__amt"))).alias("__won_amt"),
-        total(nw.when(w & ~nw.col("__days").is_null()).then(nw.col("__days"))).alias("__days_sum"),
-        count_if(w & ~nw.col("__days").is_null()).alias("__days_n"),
+        size_num.alias("__won_amt"),
+        size_den.alias("__won_n"),
+        days_num.alias("__days_sum"),
+        days_den.alias("__days_n"),
     )
     parts += [
         _rows(
@@ -265,10 +313,25 @@ def fit_funnel(
             basis=_BASIS["cycle_days"],
         ),
     ]
+    parts = [p.with_columns(nw.lit(None, dtype=nw.String()).alias("stage")) for p in parts]
+    parts = [p.with_columns(nw.lit(0, dtype=nw.Int64()).alias("__order")) for p in parts]
+
+    # -- per stage, from stage history -----------------------------------------------------------
+    if stage_events is not None and pipelines is not None:
+        ev = lazy(stage_events, name="stage_events", like=op)
+        parts += _stage_rows(
+            closed,
+            ev,
+            pipelines,
+            keys=keys,
+            cutoff=cutoff,
+            opportunity_id=opportunity_id,
+            stage=stage,
+        )
 
     # -- spend per MQL -------------------------------------------------------------------------
-    if spend is not None:
-        sp = lazy(spend, name="spend", like=pp)
+    if spend is not None and monthly_people is not None:
+        sp = lazy(spend, name="spend", like=op)
         require(sp, [spend_period, spend_amount], what="spend")
         shared = as_list(spend_by)
         require(sp, shared, what="spend")
@@ -293,9 +356,102 @@ def fit_funnel(
             cost = (
                 null_safe_join(groups, cost, shared) if shared else groups.join(cost, how="cross")
             ).select(*keys, "assumption", "value", "low", "high", "months", "basis")
-        parts.append(cost)
-    out = nw.concat(parts)
-    return back(sort_keys(out, [*keys, "assumption"]), people)
+        parts.append(
+            cost.with_columns(
+                nw.lit(None, dtype=nw.String()).alias("stage"),
+                nw.lit(0, dtype=nw.Int64()).alias("__order"),
+            )
+        )
+    cols = [*keys, "assumption", "stage", "value", "low", "high", "months", "basis", "__order"]
+    out = nw.concat([p.select(cols) for p in parts])
+    out = sort_keys(out, [*keys, "assumption", "__order"]).drop("__order")
+    like = cast("FrameT", people) if people is not None else opportunities
+    return back(out, like)
+
+
+def _stage_rows(
+    closed: nw.LazyFrame[Any],
+    events: nw.LazyFrame[Any],
+    pipelines: Pipelines,
+    *,
+    keys: list[str],
+    cutoff: datetime,
+    opportunity_id: str,
+    stage: str,
+) -> list[nw.LazyFrame[Any]]:
+    """``stage_conversion`` and ``stage_win_rate`` rows from the deals closed in the window
+    (``closed``, with ``__won`` and ``period``) and their stage history.
+
+    A deal reached a stage when a stage event (up to ``as_of``) or its current stage is at
+    that stage or later; every deal reached the first stage and a won deal reached them all.
+    """
+    steps = funnel_stages(pipelines)
+    n_open = len([s for s in pipelines_list(pipelines)[0].stages if not s.is_closed])
+    if len(steps) < 2 or n_open < 1:
+        return []
+    require(events, ["record_id", "to_value", "changed_at"], what="stage_events")
+    require(closed, [opportunity_id], what="opportunities")
+    if has(events, "field"):
+        events = events.filter(nw.col("field").fill_null("stage") == "stage")
+    if has(events, "record_entity"):
+        events = events.filter(
+            nw.col("record_entity").fill_null("opportunities") == "opportunities"
+        )
+    t = naive(events.collect_schema(), "changed_at")
+    reached_ev = (
+        events.filter(t <= nw.lit(cutoff))
+        .select(
+            nw.col("record_id").alias("__rid"),
+            funnel_position(steps, "to_value").alias("__epos"),
+        )
+        .group_by("__rid")
+        .agg(nw.col("__epos").max())
+    )
+    deals = closed.join(reached_ev, left_on=opportunity_id, right_on="__rid", how="left")
+    current = funnel_position(steps, stage) if has(deals, stage) else nw.lit(None, dtype=nw.Int64())
+    reach = (
+        nw.when(nw.col(WON))
+        .then(nw.lit(len(steps), dtype=nw.Int64()))
+        .otherwise(
+            nw.max_horizontal(nw.col("__epos").fill_null(1), current.fill_null(1)).cast(nw.Int64)
+        )
+    )
+    deals = deals.with_columns(reach.alias("__reach"))
+    monthly = deals.group_by([*keys, PERIOD]).agg(
+        *[count_if(nw.col("__reach") >= s.position).alias(f"__r{s.position}") for s in steps],
+        *[
+            count_if(nw.col(WON) & (nw.col("__reach") >= s.position)).alias(f"__w{s.position}")
+            for s in steps
+        ],
+    )
+
+    def per_stage(pairs: list[tuple[int, str, str, str]]) -> nw.LazyFrame[Any]:
+        return nw.concat(
+            [
+                monthly.select(
+                    *keys,
+                    PERIOD,
+                    nw.lit(name).alias("stage"),
+                    nw.lit(order, dtype=nw.Int64()).alias("__order"),
+                    nw.col(num).cast(nw.Float64).alias("__num"),
+                    nw.col(den).cast(nw.Float64).alias("__den"),
+                )
+                for order, name, num, den in pairs
+            ]
+        )
+
+    conversion = per_stage(
+        [(s.position, s.name, f"__r{s.position}", f"__r{s.position - 1}") for s in steps[1:]]
+    )
+    win = per_stage(
+        [(s.position, s.name, f"__w{s.position}", f"__r{s.position}") for s in steps[:n_open]]
+    )
+    out = []
+    for name, monthly_stage in (("stage_conversion", conversion), ("stage_win_rate", win)):
+        rows = _rows(monthly_stage, [*keys, "stage"], name, basis=_BASIS[name])
+        order = monthly_stage.select("stage", "__order").unique(["stage"])
+        out.append(rows.join(order, on="stage", how="left"))
+    return out
 
 
 def funnel_scenarios(
@@ -313,11 +469,13 @@ def funnel_scenarios(
     "aggressive": 1.15}``) a case scales every assumption by its factor in its favourable
     direction (x m where higher is better, / m otherwise). Rates never exceed 1.
 
-    Returns: ``[*by], scenario, assumption, value, source``.
+    Returns: ``[*by], scenario, assumption, stage, value, source``.
     """
     lf = lazy(assumptions, name="assumptions")
     keys = [k for k in as_list(by) if has(lf, k)]
     require(lf, ["assumption", "value", "low", "high"], what="assumptions")
+    if not has(lf, "stage"):
+        lf = lf.with_columns(nw.lit(None, dtype=nw.String()).alias("stage"))
     higher = nw.col("assumption").is_in([a for a, up in ASSUMPTIONS.items() if up])
     rate = nw.col("assumption").is_in(list(_RATES))
     parts = [
@@ -325,6 +483,7 @@ def funnel_scenarios(
             *keys,
             nw.lit("base").alias("scenario"),
             "assumption",
+            "stage",
             nw.col("value"),
             nw.lit("fitted value").alias("source"),
         )
@@ -355,18 +514,19 @@ def funnel_scenarios(
                 *keys,
                 nw.lit(scenario).alias("scenario"),
                 "assumption",
+                "stage",
                 value.cast(nw.Float64).alias("value"),
                 source.alias("source"),
             )
         )
     out = nw.concat(parts)
-    return back(sort_keys(out, [*keys, "scenario", "assumption"]), assumptions)
+    return back(sort_keys(out, [*keys, "scenario", "assumption", "stage"]), assumptions)
 
 
 def _wide(
     scenarios: nw.LazyFrame[Any], keys: Sequence[str], names: Sequence[str]
 ) -> nw.LazyFrame[Any]:
-    """One row per group and scenario, one column per assumption."""
+    """One row per group and scenario, one column per (group-wide) assumption."""
     return scenarios.group_by([*keys, "scenario"]).agg(
         *[nw.when(nw.col("assumption") == n).then(nw.col("value")).max().alias(n) for n in names]
     )
@@ -379,8 +539,10 @@ def forecast_bookings(
     as_of: datetime | date | str | None = None,
     months: int = 6,
     by: Columns = "segment",
+    pipelines: Pipelines | None = None,
     created_at: str = "created_at",
     amount: str = "amount",
+    stage: str = "stage",
     is_closed: str = "is_closed",
     is_won: str = "is_won",
     closed_at: str = "closed_at",
@@ -388,16 +550,20 @@ def forecast_bookings(
 ) -> FrameT:
     """Expected bookings by month from today's open pipeline, per scenario.
 
-    Each deal open at ``as_of`` is expected to win with the scenario's ``win_rate`` and bring
-    its amount (or the ``average_deal_size`` when blank). It closes in the month of its close
-    date when that is not past; otherwise after the rest of the scenario's ``cycle_days``
-    (``cycle_days - age``, at least 0). Deals expected beyond ``months`` are left out.
+    Each deal open at ``as_of`` is expected to win with the scenario's ``stage_win_rate`` of
+    the stage it is in (stage names matched without regard to case; with ``pipelines``, by
+    alias too), or with the scenario's overall ``win_rate`` where its stage has none. It
+    brings its amount (or the ``average_deal_size`` when blank). It closes in the month of
+    its close date when that is not past; otherwise after the rest of the scenario's
+    ``cycle_days`` (``cycle_days - age``, at least 0). Deals expected beyond ``months`` are
+    left out.
 
-    Formula: ``expected_bookings = sum over open deals closing in the month of win_rate x
-    amount``.
+    Formula: ``expected_bookings = sum over open deals closing in the month of
+    win_rate_of_its_stage x amount``; ``applied_win_rate`` is the mean win rate applied to
+    the month's deals.
 
     Returns: ``[*by], scenario, period, open_opportunities, open_pipeline,
-    expected_bookings, win_rate, average_deal_size, cycle_days``.
+    expected_bookings, win_rate, applied_win_rate, average_deal_size, cycle_days``.
     """
     if months < 1:
         raise MetricInputError(f"months must be at least 1, got {months}")
@@ -421,6 +587,21 @@ def forecast_bookings(
     joined = (
         null_safe_join(deals, wide, keys, how="inner") if keys else deals.join(wide, how="cross")
     )
+    rate = nw.col("win_rate")
+    if has(sc, "stage") and has(op, stage):
+        rates = sc.filter(
+            (nw.col("assumption") == "stage_win_rate") & ~nw.col("stage").is_null()
+        ).select(
+            *keys,
+            "scenario",
+            nw.col("stage").str.to_lowercase().alias("__skey"),
+            nw.col("value").alias("__stage_rate"),
+        )
+        name = stage_attr("name", pipelines, stage=stage) if pipelines is not None else None
+        deal_stage = nw.coalesce(name, nw.col(stage)) if name is not None else nw.col(stage)
+        joined = joined.with_columns(deal_stage.str.to_lowercase().alias("__skey"))
+        joined = null_safe_join(joined, rates, [*keys, "scenario", "__skey"], how="left")
+        rate = nw.coalesce(nw.col("__stage_rate"), nw.col("win_rate"))
     impl = joined.implementation
     age = days_between(nw.col("__created"), nw.lit(cutoff), impl, calendar=True).cast(nw.Float64)
     remaining = (nw.col("cycle_days").fill_null(0.0) - age).clip(lower_bound=0.0)
@@ -442,11 +623,11 @@ def forecast_bookings(
         period = period.when(nw.col("__ahead") == i).then(nw.lit(start))
     value = nw.coalesce(nw.col(amount).cast(nw.Float64), nw.col("average_deal_size"))
     joined = (
-        joined.with_columns(ahead.alias("__ahead"))
+        joined.with_columns(ahead.alias("__ahead"), rate.alias("__rate"))
         .filter((nw.col("__ahead") >= 0) & (nw.col("__ahead") < months))
         .with_columns(
             period.alias(PERIOD),
-            (nw.col("win_rate") * value).alias("__expected"),
+            (nw.col("__rate") * value).alias("__expected"),
         )
     )
     out = joined.group_by([*keys, "scenario", PERIOD]).agg(
@@ -454,6 +635,7 @@ def forecast_bookings(
         total(nw.col(amount)).alias("open_pipeline"),
         total(nw.col("__expected")).alias("expected_bookings"),
         nw.col("win_rate").max(),
+        nw.col("__rate").mean().alias("applied_win_rate"),
         nw.col("average_deal_size").max(),
         nw.col("cycle_days").max(),
     )
@@ -470,7 +652,9 @@ def plan_backward(
     needs, per scenario.
 
     ``target`` is one amount (for each group) or a mapping of group value to amount (with a
-    single ``by`` column).
+    single ``by`` column). A step whose assumption could not be fitted is null, and
+    ``missing`` names those assumptions and the input each needs (e.g. an opportunities-only
+    snapshot has no MQL rates); it is null when nothing is missing.
 
     Formulas: ``won_deals = target / average_deal_size``; ``opportunities = won_deals /
     win_rate``; ``pipeline = opportunities x average_deal_size``; ``sqls = opportunities /
@@ -480,12 +664,12 @@ def plan_backward(
     Returns: ``[*by], scenario, target_bookings, average_deal_size, won_deals_needed,
     win_rate, opportunities_needed, pipeline_needed, sql_to_opportunity, sqls_needed,
     mql_to_sql, mqls_needed, cost_per_mql, spend_needed, mqls_per_month, months_of_demand,
-    cycle_days``.
+    cycle_days, missing``.
     """
     sc = lazy(scenarios, name="scenarios")
     keys = [k for k in as_list(by) if has(sc, k)]
     require(sc, ["scenario", "assumption", "value"], what="scenarios")
-    wide = _wide(sc, keys, list(ASSUMPTIONS))
+    wide = _wide(sc, keys, _SCALAR)
     if isinstance(target, Mapping):
         if len(keys) != 1:
             raise MetricInputError(
@@ -503,6 +687,14 @@ def plan_backward(
         tgt = nw.lit(float(target))
     wide = wide.with_columns(tgt.cast(nw.Float64).alias("target_bookings"))
     c = nw.col
+    gaps = nw.concat_str(
+        *[
+            nw.when(c(a).is_null()).then(nw.lit(f"{a} (needs {need})"))
+            for a, need in _NEEDS.items()
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
     out = (
         wide.with_columns(
             safe_div(c("target_bookings"), c("average_deal_size")).alias("won_deals_needed")
@@ -516,7 +708,9 @@ def plan_backward(
         .with_columns(
             (c("mqls_needed") * c("cost_per_mql")).alias("spend_needed"),
             safe_div(c("mqls_needed"), c("mqls_per_month")).alias("months_of_demand"),
+            gaps.alias("__gaps"),
         )
+        .with_columns(nw.when(c("__gaps") != "").then(c("__gaps")).alias("missing"))
         .select(
             *keys,
             "scenario",
@@ -535,6 +729,7 @@ def plan_backward(
             "mqls_per_month",
             "months_of_demand",
             "cycle_days",
+            "missing",
         )
     )
     return back(sort_keys(out, [*keys, "scenario"]), scenarios)

@@ -10,6 +10,17 @@ from typing import Any, Literal
 import narwhals as nw
 
 from revgov.config import KPIChoices
+from revgov.errors import MetricInputError
+from revgov.metrics._deals import (
+    CLOSE_T,
+    CLOSED,
+    DAYS,
+    WON,
+    cycle_terms,
+    deal_size_terms,
+    win_rate_terms,
+    with_outcome,
+)
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -23,18 +34,14 @@ from revgov.metrics._frames import (
     sort_keys,
 )
 from revgov.metrics._kpi import (
+    PERIOD,
     aggregate,
-    close_time,
-    closed_flag,
     count_if,
     keyed,
-    lost_flag,
     quantile_aggs,
-    total,
-    won_flag,
 )
 from revgov.metrics._stages import Pipelines, pipelines_list
-from revgov.metrics._time import days_between, naive, naive_utc
+from revgov.metrics._time import days_between, naive, naive_utc, parse_every, period_start
 from revgov.metrics.enrich import with_person_attributes
 
 __all__ = [
@@ -67,11 +74,11 @@ def _closed_deals(
     close_date: str,
 ) -> tuple[nw.LazyFrame[Any], list[str]]:
     lf = lazy(opportunities, name="opportunities")
-    require(lf, [is_closed, is_won, amount], what="opportunities")
-    lf = lf.filter(closed_flag(is_closed, is_won))
-    return keyed(
-        lf, by=by, every=every, time=close_time(lf, closed_at, close_date), what="opportunities"
-    )
+    require(lf, [is_won, amount], what="opportunities")
+    lf = with_outcome(
+        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
+    ).filter(nw.col(CLOSED))
+    return keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
 
 
 def win_rate_by_count(
@@ -101,11 +108,10 @@ def win_rate_by_count(
         closed_at=closed_at,
         close_date=close_date,
     )
-    out = aggregate(
-        lf,
-        keys,
-        [nw.len().cast(nw.Int64).alias("closed"), count_if(won_flag(is_won)).alias("won")],
-    ).with_columns(safe_div(nw.col("won"), nw.col("closed")).alias("win_rate"))
+    won, closed = win_rate_terms("count", "")
+    out = aggregate(lf, keys, [closed.alias("closed"), won.alias("won")]).with_columns(
+        safe_div(nw.col("won"), nw.col("closed")).alias("win_rate")
+    )
     return back(sort_keys(out, keys), opportunities)
 
 
@@ -122,9 +128,10 @@ def win_rate_by_amount(
 ) -> FrameT:
     """Share of closed pipeline value that was won.
 
-    Formula: ``win_rate = won_amount / closed_amount`` over deals closed in the period. Where
-    the CRM zeroes the amount of lost deals this reads 1.0: prefer the count basis there.
-    Null when the closed amount is zero.
+    Formula: ``win_rate = won_amount / closed_amount`` over deals closed in the period (deals
+    with a blank amount are left out of both). Where the CRM zeroes the amount of lost deals
+    this reads 1.0: prefer the count basis there. Null when the closed amount is zero or
+    unknown.
 
     Returns: ``[*by, period], closed_amount, won_amount, win_rate``.
     """
@@ -138,13 +145,9 @@ def win_rate_by_amount(
         closed_at=closed_at,
         close_date=close_date,
     )
+    won, closed = win_rate_terms("amount", amount)
     out = aggregate(
-        lf,
-        keys,
-        [
-            total(nw.col(amount)).alias("closed_amount"),
-            total(nw.when(won_flag(is_won)).then(nw.col(amount))).alias("won_amount"),
-        ],
+        lf, keys, [closed.alias("closed_amount"), won.alias("won_amount")]
     ).with_columns(safe_div(nw.col("won_amount"), nw.col("closed_amount")).alias("win_rate"))
     return back(sort_keys(out, keys), opportunities)
 
@@ -171,36 +174,48 @@ def average_deal_size(
     by: Columns = None,
     every: str | None = None,
     amount: str = "amount",
+    is_closed: str = "is_closed",
     is_won: str = "is_won",
     closed_at: str = "closed_at",
     close_date: str = "close_date",
 ) -> FrameT:
     """Mean amount of the deals won in the period.
 
-    Formula: ``average_deal_size = bookings / won_deals``. Null when nothing was won.
+    A blank amount is unknown, not zero: it is left out of the mean (``deals_with_amount``
+    counts the won deals that have one).
 
-    Returns: ``[*by, period], won_deals, bookings, average_deal_size``.
+    Formula: ``average_deal_size = bookings / deals_with_amount``. Null when nothing was won
+    or no won deal has an amount.
+
+    Returns: ``[*by, period], won_deals, deals_with_amount, bookings, average_deal_size``.
     """
     lf = lazy(opportunities, name="opportunities")
     require(lf, [amount, is_won], what="opportunities")
-    lf = lf.filter(won_flag(is_won))
-    lf, keys = keyed(
-        lf, by=by, every=every, time=close_time(lf, closed_at, close_date), what="opportunities"
-    )
+    lf = with_outcome(
+        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
+    ).filter(nw.col(WON))
+    lf, keys = keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+    won_amount, with_amount = deal_size_terms(amount)
     out = aggregate(
         lf,
         keys,
-        [nw.len().cast(nw.Int64).alias("won_deals"), total(nw.col(amount)).alias("bookings")],
-    ).with_columns(safe_div(nw.col("bookings"), nw.col("won_deals")).alias("average_deal_size"))
+        [
+            nw.len().cast(nw.Int64).alias("won_deals"),
+            with_amount.alias("deals_with_amount"),
+            won_amount.alias("bookings"),
+        ],
+    ).with_columns(
+        safe_div(nw.col("bookings"), nw.col("deals_with_amount")).alias("average_deal_size")
+    )
     return back(sort_keys(out, keys), opportunities)
 
 
-def _outcome_filter(outcome: Outcome, is_closed: str, is_won: str) -> nw.Expr:
+def _outcome_filter(outcome: Outcome) -> nw.Expr:
     if outcome == "won":
-        return won_flag(is_won)
+        return nw.col(WON)
     if outcome == "lost":
-        return lost_flag(is_closed, is_won)
-    return closed_flag(is_closed, is_won)
+        return nw.col(CLOSED) & ~nw.col(WON)
+    return nw.col(CLOSED)
 
 
 def sales_cycle_days(
@@ -229,21 +244,26 @@ def sales_cycle_days(
     """
     lf = lazy(opportunities, name="opportunities")
     require(lf, [start, is_won], what="opportunities")
-    if not has(lf, is_closed):
-        lf = lf.with_columns(nw.lit(None, dtype=nw.Boolean()).alias(is_closed))
-    lf = lf.filter(_outcome_filter(outcome, is_closed, is_won))
-    end = close_time(lf, closed_at, close_date)
-    begin = naive(lf.collect_schema(), start)
-    days = days_between(begin, end, lf.implementation, calendar=calendar)
-    lf = lf.with_columns(days.cast(nw.Float64).alias("__days")).filter(~nw.col("__days").is_null())
-    lf, keys = keyed(lf, by=by, every=every, time=end, what="opportunities")
-    d = nw.col("__days")
+    lf = with_outcome(
+        lf,
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
+        start=start,
+        calendar=calendar,
+    )
+    lf = lf.filter(_outcome_filter(outcome) & ~nw.col(DAYS).is_null())
+    lf, keys = keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+    d = nw.col(DAYS)
+    days_sum, days_n = cycle_terms(where=nw.lit(True))
     out = aggregate(
         lf,
         keys,
         [
             nw.len().cast(nw.Int64).alias("deals"),
-            *quantile_aggs(d, "days"),
+            safe_div(days_sum, days_n).alias("mean_days"),
+            *quantile_aggs(d, "days")[1:],
             d.min().alias("min_days"),
             d.max().alias("max_days"),
         ],
@@ -397,6 +417,7 @@ def sales_velocity(
     basis: Literal["count", "amount"] | None = None,
     choices: KPIChoices | None = None,
     by: Columns = None,
+    every: str | None = None,
     calendar: bool = True,
     created_at: str = "created_at",
     amount: str = "amount",
@@ -412,72 +433,94 @@ def sales_velocity(
 
     Windows: ``open_opportunities`` is the deals open at ``as_of`` (created by then and not
     closed by then). ``win_rate`` (on ``kpis.win_rate_basis``), ``average_deal_size`` (won
-    amount / won deals) and ``cycle_days`` (mean days from creation to close of won deals)
-    come from deals that closed in the trailing ``window_days`` before ``as_of`` (config
-    ``kpis.cycle_window_days``, default 365). Null when the cycle length is zero or unknown.
+    amount / won deals with an amount) and ``cycle_days`` (mean days from creation to close
+    of won deals) come from deals that closed in the trailing ``window_days`` before
+    ``as_of`` (config ``kpis.cycle_window_days``, default 365). With ``every``, each period
+    up to ``as_of`` is its own window: the deals open at the period's end, and the win rate,
+    deal size and cycle of the deals closed in the period (``window_days`` is then null).
+    Null when the cycle length is zero or unknown.
 
-    Returns: ``[*by], open_opportunities, win_rate, average_deal_size, cycle_days,
+    Returns: ``[*by, period], open_opportunities, win_rate, average_deal_size, cycle_days,
     velocity_per_day, velocity_per_month, window_days``.
     """
     cfg = choices or KPIChoices()
     chosen = basis or cfg.win_rate_basis
     window = window_days or cfg.cycle_window_days
     cutoff = naive_utc(as_of)
-    start = cutoff - timedelta(days=window)
+    step = parse_every(every)
     lf = lazy(opportunities, name="opportunities")
     keys = as_list(by)
     require(lf, [created_at, amount, is_won, *keys], what="opportunities")
-    if not has(lf, is_closed):
-        lf = lf.with_columns(nw.lit(None, dtype=nw.Boolean()).alias(is_closed))
-    created = naive(lf.collect_schema(), created_at)
-    closed_t = close_time(lf, closed_at, close_date)
-    lf = lf.with_columns(
-        created.alias("__created"),
-        closed_t.alias("__closed_t"),
-        closed_flag(is_closed, is_won).alias("__closed"),
-        won_flag(is_won).alias("__won"),
-    )
-    open_now = (nw.col("__created") <= nw.lit(cutoff)) & ~(
-        nw.col("__closed") & (nw.col("__closed_t") <= nw.lit(cutoff)).fill_null(True)
-    )
-    opened = aggregate(
-        lf.filter(open_now), keys, [nw.len().cast(nw.Int64).alias("open_opportunities")]
-    )
-    hist = lf.filter(
-        nw.col("__closed")
-        & (nw.col("__closed_t") > nw.lit(start))
-        & (nw.col("__closed_t") <= nw.lit(cutoff))
-    ).with_columns(
-        days_between(
-            nw.col("__created"), nw.col("__closed_t"), lf.implementation, calendar=calendar
+    if PERIOD in keys:
+        raise MetricInputError(f"{PERIOD!r} is reserved for every=; rename that column")
+    lf = with_outcome(
+        lf,
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
+        start=created_at,
+        calendar=calendar,
+    ).with_columns(naive(lf.collect_schema(), created_at).alias("__created"))
+    created = nw.col("__created") <= nw.lit(cutoff)
+    closed_t = nw.col(CLOSE_T)
+    rate_num, rate_den = win_rate_terms(chosen, amount)
+    size_num, size_den = deal_size_terms(amount)
+    days_num, days_den = cycle_terms()
+    terms = [
+        rate_num.cast(nw.Float64).alias("__rate_n"),
+        rate_den.cast(nw.Float64).alias("__rate_d"),
+        size_num.alias("__size_n"),
+        size_den.alias("__size_d"),
+        days_num.alias("__days_n"),
+        days_den.alias("__days_d"),
+    ]
+    if step is None:
+        start = cutoff - timedelta(days=window)
+        closed_by_then = nw.col(CLOSED) & (closed_t <= nw.lit(cutoff)).fill_null(True)
+        opened = aggregate(
+            lf.filter(created & ~closed_by_then),
+            keys,
+            [nw.len().cast(nw.Int64).alias("open_opportunities")],
         )
-        .cast(nw.Float64)
-        .alias("__days")
+        hist = lf.filter(nw.col(CLOSED) & (closed_t > nw.lit(start)) & (closed_t <= nw.lit(cutoff)))
+        stats = aggregate(hist, keys, terms)
+        joined = full_join(opened, stats, keys) if keys else opened.join(stats, how="cross")
+        group = keys
+        window_col = nw.lit(window, dtype=nw.Int64())
+    else:
+        # Open at a period's end = created up to then - closed up to then, as running sums;
+        # a closed deal without a close time is never counted open (as without every=).
+        made = (
+            lf.filter(created & ~(nw.col(CLOSED) & closed_t.is_null()))
+            .with_columns(period_start(nw.col("__created"), step).alias(PERIOD))
+            .group_by([*keys, PERIOD])
+            .agg(nw.len().cast(nw.Int64).alias("__made"))
+        )
+        done = (
+            lf.filter(created & nw.col(CLOSED) & (closed_t <= nw.lit(cutoff)))
+            .with_columns(period_start(closed_t, step).alias(PERIOD))
+            .group_by([*keys, PERIOD])
+            .agg(nw.len().cast(nw.Int64).alias("__done"), *terms)
+        )
+        group = [*keys, PERIOD]
+        both = full_join(made, done, group)
+        running = (nw.col("__made").fill_null(0) - nw.col("__done").fill_null(0)).cum_sum()
+        running = running.over(*keys, order_by=PERIOD) if keys else running.over(order_by=PERIOD)
+        joined = both.with_columns(running.cast(nw.Int64).alias("open_opportunities"))
+        window_col = nw.lit(None, dtype=nw.Int64())
+    joined = joined.with_columns(
+        safe_div(nw.col("__rate_n"), nw.col("__rate_d")).alias("win_rate"),
+        safe_div(nw.col("__size_n"), nw.col("__size_d")).alias("average_deal_size"),
+        safe_div(nw.col("__days_n"), nw.col("__days_d")).alias("cycle_days"),
     )
-    won = nw.col("__won")
-    amt = nw.col(amount)
-    rate_num, rate_den = (
-        (count_if(won), nw.len())
-        if chosen == "count"
-        else (total(nw.when(won).then(amt)), total(amt))
-    )
-    stats = aggregate(
-        hist,
-        keys,
-        [
-            safe_div(rate_num, rate_den).alias("win_rate"),
-            safe_div(total(nw.when(won).then(amt)), count_if(won)).alias("average_deal_size"),
-            nw.when(won).then(nw.col("__days")).mean().alias("cycle_days"),
-        ],
-    )
-    joined = full_join(opened, stats, keys) if keys else opened.join(stats, how="cross")
     parts = (
         nw.col("open_opportunities").fill_null(0).cast(nw.Float64)
         * nw.col("win_rate")
         * nw.col("average_deal_size")
     )
     out = joined.select(
-        *keys,
+        *group,
         nw.col("open_opportunities").fill_null(0).cast(nw.Int64),
         "win_rate",
         "average_deal_size",
@@ -485,10 +528,10 @@ def sales_velocity(
         nw.when(nw.col("cycle_days") > 0)
         .then(safe_div(parts, nw.col("cycle_days")))
         .alias("velocity_per_day"),
-        nw.lit(window, dtype=nw.Int64()).alias("window_days"),
+        window_col.alias("window_days"),
     ).with_columns((nw.col("velocity_per_day") * DAYS_PER_MONTH).alias("velocity_per_month"))
     cols = [
-        *keys,
+        *group,
         "open_opportunities",
         "win_rate",
         "average_deal_size",
@@ -497,4 +540,4 @@ def sales_velocity(
         "velocity_per_month",
         "window_days",
     ]
-    return back(sort_keys(out.select(cols), keys), opportunities)
+    return back(sort_keys(out.select(cols), group), opportunities)

@@ -11,11 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import narwhals as nw
 
-from revgov.rules._business_hours import (
-    BusinessCalendar,
-    add_business_seconds_between,
-    year_window,
-)
+from revgov._business_hours import BusinessCalendar, add_business_seconds_between
+from revgov.errors import RuleDefinitionError
 from revgov.rules._expr import is_in, not_null
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
@@ -153,18 +150,18 @@ def first_touch(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
 
 
 def speed_to_lead(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
-    """``__stl_seconds``: business seconds from ``start`` to the first touch (or to as_of
-    when there is none yet), per the ``[sla]`` calendar."""
+    """``__stl_seconds``: business seconds (to the microsecond) from ``start`` to the first
+    touch (or to as_of when there is none yet), per the ``[sla]`` calendar; null without
+    ``start``."""
     touch = first_touch(key, start=start)
 
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
-        cal = BusinessCalendar.from_sla(ctx.config.sla)
-        years = year_window(ctx.as_of)
+        cal = BusinessCalendar.from_sla(ctx.config.sla, error=RuleDefinitionError)
         frame = frame.with_columns(
             nw.coalesce(nw.col("__first_touch_at"), nw.lit(ctx.as_of)).alias("__stl_end")
         )
         frame = add_business_seconds_between(
-            frame, start, "__stl_end", "__stl_seconds", cal, years=years
+            frame, start, "__stl_end", "__stl_seconds", cal, error=RuleDefinitionError
         )
         return frame.drop("__stl_end")
 

@@ -21,13 +21,29 @@ from revgov.rules._expr import lit_str, not_null
 from revgov.rules._pipeline import Lifecycle, Pipelines
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
-__all__ = ["HISTORY_ENTITY_NAMES", "StageHistory", "lifecycle_history", "stage_history"]
+__all__ = [
+    "HISTORY_ENTITY_NAMES",
+    "STAGE_EVENT_COLUMNS",
+    "StageHistory",
+    "lifecycle_history",
+    "stage_history",
+]
 
 #: Spellings of ``stage_events.record_entity`` accepted for each audited entity.
 HISTORY_ENTITY_NAMES = {
     "opportunities": ("opportunities", "opportunity", "deal", "deals"),
     "people": ("people", "person", "lead", "leads", "contact", "contacts"),
 }
+
+#: The ``stage_events`` columns history derivations read.
+STAGE_EVENT_COLUMNS = (
+    "record_entity",
+    "record_id",
+    "field",
+    "from_value",
+    "to_value",
+    "changed_at",
+)
 
 
 @dataclass(frozen=True)
@@ -129,16 +145,7 @@ def _history(
             *beyond_cols,
         ),
         columns=(key,) + ((pipe_column,) if pipe_column else ()),
-        requires={
-            "stage_events": (
-                "record_entity",
-                "record_id",
-                "field",
-                "from_value",
-                "to_value",
-                "changed_at",
-            )
-        },
+        requires={"stage_events": STAGE_EVENT_COLUMNS},
     )
 
 

@@ -10,8 +10,9 @@ column with regex expressions, so the two cannot disagree.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -97,11 +98,26 @@ class CampaignName:
         return self.problem.reason if self.problem else "ok"
 
 
+Locate = Callable[..., str]
+
+
+def _default_locate(*key: str) -> str:
+    return ".".join(("campaign_naming", *key))
+
+
 def compile_template(
-    template: str, tokens: Mapping[str, Sequence[str] | str], *, where: str = "campaign_naming"
+    template: str,
+    tokens: Mapping[str, Sequence[str] | str],
+    *,
+    locate: Locate = _default_locate,
 ) -> NamingTemplate:
-    """Check and compile a template; errors point at the key and the character position."""
-    return _compile(template, tuple((k, _freeze(v)) for k, v in tokens.items()), where)
+    """Check and compile a template; errors point at the key and the character position.
+
+    ``locate(*key)`` names where a key is written, for errors (``key`` is ``("template",)``
+    or ``("tokens", name)``); by default ``campaign_naming.template``. The built-in rule
+    passes one that adds the file, the line and the rule id.
+    """
+    return _compile(template, tuple((k, _freeze(v)) for k, v in tokens.items()), locate)
 
 
 def _freeze(v: Sequence[str] | str) -> tuple[str, ...] | str:
@@ -110,14 +126,15 @@ def _freeze(v: Sequence[str] | str) -> tuple[str, ...] | str:
 
 @lru_cache(maxsize=64)
 def _compile(
-    template: str, tokens: tuple[tuple[str, tuple[str, ...] | str], ...], where: str
+    template: str, tokens: tuple[tuple[str, tuple[str, ...] | str], ...], locate: Locate
 ) -> NamingTemplate:
     vocab = dict(tokens)
+    where = locate("template")
     _check_braces(template, where)
     matches = list(_TOKEN.finditer(template))
     if not matches:
         raise RuleDefinitionError(
-            f"{where}.template {template!r} has no {{token}}",
+            f"{where}: {template!r} has no {{token}}",
             hint="write the template as literal text with tokens in braces, "
             "e.g. '{year}-{quarter}_{channel}'",
         )
@@ -129,13 +146,13 @@ def _compile(
         pos = m.start()
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise RuleDefinitionError(
-                f"{where}.template: token {m.group(0)!r} at position {pos} is not a name\n"
+                f"{where}: token {m.group(0)!r} at position {pos} is not a name\n"
                 f"  {template}\n  {' ' * pos}^",
                 hint="token names are letters, digits and underscores, e.g. {channel}",
             )
         if name in seen:
             raise RuleDefinitionError(
-                f"{where}.template: token {{{name}}} appears twice (position {pos})\n"
+                f"{where}: token {{{name}}} appears twice (position {pos})\n"
                 f"  {template}\n  {' ' * pos}^"
             )
         seen.add(name)
@@ -143,7 +160,7 @@ def _compile(
         after = template[m.end() : end]
         if not after and i + 1 < len(matches):
             raise RuleDefinitionError(
-                f"{where}.template: tokens {{{name}}} and {{{matches[i + 1].group(1)}}} have no "
+                f"{where}: tokens {{{name}}} and {{{matches[i + 1].group(1)}}} have no "
                 f"separator between them (position {m.end()})\n  {template}\n  {' ' * m.end()}^",
                 hint="put a literal separator such as '_' or '-' between tokens",
             )
@@ -153,21 +170,45 @@ def _compile(
             pattern = f"[^{escape(nxt)}]+" if nxt else ".+"
             values: tuple[str, ...] | None = None
         elif isinstance(spec, str):
-            pattern = check_regex(spec, where=f"{where}.tokens.{name}")
+            pattern = check_regex(spec, where=locate("tokens", name))
             values = None
         else:
             if not spec:
-                raise RuleDefinitionError(f"{where}.tokens.{name} is an empty list")
+                raise RuleDefinitionError(f"{locate('tokens', name)}: an empty list")
             pattern = "|".join(escape(v) for v in spec)
             values = spec
         out.append(_Token(name, pattern, values, after, pos))
     unknown = sorted(set(vocab) - seen)
     if unknown:
-        raise RuleDefinitionError(
-            f"{where}.tokens names {', '.join(unknown)}, not tokens of the template {template!r}",
-            hint=f"the template's tokens are: {', '.join(t.name for t in out)}",
-        )
+        _unknown_tokens(template, out, unknown, vocab, locate)
     return NamingTemplate(template, prefix, tuple(out))
+
+
+def _unknown_tokens(
+    template: str,
+    tokens: Sequence[_Token],
+    unknown: Sequence[str],
+    vocab: Mapping[str, object],
+    locate: Locate,
+) -> None:
+    """Vocabulary keys that are not tokens: most often a typo in the template ({chanel}),
+    so point at the template token closest to a key, else name the keys."""
+    bare = [t for t in tokens if t.name not in vocab]
+    for key in unknown:
+        close = difflib.get_close_matches(key, [t.name for t in bare], n=1, cutoff=0.6)
+        if close:
+            tok = next(t for t in bare if t.name == close[0])
+            raise RuleDefinitionError(
+                f"{locate('template')}: token {{{tok.name}}} at position {tok.position} has no "
+                f"vocabulary, and the vocabulary key {key!r} is not a token of the template\n"
+                f"  {template}\n  {' ' * tok.position}^",
+                hint=f"did you mean {{{key}}}? (or rename campaign_naming.tokens.{key})",
+            )
+    raise RuleDefinitionError(
+        f"{locate('tokens', unknown[0])}: the vocabulary names {', '.join(unknown)}, not "
+        f"tokens of the template {template!r}",
+        hint=f"the template's tokens are: {', '.join(t.name for t in tokens)}",
+    )
 
 
 def _check_braces(template: str, where: str) -> None:
@@ -187,7 +228,7 @@ def _check_braces(template: str, where: str) -> None:
             return
         pos = template.rfind("{")
     raise RuleDefinitionError(
-        f"{where}.template: unbalanced brace at position {pos}\n  {template}\n  {' ' * pos}^",
+        f"{where}: unbalanced brace at position {pos}\n  {template}\n  {' ' * pos}^",
         hint="each token is written {name}; literal braces are not allowed",
     )
 

@@ -1,13 +1,18 @@
 """Regular expressions that mean the same on polars (Rust), DuckDB (RE2) and Spark (Java).
 
 Config authors write patterns once; :func:`check_regex` rejects what any engine would
-reject (look-around, back-references) and points at the position, and :func:`escape` quotes
-literal text with only the escapes every dialect accepts.
+reject (look-around, back-references, what Python accepts but polars does not, such as
+``a{2`` or ``\\Z``) and points at the position, and :func:`escape` quotes literal text with
+only the escapes every dialect accepts.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
+from functools import lru_cache
+
+import polars as pl
 
 from revgov.errors import RuleDefinitionError
 
@@ -24,6 +29,18 @@ _UNSUPPORTED = (
     (re.compile(r"[*+?}]\+"), "possessive quantifiers"),
 )
 
+# The Rust regex crate's parse errors: the pattern indented by four spaces, then carets
+# under the offending span, then ``error: <what>``.
+_RUST_ERROR = re.compile(r"regex parse error:\n    .*\n(?P<caret> *\^+)\n(?:error: (?P<msg>.*))?")
+_PY_POSITION = re.compile(r"at position (\d+)")
+
+
+class _Probe(str):
+    """A pattern for validation only: ``re`` caches compiled patterns by (type, text), and a
+    pattern compiled earlier elsewhere would not warn again."""
+
+    __slots__ = ()
+
 
 def escape(literal: str) -> str:
     """``literal`` as a pattern matching itself, escaping only regex metacharacters."""
@@ -32,27 +49,73 @@ def escape(literal: str) -> str:
 
 def check_regex(pattern: str, *, where: str) -> str:
     """Return ``pattern`` if every engine can run it; else a RuleDefinitionError naming
-    ``where`` (the rule or config key) and the character position of the problem."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        pos = exc.pos if exc.pos is not None else 0
+    ``where`` (the rule and config key) and the character position of the problem."""
+    problem = _problem(pattern)
+    if problem is not None:
+        pos, what, detail, hint = problem
         raise RuleDefinitionError(
-            f"{where}: invalid regular expression at position {pos}: {exc.msg}\n"
-            f"  {pattern}\n  {' ' * pos}^",
-            hint="fix the pattern (test it with Python's `re`), escaping literal characters "
-            "such as . ( ) [ ] with a backslash",
-        ) from None
+            f"{where}: {what} at position {pos}{detail}\n  {pattern}\n  {' ' * pos}^", hint=hint
+        )
+    return pattern
+
+
+@lru_cache(maxsize=512)
+def _problem(pattern: str) -> tuple[int, str, str, str] | None:
+    """(position, what is wrong, details, fix) for a pattern an engine rejects, else None."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            re.compile(_Probe(pattern))
+        except re.error as exc:
+            return (
+                exc.pos if exc.pos is not None else 0,
+                "invalid regular expression",
+                f": {exc.msg}",
+                "fix the pattern, escaping literal characters such as . ( ) [ ] { } with a "
+                "backslash",
+            )
+    for w in caught:
+        # FutureWarning: nested sets ([[:alpha:]]) and set operations (--, &&) read
+        # differently in Python, Rust and Java.
+        m = _PY_POSITION.search(str(w.message))
+        return (
+            int(m.group(1)) if m else 0,
+            "ambiguous regular expression",
+            f": {str(w.message).split(' at position')[0].lower()}, which Python, polars and "
+            "Spark read differently",
+            "write character classes out, e.g. [A-Za-z] for [[:alpha:]], and escape a literal "
+            "'[' or '-' inside brackets with a backslash",
+        )
     for finder, what in _UNSUPPORTED:
         m = finder.search(pattern)
         if m and not _escaped(pattern, m.start()):
-            pos = m.start()
-            raise RuleDefinitionError(
-                f"{where}: the regular expression uses {what} at position {pos}, which the "
-                f"polars and DuckDB engines do not support\n  {pattern}\n  {' ' * pos}^",
-                hint="rewrite the pattern without look-arounds or back-references",
+            return (
+                m.start(),
+                f"the regular expression uses {what}",
+                ", which the polars and DuckDB engines do not support",
+                "rewrite the pattern without look-arounds or back-references",
             )
-    return pattern
+    return _polars_problem(pattern)
+
+
+def _polars_problem(pattern: str) -> tuple[int, str, str, str] | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            pl.select(pl.lit("").str.contains(pattern))
+        except pl.exceptions.PolarsError as exc:
+            text = str(exc)
+            m = _RUST_ERROR.search(text)
+            pos = max(m.group("caret").index("^") - 4, 0) if m else 0
+            msg = m.group("msg") if m and m.group("msg") else text.splitlines()[0]
+            return (
+                pos,
+                "invalid regular expression",
+                f" (polars: {msg.strip()})",
+                "Python's `re` accepts some patterns the polars (Rust) engine does not: close "
+                "every {m,n}, use $ instead of \\Z, and escape a literal { with a backslash",
+            )
+    return None
 
 
 def _escaped(pattern: str, pos: int) -> bool:

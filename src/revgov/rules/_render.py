@@ -183,18 +183,51 @@ def report_renderable(report: Report) -> RenderableType:
             _pct(c.threshold),
             Text("yes", style="green") if c.met else Text("no", style="red"),
         )
-    owners = Table(title="Top offenders by owner")
-    for col in ("owner", "name", "team", "findings", "records", "errors"):
-        owners.add_column(col)
-    for row in report.top_offenders("owner").iter_rows():
-        owners.add_row(*[str(v) if v is not None else "" for v in row])
+    tables: list[RenderableType] = []
+    by_owner = report.top_offenders("owner")
+    if by_owner.height:
+        tables.append(
+            _frame_table(
+                "Top offenders by owner",
+                ["owner", "name", "team", "findings", "records", "errors"],
+                by_owner,
+            )
+        )
+    by_team = report.top_offenders("team")
+    if by_team.height:
+        tables.append(
+            _frame_table(
+                "Top offenders by team", ["team", "findings", "records", "errors"], by_team
+            )
+        )
+    if report.utm_families.height:
+        tables.append(
+            _frame_table(
+                "UTM spelling families",
+                ["entity", "tag", "family", "spelling", "count"],
+                report.utm_families,
+            )
+        )
     foot = Text(
         f"{s['rules']} rules: {s['pass']} pass, {s['fail']} fail, {s['within_threshold']} within "
         f"threshold, {s['not_applicable']} n/a, {s['skipped']} skipped; "
         f"{s['findings']:,} findings; config {report.config_hash}",
         style="dim",
     )
-    return Group(head, _RulesTable(report), scores, maturity, owners, foot)
+    return Group(head, _RulesTable(report), scores, maturity, *tables, foot)
+
+
+def _frame_table(title: str, headers: list[str], frame: pl.DataFrame) -> Table:
+    """A small frame as a rich table (numbers right-aligned, with thousands separators)."""
+    table = Table(title=title)
+    numeric = [dtype.is_numeric() for dtype in frame.dtypes]
+    for header, is_num in zip(headers, numeric, strict=True):
+        table.add_column(header, justify="right" if is_num else "left")
+    for row in frame.iter_rows():
+        table.add_row(
+            *["" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row]
+        )
+    return table
 
 
 class _RulesTable:

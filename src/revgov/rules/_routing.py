@@ -24,6 +24,7 @@ __all__ = [
     "round_robin_load",
     "route_columns_needed",
     "routing",
+    "segment_derivation",
     "segment_expr",
 ]
 
@@ -52,8 +53,21 @@ def segment_expr(config: Config, columns: Sequence[str]) -> nw.Expr:
 
 
 def add_segment(frame: Frame, config: Config) -> Frame:
+    """``__segment`` (see :func:`segment_expr`), unless an earlier derivation added it."""
     cols = frame.collect_schema().names()
+    if "__segment" in cols:
+        return frame
     return frame.with_columns(segment_expr(config, cols).alias("__segment"))
+
+
+def segment_derivation(entity: str) -> Derivation:
+    """``__segment`` of each ``entity`` record: the one derivation every rule that reads a
+    segment shares (routing, ``when_segment``, speed-to-lead limits)."""
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        return add_segment(frame, ctx.config)
+
+    return Derivation(name=f"{entity}.segment", build=build, provides=("__segment",))
 
 
 def _match(r: RoutingRule) -> nw.Expr:
@@ -126,8 +140,9 @@ def routing(entity: str, config: Config) -> Derivation:
     return Derivation(
         name=f"{entity}.routing",
         build=build,
-        provides=("__segment", *ROUTE_COLUMNS),
+        provides=ROUTE_COLUMNS,
         columns=("owner_id", *route_columns_needed(config, entity)),
+        after=(segment_derivation(entity),),
     )
 
 

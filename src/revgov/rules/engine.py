@@ -165,7 +165,8 @@ def _wrap(frames: Mapping[str, Any]) -> _Input:
 
 
 def _check_time_zone(frames: Mapping[str, Frame]) -> None:
-    """DuckDB and Spark read timestamp parts in the session's time zone: require UTC."""
+    """DuckDB and Spark read timestamp parts in the session's time zone: require UTC (of
+    every frame: DuckDB relations of one audit may come from different connections)."""
     for name, frame in frames.items():
         native = frame.to_native()
         impl: nw.Implementation = frame.implementation
@@ -181,7 +182,6 @@ def _check_time_zone(frames: Mapping[str, Frame]) -> None:
                 hint="DuckDB: con.execute(\"SET TimeZone = 'UTC'\"); Spark: "
                 "spark.conf.set('spark.sql.session.timeZone', 'UTC')",
             )
-        return
 
 
 def _prepare(frame: Frame) -> Frame:
@@ -218,6 +218,17 @@ def _missing_column(
         f"rule {rule.id} reads column {column!r}, which {entity} does not have",
         hint=(f"did you mean {close[0]!r}? " if close else "")
         + f"available columns: {', '.join(available)}",
+    )
+
+
+def _missing_frame(rule: Rule, entity: str, frames: Mapping[str, Frame]) -> RuleDefinitionError:
+    close = difflib.get_close_matches(entity, list(frames), n=1, cutoff=0.5)
+    reads = "audits" if entity == rule.entity else "reads"
+    return RuleDefinitionError(
+        f"rule {rule.id} {reads} {entity!r}, which is not among the frames audited "
+        f"({', '.join(frames) or 'none'})",
+        hint=(f"did you mean {close[0]!r}? " if close else "")
+        + f"pass a {entity!r} frame to audit(), or fix the rule's entity",
     )
 
 
@@ -272,6 +283,8 @@ def _plan(
 
     for r in rules:
         if r.entity not in frames:
+            if not r.optional:
+                raise _missing_frame(r, r.entity, frames)
             skipped[r.id] = f"no {r.entity} frame"
             continue
         cols = schemas[r.entity]
@@ -287,6 +300,8 @@ def _plan(
             for d in _all_derivations(r):
                 for ent, needed in d.requires.items():
                     if ent not in frames:
+                        if not r.optional:
+                            raise _missing_frame(r, ent, frames)
                         reason = f"needs the {ent} frame"
                         break
                     missing = [c for c in needed if c not in schemas[ent]]
@@ -363,7 +378,7 @@ def audit(
     if branches:
         findings: Frame = nw.concat(branches, how="vertical")
     else:
-        findings = _empty_like(prepared)
+        findings = _empty_like(prepared, inp.implementation)
     findings_df, counts = _execute(inp, findings, [c for _, c, _ in count_frames])
 
     results: list[RuleResult] = []
@@ -535,9 +550,16 @@ def _counts(base: Frame, runs: Sequence[_Run]) -> Frame:
     return base.select(*aggs)
 
 
-def _empty_like(prepared: Mapping[str, Frame]) -> Frame:
-    for frame in prepared.values():
-        return frame.head(0).select(*[lit_str(None).alias(c) for c in FINDINGS_SCHEMA.names()])
+def _empty_like(prepared: Mapping[str, Frame], implementation: nw.Implementation) -> Frame:
+    """No findings, as a frame of the input's kind (a DuckDB relation for DuckDB input)."""
+    if implementation is not nw.Implementation.POLARS:
+        for frame in prepared.values():
+            # with_columns keeps the zero rows of head(0); a select of literals alone would
+            # broadcast them to one row.
+            empty = frame.head(0).with_columns(
+                *[lit_str(None).alias(c) for c in FINDINGS_SCHEMA.names()]
+            )
+            return empty.select(*FINDINGS_SCHEMA.names())
     return nw.from_native(empty_findings().lazy())
 
 

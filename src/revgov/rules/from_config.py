@@ -18,11 +18,19 @@
     [[rules.custom]]                     # rules of your own, of any kind
     id = "opportunities.next_step_missing"
     kind = "required"                    # required | allowed | format | pattern | range |
-    fields = ["next_step"]               # unique | reference | required_on_entry
+    fields = ["next_step"]               # compare | unique | reference | required_on_entry
     when = { stage = ["Proposal", "Negotiation"] }
 
+    [[rules.custom]]                     # two columns of a record compared
+    id = "opportunities.close_after_created"
+    kind = "compare"
+    field = "close_date"
+    op = ">="
+    other = "created_at"                 # a datetime compared with a date: by its day
+
 Everything is validated up front: an unknown key or rule id names the closest valid one, an
-invalid regex points at the position, a field that is not a column lists the columns.
+invalid regex points at the position, a field that is not a column lists the columns, an
+unknown entity names the closest one.
 """
 
 from __future__ import annotations
@@ -37,24 +45,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from revgov.config import Config, RequiredFields
 from revgov.errors import RuleDefinitionError
+from revgov.model.frames import ENTITIES
 from revgov.rules import kinds
-from revgov.rules._expr import all_of, is_in, join_words
-from revgov.rules._history import HISTORY_ENTITY_NAMES
-from revgov.rules._routing import segment_expr
-from revgov.rules.base import DIMENSIONS, Check, Derivation, DeriveContext, Frame, Rule
+from revgov.rules._expr import all_of, is_in, join_words, not_null
+from revgov.rules._history import HISTORY_ENTITY_NAMES, STAGE_EVENT_COLUMNS
+from revgov.rules._regex import check_regex
+from revgov.rules._routing import segment_derivation
+from revgov.rules.base import (
+    DIMENSIONS,
+    Check,
+    Derivation,
+    DeriveContext,
+    Dimension,
+    Frame,
+    Rule,
+    Severity,
+)
 
 __all__ = [
     "CustomRule",
     "RuleOverride",
     "RulesSettings",
     "apply_settings",
+    "config_location",
     "config_rules",
     "required_field_rules",
     "rules_settings",
 ]
-
-_SEVERITY = Literal["info", "warn", "error"]
-_DIMENSION = Literal["completeness", "conformity", "routing", "sla", "integrity"]
 
 
 class _Strict(BaseModel):
@@ -65,7 +82,7 @@ class RuleOverride(_Strict):
     """``[rules."<rule id>"]``: change a rule without rewriting it."""
 
     enabled: bool = True
-    severity: _SEVERITY | None = None
+    severity: Severity | None = None
     threshold: float | None = Field(None, ge=0, le=1, description="Fraction of checked rows.")
     owner: str | None = None
     remediation: str | None = None
@@ -105,6 +122,7 @@ class CustomRule(_Strict):
         "format",
         "pattern",
         "range",
+        "compare",
         "unique",
         "reference",
         "required_on_entry",
@@ -119,8 +137,11 @@ class CustomRule(_Strict):
     ignore_case: bool = False
     format: str | None = Field(None, description="format: email, e164, domain, iso_country...")
     pattern: str | None = Field(None, description="pattern: a regular expression.")
-    min: float | date | datetime | None = None
-    max: float | date | datetime | None = None
+    # int first: a bound written 1000 stays 1000 in messages (not 1000.0).
+    min: int | float | date | datetime | None = None
+    max: int | float | date | datetime | None = None
+    op: kinds.CompareOp | None = Field(None, description="compare: `field op other` must hold.")
+    other: str | None = Field(None, description="compare: the other column.")
     normalize: Literal["none", "lower", "email", "domain"] = "none"
     references: str | None = Field(None, description="reference: the target entity.")
     target_key: str | None = None
@@ -128,8 +149,8 @@ class CustomRule(_Strict):
     stages: list[str] = Field(
         default_factory=list, description="required_on_entry: entering these stages."
     )
-    severity: _SEVERITY = "error"
-    dimension: _DIMENSION | None = None
+    severity: Severity = "error"
+    dimension: Dimension | None = None
     threshold: float | None = Field(None, ge=0, le=1)
     description: str | None = None
     owner: str | None = None
@@ -159,8 +180,8 @@ class RulesSettings(_Strict):
 _SETTING_KEYS = tuple(k for k in RulesSettings.model_fields if k != "overrides")
 
 
-def _where(config: Config, *path: str | int) -> str:
-    """``revgov.toml:LINE: rules.x.y`` when the config came from a file."""
+def config_location(config: Config, *path: str | int) -> str:
+    """``revgov.toml:LINE: rules.x.y`` when the config came from a file, else the key."""
     dotted = ".".join(f'"{p}"' if isinstance(p, str) and "." in p else str(p) for p in path)
     cfg_path = config.path
     if cfg_path is None or not cfg_path.is_file():
@@ -188,14 +209,14 @@ def rules_settings(config: Config) -> RulesSettings:
         else:
             close = difflib.get_close_matches(key, _SETTING_KEYS, n=1)
             raise RuleDefinitionError(
-                f"{_where(config, 'rules', key)}: unknown key {key!r} in [rules]",
+                f"{config_location(config, 'rules', key)}: unknown key {key!r} in [rules]",
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + "rule overrides are keyed by a rule id in quotes, e.g. "
                 + '[rules."people.email_missing"]',
             )
     data["overrides"] = overrides
     try:
-        return RulesSettings.model_validate(data)
+        settings = RulesSettings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
@@ -209,10 +230,24 @@ def rules_settings(config: Config) -> RulesSettings:
             close = difflib.get_close_matches(loc[-1], names, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(names)}"
         raise RuleDefinitionError(
-            f"{_where(config, *path)}: {err['msg']}"
+            f"{config_location(config, *path)}: {err['msg']}"
             + (f" (got {err.get('input')!r})" if err["type"] != "extra_forbidden" else ""),
             hint=hint,
         ) from None
+    for name, rule_id in _FORMAT_RULES.items():
+        regex = getattr(settings.formats, name)
+        if regex is not None:
+            where = config_location(config, "rules", "formats", name)
+            check_regex(regex, where=f"{where}: rule {rule_id}")
+    return settings
+
+
+#: The built-in rules each ``[rules.formats]`` regex replaces the pattern of.
+_FORMAT_RULES = {
+    "email": "people.email_format",
+    "e164": "people.phone_format",
+    "domain": "accounts.domain_format",
+}
 
 
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
@@ -231,14 +266,6 @@ def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
         )
         model = inner
     return model
-
-
-def _segment_derivation(entity: str) -> Derivation:
-    def build(frame: Frame, ctx: DeriveContext) -> Frame:
-        cols = frame.collect_schema().names()
-        return frame.with_columns(segment_expr(ctx.config, cols).alias("__segment"))
-
-    return Derivation(name=f"{entity}.segment", build=build, provides=("__segment",))
 
 
 _TYPE_COLUMN = {"people": "kind", "opportunities": "type"}
@@ -267,7 +294,7 @@ def _required_entry(config: Config, index: int, rf: RequiredFields) -> list[Rule
         words.append(f"lifecycle stage is {join_words(rf.when_lifecycle_stage)}")
     if rf.when_segment:
         conds.append(is_in(nw.col("__segment"), rf.when_segment))
-        derivations.append(_segment_derivation(rf.entity))
+        derivations.append(segment_derivation(rf.entity))
         words.append(f"segment is {join_words(rf.when_segment)}")
     if rf.when_type:
         tcol = _TYPE_COLUMN.get(rf.entity, "type")
@@ -289,7 +316,7 @@ def _required_entry(config: Config, index: int, rf: RequiredFields) -> list[Rule
         full = rid if "." in rid else f"{rf.entity}.{rid}"
         if full.split(".", 1)[0] != rf.entity:
             raise RuleDefinitionError(
-                f"{_where(config, 'required_fields', index, 'id')}: rule id {rid!r} does not "
+                f"{config_location(config, 'required_fields', index, 'id')}: rule id {rid!r} does not "
                 f"start with the entity {rf.entity!r}",
                 hint=f"write id = {rid.split('.', 1)[-1]!r} or {rf.entity}.<name>",
             )
@@ -328,12 +355,26 @@ def config_rules(config: Config, settings: RulesSettings | None = None) -> list[
 
 
 def _custom(config: Config, index: int, spec: CustomRule) -> Rule:
-    where = _where(config, "rules", "custom", index)
+    where = config_location(config, "rules", "custom", index)
     entity = spec.entity or spec.id.split(".", 1)[0]
     if "." not in spec.id:
         raise RuleDefinitionError(
             f"{where}: rule id {spec.id!r} is not of the form <entity>.<name>",
             hint=f"e.g. id = '{entity}.{spec.id}'",
+        )
+    key = "entity" if spec.entity else "id"
+    _check_entity(
+        entity, f"{config_location(config, 'rules', 'custom', index, key)}: rule {spec.id}"
+    )
+    if spec.kind == "reference" and spec.references is not None:
+        _check_entity(
+            spec.references,
+            f"{config_location(config, 'rules', 'custom', index, 'references')}: rule {spec.id}",
+        )
+    if spec.kind == "pattern" and spec.pattern is not None:
+        check_regex(
+            spec.pattern,
+            where=f"{config_location(config, 'rules', 'custom', index, 'pattern')}: rule {spec.id}",
         )
     fields = list(spec.fields) or ([spec.field] if spec.field else [])
     if spec.kind not in ("required", "required_on_entry") and len(fields) != 1:
@@ -364,6 +405,16 @@ def _custom(config: Config, index: int, spec: CustomRule) -> Rule:
     return rule
 
 
+def _check_entity(entity: str, where: str) -> None:
+    if entity in ENTITIES:
+        return
+    close = difflib.get_close_matches(entity, list(ENTITIES), n=1, cutoff=0.5)
+    raise RuleDefinitionError(
+        f"{where}: {entity!r} is not an entity of the canonical model",
+        hint=(f"did you mean {close[0]!r}? " if close else "") + f"entities: {', '.join(ENTITIES)}",
+    )
+
+
 def _custom_kind(
     spec: CustomRule, entity: str, fields: list[str], meta: dict[str, Any], where: str
 ) -> Rule:
@@ -391,6 +442,13 @@ def _custom_kind(
         return kinds.pattern(rid, entity, field, spec.pattern, **meta)
     if spec.kind == "range":
         return kinds.in_range(rid, entity, field, min=spec.min, max=spec.max, **meta)
+    if spec.kind == "compare":
+        if spec.op is None or spec.other is None:
+            raise RuleDefinitionError(
+                f"{where}: kind 'compare' needs `op` and `other`",
+                hint='e.g. field = "close_date", op = ">=", other = "created_at"',
+            )
+        return kinds.compare(rid, entity, field, spec.op, spec.other, **meta)
     if spec.kind == "unique":
         return kinds.unique(rid, entity, field, normalize=spec.normalize, **meta)
     if spec.kind == "reference":
@@ -417,13 +475,13 @@ def required_on_entry(
     fields: Sequence[str],
     stages: Sequence[str],
     *,
-    dimension: Literal["completeness", "conformity", "routing", "sla", "integrity"] = (
-        "completeness"
-    ),
+    dimension: Dimension = "completeness",
     description: str | None = None,
     **meta: Any,
 ) -> Rule:
     """A record entered one of ``stages`` (per ``stage_events``) while a field was empty.
+
+    Only records that entered one of the stages are checked.
 
     The field's value at entry comes from its own history in ``stage_events`` when there is
     one (the last change at or before entry, else the value before the first later change);
@@ -458,6 +516,8 @@ def required_on_entry(
         description=description
         or f"Records do not enter {join_words(stages)} with {join_words(fields)} empty.",
         checks=tuple(checks),
+        # Every field's derivation finds the same entry: the first one's time will do.
+        scope=not_null("__entry_0_at"),
         columns=(key, *fields),
         derivations=tuple(derivations),
         kind="required_on_entry",
@@ -522,16 +582,7 @@ def _entry_value(
         build=build,
         provides=(at, stage_col, value),
         columns=(key, field),
-        requires={
-            "stage_events": (
-                "record_entity",
-                "record_id",
-                "field",
-                "from_value",
-                "to_value",
-                "changed_at",
-            )
-        },
+        requires={"stage_events": STAGE_EVENT_COLUMNS},
     )
 
 
@@ -544,7 +595,7 @@ def apply_settings(rules: Sequence[Rule], settings: RulesSettings, config: Confi
             close = difflib.get_close_matches(rid, ids, n=1)
             key = ("disabled",) if rid in settings.disabled else (rid,)
             raise RuleDefinitionError(
-                f"{_where(config, 'rules', *key)}: no rule has the id {rid!r}",
+                f"{config_location(config, 'rules', *key)}: no rule has the id {rid!r}",
                 hint=f"did you mean {close[0]!r}?" if close else "see docs/rules.md for rule ids",
             )
     out = []

@@ -9,6 +9,8 @@ Each returns a :class:`~revgov.rules.base.Rule`; the built-in pack and the rules
                          ["new business", "renewal", "expansion"], severity="warn")
     kinds.formatted("people.email_format", "people", "email", "email")
     kinds.in_range("opportunities.amount_negative", "opportunities", "amount", min=0)
+    kinds.compare("opportunities.close_after_created", "opportunities",
+                  "close_date", ">=", "created_at")
     kinds.unique("people.duplicate_email", "people", "email", normalize="email")
     kinds.references("opportunities.account_missing", "opportunities", "account_id", "accounts")
 
@@ -18,9 +20,11 @@ Common keyword arguments: ``severity``, ``dimension``, ``description``, ``owner`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+import operator
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import narwhals as nw
 
@@ -30,12 +34,15 @@ from revgov.rules._derive import duplicate_groups, reference
 from revgov.rules._expr import is_in, join_words, lit_str, not_null, text
 from revgov.rules._iso import ISO_COUNTRIES
 from revgov.rules._regex import check_regex
-from revgov.rules.base import Check, Dimension, Rule
+from revgov.rules.base import Check, Derivation, DeriveContext, Dimension, Frame, Rule
 
 __all__ = [
+    "COMPARE_OPS",
     "FORMATS",
     "NORMALIZERS",
+    "CompareOp",
     "allowed_values",
+    "compare",
     "formatted",
     "in_range",
     "normalized",
@@ -159,7 +166,7 @@ def pattern(
 ) -> Rule:
     """``field``, when present, must match the regular expression ``regex`` (searched; anchor
     it with ``^...$`` for a whole-value match)."""
-    check_regex(regex, where=f"rule {id}")
+    check_regex(regex, where=f"rule {id}: regex")
     return Rule(
         id=id,
         entity=entity,
@@ -202,7 +209,7 @@ def formatted(
     if isinstance(spec, frozenset):
         bad = ~is_in(nw.col(field), sorted(spec))
     else:
-        pat = check_regex(regex or spec, where=f"rule {id}")
+        pat = check_regex(regex or spec, where=f"rule {id}: {fmt} regex")
         bad = ~nw.col(field).str.contains(pat)
     return Rule(
         id=id,
@@ -238,17 +245,18 @@ def in_range(
         raise RuleDefinitionError(f"rule {id}: a range needs min, max or both")
     col = nw.col(field)
     checks = []
+    lo, hi = _bound_text(min), _bound_text(max)
     if min is not None:
         checks.append(
-            Check(violation=col < nw.lit(min), field=field, message=f"{field} is below {min}")
+            Check(violation=col < nw.lit(min), field=field, message=f"{field} is below {lo}")
         )
     if max is not None:
         checks.append(
-            Check(violation=col > nw.lit(max), field=field, message=f"{field} is above {max}")
+            Check(violation=col > nw.lit(max), field=field, message=f"{field} is above {hi}")
         )
     bounds = " and ".join(
         b
-        for b in (f">= {min}" if min is not None else "", f"<= {max}" if max is not None else "")
+        for b in (f">= {lo}" if min is not None else "", f"<= {hi}" if max is not None else "")
         if b
     )
     return Rule(
@@ -262,6 +270,120 @@ def in_range(
         kind="range",
         **meta,
     )
+
+
+def _bound_text(bound: Bound | None) -> str:
+    """A bound as the config wrote it: 1000 (not 1000.0), dates in ISO."""
+    if isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    if isinstance(bound, date):
+        return bound.isoformat()
+    return str(bound)
+
+
+CompareOp = Literal["<", "<=", ">", ">=", "==", "!="]
+COMPARE_OPS: tuple[CompareOp, ...] = get_args(CompareOp)
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_OP_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_OP_WORDS = {
+    "<": "before / less than",
+    "<=": "at most",
+    ">": "after / greater than",
+    ">=": "not before / at least",
+    "==": "equal to",
+    "!=": "different from",
+}
+
+
+def compare(
+    id: str,
+    entity: str,
+    field: str,
+    op: CompareOp,
+    other: str,
+    *,
+    dimension: Dimension = "conformity",
+    description: str | None = None,
+    message: str | nw.Expr | None = None,
+    **meta: Any,
+) -> Rule:
+    """``field op other`` holds where both columns are present (``close_date >= created_at``).
+
+    A date compared with a datetime is compared with the datetime's date, so a deal closing
+    the day it was created passes. Columns of kinds that do not compare (text with a date)
+    are a :class:`~revgov.errors.RuleDefinitionError` when the audit starts.
+    """
+    if op not in _OPERATORS:
+        raise RuleDefinitionError(
+            f"rule {id}: unknown comparison {op!r}", hint=f"use one of: {', '.join(COMPARE_OPS)}"
+        )
+    flag = f"__cmp_{field}_{_OP_NAMES[op]}_{other}"
+    return Rule(
+        id=id,
+        entity=entity,
+        dimension=dimension,
+        description=description or f"{field} is {_OP_WORDS[op]} {other} ({field} {op} {other}).",
+        checks=(
+            Check(
+                violation=nw.col(flag),
+                field=field,
+                message=message if message is not None else f"{field} is not {op} {other}",
+            ),
+        ),
+        scope=(not_null(field) & not_null(other)).fill_null(False),
+        columns=(field, other),
+        derivations=(_comparison(id, entity, field, op, other, flag),),
+        kind="compare",
+        **meta,
+    )
+
+
+def _comparison(
+    rule_id: str, entity: str, field: str, op: str, other: str, flag: str
+) -> Derivation:
+    """``flag``: ``field op other`` does not hold, compared as the columns' types allow."""
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        schema = frame.collect_schema()
+        left, right = nw.col(field), nw.col(other)
+        lt, rt = schema[field], schema[other]
+        kinds_ = (_kind_of(lt), _kind_of(rt))
+        if kinds_[0] != kinds_[1] or kinds_[0] is None:
+            raise RuleDefinitionError(
+                f"rule {rule_id}: cannot compare {entity}.{field} ({lt}) with {other} ({rt})",
+                hint="compare two numbers, two dates or datetimes, or two texts",
+            )
+        if lt == nw.Date and rt != nw.Date:
+            right = right.dt.date()
+        elif rt == nw.Date and lt != nw.Date:
+            left = left.dt.date()
+        return frame.with_columns((~_OPERATORS[op](left, right)).alias(flag))
+
+    return Derivation(
+        name=f"{entity}.compare.{field}.{op}.{other}",
+        build=build,
+        provides=(flag,),
+        columns=(field, other),
+    )
+
+
+def _kind_of(dtype: Any) -> str | None:
+    if dtype.is_numeric():
+        return "number"
+    if dtype == nw.Date or dtype == nw.Datetime:
+        return "time"
+    if dtype == nw.String:
+        return "text"
+    if dtype == nw.Boolean:
+        return "bool"
+    return None
 
 
 def normalized(field: str, how: Normalize) -> nw.Expr:
@@ -331,6 +453,13 @@ def references(
     with ``required`` a blank ``field`` is a violation too."""
     tkey = target_key or _entity_key(target)
     if tkey is None:
+        if target not in ENTITIES:
+            close = difflib.get_close_matches(target, list(ENTITIES), n=1, cutoff=0.5)
+            raise RuleDefinitionError(
+                f"rule {id}: {target!r} is not an entity of the canonical model",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + "or pass target_key for an entity of your own",
+            )
         raise RuleDefinitionError(
             f"rule {id}: {target!r} has no single-column key; pass target_key"
         )

@@ -56,8 +56,9 @@ class Maturity:
         return [c for c in self.criteria if not c.met]
 
 
-def _rate(*rule_ids: str) -> Callable[..., float | None]:
-    """The lowest pass rate among the rules (None if any was not evaluated)."""
+def _rate(*rule_ids: str, also: tuple[str, ...] = ()) -> Callable[..., float | None]:
+    """The lowest pass rate among the rules (None if any was not evaluated); rules in
+    ``also`` count when they were evaluated (campaign touches, when there are any)."""
 
     def measure(
         rates: Mapping[str, float | None], _scores: Mapping[str, float | None], _h: bool
@@ -65,6 +66,7 @@ def _rate(*rule_ids: str) -> Callable[..., float | None]:
         vals = [rates.get(r) for r in rule_ids]
         if any(v is None for v in vals):
             return None
+        vals += [v for r in also if (v := rates.get(r)) is not None]
         return min(v for v in vals if v is not None)
 
     return measure
@@ -141,13 +143,19 @@ CRITERIA: tuple[Criterion, ...] = (
         "attribution governed",
         "UTM tags and campaign names follow the conventions (lowest pass rate of "
         "people.utm_vocabulary, people.utm_case_drift, people.utm_required_by_channel and "
-        "campaigns.naming).",
+        "campaigns.naming, and of the same UTM rules on campaign_touches when there are "
+        "touches).",
         0.85,
         _rate(
             "people.utm_vocabulary",
             "people.utm_case_drift",
             "people.utm_required_by_channel",
             "campaigns.naming",
+            also=(
+                "campaign_touches.utm_vocabulary",
+                "campaign_touches.utm_case_drift",
+                "campaign_touches.utm_required_by_channel",
+            ),
         ),
     ),
     Criterion(

@@ -6,6 +6,7 @@ a number can always be traced to the definitions and the moment that produced it
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -217,7 +218,11 @@ class Report:
         """Raise :class:`~revgov.errors.FindingsError` if any rule at ``min_severity`` or
         worse fails (violations beyond its threshold); return quietly otherwise."""
         if min_severity not in SEVERITIES:
-            raise ValueError(f"min_severity must be one of {', '.join(SEVERITIES)}")
+            close = difflib.get_close_matches(str(min_severity), SEVERITIES, n=1)
+            raise FindingsError(
+                f"min_severity {min_severity!r} is not one of {', '.join(SEVERITIES)}",
+                hint=f"did you mean {close[0]!r}?" if close else None,
+            )
         bad = self.failing(min_severity)
         if not bad:
             return

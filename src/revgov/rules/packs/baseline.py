@@ -7,6 +7,7 @@ skipped with the reason rather than failing, so the pack runs on partial exports
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,9 +28,9 @@ from revgov.rules._expr import (
 from revgov.rules._history import HISTORY_ENTITY_NAMES, lifecycle_history, stage_history
 from revgov.rules._naming import compile_template, naming_expressions
 from revgov.rules._pipeline import Pipelines
-from revgov.rules._routing import pool_columns, round_robin_load, routing
+from revgov.rules._routing import pool_columns, round_robin_load, routing, segment_derivation
 from revgov.rules.base import Check, Derivation, DeriveContext, Frame, Rule
-from revgov.rules.from_config import RulesSettings, rules_settings
+from revgov.rules.from_config import RulesSettings, config_location, rules_settings
 
 __all__ = ["AS_OF_PARAM", "baseline"]
 
@@ -69,6 +70,7 @@ def baseline(config: Config, settings: RulesSettings | None = None) -> list[Rule
         *_opportunities(config, s),
         *_routed_opportunities(config),
         *_campaigns(config),
+        *_utm_rules(config, "campaign_touches"),
         *_users(config, s),
         *_links(),
     ]
@@ -150,7 +152,7 @@ def _people(config: Config, s: RulesSettings) -> list[Rule]:
         _owner_unknown("people"),
         _owner_inactive("people", owners),
         _misrouted("people", config),
-        *_utm_rules(config),
+        *_utm_rules(config, "people"),
         kinds.allowed_values(
             "people.lifecycle_stage_unknown",
             "people",
@@ -289,7 +291,8 @@ def _misrouted(entity: str, config: Config) -> Rule:
     )
 
 
-def _utm_rules(config: Config) -> list[Rule]:
+def _utm_rules(config: Config, entity: str) -> list[Rule]:
+    """UTM conventions on ``entity`` (people, and campaign touches when there are any)."""
     utm = config.utm
     vocab = {tag: [v.lower() for v in values] for tag, values in utm.vocabulary.items()}
     governed = list(vocab) or ["utm_source", "utm_medium"]
@@ -336,13 +339,13 @@ def _utm_rules(config: Config) -> list[Rule]:
     ]
     rules = [
         Rule(
-            id="people.utm_case_drift",
-            entity="people",
+            id=f"{entity}.utm_case_drift",
+            entity=entity,
             dimension="conformity",
             kind="utm",
-            description="UTM tags are lowercase: a tag that is valid once lowercased "
-            "(LinkedIn for linkedin) is case drift. The report groups spellings into "
-            "families (LinkedIn / linkedin / linked-in) with counts.",
+            description=f"UTM tags of {entity} are lowercase: a tag that is valid once "
+            "lowercased (LinkedIn for linkedin) is case drift. The report groups spellings "
+            "into families (LinkedIn / linkedin / linked-in) with counts.",
             checks=tuple(drift_checks),
             scope=nw.lit(utm.lowercase),
             columns=tuple(governed),
@@ -354,11 +357,12 @@ def _utm_rules(config: Config) -> list[Rule]:
             **_b(),
         ),
         Rule(
-            id="people.utm_vocabulary",
-            entity="people",
+            id=f"{entity}.utm_vocabulary",
+            entity=entity,
             dimension="conformity",
             kind="utm",
-            description="utm_* tags with a vocabulary in [utm.vocabulary] use one of its values.",
+            description=f"utm_* tags of {entity} with a vocabulary in [utm.vocabulary] use "
+            "one of its values.",
             checks=tuple(vocab_checks) or (Check(violation=nw.lit(False)),),
             scope=nw.lit(bool(vocab_checks)),
             columns=tuple(vocab),
@@ -370,12 +374,12 @@ def _utm_rules(config: Config) -> list[Rule]:
             **_b(),
         ),
         Rule(
-            id="people.utm_required_by_channel",
-            entity="people",
+            id=f"{entity}.utm_required_by_channel",
+            entity=entity,
             dimension="completeness",
             kind="utm",
-            description="Records from a paid medium carry the tags [utm.required_by_channel] "
-            "lists for it (campaign, term, content...).",
+            description=f"{entity.capitalize()} from a paid medium carry the tags "
+            "[utm.required_by_channel] lists for it (campaign, term, content...).",
             checks=tuple(req_checks) or (Check(violation=nw.lit(False)),),
             scope=is_in(medium, list(by_channel)).fill_null(False),
             columns=("utm_medium", *req_tags),
@@ -386,11 +390,11 @@ def _utm_rules(config: Config) -> list[Rule]:
             **_b(),
         ),
         Rule(
-            id="people.utm_incomplete",
-            entity="people",
+            id=f"{entity}.utm_incomplete",
+            entity=entity,
             dimension="completeness",
             kind="utm",
-            description="Tagged records (any of source, medium, campaign set) outside the "
+            description=f"Tagged {entity} (any of source, medium, campaign set) outside the "
             "media of [utm.required_by_channel] carry every tag of utm.required.",
             checks=tuple(incomplete_checks) or (Check(violation=nw.lit(False)),),
             scope=(tagged & ~is_in(medium, list(by_channel)).fill_null(False)).fill_null(False),
@@ -409,7 +413,8 @@ def _speed_limit(config: Config) -> nw.Expr:
     """Hours allowed to first touch: ``segment:kind`` > segment > kind > ``default``."""
     limits = config.sla.speed_to_lead_hours
     segments = {seg.name for seg in config.segments}
-    seg, kind = nw.col("segment"), nw.col("kind").str.to_lowercase()
+    # The segment as every other rule derives it (segment column, else [[segments]]).
+    seg, kind = nw.col("__segment"), nw.col("kind").str.to_lowercase()
     chain: nw.Expr = nw.lit(limits.get("default"), nw.Float64())
     kinds_: list[tuple[str, float]] = []
     segs: list[tuple[str, float]] = []
@@ -478,8 +483,8 @@ def _sla_people(config: Config, s: RulesSettings) -> list[Rule]:
                 ),
             ),
             scope=(not_null(start) & ~limit.is_null()).fill_null(False),
-            columns=("person_id", start, "segment", "kind"),
-            derivations=(speed_to_lead(start=start),),
+            columns=("person_id", start, "kind"),
+            derivations=(segment_derivation("people"), speed_to_lead(start=start)),
             remediation="Alert the owner on new MQLs and route them to someone working now; "
             "review the queue of untouched MQLs daily.",
             owner=_SOPS,
@@ -548,35 +553,46 @@ def datetime_param(days: int) -> _TimeParam:
     return _TimeParam(days)
 
 
-def _lifecycle_rules(config: Config) -> list[Rule]:
-    required = list(config.lifecycle.required_stages)
-    hist = lifecycle_history(required)
+def _history_rules(
+    entity: str,
+    field: str,
+    label: str,
+    hist: Derivation,
+    required: Sequence[str],
+    *,
+    columns: tuple[str, ...],
+    regression: dict[str, Any],
+    skipped: dict[str, Any],
+) -> list[Rule]:
+    """The regression and skipped-stage rules over one stage history (``_history``)."""
     has_events = not_null("__hist_events")
-    skipped = [
+    skip_checks = tuple(
         Check(
             violation=(nw.col(f"__hist_beyond_{i}").fill_null(0) > 0)
             & (nw.col(f"__hist_seen_{i}").fill_null(0) == 0),
-            field="lifecycle_stage",
+            field=field,
             value=lit_str(stage),
             message=f"moved past '{stage}' without entering it",
         )
         for i, stage in enumerate(required)
-    ]
+    )
+    common: dict[str, Any] = {
+        "entity": entity,
+        "dimension": "integrity",
+        "kind": "lifecycle",
+        "columns": columns,
+        "derivations": (hist,),
+        **_b(),
+    }
     return [
         Rule(
-            id="people.lifecycle_regression",
-            entity="people",
-            dimension="integrity",
-            kind="lifecycle",
-            description="Lifecycle history (stage_events of lifecycle_stage) never moves a "
-            "person back to an earlier stage of [lifecycle].stages.",
             checks=(
                 Check(
                     violation=nw.col("__hist_regressions") > 0,
-                    field="lifecycle_stage",
+                    field=field,
                     value=nw.col("__hist_first_back"),
                     message=text(
-                        "lifecycle stage moved back ",
+                        f"{label} moved back ",
                         nw.col("__hist_regressions").cast(nw.String()),
                         " time(s), first: ",
                         nw.col("__hist_first_back"),
@@ -584,33 +600,47 @@ def _lifecycle_rules(config: Config) -> list[Rule]:
                 ),
             ),
             scope=has_events,
-            columns=("person_id",),
-            derivations=(hist,),
-            remediation="Stop automations that reset lifecycle stages; use a recycle status "
-            "instead of moving people back.",
-            owner=_MOPS,
-            settings=("lifecycle.stages", "lifecycle.map"),
-            **_b(),
+            **regression,
+            **common,
         ),
         Rule(
-            id="people.skipped_lifecycle_stage",
-            entity="people",
-            dimension="integrity",
-            kind="lifecycle",
-            description="People do not move past a stage of lifecycle.required_stages without "
-            "entering it (per stage_events).",
-            checks=tuple(skipped) or (Check(violation=nw.lit(False)),),
+            checks=skip_checks or (Check(violation=nw.lit(False)),),
             scope=has_events & nw.lit(bool(required)),
-            columns=("person_id",),
-            derivations=(hist,),
-            remediation="Make the lifecycle automation pass through every required stage "
-            "(and stamp its date).",
-            owner=_MOPS,
-            severity="warn",
-            settings=("lifecycle.required_stages",),
-            **_b(),
+            **skipped,
+            **common,
         ),
     ]
+
+
+def _lifecycle_rules(config: Config) -> list[Rule]:
+    required = list(config.lifecycle.required_stages)
+    return _history_rules(
+        "people",
+        "lifecycle_stage",
+        "lifecycle stage",
+        lifecycle_history(required),
+        required,
+        columns=("person_id",),
+        regression={
+            "id": "people.lifecycle_regression",
+            "description": "Lifecycle history (stage_events of lifecycle_stage) never moves a "
+            "person back to an earlier stage of [lifecycle].stages.",
+            "remediation": "Stop automations that reset lifecycle stages; use a recycle status "
+            "instead of moving people back.",
+            "owner": _MOPS,
+            "settings": ("lifecycle.stages", "lifecycle.map"),
+        },
+        skipped={
+            "id": "people.skipped_lifecycle_stage",
+            "description": "People do not move past a stage of lifecycle.required_stages "
+            "without entering it (per stage_events).",
+            "remediation": "Make the lifecycle automation pass through every required stage "
+            "(and stamp its date).",
+            "owner": _MOPS,
+            "severity": "warn",
+            "settings": ("lifecycle.required_stages",),
+        },
+    )
 
 
 # -- accounts ----------------------------------------------------------------------------
@@ -694,8 +724,6 @@ def _opportunities(config: Config, s: RulesSettings) -> list[Rule]:
     stale_dt, stale_params = _stale_thresholds(config)
     stale_days = _stale_days(config)
     required = list(s.skipped_stage.required)
-    hist = stage_history(required)
-    has_events = not_null("__hist_events")
     configured = nw.lit(bool(p.pipelines))
     rules = [
         kinds.required(
@@ -776,25 +804,16 @@ def _opportunities(config: Config, s: RulesSettings) -> list[Rule]:
             owner=_OPS,
             **_b(),
         ),
-        Rule(
-            id="opportunities.close_before_created",
-            entity="opportunities",
-            dimension="conformity",
-            kind="range",
+        kinds.compare(
+            "opportunities.close_before_created",
+            "opportunities",
+            "close_date",
+            ">=",
+            "created_at",
             description="close_date is not before the day the deal was created.",
-            checks=(
-                Check(
-                    violation=nw.col("close_date") < nw.col("created_at").dt.date(),
-                    field="close_date",
-                    message=text(
-                        "close date before creation (",
-                        nw.col("created_at").dt.to_string("%Y-%m-%d"),
-                        ")",
-                    ),
-                ),
+            message=text(
+                "close date before creation (", nw.col("created_at").dt.to_string("%Y-%m-%d"), ")"
             ),
-            scope=(not_null("close_date") & not_null("created_at")).fill_null(False),
-            columns=("close_date", "created_at"),
             remediation="Correct the close date (imports often swap the two dates).",
             owner=_OPS,
             **_b(),
@@ -917,65 +936,35 @@ def _opportunities(config: Config, s: RulesSettings) -> list[Rule]:
             settings=("pipelines.stages",),
             **_b(),
         ),
-        Rule(
-            id="opportunities.stage_regression",
-            entity="opportunities",
-            dimension="integrity",
-            kind="lifecycle",
-            description="Stage history (stage_events of stage) never moves a deal back to an "
-            "earlier open stage.",
-            checks=(
-                Check(
-                    violation=nw.col("__hist_regressions") > 0,
-                    field="stage",
-                    value=nw.col("__hist_first_back"),
-                    message=text(
-                        "stage moved back ",
-                        nw.col("__hist_regressions").cast(nw.String()),
-                        " time(s), first: ",
-                        nw.col("__hist_first_back"),
-                    ),
-                ),
-            ),
-            scope=has_events,
-            columns=("opportunity_id", "pipeline"),
-            derivations=(hist,),
-            remediation="Coach reps to keep deals moving forward; use a next-step field "
-            "instead of moving stages back.",
-            owner=_SOPS,
-            severity="warn",
-            settings=("pipelines.stages",),
-            **_b(),
-        ),
-        Rule(
-            id="opportunities.skipped_stage",
-            entity="opportunities",
-            dimension="integrity",
-            kind="lifecycle",
-            description="Deals do not move to a later open or won stage without passing "
-            "through each stage of [rules.skipped_stage].required.",
-            checks=tuple(
-                Check(
-                    violation=(nw.col(f"__hist_beyond_{i}").fill_null(0) > 0)
-                    & (nw.col(f"__hist_seen_{i}").fill_null(0) == 0),
-                    field="stage",
-                    value=lit_str(st),
-                    message=f"moved past '{st}' without entering it",
-                )
-                for i, st in enumerate(required)
-            )
-            or (Check(violation=nw.lit(False)),),
-            scope=has_events & nw.lit(bool(required)),
-            columns=("opportunity_id", "pipeline"),
-            derivations=(hist,),
-            remediation="Enforce stage entry criteria (stage gates) so that qualification "
-            "is recorded.",
-            owner=_SOPS,
-            severity="warn",
-            settings=("rules.skipped_stage.required",),
-            **_b(),
-        ),
     ]
+    rules += _history_rules(
+        "opportunities",
+        "stage",
+        "stage",
+        stage_history(required),
+        required,
+        columns=("opportunity_id", "pipeline"),
+        regression={
+            "id": "opportunities.stage_regression",
+            "description": "Stage history (stage_events of stage) never moves a deal back to "
+            "an earlier open stage.",
+            "remediation": "Coach reps to keep deals moving forward; use a next-step field "
+            "instead of moving stages back.",
+            "owner": _SOPS,
+            "severity": "warn",
+            "settings": ("pipelines.stages",),
+        },
+        skipped={
+            "id": "opportunities.skipped_stage",
+            "description": "Deals do not move to a later open or won stage without passing "
+            "through each stage of [rules.skipped_stage].required.",
+            "remediation": "Enforce stage entry criteria (stage gates) so that qualification "
+            "is recorded.",
+            "owner": _SOPS,
+            "severity": "warn",
+            "settings": ("rules.skipped_stage.required",),
+        },
+    )
     return rules
 
 
@@ -1018,7 +1007,11 @@ def _stale_days(config: Config) -> nw.Expr:
 
 def _campaigns(config: Config) -> list[Rule]:
     naming = config.campaign_naming
-    tpl = compile_template(naming.template, naming.tokens)
+
+    def locate(*key: str) -> str:
+        return f"{config_location(config, 'campaign_naming', *key)}: rule campaigns.naming"
+
+    tpl = compile_template(naming.template, naming.tokens, locate=locate)
     exprs = naming_expressions("name", tpl)
     return [
         Rule(

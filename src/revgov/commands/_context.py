@@ -1,0 +1,57 @@
+"""What the commands that read a snapshot share: finding the config, the reference time of a
+demo snapshot, and reading ``--as-of``.
+
+``revgov audit``, ``revgov metrics`` and ``revgov forecast`` resolve these the same way, so a
+snapshot gives the same definitions and the same ``as_of`` to each of them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from revgov.config import Config, load_config
+
+__all__ = ["demo_as_of", "find_config", "parse_as_of"]
+
+
+def find_config(config: Path | None, snapshot: Path | None) -> Config:
+    """``config`` if given; else ./revgov.toml, else the revgov.toml beside ``snapshot``;
+    else the default definitions (``Config()``, whose ``path`` is None)."""
+    if config is not None:
+        return load_config(config)
+    candidates = [Path("revgov.toml")]
+    if snapshot is not None:
+        candidates.append(snapshot.parent / "revgov.toml")
+    for c in candidates:
+        if c.is_file():
+            return load_config(c)
+    return Config()
+
+
+def demo_as_of(snapshot: Path) -> datetime | None:
+    """The reference time of a demo snapshot (demo_manifest.json beside it)."""
+    manifest = snapshot.parent / "demo_manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except (ValueError, OSError):
+        return None
+
+
+def parse_as_of(text: str) -> datetime:
+    """``--as-of`` as an aware UTC datetime (a time without a zone is UTC); a bad value is a
+    usage error."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date or time (e.g. 2026-07-01 or 2026-07-01T00:00:00Z)",
+            param_hint="--as-of",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
