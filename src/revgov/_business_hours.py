@@ -15,17 +15,19 @@ on every engine:
   changes: a wall-clock hour skipped in spring never elapsed (subtracted), an hour repeated
   in autumn elapsed twice (added). It is zero unless business hours cover the change.
 
-Offsets, corrections and holidays come from a small table with one row per UTC year of
-:data:`YEARS` (that year's zone changes and holidays), joined on each instant's year on the
-frame's own engine and connection. A join on a ~130-row table keeps SQL queries small: a
-CASE over every zone change made DuckDB slow to plan aggregated queries, and a long window of
-years overflows expression nesting. Instants outside the window take the nearest edge's
-offset.
+Offsets, corrections and holidays come from a small lookup table computed once per calendar:
+one row per 91-day period of UTC time over :data:`YEARS`, holding the offset in force at its
+start, its zone changes (usually none or one) and the holidays it can reach. Each instant is
+joined to its period's row on the frame's own engine and connection, so a row needs only a
+couple of comparisons. This keeps SQL queries small whatever the window: a CASE over every
+zone change made DuckDB slow to plan aggregated queries, and a longer window overflows
+expression nesting. Instants outside the window take the nearest edge's row.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property, lru_cache
@@ -59,11 +61,6 @@ _PERIOD_US = 91 * _DAY_US  # a row of the lookup table: a quarter's zone changes
 _NEVER = 2**62  # pads absent zone changes: an instant no timestamp reaches
 _NO_DAY = 10**9  # pads absent holidays: a day no timestamp reaches
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Z", "+00:00"})
-_SQL_ENGINES = (
-    nw.Implementation.DUCKDB,
-    nw.Implementation.PYSPARK,
-    nw.Implementation.PYSPARK_CONNECT,
-)
 
 
 def _us(t: time) -> int:
@@ -259,36 +256,64 @@ def _period_table(cal: BusinessCalendar) -> _Table:
         rows.append(tuple(row))
         if items:
             state = items[-1][1:]
-    columns = ("p", "o0", "c0")
+    columns: tuple[str, ...] = ("p", "o0", "c0")
     columns += tuple(f"{n}{i}" for i in range(1, k + 1) for n in "toc")
     columns += ("hb", *[f"h{j}" for j in range(1, m + 1)])
     return _Table(columns, tuple(rows), k, m, start_us)
 
 
-def _native_table(frame: Frame, table: _Table, prefix: str, error: type[RevgovError]) -> Any:
-    """``table`` on ``frame``'s engine (same DuckDB connection or Spark session), its columns
-    named ``prefix + name``."""
-    names = [prefix + c for c in table.columns]
+def _join_table(
+    frame: Frame, table: _Table, prefixes: Sequence[str], error: type[RevgovError]
+) -> Frame:
+    """Left-join ``table`` once per prefix ``x`` on ``x + "p"``, its columns renamed
+    ``x + name``, on ``frame``'s own engine (same DuckDB connection or Spark session)."""
     native = frame.to_native()
     impl = frame.implementation
+    data = [c for c in table.columns if c != "p"]
     if impl is nw.Implementation.POLARS:
         import polars as pl
 
-        return pl.LazyFrame(list(table.rows), schema=dict.fromkeys(names, pl.Int64), orient="row")
+        right = pl.LazyFrame(
+            list(table.rows), schema=dict.fromkeys(table.columns, pl.Int64), orient="row"
+        )
+        for x in prefixes:
+            renamed = right.rename({c: x + c for c in table.columns})
+            # polars keeps the caller's row order only when asked to.
+            native = native.join(renamed, on=x + "p", how="left", maintain_order="left")
+        joined: Frame = nw.from_native(native)
+        return joined
     if impl is nw.Implementation.DUCKDB:
-        values = ", ".join("(" + ", ".join(map(str, r)) + ")" for r in table.rows)
-        casts = ", ".join(f"CAST(c{i} AS BIGINT) AS {n}" for i, n in enumerate(names))
-        aliases = ", ".join(f"c{i}" for i in range(len(names)))
-        return native.query("__revgov_bh", f"SELECT {casts} FROM (VALUES {values}) v({aliases})")
+        # The table travels as one text literal split in SQL (a VALUES list of thousands of
+        # numbers is slow to parse and plan), inside the one query that joins it: a table of
+        # its own would be bound to the frame's connection through the frame, copying the
+        # frame's whole query into every later step.
+        text = ";".join(",".join(map(str, r)) for r in table.rows)
+        casts = ", ".join(f"CAST(r[{i + 1}] AS BIGINT) AS {c}" for i, c in enumerate(table.columns))
+        rows = f"SELECT string_split(unnest(string_split('{text}', ';')), ',') AS r"
+        aliases = {p: f"t{i}" for i, p in enumerate(prefixes)}
+        picks = ", ".join(f"{a}.{c} AS {_quote(p + c)}" for p, a in aliases.items() for c in data)
+        joins = " ".join(
+            f"LEFT JOIN t AS {a} ON s.{_quote(p + 'p')} = {a}.p" for p, a in aliases.items()
+        )
+        view = "__revgov_business_hours"
+        sql = f"WITH t AS (SELECT {casts} FROM ({rows})) SELECT s.*, {picks} FROM {view} s {joins}"
+        return nw.from_native(native.query(view, sql))
     if impl in (nw.Implementation.PYSPARK, nw.Implementation.PYSPARK_CONNECT):
         from pyspark.sql import types as st
 
-        schema = st.StructType([st.StructField(n, st.LongType(), False) for n in names])
-        return native.sparkSession.createDataFrame(list(table.rows), schema=schema)
+        schema = st.StructType([st.StructField(c, st.LongType(), False) for c in table.columns])
+        right = native.sparkSession.createDataFrame(list(table.rows), schema=schema)
+        for x in prefixes:
+            native = native.join(right.toDF(*[x + c for c in table.columns]), x + "p", "left")
+        return nw.from_native(native)
     raise error(
         f"business hours are computed on polars, DuckDB or PySpark frames, not {impl.name}",
         hint="collect the frame to polars first",
     )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _floor_div(x: nw.Expr, d: int, impl: nw.Implementation) -> nw.Expr:
@@ -435,16 +460,7 @@ def add_business_seconds_between(
             for p in parts
         ]
     )
-    for prefix in parts:
-        right = nw.from_native(_native_table(frame, table, prefix, error))
-        if impl is nw.Implementation.POLARS:
-            # polars keeps the caller's row order only when asked to.
-            native = frame.to_native().join(
-                right.to_native(), on=prefix + "p", how="left", maintain_order="left"
-            )
-            frame = nw.from_native(native)
-        else:
-            frame = frame.join(right, on=prefix + "p", how="left")
+    frame = _join_table(frame, table, list(parts), error)
     frame = frame.with_columns(
         *[
             e
@@ -460,9 +476,7 @@ def add_business_seconds_between(
     )
     a, b = (_clock(table, calendar, p, impl) for p in parts)
     elapsed, name = b - a, f"__bh_{out}_d"
-    frame = frame.with_columns(
-        nw.when(elapsed < 0).then(nw.lit(0)).otherwise(elapsed).alias(name)
-    )
+    frame = frame.with_columns(nw.when(elapsed < 0).then(nw.lit(0)).otherwise(elapsed).alias(name))
     diff = nw.col(name)
     # Whole and fractional seconds apart: engines that multiply by 1e-6 instead of dividing
     # by 1e6 then still agree to the last bit.
