@@ -31,7 +31,9 @@ Every KPI of the revenue spine is a plain function in `revgov.metrics`. Each tak
 frames (polars DataFrame or LazyFrame, DuckDB relation, or PySpark DataFrame) and returns a
 tidy frame of the same kind. Conventions:
 
-- `by=` groups by one or more columns of the main input (`"segment"`, `["segment", "owner_id"]`).
+- `by=` groups by one or more columns of the main input (`"segment"`, `["segment", "owner_id"]`);
+  KPIs that divide spend (CAC, channel and campaign efficiency) need the column on the spend
+  lines too. No KPI ignores `by=` or `every=`: one it cannot honour is an error.
   Attributes that live elsewhere are brought over first: `with_owner_attributes(opps, users)`
   adds `owner_region` and `owner_team`; `with_stage_attributes(opps, config.pipelines)` adds the
   stage's order and probability and fills blank won/closed flags; `revgov metrics` does both.

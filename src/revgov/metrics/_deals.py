@@ -28,6 +28,7 @@ __all__ = [
     "cycle_terms",
     "deal_size_terms",
     "win_rate_terms",
+    "with_cycle_days",
     "with_outcome",
 ]
 
@@ -55,12 +56,18 @@ def with_outcome(
     """
     closed = closed_flag(is_closed, is_won) if has(lf, is_closed) else won_flag(is_won)
     end = close_time(lf, closed_at, close_date)
-    cols = [closed.alias(CLOSED), won_flag(is_won).alias(WON), end.alias(CLOSE_T)]
-    if start is not None:
-        begin = naive(lf.collect_schema(), start)
-        days = days_between(begin, end, lf.implementation, calendar=calendar)
-        cols.append(days.cast(nw.Float64).alias(DAYS))
-    return lf.with_columns(*cols)
+    lf = lf.with_columns(closed.alias(CLOSED), won_flag(is_won).alias(WON), end.alias(CLOSE_T))
+    return with_cycle_days(lf, start=start, calendar=calendar) if start is not None else lf
+
+
+def with_cycle_days(
+    lf: nw.LazyFrame[Any], *, start: str, calendar: bool = True
+) -> nw.LazyFrame[Any]:
+    """``lf`` (from :func:`with_outcome`) with ``__days`` from ``start`` to the close; apply
+    it after filtering to the deals that matter, it is the costly part."""
+    begin = naive(lf.collect_schema(), start)
+    days = days_between(begin, nw.col(CLOSE_T), lf.implementation, calendar=calendar)
+    return lf.with_columns(days.cast(nw.Float64).alias(DAYS))
 
 
 def win_rate_terms(basis: Basis, amount: str) -> tuple[nw.Expr, nw.Expr]:

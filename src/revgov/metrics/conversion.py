@@ -95,7 +95,12 @@ def stage_conversion(
         naive(ev.collect_schema(), changed_at).alias("__t"),
         funnel_position(steps, to_value).alias("__pos"),
     )
-    first = ev.group_by("__rid").agg(nw.col("__t").min().alias("__first_t"))
+    # One pass over the events gives each record's entry and, without a window, the
+    # furthest step it reached (a window needs each event's time against the cohort).
+    per_record = ev.group_by("__rid").agg(
+        nw.col("__t").min().alias("__first_t"), nw.col("__pos").max().alias("__ev_pos")
+    )
+    first = per_record.select("__rid", "__first_t")
     dims = as_list(by)
     if opportunities is not None:
         opps = lazy(opportunities, name="opportunities", like=ev)
@@ -130,14 +135,15 @@ def stage_conversion(
             nw.lit(None, dtype=nw.Int64()).alias("__cur_pos"),
             nw.lit(None, dtype=nw.Datetime("us")).alias("__cur_t"),
         )
-    timed = ev.join(pop.select("__rid", "__cohort"), on="__rid", how="inner")
     if window_days is not None:
         limit = nw.col("__cohort").dt.offset_by(f"{int(window_days)}d")
+        timed = ev.join(pop.select("__rid", "__cohort"), on="__rid", how="inner")
         timed = timed.filter(nw.col("__t") <= limit)
         cur_ok = (nw.col("__cur_t") <= limit).fill_null(False)
+        best = timed.group_by("__rid").agg(nw.col("__pos").max().alias("__ev_pos"))
     else:
         cur_ok = nw.lit(True)
-    best = timed.group_by("__rid").agg(nw.col("__pos").max().alias("__ev_pos"))
+        best = per_record.select("__rid", "__ev_pos")
     pop = pop.join(best, on="__rid", how="left").with_columns(
         nw.max_horizontal(
             nw.col("__ev_pos").fill_null(1),

@@ -111,10 +111,13 @@ def _deal_touches(
     primary_person_id: str,
     account_id: str,
     carry: Sequence[nw.Expr] = (),
+    earliest: bool = False,
 ) -> nw.LazyFrame[Any]:
     """(opportunity, touch) pairs: touches by the deal's person, or by anyone at its account
     when ``people`` is given, at or before the deal was created (within the lookback).
-    ``carry`` are more columns of the deal to keep on each pair."""
+    ``carry`` are more columns of the deal to keep on each pair. ``earliest`` (without a
+    lookback) keeps only each person's first touch: enough to tell *whether* a deal was
+    touched, at a fraction of the pairs."""
     tc = lazy(touches, name="campaign_touches", like=op)
     require(tc, ["person_id", "campaign_id", "touched_at"], what="campaign_touches")
     tid = (
@@ -134,7 +137,11 @@ def _deal_touches(
         nw.col("person_id").alias("__pid"),
         nw.col("campaign_id"),
         naive(tc.collect_schema(), "touched_at").alias("__touched"),
-    ).unique(["__tid"])
+    )
+    if earliest and lookback_days is None:
+        tc = tc.group_by("__pid").agg(nw.col("__touched").min())
+    else:
+        tc = tc.unique(["__tid"])
     deal = [
         nw.col(opportunity_id).alias("__oid"),
         naive(op.collect_schema(), created_at).alias("__created"),
@@ -210,6 +217,7 @@ def marketing_influenced_pipeline(
             created_at=created_at,
             primary_person_id=primary_person_id,
             account_id=account_id,
+            earliest=True,
         )
         .select("__oid")
         .unique(["__oid"])

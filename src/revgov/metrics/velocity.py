@@ -19,6 +19,7 @@ from revgov.metrics._deals import (
     cycle_terms,
     deal_size_terms,
     win_rate_terms,
+    with_cycle_days,
     with_outcome,
 )
 from revgov.metrics._frames import (
@@ -245,25 +246,19 @@ def sales_cycle_days(
     lf = lazy(opportunities, name="opportunities")
     require(lf, [start, is_won], what="opportunities")
     lf = with_outcome(
-        lf,
-        is_closed=is_closed,
-        is_won=is_won,
-        closed_at=closed_at,
-        close_date=close_date,
-        start=start,
-        calendar=calendar,
-    )
-    lf = lf.filter(_outcome_filter(outcome) & ~nw.col(DAYS).is_null())
+        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
+    ).filter(_outcome_filter(outcome))
+    # The same days as the cycle of sales_velocity and the funnel model (cycle_terms): the
+    # mean of the deals whose both ends are known.
+    lf = with_cycle_days(lf, start=start, calendar=calendar).filter(~nw.col(DAYS).is_null())
     lf, keys = keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
     d = nw.col(DAYS)
-    days_sum, days_n = cycle_terms(where=nw.lit(True))
     out = aggregate(
         lf,
         keys,
         [
             nw.len().cast(nw.Int64).alias("deals"),
-            safe_div(days_sum, days_n).alias("mean_days"),
-            *quantile_aggs(d, "days")[1:],
+            *quantile_aggs(d, "days"),
             d.min().alias("min_days"),
             d.max().alias("max_days"),
         ],
