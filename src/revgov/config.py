@@ -358,7 +358,7 @@ class SourceConfig(_Strict):
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="Connector settings. Credentials never go here: name the environment "
-        "variable that holds one with a `*_env` key, e.g. `token_env = \"HUBSPOT_TOKEN\"`.",
+        'variable that holds one with a `*_env` key, e.g. `token_env = "HUBSPOT_TOKEN"`.',
     )
 
     @field_validator("options")
@@ -370,7 +370,7 @@ class SourceConfig(_Strict):
             if is_secret_key(key):
                 raise ValueError(
                     f"options.{key} looks like a credential: never put secrets in revgov.toml; "
-                    f"set it in the environment and write `{key}_env = \"VARIABLE_NAME\"`"
+                    f'set it in the environment and write `{key}_env = "VARIABLE_NAME"`'
                 )
         return options
 
