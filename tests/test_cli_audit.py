@@ -92,6 +92,48 @@ def test_table_output_carries_the_hash(
     assert "Maturity" in out
 
 
+def test_table_output_has_offenders_by_team_and_utm_families(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["audit", "-s", str(demo_dir.snapshot_dir), "--fail-on", "never"])
+    out = capsys.readouterr().out
+    assert "Top offenders by owner" in out
+    assert "Top offenders by team" in out
+    assert "UTM spelling families" in out
+
+
+def test_filters_that_select_no_rule_give_no_findings(
+    demo_dir: DemoOutput, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "findings.parquet"
+    args = ["audit", "-s", str(demo_dir.snapshot_dir), "--rule", "people.email_missing"]
+    code = main([*args, "--dimension", "sla", "--format", "json", "--findings-out", str(target)])
+    data = _json(capsys)
+    assert code == 0
+    assert data["rules"] == []
+    assert data["summary"]["findings"] == 0  # type: ignore[index]
+    assert pl.read_parquet(target).height == 0
+
+
+@pytest.mark.parametrize("pattern", ["a{2", "abc\\Z", "[[:alpha:]]"])
+def test_a_regex_polars_rejects_is_a_config_error_not_a_crash(
+    demo_dir: DemoOutput, tmp_path: Path, capsys: pytest.CaptureFixture[str], pattern: str
+) -> None:
+    config = tmp_path / "revgov.toml"
+    config.write_text(
+        demo_dir.config_path.read_text(encoding="utf-8")
+        + '\n[[rules.custom]]\nid = "people.title_format"\nkind = "pattern"\n'
+        + f"field = \"title\"\npattern = '{pattern}'\n",
+        encoding="utf-8",
+    )
+    code = main(["audit", "-s", str(demo_dir.snapshot_dir), "-c", str(config)])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "[RG501]" in err and "rules.custom.0.pattern: rule people.title_format" in err
+    assert "at position" in err
+    assert "Warning" not in err and "Traceback" not in err
+
+
 def test_unknown_rule_id_is_a_usage_error(
     demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -299,3 +299,53 @@ def test_counts_match_a_python_recount(rows: list[tuple[str | None, float | None
         assert (res.checked, res.violating) == (checked, violating), rid
         assert res.findings == (findings if findings is not None else violating), rid
         assert res.findings == report.findings_df.filter(pl.col("rule_id") == rid).height
+
+
+def test_every_duckdb_frame_needs_a_utc_session() -> None:
+    # Relations of one audit may come from different connections: the second one counts too.
+    utc, local = duckdb.connect(), duckdb.connect()
+    utc.execute("SET TimeZone = 'UTC'")
+    local.execute("SET TimeZone = 'Europe/Berlin'")
+    people = utc.from_arrow(canonical("people", PEOPLE).to_arrow())
+    users = local.from_arrow(canonical("users", []).to_arrow())
+    with pytest.raises(RuleError, match="frame 'users' uses time zone 'Europe/Berlin'"):
+        audit({"people": people, "users": users}, [_email_rule()])
+
+
+def test_no_rule_run_gives_truly_empty_findings_of_the_input_kind() -> None:
+    # Every rule filtered away (a rule id and a dimension that share nothing).
+    report = run(
+        [_email_rule()], {"people": PEOPLE}, only=["people.email_missing"], dimensions=["sla"]
+    )
+    assert report.results == ()
+    assert report.findings_df.height == 0
+    assert report.findings_df.schema == pl.Schema(dict.fromkeys(FINDINGS_COLUMNS, pl.String()))
+    assert isinstance(report.findings, pl.LazyFrame)
+    assert report.findings.collect().height == 0
+    # DuckDB in, an empty DuckDB relation out.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rel = con.from_arrow(canonical("people", PEOPLE).to_arrow())
+    on_duckdb = audit({"people": rel}, [_email_rule()], dimensions=["sla"])
+    assert isinstance(on_duckdb.findings, duckdb.DuckDBPyRelation)
+    assert on_duckdb.findings.fetchall() == []
+    assert on_duckdb.findings.columns == list(FINDINGS_COLUMNS)
+    assert on_duckdb.findings_df.height == 0
+
+
+def test_declared_rule_on_an_entity_without_a_frame_is_an_error() -> None:
+    # Built-in rules skip an absent input; a rule you wrote for it must not pass silently.
+    mine = kinds.required("oportunities.next_step", "oportunities", ["next_step"])
+    with pytest.raises(RuleDefinitionError) as err:
+        run([mine], {"people": PEOPLE, "opportunities": []})
+    assert "rule oportunities.next_step audits 'oportunities', which is not among the frames" in (
+        str(err.value)
+    )
+    assert "did you mean 'opportunities'?" in str(err.value)
+    # A rule reading another entity through a derivation: the same.
+    ref = kinds.references("people.account_missing", "people", "account_id", "accounts")
+    with pytest.raises(RuleDefinitionError, match="reads 'accounts', which is not among"):
+        run([ref], {"people": PEOPLE})
+    # Optional (built-in) rules are still skipped with the reason.
+    report = run([ref.replace(optional=True)], {"people": PEOPLE})
+    assert report.result("people.account_missing").skipped == "needs the accounts frame"

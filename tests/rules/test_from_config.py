@@ -3,10 +3,11 @@ and the errors that bad declarations give (never a traceback from deep inside)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from revgov.config import config_from_dict, load_config
@@ -164,7 +165,76 @@ def test_overrides_disable_and_severity() -> None:
         ({"skipped_stage": {"required": "Qualification"}}, "rules.skipped_stage.required"),
         (
             {"custom": [{"id": "people.x", "kind": "pattern", "field": "title", "pattern": "(a"}]},
-            "rules.custom.0: rule people.x: invalid regular expression at position 0",
+            "rules.custom.0.pattern: rule people.x: invalid regular expression at position 0",
+        ),
+        (
+            {"custom": [{"id": "people.x", "kind": "pattern", "field": "t", "pattern": "abc\\Z"}]},
+            "rules.custom.0.pattern: rule people.x: invalid regular expression at position 3",
+        ),
+        (
+            {"custom": [{"id": "people.x", "kind": "pattern", "field": "t", "pattern": "a{2"}]},
+            "rules.custom.0.pattern: rule people.x: invalid regular expression at position 1",
+        ),
+        (
+            {"formats": {"email": "[[:alpha:]]+@"}},
+            "rules.formats.email: rule people.email_format: ambiguous regular expression at "
+            "position 1",
+        ),
+        (
+            {"custom": [{"id": "opportunity.x", "kind": "required", "fields": ["a"]}]},
+            "rules.custom.0.id: rule opportunity.x: 'opportunity' is not an entity",
+        ),
+        (
+            {"custom": [{"id": "opportunity.x", "kind": "required", "fields": ["a"]}]},
+            "did you mean 'opportunities'?",
+        ),
+        (
+            {"custom": [{"id": "x.y", "entity": "acounts", "kind": "required", "fields": ["a"]}]},
+            "rules.custom.0.entity: rule x.y: 'acounts' is not an entity",
+        ),
+        (
+            {
+                "custom": [
+                    {
+                        "id": "opportunities.x",
+                        "kind": "reference",
+                        "field": "primary_campaign_id",
+                        "references": "campaign",
+                    }
+                ]
+            },
+            "rules.custom.0.references: rule opportunities.x: 'campaign' is not an entity",
+        ),
+        (
+            {
+                "custom": [
+                    {
+                        "id": "opportunities.x",
+                        "kind": "reference",
+                        "field": "primary_campaign_id",
+                        "references": "campaign",
+                    }
+                ]
+            },
+            "did you mean 'campaigns'?",
+        ),
+        (
+            {"custom": [{"id": "opportunities.x", "kind": "compare", "field": "close_date"}]},
+            "kind 'compare' needs `op` and `other`",
+        ),
+        (
+            {
+                "custom": [
+                    {
+                        "id": "opportunities.x",
+                        "kind": "compare",
+                        "field": "close_date",
+                        "op": "=>",
+                        "other": "created_at",
+                    }
+                ]
+            },
+            "rules.custom.0.op",
         ),
         ({"custom": [{"id": "people.x", "kind": "allowed", "field": "title"}]}, "needs `values`"),
         (
@@ -188,6 +258,156 @@ def test_bad_rule_settings_are_definition_errors(rules: dict[str, Any], fragment
 def test_bad_campaign_template_in_config() -> None:
     with pytest.raises(RuleDefinitionError, match=r"unbalanced brace at position 6"):
         builtin_rules(config_from_dict({"campaign_naming": {"template": "{year}}-{region}"}}))
+
+
+def test_naming_errors_carry_file_line_and_the_rule(tmp_path: Path) -> None:
+    path = tmp_path / "revgov.toml"
+    path.write_text(
+        "[campaign_naming]\n"
+        'template = "{year}-{quarter}_{chanel}_{region}"\n'
+        "\n"
+        "[campaign_naming.tokens]\n"
+        "year = '20\\d{2'\n"
+        'channel = ["email", "search"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleDefinitionError) as err:
+        builtin_rules(load_config(path))
+    text = str(err.value)
+    # The token regex is checked first: polars rejects it, Python's `re` does not.
+    assert text.startswith(
+        "revgov.toml:5: campaign_naming.tokens.year: rule campaigns.naming: invalid regular "
+        "expression at position 4"
+    )
+    path.write_text(path.read_text(encoding="utf-8").replace("{2'", "{2}'"), encoding="utf-8")
+    with pytest.raises(RuleDefinitionError) as err:
+        builtin_rules(load_config(path))
+    text = str(err.value)
+    assert text.startswith(
+        "revgov.toml:2: campaign_naming.template: rule campaigns.naming: token {chanel} at "
+        "position 17 has no vocabulary"
+    )
+    assert "did you mean {channel}?" in text
+
+
+def test_unknown_entity_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "revgov.toml"
+    path.write_text(
+        '[rules]\n\n[[rules.custom]]\nid = "oportunities.next_step"\nkind = "required"\n'
+        'fields = ["next_step"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleDefinitionError) as err:
+        builtin_rules(load_config(path))
+    assert str(err.value).startswith(
+        "revgov.toml:4: rules.custom.0.id: rule oportunities.next_step: 'oportunities' is not "
+        "an entity of the canonical model"
+    )
+    assert "did you mean 'opportunities'?" in str(err.value)
+
+
+def test_range_bounds_print_as_written() -> None:
+    cfg = config_from_dict(
+        {
+            "rules": {
+                "custom": [
+                    {"id": "accounts.size", "kind": "range", "field": "employees", "min": 1000},
+                    {"id": "opportunities.big", "kind": "range", "field": "amount", "max": 2.5},
+                ]
+            }
+        }
+    )
+    rules = [r for r in builtin_rules(cfg) if r.origin == "config"]
+    assert [r.description for r in rules] == [
+        "employees, when present, is >= 1000.",
+        "amount, when present, is <= 2.5.",
+    ]
+    report = run(
+        rules,
+        {
+            "accounts": [{"account_id": "a", "employees": 10}],
+            "opportunities": [{"opportunity_id": "o", "amount": 3.0}],
+        },
+        config=cfg,
+    )
+    assert sorted(report.findings_df["message"]) == [
+        "amount is above 2.5",
+        "employees is below 1000",
+    ]
+
+
+def test_compare_two_columns_from_toml() -> None:
+    cfg = config_from_dict(
+        {
+            "rules": {
+                "custom": [
+                    {
+                        "id": "opportunities.close_after_created",
+                        "kind": "compare",
+                        "field": "close_date",
+                        "op": ">=",
+                        "other": "created_at",
+                    },
+                    {
+                        "id": "accounts.revenue_vs_employees",
+                        "kind": "compare",
+                        "field": "annual_revenue",
+                        "op": ">",
+                        "other": "employees",
+                        "severity": "warn",
+                    },
+                ]
+            }
+        }
+    )
+    rules = [r for r in builtin_rules(cfg) if r.origin == "config"]
+    created = datetime(2026, 3, 10, 15, tzinfo=UTC)
+    opps = [
+        # Closing the day it was created is fine although midnight is before 15:00.
+        {"opportunity_id": "same_day", "close_date": date(2026, 3, 10), "created_at": created},
+        {"opportunity_id": "before", "close_date": date(2026, 3, 9), "created_at": created},
+        {"opportunity_id": "after", "close_date": date(2026, 4, 1), "created_at": created},
+        {"opportunity_id": "blank", "close_date": None, "created_at": created},
+    ]
+    accounts = [
+        {"account_id": "a1", "annual_revenue": 10.0, "employees": 20},
+        {"account_id": "a2", "annual_revenue": 30.0, "employees": 20},
+        {"account_id": "a3", "annual_revenue": None, "employees": 20},
+    ]
+    report = run(rules, {"opportunities": opps, "accounts": accounts}, config=cfg)
+    assert flagged(report, "opportunities.close_after_created") == {"before"}
+    assert report.result("opportunities.close_after_created").checked == 3
+    assert flagged(report, "accounts.revenue_vs_employees") == {"a1"}
+    assert report.result("accounts.revenue_vs_employees").checked == 2
+    row = report.findings_df.filter(pl.col("record_id") == "before").row(0, named=True)
+    assert (row["field"], row["value"], row["message"]) == (
+        "close_date",
+        "2026-03-09",
+        "close_date is not >= created_at",
+    )
+
+
+def test_compare_of_incomparable_columns_is_a_definition_error() -> None:
+    cfg = config_from_dict(
+        {
+            "rules": {
+                "custom": [
+                    {
+                        "id": "opportunities.odd",
+                        "kind": "compare",
+                        "field": "stage",
+                        "op": "<",
+                        "other": "created_at",
+                    }
+                ]
+            }
+        }
+    )
+    rules = [r for r in builtin_rules(cfg) if r.origin == "config"]
+    with pytest.raises(
+        RuleDefinitionError, match=r"cannot compare opportunities\.stage \(String\)"
+    ):
+        run(rules, {"opportunities": [{"opportunity_id": "o"}]}, config=cfg)
 
 
 def test_errors_name_the_file_and_line(tmp_path: Path) -> None:
@@ -340,6 +560,8 @@ def test_custom_rules_of_every_kind() -> None:
                     "type": None,
                     "amount": None,
                 },
+                # Never entered Proposal: not checked by the entry rule.
+                {"opportunity_id": "o4", "stage": "Prospecting", "product": "x", "amount": None},
             ],
             "accounts": [
                 {"account_id": "a1", "domain": "acme", "employees": 0, "name": "Acme"},
@@ -362,3 +584,5 @@ def test_custom_rules_of_every_kind() -> None:
     # o1 entered Proposal before its amount was first set; o2 had it; o3 has no amount history
     # and no amount now.
     assert flagged(report, "opportunities.proposal_without_amount") == {"o1", "o3"}
+    entry = report.result("opportunities.proposal_without_amount")
+    assert (entry.checked, entry.violating) == (3, 2)

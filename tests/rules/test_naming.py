@@ -97,6 +97,15 @@ def test_template_and_token_overrides() -> None:
         ("{year}-{year}", {}, "appears twice"),
         ("{year}-{quarter}", {"region": ["na"]}, "names region, not tokens of the template"),
         ("{year}-{quarter}", {"year": r"(\d{4}"}, "campaign_naming.tokens.year: invalid regular"),
+        # Python's `re` accepts these, polars does not: caught before any data is read.
+        ("{year}-{quarter}", {"year": r"20\d{2"}, "tokens.year: invalid regular expression at "),
+        ("{year}-{quarter}", {"year": r"\d{4}\Z"}, "position 5 (polars: unrecognized escape"),
+        (
+            "{year}_{chanel}",
+            {"channel": ["email"]},
+            "campaign_naming.template: token {chanel} at position 7 has no vocabulary",
+        ),
+        ("{year}_{chanel}", {"channel": ["email"]}, "did you mean {channel}?"),
     ],
 )
 def test_bad_templates_point_at_the_problem(

@@ -98,43 +98,48 @@ def test_pack_size_and_kinds() -> None:
     assert all(r.description and r.remediation and r.owner for r in rules)
 
 
-def test_utm_case_drift_vocabulary_and_required_tags() -> None:
-    people = [
-        {"person_id": "ok", "utm_source": "google", "utm_medium": "email"},
-        {"person_id": "drift", "utm_source": "LinkedIn", "utm_medium": "email"},
-        {
-            "person_id": "drift_med",
-            "utm_source": "google",
-            "utm_medium": "CPC",
-            "utm_campaign": "c",
-        },
-        {"person_id": "vocab", "utm_source": "linked-in", "utm_medium": "email"},
-        {"person_id": "both", "utm_source": "Linked-In", "utm_medium": "email"},
-        {"person_id": "paid", "utm_source": "google", "utm_medium": "cpc"},
-        {"person_id": "half", "utm_source": "google"},
-        {"person_id": "untagged"},
+@pytest.mark.parametrize(
+    ("entity", "key"), [("people", "person_id"), ("campaign_touches", "touch_id")]
+)
+def test_utm_case_drift_vocabulary_and_required_tags(entity: str, key: str) -> None:
+    rows = [
+        {key: "ok", "utm_source": "google", "utm_medium": "email"},
+        {key: "drift", "utm_source": "LinkedIn", "utm_medium": "email"},
+        {key: "drift_med", "utm_source": "google", "utm_medium": "CPC", "utm_campaign": "c"},
+        {key: "vocab", "utm_source": "linked-in", "utm_medium": "email"},
+        {key: "both", "utm_source": "Linked-In", "utm_medium": "email"},
+        {key: "paid", "utm_source": "google", "utm_medium": "cpc"},
+        {key: "half", "utm_source": "google"},
+        {key: "untagged"},
     ]
+    other = "campaign_touches" if entity == "people" else "people"
+    # Touches, when the people are audited: clean ones. People, when touches are: none.
+    clean = [{"touch_id": "t", "utm_source": "google", "utm_medium": "email", "utm_campaign": "c"}]
+    ids = ["utm_case_drift", "utm_vocabulary", "utm_required_by_channel", "utm_incomplete"]
     report = audit_ids(
-        [
-            "people.utm_case_drift",
-            "people.utm_vocabulary",
-            "people.utm_required_by_channel",
-            "people.utm_incomplete",
-        ],
-        {"people": people},
+        [f"{e}.{i}" for e in ("people", "campaign_touches") for i in ids],
+        {entity: rows, other: clean if other == "campaign_touches" else []},
     )
-    assert flagged(report, "people.utm_case_drift") == {"drift", "drift_med"}
-    assert flagged(report, "people.utm_vocabulary") == {"vocab", "both"}
-    assert flagged(report, "people.utm_required_by_channel") == {"paid"}
-    assert flagged(report, "people.utm_incomplete") == {"half"}
+    assert flagged(report, f"{entity}.utm_case_drift") == {"drift", "drift_med"}
+    assert flagged(report, f"{entity}.utm_vocabulary") == {"vocab", "both"}
+    assert flagged(report, f"{entity}.utm_required_by_channel") == {"paid"}
+    assert flagged(report, f"{entity}.utm_incomplete") == {"half"}
+    assert set(report.findings_df["entity"]) == {entity}
     msg = report.findings_df.filter(pl.col("record_id") == "drift")["message"].item()
     assert msg == "utm_source 'LinkedIn' is not lowercase; use 'linkedin'"
     fam = report.utm_families.filter(pl.col("tag") == "utm_source", pl.col("family") == "linkedin")
+    assert set(fam["entity"]) == {entity}
     assert dict(fam.select("value", "count").iter_rows()) == {
         "LinkedIn": 1,
         "linked-in": 1,
         "Linked-In": 1,
     }
+    # The same rules on the other entity: nothing (or nothing at all) to check, no findings.
+    for i in ids:
+        result = report.result(f"{other}.{i}")
+        assert result.violating == 0 and result.skipped is None
+    if other == "people":
+        assert report.result("people.utm_case_drift").status == "not_applicable"
 
 
 def test_campaign_naming_finding_names_the_token() -> None:
@@ -279,6 +284,47 @@ def test_speed_to_lead_and_follow_up() -> None:
     assert report.result("people.speed_to_lead_breach").checked == 5
     # Follow-up: only touched MQLs whose window has passed; 'fast' has 2 attempts, others 1.
     assert flagged(report, "people.follow_up_attempts") == {"slow", "ent_slow"}
+
+
+def test_speed_to_lead_limit_uses_the_derived_segment() -> None:
+    # No segment column value: the segment comes from [[segments]] by employees, the same
+    # derivation when_segment and routing use. enterprise (>= 200 employees) has a 1 h limit.
+    mql = _utc(2026, 6, 1, 10)
+    people = [
+        {"person_id": "big", "mql_at": mql, "employees": 5000},
+        {"person_id": "small", "mql_at": mql, "employees": 10},
+        {"person_id": "tagged", "mql_at": mql, "employees": 5000, "segment": "smb"},
+    ]
+    acts = [
+        {
+            "activity_id": f"a{i}",
+            "person_id": p,
+            "type": "call",
+            "occurred_at": mql + timedelta(hours=2),
+        }
+        for i, p in enumerate(["big", "small", "tagged"])
+    ]
+    cfg = config_from_dict(
+        {
+            **CONFIG,
+            "required_fields": [
+                {"entity": "people", "fields": ["title"], "when_segment": ["enterprise"]}
+            ],
+        }
+    )
+    report = run(
+        builtin_rules(cfg),
+        {"people": people, "activities": acts},
+        config=cfg,
+        only=["people.speed_to_lead_breach", "people.title_missing"],
+    )
+    # 2 business hours: a breach for the enterprise MQL only; a segment column wins.
+    assert flagged(report, "people.speed_to_lead_breach") == {"big"}
+    assert report.findings_df.filter(pl.col("record_id") == "big")["message"].to_list() == [
+        "first qualifying activity 2.00 business hours after MQL (limit 1.00h)",
+        "title is empty while segment is enterprise",
+    ]
+    assert flagged(report, "people.title_missing") == {"big"}
 
 
 def test_speed_to_lead_from_creation() -> None:

@@ -61,6 +61,10 @@ def test_raise_for_findings_by_severity() -> None:
     assert err.value.code == "RG502"
     with pytest.raises(FindingsError, match="3 rule"):
         report.raise_for_findings("info")
+    # A bad argument is a revgov error too (not a ValueError), with the closest severity.
+    with pytest.raises(FindingsError, match="min_severity 'erorr' is not one of") as bad:
+        report.raise_for_findings("erorr")  # type: ignore[arg-type]
+    assert "did you mean 'error'?" in str(bad.value)
     clean = run(
         [kinds.required("people.person_id_missing", "people", ["person_id"])], {"people": PEOPLE}
     )
@@ -151,3 +155,15 @@ def test_demo_report_places_the_demo(demo_small: DemoData) -> None:
     assert fam.height > 0
     for (_, _, _), group in fam.group_by(["entity", "tag", "family"]):
         assert group["value"].n_unique() > 1
+    # The terminal table shows the offenders by team and the families, as JSON and md do.
+    buf = io.StringIO()
+    Console(file=buf, width=200, color_system=None).print(report)
+    out = buf.getvalue()
+    assert "Top offenders by team" in out and "UTM spelling families" in out
+    teams = report.top_offenders("team")
+    assert teams.height > 0 and str(teams["team"][0]) in out
+    first = fam.row(0, named=True)
+    family_line = next(
+        line for line in out.splitlines() if f" {first['family']} " in line and first["tag"] in line
+    )
+    assert f"{first['value']} ({first['count']})" in family_line

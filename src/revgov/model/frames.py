@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
@@ -259,7 +258,7 @@ def type_records(
         .unique(subset="__row", keep="first", maintain_order=True)
     )
     bad = first["__row"]
-    keep = pl.Series(np.ones(df.height, dtype=bool)).scatter(bad, False)
+    keep = pl.repeat(True, df.height, dtype=pl.Boolean, eager=True).scatter(bad, False)
     frame = typed.filter(keep).select(*columns, *lineage)
     records = df[bad].select(pl.struct(pl.all()).struct.json_encode().alias("raw_record"))
     quarantine = first.select(

@@ -201,13 +201,7 @@ def report_renderable(report: Report) -> RenderableType:
             )
         )
     if report.utm_families.height:
-        tables.append(
-            _frame_table(
-                "UTM spelling families",
-                ["entity", "tag", "family", "spelling", "count"],
-                report.utm_families,
-            )
-        )
+        tables.append(_families_table(report.utm_families))
     foot = Text(
         f"{s['rules']} rules: {s['pass']} pass, {s['fail']} fail, {s['within_threshold']} within "
         f"threshold, {s['not_applicable']} n/a, {s['skipped']} skipped; "
@@ -215,6 +209,27 @@ def report_renderable(report: Report) -> RenderableType:
         style="dim",
     )
     return Group(head, _RulesTable(report), scores, maturity, *tables, foot)
+
+
+def _families_table(families: pl.DataFrame, limit: int = 15) -> Table:
+    """One row per spelling family: its spellings, most common first, with counts."""
+    grouped = (
+        families.group_by("entity", "tag", "family", maintain_order=True)
+        .agg(
+            pl.format("{} ({})", "value", "count").str.join(", ").alias("spellings"),
+            pl.col("count").sum().alias("records"),
+        )
+        .select("entity", "tag", "family", "records", "spellings")
+    )
+    more = grouped.height - limit
+    table = _frame_table(
+        "UTM spelling families",
+        ["entity", "tag", "family", "records", "spellings (count)"],
+        grouped.head(limit),
+    )
+    if more > 0:
+        table.caption = f"{more} more families: see --format json or md"
+    return table
 
 
 def _frame_table(title: str, headers: list[str], frame: pl.DataFrame) -> Table:
