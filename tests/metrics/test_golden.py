@@ -205,9 +205,9 @@ def test_olist_days_to_close(olist: Pulled) -> None:
     assert calendar["median_days"] == 14
     assert round(calendar["mean_days"], 4) == 48.4406
     assert (calendar["min_days"], calendar["max_days"]) == (-2, 427)
-    elapsed = _one(lead_to_close_days(frames["opportunities"], frames["people"], calendar=False))
-    assert round(elapsed["median_days"], 4) == 14.6507
-    assert round(elapsed["mean_days"], 4) == 49.1008
+    fractional = _one(lead_to_close_days(frames["opportunities"], frames["people"], calendar=False))
+    assert round(fractional["median_days"], 4) == 14.6507
+    assert round(fractional["mean_days"], 4) == 49.1008
 
 
 def test_olist_deals_carry_no_amount(olist: Pulled) -> None:

@@ -125,9 +125,9 @@ def test_sales_cycle_calendar_against_elapsed(eng: Eng) -> None:
         }
     )
     calendar = to_polars(sales_cycle_days(eng(opps))).row(0, named=True)
-    elapsed = to_polars(sales_cycle_days(eng(opps), calendar=False)).row(0, named=True)
+    fractional = to_polars(sales_cycle_days(eng(opps), calendar=False)).row(0, named=True)
     assert calendar["median_days"] == 1.0
-    assert elapsed["median_days"] == pytest.approx(2 / 24)
+    assert fractional["median_days"] == pytest.approx(2 / 24)
 
 
 def test_time_in_stage(ex: dict[str, pl.DataFrame], ex_config: Config, eng: Eng) -> None:
