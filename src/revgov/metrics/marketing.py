@@ -81,7 +81,22 @@ def marketing_sourced_pipeline(
     if has(lf, lead_source):
         kinds = [s.lower() for s in marketing_sources]
         sourced = sourced | nw.col(lead_source).str.to_lowercase().is_in(kinds).fill_null(False)
-    lf = lf.with_columns(sourced.alias("__sourced"))
+    lf = lf.with_columns(sourced.alias("__flag"))
+    out = _flagged_share(lf, "sourced", by=by, every=every, created_at=created_at, amount=amount)
+    return back(out, opportunities)
+
+
+def _flagged_share(
+    lf: nw.LazyFrame[Any],
+    label: str,
+    *,
+    by: Columns,
+    every: str | None,
+    created_at: str,
+    amount: str,
+) -> nw.LazyFrame[Any]:
+    """Pipeline per group and period, and the count, amount and share of it whose boolean
+    ``__flag`` column is true (named ``<label>_opportunities``, ``_amount``, ``_share``)."""
     lf, keys = keyed(
         lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
     )
@@ -91,13 +106,13 @@ def marketing_sourced_pipeline(
         [
             nw.len().cast(nw.Int64).alias("opportunities"),
             total(nw.col(amount)).alias("pipeline_amount"),
-            count_if(nw.col("__sourced")).alias("sourced_opportunities"),
-            total(nw.col(amount), where=nw.col("__sourced")).alias("sourced_amount"),
+            count_if(nw.col("__flag")).alias(f"{label}_opportunities"),
+            total(nw.col(amount), where=nw.col("__flag")).alias(f"{label}_amount"),
         ],
     ).with_columns(
-        safe_div(nw.col("sourced_amount"), nw.col("pipeline_amount")).alias("sourced_share")
+        safe_div(nw.col(f"{label}_amount"), nw.col("pipeline_amount")).alias(f"{label}_share")
     )
-    return back(sort_keys(out, keys), opportunities)
+    return sort_keys(out, keys)
 
 
 def _deal_touches(
@@ -226,23 +241,9 @@ def marketing_influenced_pipeline(
     lf = op.join(hit, left_on=opportunity_id, right_on="__oid", how="left")
     if has(lf, "__oid"):
         lf = lf.drop("__oid")
-    lf = lf.with_columns(nw.col("__influenced").fill_null(False))
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
-    )
-    out = aggregate(
-        lf,
-        keys,
-        [
-            nw.len().cast(nw.Int64).alias("opportunities"),
-            total(nw.col(amount)).alias("pipeline_amount"),
-            count_if(nw.col("__influenced")).alias("influenced_opportunities"),
-            total(nw.col(amount), where=nw.col("__influenced")).alias("influenced_amount"),
-        ],
-    ).with_columns(
-        safe_div(nw.col("influenced_amount"), nw.col("pipeline_amount")).alias("influenced_share")
-    )
-    return back(sort_keys(out, keys), opportunities)
+    lf = lf.with_columns(nw.col("__influenced").fill_null(False).alias("__flag"))
+    out = _flagged_share(lf, "influenced", by=by, every=every, created_at=created_at, amount=amount)
+    return back(out, opportunities)
 
 
 def attribution(
