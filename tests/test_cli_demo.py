@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from revgov.cli import main
-from revgov.commands.demo import POST_STEPS, PostStep, run_demo
+from revgov.cli.demo import POST_STEPS, PostStep, run_demo
 from revgov.demo import DemoOutput
 from revgov.store import SnapshotStore
 

@@ -178,7 +178,7 @@ def test_env_variable_names_are_allowed(tmp_path: Path) -> None:
 
 
 def test_diff_never_prints_secret_values() -> None:
-    from revgov._config_diff import describe_changes
+    from revgov.config.diff import describe_changes
 
     lines = describe_changes(
         {"options": {"password": "hunter2"}}, {"options": {"password": "hunter3"}}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from revgov._config_errors import parse_toml
+from revgov.config._errors import parse_toml
 from revgov.config import config_from_dict
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "config-guide.md"

@@ -186,7 +186,7 @@ def config_location(config: Config, *path: str | int) -> str:
     cfg_path = config.path
     if cfg_path is None or not cfg_path.is_file():
         return dotted
-    from revgov._config_errors import key_lines
+    from revgov.config._errors import key_lines
 
     lines = key_lines(cfg_path.read_text(encoding="utf-8"))
     for i in range(len(path), 0, -1):

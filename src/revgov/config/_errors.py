@@ -14,7 +14,7 @@ import tomlkit.exceptions
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from revgov._secrets import redact
+from revgov.config.secrets import redact
 from revgov.errors import ConfigSyntaxError, ConfigValidationError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")

@@ -11,11 +11,11 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from revgov._demo_deals import Deals, StageLayout
-from revgov._demo_marketing import Campaigns, quarter_index
-from revgov._demo_people import MQL, N_STAGES, PeopleCore, scaled_span
-from revgov._demo_time import BusinessCalendar, days, minutes, utc_series
-from revgov._demo_vocab import CHANNELS, CONTENTS, TERMS, UNKNOWN_STAGE
+from revgov.demo._deals import Deals, StageLayout
+from revgov.demo._marketing import Campaigns, quarter_index
+from revgov.demo._people import MQL, N_STAGES, PeopleCore, scaled_span
+from revgov.demo._time import BusinessCalendar, days, minutes, utc_series
+from revgov.demo._vocab import CHANNELS, CONTENTS, TERMS, UNKNOWN_STAGE
 
 __all__ = ["deal_activities", "deal_events", "lifecycle_events", "people_activities", "touches"]
 

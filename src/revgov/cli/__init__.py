@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from revgov import __version__
-from revgov.commands import audit, config_cmd, demo, metrics, pull, snapshot
+from revgov.cli import audit, config_cmd, demo, metrics, pull, snapshot
 from revgov.errors import RevgovError
 
 EXIT_FINDINGS = 1

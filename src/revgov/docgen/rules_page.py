@@ -1,14 +1,7 @@
-"""Generate the rule catalogue (docs/rules.md) and the maturity page from the code.
-
-    python -m revgov.rules._catalogue          > docs/rules.md
-    python -m revgov.rules._catalogue maturity > docs/maturity.md
-
-A test regenerates both and compares them with the committed files, so they cannot drift.
-"""
+"""The rule catalogue (docs/rules.md) and the maturity page (docs/maturity.md)."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,7 +39,7 @@ def rules_page() -> str:
     lines = [
         "# Rule catalogue",
         "",
-        "Generated from the rules themselves by `python -m revgov.rules._catalogue`; do not edit",
+        "Generated from the rules themselves by `python -m revgov.docgen rules`; do not edit",
         "by hand (a test compares this page with the code).",
         "",
         "revgov audits a CRM with **rules**: each has an id `<entity>.<name>`, the entity it",
@@ -219,7 +212,7 @@ def maturity_page() -> str:
     lines = [
         "# Governance maturity",
         "",
-        "Generated from `revgov.rules.maturity` by `python -m revgov.rules._catalogue maturity`;",
+        "Generated from `revgov.rules.maturity` by `python -m revgov.docgen maturity`;",
         "do not edit by hand.",
         "",
         "Every audit report places the CRM at one of three stages, with the criteria that put",
@@ -257,18 +250,3 @@ def maturity_page() -> str:
         "forecasting, attribution and capacity planning without manual clean-up first.",
     ]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    page = args[0] if args else "rules"
-    pages = {"rules": rules_page, "maturity": maturity_page}
-    if page not in pages:
-        print(f"usage: python -m revgov.rules._catalogue [{'|'.join(pages)}]", file=sys.stderr)
-        return 2
-    print(pages[page]())
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

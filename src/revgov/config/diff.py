@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from revgov._secrets import is_secret_key, redact
+from revgov.config.secrets import is_secret_key, redact
 
 # Lists whose items have a `name` are compared by name, so reordering is not a change.
 _NAMED_LISTS = {"pipelines", "stages", "segments", "rules", "sources"}

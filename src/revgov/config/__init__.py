@@ -364,7 +364,7 @@ class SourceConfig(_Strict):
     @field_validator("options")
     @classmethod
     def _no_inline_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
-        from revgov._secrets import is_secret_key
+        from revgov.config.secrets import is_secret_key
 
         for key in options:
             if is_secret_key(key):
@@ -453,7 +453,7 @@ class Config(_Strict):
 
 def config_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Config:
     """Validate an already-parsed mapping (e.g. built in a notebook)."""
-    from revgov._config_errors import validation_error
+    from revgov.config._errors import validation_error
 
     try:
         cfg = Config.model_validate(data)
@@ -465,7 +465,7 @@ def config_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Confi
 
 def load_config(path: str | Path) -> Config:
     """Read and validate ``revgov.toml``; errors name the file, line, key and a fix."""
-    from revgov._config_errors import parse_toml, validation_error
+    from revgov.config._errors import parse_toml, validation_error
     from revgov.errors import ConfigNotFoundError
 
     p = Path(path)
@@ -486,6 +486,6 @@ def load_config(path: str | Path) -> Config:
 
 def diff_configs(old: Config, new: Config) -> list[str]:
     """Say in words which definitions changed from ``old`` to ``new`` (empty if none)."""
-    from revgov._config_diff import describe_changes
+    from revgov.config.diff import describe_changes
 
     return describe_changes(old.model_dump(mode="json"), new.model_dump(mode="json"))

@@ -1,10 +1,4 @@
-"""Reference pages generated from the code, so they cannot drift from it.
-
-    python -m revgov._docs model  > docs/model.md
-    python -m revgov._docs config > docs/config.md
-
-A test regenerates both and compares them with the committed files.
-"""
+"""The model and config reference pages (docs/model.md, docs/config.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +20,7 @@ def model_reference() -> str:
     out = [
         "# Canonical model reference",
         "",
-        "Generated from `revgov.model` by `python -m revgov._docs model`; do not edit by hand.",
+        "Generated from `revgov.model` by `python -m revgov.docgen model`; do not edit by hand.",
         "",
         "Every entity is a pydantic model; its polars schema is derived from it",
         "(`revgov.model.polars_schema(entity)`). Every row carries lineage:",
@@ -108,7 +102,7 @@ def config_reference() -> str:
     out = [
         "# `revgov.toml` reference",
         "",
-        "Generated from `revgov.config` by `python -m revgov._docs config`; do not edit by hand.",
+        "Generated from `revgov.config` by `python -m revgov.docgen config`; do not edit by hand.",
         "See [config-guide.md](config-guide.md) for a worked example of each table.",
         "",
         "Unknown keys are errors (with a suggestion of the closest valid key), so a typo never",
@@ -128,16 +122,3 @@ def config_reference() -> str:
             out.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {desc} |")
         out.append("")
     return "\n".join(out)
-
-
-def main(argv: list[str]) -> int:
-    pages = {"model": model_reference, "config": config_reference}
-    if len(argv) != 1 or argv[0] not in pages:
-        print("usage: python -m revgov._docs model|config", file=sys.stderr)
-        return 2
-    sys.stdout.write(pages[argv[0]]() + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

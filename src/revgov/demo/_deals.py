@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from revgov._demo_defects import Planter
-from revgov._demo_time import days
+from revgov.demo._defects import Planter
+from revgov.demo._time import days
 from revgov.config import Config, PipelineConfig
 
 __all__ = ["Deals", "StageLayout", "make_deals", "plant_deal_fields", "stage_layout"]

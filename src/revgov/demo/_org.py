@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from revgov._demo_vocab import REGION_TIMEZONE
+from revgov.demo._vocab import REGION_TIMEZONE
 
 __all__ = ["EMAIL_DOMAIN", "ROSTER", "Member", "account_executives", "users_frame"]
 

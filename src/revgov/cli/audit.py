@@ -17,7 +17,7 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from revgov.commands._context import demo_as_of, find_config, parse_as_of
+from revgov.cli._context import demo_as_of, find_config, parse_as_of
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules
@@ -179,7 +179,7 @@ def register(app: typer.Typer) -> None:
         if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
             raise typer.Exit(code=1)
 
-    from revgov.commands.demo import POST_STEPS, PostStep
+    from revgov.cli.demo import POST_STEPS, PostStep
 
     if not any(step.name == "audit" for step in POST_STEPS):
         POST_STEPS.append(PostStep("audit", _demo_audit))

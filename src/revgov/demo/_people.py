@@ -14,13 +14,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from revgov._demo_companies import SEGMENTS, Companies
-from revgov._demo_deals import Deals
-from revgov._demo_defects import Planter
-from revgov._demo_marketing import Campaigns, quarter_index
-from revgov._demo_routing import expected_owners
-from revgov._demo_time import BusinessCalendar, days
-from revgov._demo_vocab import (
+from revgov.demo._companies import SEGMENTS, Companies
+from revgov.demo._deals import Deals
+from revgov.demo._defects import Planter
+from revgov.demo._marketing import Campaigns, quarter_index
+from revgov.demo._routing import expected_owners
+from revgov.demo._time import BusinessCalendar, days
+from revgov.demo._vocab import (
     BAD_COUNTRY,
     BUYING_ROLES,
     CHANNELS,

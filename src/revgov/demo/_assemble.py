@@ -13,21 +13,21 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from revgov._demo_activity import (
+from revgov.demo._activity import (
     deal_activities,
     deal_events,
     lifecycle_events,
     people_activities,
     touches,
 )
-from revgov._demo_companies import SEGMENTS, Companies, make_companies
-from revgov._demo_deals import Deals, make_deals, plant_deal_fields, stage_layout
-from revgov._demo_defects import Planter, ground_truth_frame
-from revgov._demo_marketing import make_campaigns, quarters_between, spend_frame, targets_frame
-from revgov._demo_org import ROSTER, account_executives, users_frame
-from revgov._demo_people import SQL, make_people_core, people_frame
-from revgov._demo_time import BusinessCalendar, days, to_datetime64, utc_series
-from revgov._demo_vocab import COUNTRIES, UNKNOWN_STAGE
+from revgov.demo._companies import SEGMENTS, Companies, make_companies
+from revgov.demo._deals import Deals, make_deals, plant_deal_fields, stage_layout
+from revgov.demo._defects import Planter, ground_truth_frame
+from revgov.demo._marketing import make_campaigns, quarters_between, spend_frame, targets_frame
+from revgov.demo._org import ROSTER, account_executives, users_frame
+from revgov.demo._people import SQL, make_people_core, people_frame
+from revgov.demo._time import BusinessCalendar, days, to_datetime64, utc_series
+from revgov.demo._vocab import COUNTRIES, UNKNOWN_STAGE
 from revgov.config import Config
 from revgov.model.frames import ENTITIES, polars_schema
 

@@ -29,9 +29,9 @@ from typing import Any
 import polars as pl
 
 from revgov import __version__
-from revgov._config_errors import parse_toml
-from revgov._demo_assemble import GENERATION_STEPS, assemble
-from revgov._demo_defects import DEFECTS
+from revgov.config._errors import parse_toml
+from revgov.demo._assemble import GENERATION_STEPS, assemble
+from revgov.demo._defects import DEFECTS
 from revgov.config import Config, config_from_dict
 from revgov.errors import DemoOutputExistsError
 from revgov.model.frames import ENTITIES
@@ -96,7 +96,7 @@ class DemoOutput:
 
 def demo_config_text() -> str:
     """The packaged ``revgov.toml`` of the demo company."""
-    return (resources.files("revgov") / "demo_config.toml").read_text(encoding="utf-8")
+    return (resources.files("revgov.demo") / "demo_config.toml").read_text(encoding="utf-8")
 
 
 def _as_utc(as_of: datetime) -> datetime:

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from revgov._demo_vocab import COUNTRIES, DESCRIPTORS, INDUSTRIES, NAME_PREFIXES, NAME_ROOTS
+from revgov.demo._vocab import COUNTRIES, DESCRIPTORS, INDUSTRIES, NAME_PREFIXES, NAME_ROOTS
 
 __all__ = ["SEGMENTS", "Companies", "make_companies", "segment_of"]
 

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from revgov.commands._context import demo_as_of, find_config, parse_as_of
+from revgov.cli._context import demo_as_of, find_config, parse_as_of
 from revgov.config import Config
 from revgov.errors import MetricInputError, RevgovError
 from revgov.metrics._frames import lazy
@@ -394,7 +394,7 @@ def register(app: typer.Typer) -> None:
         }
         _emit(tables, fmt, meta, table)
 
-    from revgov.commands.demo import POST_STEPS, PostStep
+    from revgov.cli.demo import POST_STEPS, PostStep
 
     if not any(step.name == "metrics" for step in POST_STEPS):
         POST_STEPS.append(PostStep("metrics", _demo_metrics))

@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from revgov._demo_defects import Planter
-from revgov._demo_time import days, utc_series
-from revgov._demo_vocab import CAMPAIGN_COST, CHANNELS
+from revgov.demo._defects import Planter
+from revgov.demo._time import days, utc_series
+from revgov.demo._vocab import CAMPAIGN_COST, CHANNELS
 
 __all__ = [
     "REGION_TOKENS",
