@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from revgov.config._errors import parse_toml
 from revgov.config import config_from_dict
+from revgov.config._errors import parse_toml
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "config-guide.md"
 BLOCKS = re.findall(r"```toml\n(.*?)```", GUIDE.read_text(), re.S)

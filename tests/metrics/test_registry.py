@@ -6,7 +6,6 @@ import dataclasses
 import inspect
 import re
 from datetime import date, datetime
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,9 +13,9 @@ from tests.metrics.test_engines import assert_same
 
 import revgov.metrics as metrics
 from revgov.config import Config, config_from_dict
+from revgov.docgen.metrics_page import render
 from revgov.errors import MetricInputError
 from revgov.metrics import KPIS, compute, get_kpi
-from revgov.docgen.metrics_page import render
 from revgov.metrics._examples import EXAMPLE_AS_OF
 from revgov.model import ENTITIES
 

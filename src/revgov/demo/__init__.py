@@ -29,10 +29,10 @@ from typing import Any
 import polars as pl
 
 from revgov import __version__
+from revgov.config import Config, config_from_dict
 from revgov.config._errors import parse_toml
 from revgov.demo._assemble import GENERATION_STEPS, assemble
 from revgov.demo._defects import DEFECTS
-from revgov.config import Config, config_from_dict
 from revgov.errors import DemoOutputExistsError
 from revgov.model.frames import ENTITIES
 from revgov.store import SnapshotStore

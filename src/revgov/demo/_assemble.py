@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from revgov.config import Config
 from revgov.demo._activity import (
     deal_activities,
     deal_events,
@@ -28,7 +29,6 @@ from revgov.demo._org import ROSTER, account_executives, users_frame
 from revgov.demo._people import SQL, make_people_core, people_frame
 from revgov.demo._time import BusinessCalendar, days, to_datetime64, utc_series
 from revgov.demo._vocab import COUNTRIES, UNKNOWN_STAGE
-from revgov.config import Config
 from revgov.model.frames import ENTITIES, polars_schema
 
 __all__ = ["GENERATION_STEPS", "assemble"]

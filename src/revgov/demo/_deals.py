@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from revgov.config import Config, PipelineConfig
 from revgov.demo._defects import Planter
 from revgov.demo._time import days
-from revgov.config import Config, PipelineConfig
 
 __all__ = ["Deals", "StageLayout", "make_deals", "plant_deal_fields", "stage_layout"]
 

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from revgov.config import Config
 from revgov.demo._companies import SEGMENTS, Companies
 from revgov.demo._deals import Deals
 from revgov.demo._defects import Planter
@@ -32,7 +33,6 @@ from revgov.demo._vocab import (
     TITLES,
     UNTAGGED_SOURCES,
 )
-from revgov.config import Config
 
 __all__ = ["PeopleCore", "make_people_core", "people_frame", "scaled_span"]
 

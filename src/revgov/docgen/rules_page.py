@@ -13,7 +13,7 @@ from revgov.rules.kinds import FORMATS
 from revgov.rules.maturity import CRITERIA, STAGES
 from revgov.rules.packs.baseline import baseline
 
-__all__ = ["main", "maturity_page", "rules_page"]
+__all__ = ["maturity_page", "rules_page"]
 
 
 def _cell(text: object) -> str:
