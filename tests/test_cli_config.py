@@ -53,3 +53,21 @@ def test_diff_lists_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "nope"]) == 2
+
+
+def test_check_reports_a_missing_export_file_before_any_pull(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "deals.csv").write_text("id\n1\n")
+    path = tmp_path / "revgov.toml"
+    path.write_text(
+        CFG + '[[sources]]\nname = "crm"\nconnector = "files"\n'
+        '[sources.entities.opportunities]\npath = "deal.csv"\n'
+        'columns = { opportunity_id = "id" }\n'
+    )
+    assert main(["config", "check", str(path)]) == EXIT_REVGOV_ERROR
+    err = capsys.readouterr().err
+    assert "problem(s) a pull would meet" in err and "deal.csv" in err
+    assert "did you mean 'deals.csv'?" in err
+    (tmp_path / "deals.csv").rename(tmp_path / "deal.csv")
+    assert main(["config", "check", str(path)]) == 0

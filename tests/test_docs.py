@@ -31,7 +31,7 @@ def test_model_reference_lists_every_column() -> None:
 
 def test_config_reference_reaches_nested_tables() -> None:
     text = config_reference()
-    for table in ("StageConfig", "RoutingRule", "BusinessHours", "FileEntity"):
+    for table in ("StageConfig", "RoutingRule", "BusinessHours", "`files` entity settings"):
         assert f"## {table}" in text
     assert "| `probability` | float | **required** |" in text
 

@@ -1,7 +1,7 @@
 """Pull every configured source into a snapshot: fetch pages, map, type, commit.
 
 For each source and entity, :func:`pull` asks the connector for pages from the cursor the
-snapshot holds, applies the governed definitions (:func:`~revgov.connectors._mapping.apply_definitions`),
+snapshot holds, applies the governed definitions (:func:`~revgov.connectors.mapping.apply_definitions`),
 types the page in bulk with quarantine (:func:`~revgov.model.type_records`) and commits it
 with its new cursor in one atomic step (:meth:`~revgov.store.SnapshotStore.commit_page`). A pull
 that dies resumes from its last committed page. The config hash is stamped on the snapshot.
@@ -31,8 +31,8 @@ from rich.progress import (
 )
 
 from revgov.config import Config, SourceConfig
-from revgov.connectors._mapping import apply_definitions, pipeline_stage_records
-from revgov.connectors.base import Connector, Page
+from revgov.connectors.base import Connector, ConnectorContext, Page
+from revgov.connectors.mapping import apply_definitions, pipeline_stage_records
 from revgov.connectors.registry import create_connector
 from revgov.errors import ConfigValidationError, ConnectorError
 from revgov.model.frames import model_for, raw_frame, type_records
@@ -244,13 +244,13 @@ def pull(
     selected = _select_sources(config, sources)
     store = SnapshotStore.open_or_create(snapshot_dir, config_hash=config.config_hash)
     previous_hash = store.config_hash if store.updated_at is not None else None
-    config_dir = config.path.parent if config.path is not None else None
+    context = ConnectorContext(config.path.parent if config.path is not None else Path.cwd())
     pulled_at = datetime.now(UTC)
     results: list[EntityPull] = []
     provided: set[str] = {e for s in config.sources for e in s.entities}
     with _progress_bar(progress, console) as bar:
         for source in selected:
-            connector = create_connector(source, config_dir=config_dir)
+            connector = create_connector(source, context)
             provided.update(connector.entities())
             for entity in connector.entities():
                 results.append(

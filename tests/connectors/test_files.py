@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from revgov.config import Config, SourceConfig, config_from_dict, load_config
+from revgov.connectors.base import ConnectorContext
 from revgov.connectors.files import FileCursor, FilesConnector
 from revgov.errors import (
     ConfigValidationError,
@@ -196,7 +197,7 @@ def test_bad_mappings_are_explained(tmp_path: Path, spec: dict[str, Any], messag
         SourceConfig.model_validate(
             {"name": "crm", "connector": "files", "entities": {"opportunities": full}}
         ),
-        config_dir=tmp_path,
+        ConnectorContext(tmp_path),
     )
     with pytest.raises(MappingError, match=message):
         list(connector.fetch("opportunities"))
@@ -221,10 +222,11 @@ def test_unreadable_and_unknown_format_files(tmp_path: Path) -> None:
             pull(cfg, tmp_path / "snap", progress=False)
 
 
-def test_bad_options_name_the_key(tmp_path: Path) -> None:
-    cfg = _config(tmp_path, {}, options={"page_sise": 10})
-    with pytest.raises(ConfigValidationError, match=r"options\.page_sise"):
-        pull(cfg, tmp_path / "snap", progress=False)
+def test_bad_options_are_refused_when_the_config_is_built(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigValidationError, match=r"options\.page_sise.*did you mean 'page_size'"
+    ):
+        _config(tmp_path, {}, options={"page_sise": 10})
 
 
 def test_relative_paths_resolve_against_the_config_file(
@@ -262,7 +264,7 @@ def _connector(tmp_path: Path, page_size: int) -> FilesConnector:
             "entities": {"opportunities": {"path": "deals.csv", "columns": DEAL_COLUMNS}},
         }
     )
-    return FilesConnector(source, config_dir=tmp_path)
+    return FilesConnector(source, ConnectorContext(tmp_path))
 
 
 def test_pages_stream_with_resumable_cursors(tmp_path: Path) -> None:

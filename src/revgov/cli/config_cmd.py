@@ -9,6 +9,9 @@ import typer
 from rich.console import Console
 
 from revgov.config import diff_configs, load_config
+from revgov.connectors.base import ConnectorContext
+from revgov.connectors.registry import check_source
+from revgov.errors import ConfigValidationError
 
 config_app = typer.Typer(help="Check and compare governed definitions (revgov.toml).")
 console = Console()
@@ -20,6 +23,13 @@ def check(
 ) -> None:
     """Validate a config; print a summary and its hash, or every problem with its line."""
     cfg = load_config(file)
+    context = ConnectorContext(file.resolve().parent)
+    problems = [f"source {s.name!r}: {p}" for s in cfg.sources for p in check_source(s, context)]
+    if problems:
+        raise ConfigValidationError(
+            f"{file}: {len(problems)} problem(s) a pull would meet:\n  " + "\n  ".join(problems),
+            hint="fix the paths or set the variables named above, then check again",
+        )
     stages = sum(len(p.stages) for p in cfg.pipelines)
     console.print(f"[green]ok[/] {file}  hash [bold]{cfg.config_hash}[/]")
     console.print(

@@ -12,7 +12,7 @@ import hashlib
 import json
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,13 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-from revgov.model.frames import FieldType
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "ICP",
     "CampaignNaming",
     "Config",
-    "FileEntity",
     "KPIChoices",
     "LifecycleConfig",
     "PipelineConfig",
@@ -330,36 +330,28 @@ class KPIChoices(_Strict):
     fiscal_calendar: bool = False
 
 
-class FileEntity(_Strict):
-    """`[sources.entities.NAME]`: one entity of a source and its column mapping."""
-
-    path: str = Field(description="CSV or Parquet file, relative to the config file.")
-    format: Literal["csv", "parquet", "auto"] = "auto"
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="Canonical column to the export's column."
-    )
-    values: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="Per canonical column, export value to canonical value."
-    )
-    constants: dict[str, str] = Field(
-        default_factory=dict, description="Canonical column to a constant value."
-    )
-    custom_fields: dict[str, FieldType] = Field(
-        default_factory=dict, description="Extra export columns to keep, with their type."
-    )
-
-
 class SourceConfig(_Strict):
-    """`[[sources]]`: one system records are pulled from."""
+    """`[[sources]]`: one system records are pulled from.
+
+    ``options`` and each table under ``entities`` are validated by the settings models the
+    connector owns (see :mod:`revgov.connectors.settings`) when the config is loaded; the
+    validated objects are :attr:`settings` and :meth:`entity_settings`.
+    """
 
     name: str
     connector: str = Field(description="`files`, `salesforce`, `hubspot` or a plugin name.")
-    entities: dict[Entity, FileEntity] = Field(default_factory=dict)
+    entities: dict[Entity, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per canonical entity, the connector's entity settings and its mapping "
+        "(`columns`, `values`, `constants`, `custom_fields`).",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="Connector settings. Credentials never go here: name the environment "
         'variable that holds one with a `*_env` key, e.g. `token_env = "HUBSPOT_TOKEN"`.',
     )
+
+    _settings: BaseModel | None = PrivateAttr(default=None)
 
     @field_validator("options")
     @classmethod
@@ -373,6 +365,49 @@ class SourceConfig(_Strict):
                     f'set it in the environment and write `{key}_env = "VARIABLE_NAME"`'
                 )
         return options
+
+    _entity_settings: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    def bind(self) -> list[tuple[tuple[str | int, ...], ValidationError, type[BaseModel]]]:
+        """Validate options and entity settings with the connector's own models.
+
+        Returns the failures as (location under this source, error, model); raises
+        :class:`~revgov.errors.UnknownConnectorError` if no connector has this name.
+        """
+        from revgov.connectors.registry import get_connector_spec
+
+        spec = get_connector_spec(self.connector)
+        failures: list[tuple[tuple[str | int, ...], ValidationError, type[BaseModel]]] = []
+        try:
+            self._settings = spec.settings_model.model_validate(self.options)
+        except ValidationError as exc:
+            failures.append((("options",), exc, spec.settings_model))
+        for entity, raw in self.entities.items():
+            try:
+                self._entity_settings[entity] = spec.entity_settings_model.model_validate(raw)
+            except ValidationError as exc:
+                failures.append((("entities", entity), exc, spec.entity_settings_model))
+        return failures
+
+    def _bound(self) -> None:
+        if self._settings is None:
+            failures = self.bind()
+            if failures:
+                from revgov.config._errors import config_problems, nested_errors
+
+                errors = [e for loc, exc, m in failures for e in nested_errors(exc, loc, m)]
+                raise config_problems(errors, path=None, text=None)
+
+    @property
+    def settings(self) -> Any:
+        """The validated ``options``: an instance of the connector's ``settings_model``."""
+        self._bound()
+        return self._settings
+
+    def entity_settings(self, entity: str) -> Any:
+        """The validated settings of one entity (the connector's ``entity_settings_model``)."""
+        self._bound()
+        return self._entity_settings[entity]
 
 
 class Config(_Strict):
@@ -451,6 +486,30 @@ class Config(_Strict):
         raise KeyError(name)
 
 
+def _bind_sources(cfg: Config, *, path: Path | None, text: str | None) -> None:
+    """Validate every source with its connector's settings models; all problems at once."""
+    from revgov.config._errors import ModelAt, config_problems, nested_errors
+    from revgov.errors import UnknownConnectorError
+
+    problems: list[tuple[ErrorDetails, ModelAt]] = []
+    for i, source in enumerate(cfg.sources):
+        try:
+            failures = source.bind()
+        except UnknownConnectorError as exc:
+            detail: ErrorDetails = {
+                "type": "value_error",
+                "loc": ("sources", i, "connector"),
+                "msg": f"{exc.message}; {exc.hint}",
+                "input": source.connector,
+            }
+            problems.append((detail, lambda _loc: None))
+            continue
+        for loc, error, model in failures:
+            problems.extend(nested_errors(error, ("sources", i, *loc), model))
+    if problems:
+        raise config_problems(problems, path=path, text=text)
+
+
 def config_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Config:
     """Validate an already-parsed mapping (e.g. built in a notebook)."""
     from revgov.config._errors import validation_error
@@ -459,6 +518,7 @@ def config_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Confi
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, path=path, text=None) from None
+    _bind_sources(cfg, path=path, text=None)
     cfg._path = path
     return cfg
 
@@ -480,6 +540,7 @@ def load_config(path: str | Path) -> Config:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, path=p, text=text) from None
+    _bind_sources(cfg, path=p, text=text)
     cfg._path = p.resolve()
     return cfg
 

@@ -6,6 +6,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +121,10 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _suggest(err: ErrorDetails) -> str | None:
+def _suggest(err: ErrorDetails, model_at: ModelAt) -> str | None:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
-        model = _model_at(loc)
+        model = model_at(loc)
         if model is not None:
             typo = loc[-1]
             close = difflib.get_close_matches(typo, model.model_fields, n=1, cutoff=0.5) or [
@@ -156,14 +157,52 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
+#: Finds the pydantic model that holds the last key of an error's location (for "did you mean").
+ModelAt = Callable[[tuple[str | int, ...]], type[BaseModel] | None]
+
+
 def validation_error(
     exc: ValidationError, *, path: Path | None, text: str | None
+) -> ConfigValidationError:
+    """One ConfigValidationError listing every problem with its line and a suggestion."""
+    return config_problems([(err, _model_at) for err in exc.errors()], path=path, text=text)
+
+
+def nested_errors(
+    exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel]
+) -> list[tuple[ErrorDetails, ModelAt]]:
+    """The errors of a model validated on its own (e.g. a connector's settings) as if they were
+    at ``prefix`` in revgov.toml, each with the model that explains its keys."""
+
+    def model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+        current: Any = model
+        for part in loc[len(prefix) : -1]:
+            if isinstance(part, int):
+                continue
+            if not (isinstance(current, type) and issubclass(current, BaseModel)):
+                return None
+            field = current.model_fields.get(part)
+            if field is None:
+                return None
+            current = _unwrap(field.annotation)
+        return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+    out: list[tuple[ErrorDetails, ModelAt]] = []
+    for err in exc.errors():
+        moved = dict(err)
+        moved["loc"] = (*prefix, *err["loc"])
+        out.append((typing.cast(ErrorDetails, moved), model_at))
+    return out
+
+
+def config_problems(
+    errors: Sequence[tuple[ErrorDetails, ModelAt]], *, path: Path | None, text: str | None
 ) -> ConfigValidationError:
     """One ConfigValidationError listing every problem with its line and a suggestion."""
     lines = key_lines(text) if text else {}
     problems: list[str] = []
     hints: list[str] = []
-    for err in exc.errors():
+    for err, model_at in errors:
         loc = tuple(err["loc"])
         line = _line_for(loc, lines)
         where = f"{path}:{line}" if path and line else (str(path) if path else "config")
@@ -175,7 +214,7 @@ def validation_error(
             else f" (got {_short(err['input'])})"
         )
         problems.append(f"{where}: {key}: {msg}{shown}")
-        hint = _suggest(err)
+        hint = _suggest(err, model_at)
         if hint:
             hints.append(f"{key}: {hint}")
     count = len(problems)

@@ -5,9 +5,9 @@ A plugin package declares, in its own pyproject::
     [project.entry-points."revgov.connectors"]
     mycrm = "mycrm_revgov:MyCRMConnector"
 
-The object an entry point names is a factory ``(SourceConfig) -> Connector`` (a connector class
-is one). A factory may also accept a keyword ``config_dir`` (the directory of ``revgov.toml``),
-to resolve relative paths. A plugin that fails to import is skipped with a
+The object an entry point names is a :class:`~revgov.connectors.base.ConnectorSpec`: a
+connector class with ``settings_model`` and ``entity_settings_model``, built as
+``spec(source, context)``. A plugin that fails to import is skipped with a
 :class:`~revgov.errors.PluginWarning`: one broken package never stops revgov.
 """
 
@@ -15,27 +15,32 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import warnings
 from importlib.metadata import EntryPoint, entry_points
-from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from revgov.config import SourceConfig
-from revgov.connectors.base import Connector, ConnectorFactory
+from pydantic import BaseModel
+
 from revgov.errors import ConnectorError, PluginWarning, UnknownConnectorError
+
+if TYPE_CHECKING:
+    from revgov.config import SourceConfig
+    from revgov.connectors.base import Connector, ConnectorContext, ConnectorSpec
 
 __all__ = [
     "BUILTIN_CONNECTORS",
     "ENTRY_POINT_GROUP",
     "available_connectors",
+    "check_source",
     "create_connector",
-    "get_connector_factory",
+    "get_connector_spec",
+    "known_connector_names",
 ]
 
 ENTRY_POINT_GROUP = "revgov.connectors"
 
-#: Connectors shipped with revgov: name to ``module:attribute``, imported on first use.
+#: Connectors shipped with revgov: name to ``module:attribute``, imported on first use. Each
+#: module imports its vendor's client library only when a connector is built.
 BUILTIN_CONNECTORS: dict[str, str] = {
     "files": "revgov.connectors.files:FilesConnector",
 }
@@ -51,14 +56,30 @@ def _plugin_entry_points() -> dict[str, list[EntryPoint]]:
     return found
 
 
-def _load_builtin(name: str) -> ConnectorFactory:
+def _check_spec(obj: Any, where: str) -> ConnectorSpec:
+    if not callable(obj):
+        raise ConnectorError(
+            f"connector plugin {where} is not callable (a {type(obj).__name__})",
+            hint="the entry point must name a connector class (see docs/connectors.md)",
+        )
+    for attr in ("settings_model", "entity_settings_model"):
+        model = getattr(obj, attr, None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ConnectorError(
+                f"connector plugin {where} has no `{attr}` (a pydantic model)",
+                hint="derive the connector's settings from revgov.connectors.settings."
+                "ConnectorSettings and EntityMapping and name them on the class",
+            )
+    return cast("ConnectorSpec", obj)
+
+
+def _load_builtin(name: str) -> ConnectorSpec:
     module_name, _, attr = BUILTIN_CONNECTORS[name].partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    return cast(ConnectorFactory, factory)
+    return _check_spec(getattr(importlib.import_module(module_name), attr), name)
 
 
-def _load_plugin(ep: EntryPoint) -> ConnectorFactory:
-    """Import an entry point's factory; any failure becomes a ConnectorError naming it."""
+def _load_plugin(ep: EntryPoint) -> ConnectorSpec:
+    """Import an entry point's spec; any failure becomes a ConnectorError naming it."""
     where = f"{ep.name} = {ep.value!r}"
     if ep.dist is not None:
         where += f" (from {ep.dist.name} {ep.dist.version})"
@@ -69,15 +90,10 @@ def _load_plugin(ep: EntryPoint) -> ConnectorFactory:
             f"connector plugin {where} failed to load: {type(exc).__name__}: {exc}",
             hint="reinstall or upgrade that package, or remove it",
         ) from exc
-    if not callable(obj):
-        raise ConnectorError(
-            f"connector plugin {where} is not callable (a {type(obj).__name__})",
-            hint="the entry point must name a factory `(SourceConfig) -> Connector`",
-        )
-    return cast(ConnectorFactory, obj)
+    return _check_spec(obj, where)
 
 
-def available_connectors() -> dict[str, ConnectorFactory]:
+def available_connectors() -> dict[str, ConnectorSpec]:
     """Every usable connector by name: the built-ins, then each plugin that loads.
 
     A plugin that cannot be loaded, or that reuses a built-in's name, is skipped with a
@@ -101,8 +117,13 @@ def available_connectors() -> dict[str, ConnectorFactory]:
     return out
 
 
-def get_connector_factory(name: str) -> ConnectorFactory:
-    """The factory registered as ``name``; only that plugin is imported.
+def known_connector_names() -> list[str]:
+    """Names of the built-ins and of every declared plugin (without importing any)."""
+    return sorted({*BUILTIN_CONNECTORS, *_plugin_entry_points()})
+
+
+def get_connector_spec(name: str) -> ConnectorSpec:
+    """The connector registered as ``name``; only that plugin is imported.
 
     Raises :class:`~revgov.errors.UnknownConnectorError` (with the closest name) if none is
     registered, or :class:`~revgov.errors.ConnectorError` if that plugin fails to load.
@@ -112,7 +133,7 @@ def get_connector_factory(name: str) -> ConnectorFactory:
     plugins = _plugin_entry_points()
     if name in plugins:
         return _load_plugin(plugins[name][0])
-    known = sorted({*BUILTIN_CONNECTORS, *plugins})
+    known = known_connector_names()
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     hint += f"known connectors: {', '.join(known)}; plugins register under the entry-point "
@@ -120,30 +141,24 @@ def get_connector_factory(name: str) -> ConnectorFactory:
     raise UnknownConnectorError(f"unknown connector {name!r}", hint=hint)
 
 
-def create_connector(source: SourceConfig, *, config_dir: Path | None = None) -> Connector:
-    """Build the connector ``source.connector`` names, for that source.
+def create_connector(source: SourceConfig, context: ConnectorContext | None = None) -> Connector:
+    """Build the connector ``source.connector`` names, for that source."""
+    from revgov.connectors.base import Connector, ConnectorContext
 
-    ``config_dir`` is passed on to factories that accept it (to resolve relative paths).
-    """
-    factory = get_connector_factory(source.connector)
-    if config_dir is not None and _accepts_config_dir(factory):
-        connector: object = cast(Any, factory)(source, config_dir=config_dir)
-    else:
-        connector = factory(source)
+    spec = get_connector_spec(source.connector)
+    connector: object = spec(source, context or ConnectorContext())
     if not isinstance(connector, Connector):
         raise ConnectorError(
             f"connector {source.connector!r} built a {type(connector).__name__}, which lacks "
             "`name`, `entities()` or `fetch()`",
-            hint="a connector factory must return an object implementing revgov's Connector",
+            hint="a connector class must implement revgov's Connector protocol",
         )
     return connector
 
 
-def _accepts_config_dir(factory: object) -> bool:
-    try:
-        params = inspect.signature(factory).parameters  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # builtins and C callables have no signature
-        return False
-    return "config_dir" in params or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
-    )
+def check_source(source: SourceConfig, context: ConnectorContext | None = None) -> list[str]:
+    """What would stop a pull of ``source`` before it starts (a missing export file, an unset
+    credential variable), from the connector's optional ``check()``; no network."""
+    connector = create_connector(source, context)
+    check = getattr(connector, "check", None)
+    return list(check()) if callable(check) else []

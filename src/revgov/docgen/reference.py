@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from revgov.config import Config
+from revgov.connectors.registry import BUILTIN_CONNECTORS, get_connector_spec
 from revgov.model.frames import ENTITIES, LINEAGE_COLUMNS, field_types, polars_schema
 
 
@@ -112,13 +113,28 @@ def config_reference() -> str:
     models: dict[str, type[BaseModel]] = {"Config": Config}
     _nested_models(Config, models)
     for name, model in models.items():
-        title = "top level" if name == "Config" else name
-        out += [f"## {title}", ""]
-        if model.__doc__ and name != "Config":
-            out += [_first_line(model.__doc__), ""]
-        out += ["| key | type | default | description |", "|---|---|---|---|"]
-        for key, info in model.model_fields.items():
-            desc = (info.description or "").replace("|", "\\|")
-            out.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {desc} |")
-        out.append("")
+        out += _model_table("top level" if name == "Config" else name, model)
+    out += [
+        "# Connector settings",
+        "",
+        "Each connector validates a source's `options` and its `[sources.entities.NAME]` tables",
+        "with models it owns, when the config is loaded.",
+        "",
+    ]
+    for name in BUILTIN_CONNECTORS:
+        spec = get_connector_spec(name)
+        out += _model_table(f"`{name}` options", spec.settings_model, level="##")
+        out += _model_table(f"`{name}` entity settings", spec.entity_settings_model, level="##")
     return "\n".join(out)
+
+
+def _model_table(title: str, model: type[BaseModel], *, level: str = "##") -> list[str]:
+    out = [f"{level} {title}", ""]
+    if model.__doc__ and model is not Config:
+        out += [_first_line(model.__doc__), ""]
+    out += ["| key | type | default | description |", "|---|---|---|---|"]
+    for key, info in model.model_fields.items():
+        desc = (info.description or "").replace("|", "\\|")
+        out.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {desc} |")
+    out.append("")
+    return out

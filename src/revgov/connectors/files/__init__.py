@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from revgov.connectors.files.client import FileCursor, FilesConnector
-from revgov.connectors.files.settings import FilesSettings
+from revgov.connectors.files.settings import FileEntitySettings, FilesSettings
 
-__all__ = ["FileCursor", "FilesConnector", "FilesSettings"]
+__all__ = ["FileCursor", "FileEntitySettings", "FilesConnector", "FilesSettings"]

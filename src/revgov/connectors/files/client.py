@@ -25,10 +25,10 @@ from typing import Literal
 
 import polars as pl
 
-from revgov.config import FileEntity, SourceConfig
-from revgov.connectors._mapping import MappedExport, map_columns
-from revgov.connectors.base import Cursor, Page
-from revgov.connectors.files.settings import FilesSettings
+from revgov.config import SourceConfig
+from revgov.connectors.base import ConnectorContext, Cursor, Page
+from revgov.connectors.files.settings import FileEntitySettings, FilesSettings
+from revgov.connectors.mapping import MappedExport, map_columns
 from revgov.errors import ConnectorError, SourceNotFoundError, UnknownEntityError
 
 __all__ = ["FileCursor", "FilesConnector"]
@@ -113,31 +113,46 @@ class FilesConnector:
     """Reads a source's CSV and Parquet exports (one file per canonical entity)."""
 
     name = "files"
+    settings_model = FilesSettings
+    entity_settings_model = FileEntitySettings
 
-    def __init__(self, source: SourceConfig, *, config_dir: Path | None = None) -> None:
+    def __init__(self, source: SourceConfig, context: ConnectorContext | None = None) -> None:
         self.source = source
-        self.settings = FilesSettings.from_options(source.options, source=source.name)
-        root = Path(config_dir) if config_dir is not None else Path.cwd()
+        self.settings: FilesSettings = source.settings
+        root = (context or ConnectorContext()).config_dir
         base = self.settings.base_dir
         self.base_dir = (root / base.expanduser()) if base is not None else root
 
     def entities(self) -> Sequence[str]:
         return list(self.source.entities)
 
-    def spec(self, entity: str) -> FileEntity:
-        try:
-            return self.source.entities[entity]  # type: ignore[index]
-        except KeyError:
+    def spec(self, entity: str) -> FileEntitySettings:
+        if entity not in self.source.entities:
             raise UnknownEntityError(
                 f"source {self.source.name!r} has no file for entity {entity!r}",
                 hint=f"its entities are: {', '.join(self.source.entities) or 'none'}",
-            ) from None
+            )
+        spec: FileEntitySettings = self.source.entity_settings(entity)
+        return spec
+
+    def check(self) -> list[str]:
+        """Problems a pull would meet: export files that are missing or unset variables."""
+        problems = []
+        for entity in self.entities():
+            try:
+                path = self.path(entity)
+            except SourceNotFoundError as exc:
+                problems.append(exc.render())
+                continue
+            if not path.is_file():
+                problems.append(self._not_found(entity, path).render())
+        return problems
 
     def path(self, entity: str) -> Path:
         """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
         return (self.base_dir / Path(expand_env(self.spec(entity).path)).expanduser()).resolve()
 
-    def _format(self, path: Path, spec: FileEntity) -> Literal["csv", "parquet"]:
+    def _format(self, path: Path, spec: FileEntitySettings) -> Literal["csv", "parquet"]:
         if spec.format != "auto":
             return spec.format
         suffix = path.suffix.lower()

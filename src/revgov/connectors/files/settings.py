@@ -1,22 +1,19 @@
-"""Settings of the files connector: the ``options`` table of a ``connector = "files"`` source."""
+"""Settings of the files connector: a source's ``options`` and each entity's file and mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from revgov.errors import ConfigValidationError
+from revgov.connectors.settings import ConnectorSettings, EntityMapping
 
-__all__ = ["FilesSettings"]
+__all__ = ["FileEntitySettings", "FilesSettings"]
 
 
-class FilesSettings(BaseModel):
+class FilesSettings(ConnectorSettings):
     """``[sources.options]`` of a files source. Every key is optional."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_dir: Path | None = Field(
         None,
@@ -32,16 +29,9 @@ class FilesSettings(BaseModel):
     separator: str = Field(",", min_length=1, max_length=1, description="CSV field separator.")
     encoding: Literal["utf8", "utf8-lossy"] = Field("utf8", description="CSV text encoding.")
 
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any], *, source: str) -> FilesSettings:
-        """Validate a source's options; an error names the source and the key."""
-        try:
-            return cls.model_validate(dict(options))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(p) for p in err["loc"]) or "options"
-            known = ", ".join(cls.model_fields)
-            raise ConfigValidationError(
-                f"source {source!r}: options.{key}: {err['msg']}",
-                hint=f"the files connector takes these options: {known}",
-            ) from None
+
+class FileEntitySettings(EntityMapping):
+    """``[sources.entities.NAME]`` of a files source: the export file and its mapping."""
+
+    path: str = Field(description="CSV or Parquet file, relative to the config file.")
+    format: Literal["csv", "parquet", "auto"] = "auto"

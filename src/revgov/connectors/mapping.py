@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from revgov.config import Config, FileEntity
+from revgov.config import Config
+from revgov.connectors.settings import EntityMapping
 from revgov.errors import MappingError
 from revgov.model.frames import LINEAGE_COLUMNS, FieldType, field_types, model_for
 
@@ -59,7 +60,7 @@ def _closest(name: str, options: list[str]) -> str | None:
 def map_columns(
     raw: pl.LazyFrame,
     entity: str,
-    spec: FileEntity,
+    spec: EntityMapping,
     *,
     where: str,
     auto_map: bool = True,
