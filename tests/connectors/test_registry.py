@@ -13,9 +13,9 @@ from revgov.config import SourceConfig, config_from_dict
 from revgov.connectors import (
     ENTRY_POINT_GROUP,
     Connector,
+    ConnectorContext,
     available_connectors,
     create_connector,
-    ConnectorContext,
     get_connector_spec,
 )
 from revgov.connectors.files import FilesConnector
