@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from revgov._typing import Basis, CoverageBasis, Entity, Severity
+
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
@@ -46,20 +48,6 @@ __all__ = [
     "config_from_dict",
     "diff_configs",
     "load_config",
-]
-
-Entity = Literal[
-    "accounts",
-    "people",
-    "opportunities",
-    "stage_events",
-    "activities",
-    "campaigns",
-    "campaign_touches",
-    "users",
-    "pipeline_stages",
-    "spend",
-    "targets",
 ]
 
 
@@ -206,7 +194,7 @@ class RequiredFields(_Strict):
     when_lifecycle_stage: list[str] = Field(default_factory=list)
     when_segment: list[str] = Field(default_factory=list)
     when_type: list[str] = Field(default_factory=list, description="Record types / kinds.")
-    severity: Literal["info", "warn", "error"] = "error"
+    severity: Severity = "error"
 
 
 class UTMConfig(_Strict):
@@ -320,9 +308,9 @@ class SLAConfig(_Strict):
 class KPIChoices(_Strict):
     """`[kpis]`: choices where public KPI definitions disagree."""
 
-    win_rate_basis: Literal["count", "amount"] = "count"
+    win_rate_basis: Basis = "count"
     cycle_window_days: int = Field(365, ge=1, description="Trailing window for cycle length.")
-    coverage_basis: Literal["open_pipeline", "weighted_pipeline"] = "open_pipeline"
+    coverage_basis: CoverageBasis = "open_pipeline"
     gross_margin: float = Field(0.75, gt=0, le=1)
     cac_spend_lag_months: int = Field(
         1, ge=0, description="Spend of month m-lag is charged to new ARR of month m."

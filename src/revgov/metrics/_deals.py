@@ -12,10 +12,11 @@ window) before dividing with :func:`~revgov.metrics._frames.safe_div`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import narwhals as nw
 
+from revgov._typing import Basis
 from revgov.metrics._frames import has
 from revgov.metrics._kpi import close_time, closed_flag, count_if, total, won_flag
 from revgov.metrics._time import days_between, naive
@@ -34,8 +35,6 @@ __all__ = [
 
 #: Columns :func:`with_outcome` adds.
 CLOSED, WON, CLOSE_T, DAYS = "__closed", "__won", "__close_t", "__days"
-
-Basis = Literal["count", "amount"]
 
 
 def with_outcome(

@@ -19,10 +19,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import narwhals as nw
 
+from revgov._typing import DIMENSIONS, SEVERITIES, Dimension, Severity
 from revgov.errors import RuleDefinitionError
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ __all__ = [
     "severity_at_least",
 ]
 
-Severity = Literal["info", "warn", "error"]
-Dimension = Literal["completeness", "conformity", "routing", "sla", "integrity"]
-SEVERITIES: tuple[Severity, ...] = get_args(Severity)
-DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 _SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 
 Frame: TypeAlias = "nw.LazyFrame[Any]"

@@ -43,6 +43,7 @@ from typing import Any, Literal
 import narwhals as nw
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from revgov._typing import RuleKind
 from revgov.config import Config, RequiredFields
 from revgov.errors import RuleDefinitionError
 from revgov.model.frames import ENTITIES
@@ -116,17 +117,7 @@ class CustomRule(_Strict):
     """``[[rules.custom]]``: a rule of one of the built-in kinds, on any entity."""
 
     id: str
-    kind: Literal[
-        "required",
-        "allowed",
-        "format",
-        "pattern",
-        "range",
-        "compare",
-        "unique",
-        "reference",
-        "required_on_entry",
-    ]
+    kind: RuleKind
     entity: str | None = Field(None, description="Default: the id's prefix.")
     fields: list[str] = Field(default_factory=list)
     field: str | None = None

@@ -1,0 +1,69 @@
+"""The closed vocabularies of revgov, each written once.
+
+Config models, rules, metrics and the CLI import these names from here, so that a new value
+(a severity, a dimension, an entity) is added in one place and checked everywhere by mypy.
+The tuples beside each Literal are its values at run time, in their canonical order.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+__all__ = [
+    "BASES",
+    "DIMENSIONS",
+    "ENTITY_NAMES",
+    "RULE_KINDS",
+    "SEVERITIES",
+    "Basis",
+    "CoverageBasis",
+    "Dimension",
+    "Entity",
+    "RuleKind",
+    "Severity",
+]
+
+#: The canonical entities, in model order.
+Entity = Literal[
+    "accounts",
+    "people",
+    "opportunities",
+    "stage_events",
+    "activities",
+    "campaigns",
+    "campaign_touches",
+    "users",
+    "pipeline_stages",
+    "spend",
+    "targets",
+]
+ENTITY_NAMES: tuple[Entity, ...] = get_args(Entity)
+
+#: How serious a rule's violation is (ordered from least to most).
+Severity = Literal["info", "warn", "error"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+
+#: The governance dimensions the audit scores.
+Dimension = Literal["completeness", "conformity", "routing", "sla", "integrity"]
+DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
+
+#: The kinds of rule a company can declare in ``[[rules.custom]]``.
+RuleKind = Literal[
+    "required",
+    "allowed",
+    "format",
+    "pattern",
+    "range",
+    "compare",
+    "unique",
+    "reference",
+    "required_on_entry",
+]
+RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
+
+#: What a rate or a sum is weighted by.
+Basis = Literal["count", "amount"]
+BASES: tuple[Basis, ...] = get_args(Basis)
+
+#: What pipeline coverage divides by the remaining target.
+CoverageBasis = Literal["open_pipeline", "weighted_pipeline"]
