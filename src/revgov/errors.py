@@ -23,8 +23,10 @@ exits non-zero; ``--debug`` adds the traceback.
     │   ├── SourceNotFoundError      RG402  an export file is missing
     │   ├── MappingError             RG403  a mapped column is not in the source
     │   ├── AuthenticationError      RG410
-    │   ├── RateLimitedError         RG411
-    │   └── VendorRequestError       RG412  a vendor 4xx that retrying cannot fix
+    │   ├── RateLimitedError         RG411  still rate-limited after every retry
+    │   ├── VendorRequestError       RG412  a vendor 4xx that retrying cannot fix
+    │   ├── ApiBudgetError           RG413  stopped before passing the API budget (state saved)
+    │   └── VendorUnavailableError   RG414  5xx or connection errors after every retry
     ├── RuleError                    RG500
     │   ├── RuleDefinitionError      RG501  unknown field, bad regex or template
     │   └── FindingsError            RG502  raised by Report.raise_for_findings
@@ -40,6 +42,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "ApiBudgetError",
     "AuthenticationError",
     "ConfigError",
     "ConfigNotFoundError",
@@ -66,6 +69,7 @@ __all__ = [
     "UnknownConnectorError",
     "UnknownEntityError",
     "VendorRequestError",
+    "VendorUnavailableError",
 ]
 
 
@@ -159,6 +163,14 @@ class RateLimitedError(ConnectorError):
 
 class VendorRequestError(ConnectorError):
     code = "RG412"
+
+
+class ApiBudgetError(ConnectorError):
+    code = "RG413"
+
+
+class VendorUnavailableError(ConnectorError):
+    code = "RG414"
 
 
 class RuleError(RevgovError):

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from revgov import __version__
-from revgov.cli import audit, config_cmd, demo, metrics, pull, snapshot
+from revgov.cli import audit, config_cmd, demo, init, metrics, pull, snapshot
 from revgov.errors import RevgovError
 
 EXIT_FINDINGS = 1
@@ -56,7 +56,7 @@ def _root(
     _State.debug = debug
 
 
-for _module in (demo, config_cmd, pull, snapshot, audit, metrics):
+for _module in (demo, init, config_cmd, pull, snapshot, audit, metrics):
     _module.register(app)
 
 
