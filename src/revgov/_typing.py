@@ -13,13 +13,12 @@ __all__ = [
     "BASES",
     "DIMENSIONS",
     "ENTITY_NAMES",
-    "RULE_KINDS",
     "SEVERITIES",
     "Basis",
     "CoverageBasis",
     "Dimension",
     "Entity",
-    "RuleKind",
+    "RoutedEntity",
     "Severity",
 ]
 
@@ -47,19 +46,8 @@ SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 Dimension = Literal["completeness", "conformity", "routing", "sla", "integrity"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 
-#: The kinds of rule a company can declare in ``[[rules.custom]]``.
-RuleKind = Literal[
-    "required",
-    "allowed",
-    "format",
-    "pattern",
-    "range",
-    "compare",
-    "unique",
-    "reference",
-    "required_on_entry",
-]
-RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
+#: The entities a routing rule can route.
+RoutedEntity = Literal["people", "accounts", "opportunities"]
 
 #: What a rate or a sum is weighted by.
 Basis = Literal["count", "amount"]

@@ -20,7 +20,7 @@ from revgov.demo._deals import Deals
 from revgov.demo._defects import Planter
 from revgov.demo._marketing import Campaigns, quarter_index
 from revgov.demo._routing import expected_owners
-from revgov.demo._time import BusinessCalendar, days
+from revgov.demo._time import BusinessCalendar, at_local, days, local_date, roll
 from revgov.demo._vocab import (
     BAD_COUNTRY,
     BUYING_ROLES,
@@ -122,10 +122,10 @@ def make_people_core(
     window = max(span - 120, span // 2)
     mql_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     mql_minute = np.zeros(n)
-    mql_day[m] = calendar.roll(calendar.local_date(target))
+    mql_day[m] = roll(calendar, local_date(calendar, target))
     mql_minute[m] = calendar.open_minute + rng.uniform(0, window, len(m))
     mql = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
-    mql[m] = calendar.at_local(mql_day[m], mql_minute[m])
+    mql[m] = at_local(calendar, mql_day[m], mql_minute[m])
 
     created = as_of - days(rng.uniform(1, 730, n))
     created[m] = mql[m] - days(rng.uniform(0.01, 60, len(m)))

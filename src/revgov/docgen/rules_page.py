@@ -6,10 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from revgov.config import Config
+from revgov.config import Config, CustomRuleBase, RuleOverride, RulesSettings
 from revgov.rules.base import DIMENSIONS, Rule
-from revgov.rules.from_config import CustomRule, RuleOverride, RulesSettings
-from revgov.rules.kinds import FORMATS
+from revgov.rules.kinds import FORMATS, available_kinds
 from revgov.rules.maturity import CRITERIA, STAGES
 from revgov.rules.packs.baseline import baseline
 
@@ -20,10 +19,12 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _model_table(model: type[BaseModel]) -> list[str]:
+def _model_table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> list[str]:
     out = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
-        ann = str(field.annotation).replace("typing.", "").replace("NoneType", "None")
+        if name in skip:
+            continue
+        ann = _type_text(field.annotation)
         default: Any = field.default if field.default_factory is None else field.default_factory()  # type: ignore[call-arg]
         if name == "id" or field.is_required():
             default = "**required**"
@@ -119,36 +120,15 @@ def rules_page() -> str:
         "",
         "### `[[rules.custom]]`",
         "",
-        "Rules of your own, of any kind: `required`, `allowed` (a picklist), `format` (named",
-        "formats below), `pattern` (a regular expression), `range` (`min` / `max`), `compare`",
-        "(`field op other`: two columns of a record, e.g. a close date not before the created",
-        "date; a date compared with a datetime is compared with its day), `unique` (with",
-        "`normalize`), `reference` (to another entity's key) and `required_on_entry` (entered",
-        "one of `stages` per `stage_events` while a field was empty; only records that entered",
-        "are checked). `entity` (default: the id's prefix) and `references` must be entities",
-        "of the canonical model; a typo names the closest one.",
+        "Rules of your own, of any registered **kind**. Each table is validated when the",
+        "config is loaded by the model of its `kind` (a discriminated union over the kinds",
+        "below): an unknown kind, a missing or misspelt key, an invalid regex or an entity",
+        "that is not in the canonical model is an error naming the file, line, key and fix.",
+        "Every kind takes these keys:",
         "",
-        *_model_table(CustomRule),
+        *_model_table(CustomRuleBase, skip=("kind",)),
         "",
-        "```toml",
-        "[[rules.custom]]",
-        'id = "opportunities.next_step_missing"',
-        'kind = "required"',
-        'fields = ["next_step"]',
-        'when = { stage = ["Proposal", "Negotiation"] }',
-        'severity = "warn"',
-        "threshold = 0.05",
-        "```",
-        "",
-        "```toml",
-        "[[rules.custom]]",
-        'id = "opportunities.close_after_created"',
-        'kind = "compare"',
-        'field = "close_date"',
-        'op = ">="',
-        'other = "created_at"',
-        "```",
-        "",
+        *_kinds_section(),
         "### Named formats",
         "",
         "| format | rule |",
@@ -194,6 +174,31 @@ def rules_page() -> str:
         "once per entity, shared by every rule that names them); see `revgov.rules.Derivation`.",
     ]
     return "\n".join(lines)
+
+
+def _kinds_section() -> list[str]:
+    """One entry per registered rule kind: what it checks, its own keys, an example."""
+    kinds = available_kinds()
+    lines = [
+        f"{len(kinds)} kinds are registered: " + ", ".join(f"`{k}`" for k in kinds) + ".",
+        "A kind is one module (see [contributing.md](contributing.md#adding-a-rule-kind)).",
+        "",
+    ]
+    base = set(CustomRuleBase.model_fields)
+    for name, kind in kinds.items():
+        lines += [f"#### Kind `{name}`", "", kind.summary, ""]
+        own = tuple(k for k in base if k != "id")
+        if set(kind.settings.model_fields) - base:
+            lines += [*_model_table(kind.settings, skip=(*own, "id")), ""]
+        lines += ["```toml", "[[rules.custom]]", kind.example, "```", ""]
+    return lines
+
+
+def _type_text(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace("NoneType", "None")
+    for prefix in ("<class '", "'>"):
+        text = text.replace(prefix, "")
+    return text.rsplit(".", 1)[-1] if text.startswith("revgov.") else text
 
 
 def _anchor(rule: Rule) -> str:

@@ -17,8 +17,15 @@ from dataclasses import dataclass
 
 import narwhals as nw
 
+from revgov.definitions.history import (
+    HISTORY_ENTITY_NAMES,
+    STAGE_EVENT_COLUMNS,
+    HistoryEntity,
+    events_of,
+)
+from revgov.definitions.lifecycle import LifecycleStages
+from revgov.definitions.stages import PipelineStages
 from revgov.rules._expr import lit_str, not_null
-from revgov.rules._pipeline import Lifecycle, Pipelines
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
 __all__ = [
@@ -28,23 +35,6 @@ __all__ = [
     "lifecycle_history",
     "stage_history",
 ]
-
-#: Spellings of ``stage_events.record_entity`` accepted for each audited entity.
-HISTORY_ENTITY_NAMES = {
-    "opportunities": ("opportunities", "opportunity", "deal", "deals"),
-    "people": ("people", "person", "lead", "leads", "contact", "contacts"),
-}
-
-#: The ``stage_events`` columns history derivations read.
-STAGE_EVENT_COLUMNS = (
-    "record_entity",
-    "record_id",
-    "field",
-    "from_value",
-    "to_value",
-    "changed_at",
-)
-
 
 @dataclass(frozen=True)
 class StageHistory:
@@ -57,7 +47,7 @@ class StageHistory:
 
 
 def _history(
-    entity: str,
+    entity: HistoryEntity,
     field: str,
     key: str,
     required: Sequence[str],
@@ -70,16 +60,12 @@ def _history(
 
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
         meaning = spec(ctx)
-        ev = ctx.frame("stage_events").filter(
-            nw.col("record_entity").str.to_lowercase().is_in(list(HISTORY_ENTITY_NAMES[entity]))
-            & (nw.col("field") == field)
-            & not_null("record_id")
-        )
+        ev = ctx.frame("stage_events").filter(events_of(entity, field) & not_null("record_id"))
         ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
         # The entity's own input, not `frame`: that carries other derivations' joins.
         source = ctx.frame(entity)
         if pipe_column is not None:
-            pipes = Pipelines.of(ctx.config)
+            pipes = PipelineStages.of(ctx.config)
             owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
         else:
             owners = source.select(key, lit_str("").alias("__pipe"))
@@ -116,8 +102,9 @@ def _history(
         flags = [back.cast(nw.Int64()).alias("__back")]
         flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
         for i, stage in enumerate(required):
-            target = meaning.order(lit_str(stage), pipe)
-            seen = ((frm == stage) | (to == stage)).fill_null(False)
+            named = meaning.canonical(lit_str(stage), pipe)
+            target = meaning.order(named, pipe)
+            seen = ((frm == named) | (to == named)).fill_null(False)
             beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
             flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
             flags.append(beyond.cast(nw.Int64()).alias(f"__beyond_{i}"))
@@ -154,7 +141,7 @@ def stage_history(required: Sequence[str], key: str = "opportunity_id") -> Deriv
     forward stage is open or won (losing a deal early skips nothing)."""
 
     def spec(ctx: DeriveContext) -> StageHistory:
-        p = Pipelines.of(ctx.config)
+        p = PipelineStages.of(ctx.config)
         return StageHistory(
             canonical=p.canonical, order=p.order, back_allowed_to=p.open, forward=p.progress
         )
@@ -166,7 +153,7 @@ def lifecycle_history(required: Sequence[str], key: str = "person_id") -> Deriva
     """People lifecycle history: any move to an earlier lifecycle stage is a regression."""
 
     def spec(ctx: DeriveContext) -> StageHistory:
-        lc = Lifecycle.of(ctx.config)
+        lc = LifecycleStages.of(ctx.config)
 
         def known(v: nw.Expr, _p: nw.Expr) -> nw.Expr:
             return lc.known(v)

@@ -63,12 +63,12 @@ class _Run:
 def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Rule]:
     """The concrete rules to run: the config's packs and declared rules by default, else the
     given rules and packs, each bound to ``config``; ``[rules]`` overrides applied."""
-    from revgov.rules.from_config import apply_settings, rules_settings
+    from revgov.rules.from_config import apply_settings
     from revgov.rules.packs import builtin_rules
 
-    settings = rules_settings(config)
+    settings = config.rules
     if rules is None:
-        return builtin_rules(config, settings=settings)
+        return builtin_rules(config)
     out: list[Rule] = []
     for item in rules:
         if isinstance(item, Rule):
@@ -82,13 +82,7 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
             )
     _check_unique(out)
     known = {r.id for r in out}
-    relevant = settings.model_copy(
-        update={
-            "disabled": [d for d in settings.disabled if d in known],
-            "overrides": {k: v for k, v in settings.overrides.items() if k in known},
-        }
-    )
-    return apply_settings(out, relevant, config)
+    return apply_settings(out, settings, config, known_only=True)
 
 
 def _check_unique(rules: Sequence[Rule]) -> None:
