@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from revgov.config import Config, CustomRuleBase, RuleOverride, RulesSettings
+from revgov.docgen.reference import default_text, type_name
 from revgov.rules.base import DIMENSIONS, Rule
 from revgov.rules.kinds import FORMATS, available_kinds
 from revgov.rules.maturity import CRITERIA, STAGES
@@ -24,12 +23,10 @@ def _model_table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> list[
     for name, field in model.model_fields.items():
         if name in skip:
             continue
-        ann = _type_text(field.annotation)
-        default: Any = field.default if field.default_factory is None else field.default_factory()  # type: ignore[call-arg]
-        if name == "id" or field.is_required():
-            default = "**required**"
+        # Tables of revgov.toml are described in config.md.
+        kind = type_name(field.annotation).replace("](#", "](config.md#")
         out.append(
-            f"| `{name}` | {_cell(ann)} | {_cell(repr(default))} | "
+            f"| `{name}` | {kind} | {default_text(field)} | "
             f"{_cell(field.description or '')} |"
         )
     return out
@@ -192,13 +189,6 @@ def _kinds_section() -> list[str]:
             lines += [*_model_table(kind.settings, skip=(*own, "id")), ""]
         lines += ["```toml", "[[rules.custom]]", kind.example, "```", ""]
     return lines
-
-
-def _type_text(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "").replace("NoneType", "None")
-    for prefix in ("<class '", "'>"):
-        text = text.replace(prefix, "")
-    return text.rsplit(".", 1)[-1] if text.startswith("revgov.") else text
 
 
 def _anchor(rule: Rule) -> str:

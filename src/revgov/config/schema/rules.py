@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RULE_ID",
+    "Column",
     "CustomRuleBase",
     "FormatSettings",
     "Regex",
@@ -64,6 +65,9 @@ def _regex(pattern: str) -> str:
 
 #: A regular expression every engine (polars, DuckDB, Spark) runs the same, checked at load.
 Regex = Annotated[str, AfterValidator(_regex)]
+
+#: The column a rule checks (a column of the entity, or a custom field a source keeps).
+Column = Annotated[str, Field(min_length=1, description="The column checked.")]
 
 
 class RuleOverride(Strict):
@@ -169,7 +173,8 @@ class RulesSettings(BaseModel):
     formats: FormatSettings = Field(default_factory=FormatSettings)
     custom: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="Rules of your own: each table is validated by its `kind`'s model.",
+        description="Rules of your own (`[[rules.custom]]`): each table is validated by its "
+        "`kind`'s model; the kinds and their keys are in rules.md.",
     )
 
     _custom: tuple[CustomRuleBase, ...] | None = PrivateAttr(default=None)

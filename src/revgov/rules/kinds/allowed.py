@@ -8,7 +8,7 @@ from typing import Any, Literal
 import narwhals as nw
 from pydantic import Field
 
-from revgov.config.schema.rules import CustomRuleBase
+from revgov.config.schema.rules import Column, CustomRuleBase
 from revgov.rules._expr import is_in, join_words, not_null
 from revgov.rules.base import Check, Dimension, Rule
 from revgov.rules.kinds._registry import KindContext, RuleKind
@@ -56,7 +56,7 @@ class AllowedRule(CustomRuleBase):
     """``kind = "allowed"``: the field's value is one of ``values``."""
 
     kind: Literal["allowed"] = "allowed"
-    field: str
+    field: Column
     values: list[str] = Field(min_length=1, description="The picklist.")
     ignore_case: bool = False
 

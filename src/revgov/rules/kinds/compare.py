@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 import narwhals as nw
 from pydantic import Field
 
-from revgov.config.schema.rules import CustomRuleBase
+from revgov.config.schema.rules import Column, CustomRuleBase
 from revgov.errors import RuleDefinitionError
 from revgov.rules._expr import not_null
 from revgov.rules.base import Check, Derivation, DeriveContext, Dimension, Frame, Rule
@@ -126,7 +126,7 @@ class CompareRule(CustomRuleBase):
     """``kind = "compare"``: ``field op other`` holds where both are present."""
 
     kind: Literal["compare"] = "compare"
-    field: str
+    field: Column
     op: CompareOp
     other: str = Field(description="The other column.")
 

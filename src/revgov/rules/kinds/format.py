@@ -8,7 +8,7 @@ import narwhals as nw
 from pydantic import field_validator
 
 from revgov.config.schema._base import did_you_mean, invalid
-from revgov.config.schema.rules import CustomRuleBase
+from revgov.config.schema.rules import Column, CustomRuleBase
 from revgov.definitions._regex import check_regex
 from revgov.errors import RuleDefinitionError
 from revgov.rules._expr import is_in, not_null
@@ -80,7 +80,7 @@ class FormatRule(CustomRuleBase):
     """``kind = "format"``: the field's value has a named format."""
 
     kind: Literal["format"] = "format"
-    field: str
+    field: Column
     format: str
 
     @field_validator("format")

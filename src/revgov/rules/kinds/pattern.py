@@ -7,7 +7,7 @@ from typing import Any, Literal
 import narwhals as nw
 from pydantic import Field
 
-from revgov.config.schema.rules import CustomRuleBase, Regex
+from revgov.config.schema.rules import Column, CustomRuleBase, Regex
 from revgov.definitions._regex import check_regex
 from revgov.rules._expr import not_null
 from revgov.rules.base import Check, Dimension, Rule
@@ -53,7 +53,7 @@ class PatternRule(CustomRuleBase):
     """``kind = "pattern"``: the field's value matches ``pattern``."""
 
     kind: Literal["pattern"] = "pattern"
-    field: str
+    field: Column
     pattern: Regex = Field(description="A regular expression (searched; anchor with ^...$).")
 
     def columns(self) -> tuple[str, ...]:

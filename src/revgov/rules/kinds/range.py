@@ -9,7 +9,7 @@ import narwhals as nw
 from pydantic import model_validator
 
 from revgov.config.schema._base import invalid
-from revgov.config.schema.rules import CustomRuleBase
+from revgov.config.schema.rules import Column, CustomRuleBase
 from revgov.errors import RuleDefinitionError
 from revgov.rules.base import Check, Dimension, Rule
 from revgov.rules.kinds._registry import KindContext, RuleKind
@@ -75,7 +75,7 @@ class RangeRule(CustomRuleBase):
     """``kind = "range"``: the field's value is at least ``min`` and at most ``max``."""
 
     kind: Literal["range"] = "range"
-    field: str
+    field: Column
     # int first: a bound written 1000 stays 1000 in messages (not 1000.0).
     min: int | float | date | datetime | None = None
     max: int | float | date | datetime | None = None

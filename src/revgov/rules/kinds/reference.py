@@ -8,7 +8,7 @@ import narwhals as nw
 from pydantic import Field
 
 from revgov._typing import Entity
-from revgov.config.schema.rules import CustomRuleBase
+from revgov.config.schema.rules import Column, CustomRuleBase
 from revgov.errors import RuleDefinitionError
 from revgov.model.frames import ENTITIES
 from revgov.rules._derive import reference
@@ -72,7 +72,7 @@ class ReferenceRule(CustomRuleBase):
     """``kind = "reference"``: the field names an existing record of ``references``."""
 
     kind: Literal["reference"] = "reference"
-    field: str
+    field: Column
     references: Entity = Field(description="The entity whose records the field names.")
     target_key: str | None = Field(None, description="Default: its primary key.")
     required: bool = Field(False, description="A blank field is a violation too.")

@@ -6,7 +6,7 @@ from typing import Any, Literal, get_args
 
 import narwhals as nw
 
-from revgov.config.schema.rules import CustomRuleBase
+from revgov.config.schema.rules import Column, CustomRuleBase
 from revgov.errors import RuleDefinitionError
 from revgov.rules._derive import duplicate_groups
 from revgov.rules._expr import not_null, text
@@ -74,7 +74,7 @@ class UniqueRule(CustomRuleBase):
     """``kind = "unique"``: no two records share the field's (normalized) value."""
 
     kind: Literal["unique"] = "unique"
-    field: str
+    field: Column
     normalize: Normalize = "none"
 
     def columns(self) -> tuple[str, ...]:
