@@ -248,18 +248,7 @@ def apply_definitions(entity: str, frame: pl.DataFrame, config: Config) -> pl.Da
 
 def pipeline_stage_records(config: Config) -> pl.DataFrame:
     """The configured pipelines as raw ``pipeline_stages`` records (one row per stage)."""
-    rows = [
-        {
-            "pipeline": p.name,
-            "stage": s.name,
-            "order": s.order,
-            "probability": s.probability,
-            "is_closed": s.is_closed,
-            "is_won": s.is_won,
-        }
-        for p in config.pipelines
-        for s in p.ordered()
-    ]
+    rows = PipelineStages.of(config).rows()
     schema: Mapping[str, pl.DataType] = {
         "pipeline": pl.String(),
         "stage": pl.String(),

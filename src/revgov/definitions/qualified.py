@@ -37,6 +37,16 @@ def _names(frame: Frame) -> list[str]:
     return frame.collect_schema().names()
 
 
+def _flag(people: Frame, person_id: str, ids: Frame, flag: str) -> Frame:
+    """``people`` with boolean ``flag``: the person's id is among ``ids`` (one column)."""
+    hits = ids.rename({ids.collect_schema().names()[0]: "__hit"}).unique(["__hit"])
+    hits = hits.with_columns(nw.lit(True).alias(flag))
+    people = people.join(hits, left_on=person_id, right_on="__hit", how="left")
+    if "__hit" in _names(people):
+        people = people.drop("__hit")
+    return people.with_columns(nw.col(flag).fill_null(False))
+
+
 def with_converted(
     people: Frame,
     opportunities: Frame | None,
@@ -55,16 +65,9 @@ def with_converted(
     if converted_opportunity_id in cols:
         conv = conv | ~nw.col(converted_opportunity_id).is_null()
     if opportunities is not None:
-        linked = (
-            opportunities.filter(~nw.col(primary_person_id).is_null())
-            .select(nw.col(primary_person_id).alias("__pid"))
-            .unique(["__pid"])
-            .with_columns(nw.lit(True).alias("__has_opp"))
-        )
-        people = people.join(linked, left_on=person_id, right_on="__pid", how="left")
-        if "__pid" in _names(people):
-            people = people.drop("__pid")
-        conv = conv | nw.col("__has_opp").fill_null(False)
+        linked = opportunities.filter(~nw.col(primary_person_id).is_null())
+        people = _flag(people, person_id, linked.select(nw.col(primary_person_id)), "__has_opp")
+        conv = conv | nw.col("__has_opp")
     return people.with_columns(conv.alias("__converted"))
 
 
@@ -105,18 +108,11 @@ def with_sql(
         sql = sql | stages.is_one_of(nw.col(lifecycle_stage), sql_stages)
     if stage_events is not None:
         names = frozenset(_names(stage_events))
-        hit = (
-            stage_events.filter(
-                events_of("people", names=names) & stages.is_one_of(nw.col("to_value"), sql_stages)
-            )
-            .select(nw.col("record_id").alias("__sql_id"))
-            .unique(["__sql_id"])
-            .with_columns(nw.lit(True).alias("__sql_event"))
+        moved = stage_events.filter(
+            events_of("people", names=names) & stages.is_one_of(nw.col("to_value"), sql_stages)
         )
-        people = people.join(hit, left_on=person_id, right_on="__sql_id", how="left")
-        if "__sql_id" in _names(people):
-            people = people.drop("__sql_id")
-        sql = sql | nw.col("__sql_event").fill_null(False)
+        people = _flag(people, person_id, moved.select(nw.col("record_id")), "__sql_event")
+        sql = sql | nw.col("__sql_event")
     return people.with_columns(sql.alias("__sql"))
 
 

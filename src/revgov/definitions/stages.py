@@ -126,6 +126,21 @@ class PipelineStages:
         """The stage's order in its pipeline (null if it names no stage)."""
         return self.attr("order", stage, pipe)
 
+    def rows(self) -> list[dict[str, Any]]:
+        """The stages as ``pipeline_stages`` records: one per stage, in pipeline order."""
+        return [
+            {
+                "pipeline": p.name,
+                "stage": s.name,
+                "order": s.order,
+                "probability": s.probability,
+                "is_closed": s.is_closed,
+                "is_won": s.is_won,
+            }
+            for p in self.pipelines
+            for s in p.ordered()
+        ]
+
     def stage(self, spelling: str, pipeline: str | None = None) -> StageConfig | None:
         """The stage ``spelling`` names, in Python (the same rule as the expressions)."""
         for p in self.pipelines:

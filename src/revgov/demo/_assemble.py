@@ -14,6 +14,7 @@ import numpy.typing as npt
 import polars as pl
 
 from revgov.config import Config
+from revgov.definitions.stages import PipelineStages
 from revgov.demo._activity import (
     deal_activities,
     deal_events,
@@ -341,20 +342,9 @@ def assemble(
     frames["campaigns"] = campaigns.frame.with_columns(campaign_id=campaign_ids)
     frames["campaign_touches"] = touch
     frames["users"] = users_frame()
-    frames["pipeline_stages"] = pl.DataFrame(
-        [
-            {
-                "pipeline": p.name,
-                "stage": s.name,
-                "order": s.order,
-                "probability": s.probability,
-                "is_closed": s.is_closed,
-                "is_won": s.is_won,
-            }
-            for p in config.pipelines
-            for s in p.ordered()
-        ]
-    ).with_columns(key=pl.format("{}/{}", "pipeline", "stage"))
+    frames["pipeline_stages"] = pl.DataFrame(PipelineStages.of(config).rows()).with_columns(
+        key=pl.format("{}/{}", "pipeline", "stage")
+    )
     frames["spend"] = spend_frame(campaigns.frame)
     start = date(as_of.year - 2, as_of.month, 1)
     frames["targets"] = targets_frame(frames["opportunities"], frames["people"], start, 30)

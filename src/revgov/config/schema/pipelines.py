@@ -51,18 +51,20 @@ class PipelineConfig(Strict):
 
     @model_validator(mode="after")
     def _stages_ok(self) -> PipelineConfig:
+        # Names first, then aliases: an alias that spells another stage is the one at fault.
         owner: dict[str, str] = {}
-        for i, stage in enumerate(self.stages):
-            for spelling in stage.spellings:
-                first = owner.setdefault(spelling_key(spelling), stage.name)
-                if first != stage.name or (spelling == stage.name and _index(self, first) != i):
-                    raise invalid(
-                        f"pipeline {self.name!r}: {spelling!r} names two stages "
-                        f"({first!r} and {stage.name!r}); stage names and aliases match in any "
-                        "case",
-                        at=("stages", i, "name" if spelling == stage.name else "aliases"),
-                        hint="give every stage its own name and aliases",
-                    )
+        spellings = [(i, s.name, "name") for i, s in enumerate(self.stages)]
+        spellings += [(i, a, "aliases") for i, s in enumerate(self.stages) for a in s.aliases]
+        for i, spelling, key in spellings:
+            stage = self.stages[i].name
+            first = owner.setdefault(spelling_key(spelling), stage)
+            if first != stage or (key == "name" and _index(self, first) != i):
+                raise invalid(
+                    f"pipeline {self.name!r}: {spelling!r} names two stages ({first!r} and "
+                    f"{stage!r}); stage names and aliases match in any case",
+                    at=("stages", i, key),
+                    hint="give every stage its own name and aliases",
+                )
         if not any(s.is_won for s in self.stages):
             raise invalid(
                 f"pipeline {self.name!r} has no is_won stage",
