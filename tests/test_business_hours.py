@@ -19,7 +19,6 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from pydantic import ValidationError
 
 from revgov.config import BusinessHours, SLAConfig
@@ -37,6 +36,7 @@ def with_business_seconds(
         frame, start, end, out, error=MetricInputError
     )
     return result
+
 
 Pair = tuple[datetime | None, datetime | None]
 _US = timedelta(microseconds=1)

@@ -91,8 +91,10 @@ def swap(old: str, new: str) -> Callable[[str], str]:
 BAD = [
     Bad(
         "invalid regex in a custom rule",
-        add('[[rules.custom]]\nid = "people.title_caps"\nkind = "pattern"\nfield = "email"\n'
-            'pattern = "(a"'),
+        add(
+            '[[rules.custom]]\nid = "people.title_caps"\nkind = "pattern"\nfield = "email"\n'
+            'pattern = "(a"'
+        ),
         'pattern = "(a"',
         "rules.custom[0].pattern",
         "invalid regular expression at position 0",
@@ -100,8 +102,10 @@ BAD = [
     ),
     Bad(
         "regex Python accepts and polars refuses",
-        add("[[rules.custom]]\nid = \"people.email_end\"\nkind = \"pattern\"\nfield = \"email\"\n"
-            "pattern = 'com\\Z'"),
+        add(
+            '[[rules.custom]]\nid = "people.email_end"\nkind = "pattern"\nfield = "email"\n'
+            "pattern = 'com\\Z'"
+        ),
         "pattern = 'com",
         "rules.custom[0].pattern",
         "invalid regular expression at position 3 (polars",
@@ -117,8 +121,10 @@ BAD = [
     ),
     Bad(
         "unknown template token",
-        add('[campaign_naming]\ntemplate = "{year}-{quarter}_{chanel}"\n'
-            '[campaign_naming.tokens]\nchannel = ["email", "search"]'),
+        add(
+            '[campaign_naming]\ntemplate = "{year}-{quarter}_{chanel}"\n'
+            '[campaign_naming.tokens]\nchannel = ["email", "search"]'
+        ),
         "template = ",
         "campaign_naming.template",
         "token {chanel} at position 17 has no vocabulary",
@@ -310,8 +316,10 @@ BAD = [
     ),
     Bad(
         "custom rule on an entity that does not exist",
-        add('[[rules.custom]]\nid = "opportunity.next_step"\nkind = "required"\n'
-            'fields = ["next_step"]'),
+        add(
+            '[[rules.custom]]\nid = "opportunity.next_step"\nkind = "required"\n'
+            'fields = ["next_step"]'
+        ),
         'id = "opportunity.next_step"',
         "rules.custom[0].id",
         "'opportunity' is not an entity of the canonical model",
@@ -319,8 +327,10 @@ BAD = [
     ),
     Bad(
         "custom rule on a column no source keeps",
-        add('[[rules.custom]]\nid = "opportunities.product_missing"\nkind = "required"\n'
-            'fields = ["prodct"]'),
+        add(
+            '[[rules.custom]]\nid = "opportunities.product_missing"\nkind = "required"\n'
+            'fields = ["prodct"]'
+        ),
         "[[rules.custom]]",
         "rules.custom[0]",
         "'prodct' is not a column of opportunities: the audit would stop there",
@@ -352,8 +362,10 @@ BAD = [
     ),
     Bad(
         "required fields in a stage that does not exist",
-        add('[[required_fields]]\nentity = "opportunities"\nfields = ["amount"]\n'
-            'when_stage = ["Propsal"]'),
+        add(
+            '[[required_fields]]\nentity = "opportunities"\nfields = ["amount"]\n'
+            'when_stage = ["Propsal"]'
+        ),
         "when_stage",
         "required_fields[0].when_stage",
         "'Propsal' is not a pipeline stage",
@@ -361,8 +373,10 @@ BAD = [
     ),
     Bad(
         "required fields rule id of another entity",
-        add('[[required_fields]]\nid = "people.amount_missing"\nentity = "opportunities"\n'
-            'fields = ["amount"]'),
+        add(
+            '[[required_fields]]\nid = "people.amount_missing"\nentity = "opportunities"\n'
+            'fields = ["amount"]'
+        ),
         'id = "people.amount_missing"',
         "required_fields[0].id",
         "does not start with the entity 'opportunities'",
@@ -458,42 +472,58 @@ def test_a_pull_or_an_audit_refuses_what_check_refuses(
 
 GOOD = [
     ("the base config", lambda b: b),
-    ("24-hour business days, every day", add(
-        "[sla]\ntimezone = \"Australia/Lord_Howe\"\nholidays = [2026-12-25]\n"
-        "speed_to_lead_start = \"created_at\"\n"
-        "[sla.business_hours]\nstart = 00:00:00\nend = 23:59:59\nworking_days = [1, 2, 3, 4, 5, 6, 7]\n"
-        "[sla.speed_to_lead_hours]\ndefault = 8\nenterprise = 2\n\"enterprise:lead\" = 1\ncontact = 24"
-    )),
-    ("stages and lifecycle spelled in other cases", add(
-        '[qualified]\nopportunity_min_stage = "QUOTE"\nperson_lifecycle_stages = ["SQL", "Customer"]\n'
-        '[lifecycle.map]\n"Marketing Qualified Lead" = "mql"\n'
-        '[rules.skipped_stage]\nrequired = ["qualification"]\n'
-        '[[required_fields]]\nentity = "opportunities"\nfields = ["amount"]\nwhen_stage = ["quote"]'
-    )),
-    ("every built-in kind, on canonical columns and a custom field", lambda b: b.replace(
-        'columns = { opportunity_id = "Id", stage = "Stage", amount = "Amount", owner_id = "Owner" }',
-        'columns = { opportunity_id = "Id", stage = "Stage", amount = "Amount", owner_id = "Owner" }\n'
-        'custom_fields = { Owner = "string" }',
-    ) + "\n" + "\n".join(
-        [
-            '[[rules.custom]]\nid = "opportunities.product_missing"\nkind = "required"\nfields = ["product"]\nwhen = { stage = ["Proposal"] }',
-            '[[rules.custom]]\nid = "opportunities.type_ok"\nkind = "allowed"\nfield = "type"\nvalues = ["renewal"]\nignore_case = true',
-            '[[rules.custom]]\nid = "people.email_ok"\nkind = "format"\nfield = "email"\nformat = "email"',
-            "[[rules.custom]]\nid = \"people.email_acme\"\nkind = \"pattern\"\nfield = \"email\"\npattern = '@acme\\.com$'",
-            '[[rules.custom]]\nid = "opportunities.amount_cap"\nkind = "range"\nfield = "amount"\nmin = 0\nmax = 1000000',
-            '[[rules.custom]]\nid = "opportunities.close_after_created"\nkind = "compare"\nfield = "close_date"\nop = ">="\nother = "created_at"\nseverity = "warn"',
-            '[[rules.custom]]\nid = "people.unique_email"\nkind = "unique"\nfield = "email"\nnormalize = "email"',
-            '[[rules.custom]]\nid = "opportunities.owner_known"\nkind = "reference"\nfield = "owner_id"\nreferences = "users"',
-            '[[rules.custom]]\nid = "opportunities.proposal_amount"\nkind = "required_on_entry"\nfields = ["amount"]\nstages = ["quote"]',
-            '[[rules.custom]]\nid = "opportunities.owner_raw"\nkind = "required"\nfields = ["Owner"]',
-        ]
-    )),
-    ("overrides, disabled rules and a naming template with regex tokens", add(
-        '[rules]\ndisabled = ["people.phone_format"]\n'
-        '[rules."people.email_missing"]\nseverity = "warn"\nthreshold = 0.5\n'
-        '[campaign_naming]\ntemplate = "{year}-{quarter}_{channel}"\n'
-        '[campaign_naming.tokens]\nyear = "20\\\\d{2}"\nquarter = "q[1-4]"\nchannel = ["email", "search"]'
-    )),
+    (
+        "24-hour business days, every day",
+        add(
+            '[sla]\ntimezone = "Australia/Lord_Howe"\nholidays = [2026-12-25]\n'
+            'speed_to_lead_start = "created_at"\n'
+            "[sla.business_hours]\nstart = 00:00:00\nend = 23:59:59\nworking_days = [1, 2, 3, 4, 5, 6, 7]\n"
+            '[sla.speed_to_lead_hours]\ndefault = 8\nenterprise = 2\n"enterprise:lead" = 1\ncontact = 24'
+        ),
+    ),
+    (
+        "stages and lifecycle spelled in other cases",
+        add(
+            '[qualified]\nopportunity_min_stage = "QUOTE"\nperson_lifecycle_stages = ["SQL", "Customer"]\n'
+            '[lifecycle.map]\n"Marketing Qualified Lead" = "mql"\n'
+            '[rules.skipped_stage]\nrequired = ["qualification"]\n'
+            '[[required_fields]]\nentity = "opportunities"\nfields = ["amount"]\nwhen_stage = ["quote"]'
+        ),
+    ),
+    (
+        "every built-in kind, on canonical columns and a custom field",
+        lambda b: (
+            b.replace(
+                'columns = { opportunity_id = "Id", stage = "Stage", amount = "Amount", owner_id = "Owner" }',
+                'columns = { opportunity_id = "Id", stage = "Stage", amount = "Amount", owner_id = "Owner" }\n'
+                'custom_fields = { Owner = "string" }',
+            )
+            + "\n"
+            + "\n".join(
+                [
+                    '[[rules.custom]]\nid = "opportunities.product_missing"\nkind = "required"\nfields = ["product"]\nwhen = { stage = ["Proposal"] }',
+                    '[[rules.custom]]\nid = "opportunities.type_ok"\nkind = "allowed"\nfield = "type"\nvalues = ["renewal"]\nignore_case = true',
+                    '[[rules.custom]]\nid = "people.email_ok"\nkind = "format"\nfield = "email"\nformat = "email"',
+                    '[[rules.custom]]\nid = "people.email_acme"\nkind = "pattern"\nfield = "email"\npattern = \'@acme\\.com$\'',
+                    '[[rules.custom]]\nid = "opportunities.amount_cap"\nkind = "range"\nfield = "amount"\nmin = 0\nmax = 1000000',
+                    '[[rules.custom]]\nid = "opportunities.close_after_created"\nkind = "compare"\nfield = "close_date"\nop = ">="\nother = "created_at"\nseverity = "warn"',
+                    '[[rules.custom]]\nid = "people.unique_email"\nkind = "unique"\nfield = "email"\nnormalize = "email"',
+                    '[[rules.custom]]\nid = "opportunities.owner_known"\nkind = "reference"\nfield = "owner_id"\nreferences = "users"',
+                    '[[rules.custom]]\nid = "opportunities.proposal_amount"\nkind = "required_on_entry"\nfields = ["amount"]\nstages = ["quote"]',
+                    '[[rules.custom]]\nid = "opportunities.owner_raw"\nkind = "required"\nfields = ["Owner"]',
+                ]
+            )
+        ),
+    ),
+    (
+        "overrides, disabled rules and a naming template with regex tokens",
+        add(
+            '[rules]\ndisabled = ["people.phone_format"]\n'
+            '[rules."people.email_missing"]\nseverity = "warn"\nthreshold = 0.5\n'
+            '[campaign_naming]\ntemplate = "{year}-{quarter}_{channel}"\n'
+            '[campaign_naming.tokens]\nyear = "20\\\\d{2}"\nquarter = "q[1-4]"\nchannel = ["email", "search"]'
+        ),
+    ),
 ]
 
 

@@ -46,9 +46,12 @@ def _breaches_by_kpi(
         "segments": config.segments,
         "as_of": as_of,
     }
-    per_person = nw.from_native(
-        sla_compliance_rate(people, activities, by="person_id", **kwargs)
-    ).lazy().collect("polars").to_native()
+    per_person = (
+        nw.from_native(sla_compliance_rate(people, activities, by="person_id", **kwargs))
+        .lazy()
+        .collect("polars")
+        .to_native()
+    )
     total = nw.from_native(sla_compliance_rate(people, activities, **kwargs))
     breached = int(total.lazy().collect("polars").to_native()["breached"].sum())
     return set(per_person.filter(pl.col("breached") > 0)["person_id"].to_list()), breached
@@ -273,11 +276,15 @@ def test_every_spelling_of_a_lifecycle_stage_is_one_stage_everywhere() -> None:
             for i, (s, _) in zip(ids, cases, strict=True)
         ],
     )
-    report = audit({"people": people.lazy()}, config=config, only=["people.lifecycle_stage_unknown"])
+    report = audit(
+        {"people": people.lazy()}, config=config, only=["people.lifecycle_stage_unknown"]
+    )
     flagged = report.findings_df["record_id"].to_list()
     assert flagged == [ids[-1]]
 
-    sqls = mql_to_sql(people, qualified=config.qualified, lifecycle=config.lifecycle, by="person_id")
+    sqls = mql_to_sql(
+        people, qualified=config.qualified, lifecycle=config.lifecycle, by="person_id"
+    )
     got = dict(zip(sqls["person_id"].to_list(), sqls["sqls"].to_list(), strict=True))
     # SQL stages by default: sql, opportunity, customer.
     assert {p for p, n in got.items() if n} == {

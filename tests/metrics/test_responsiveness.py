@@ -12,15 +12,14 @@ import duckdb
 import narwhals as nw
 import polars as pl
 import pytest
-from pydantic import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from tests.metrics.conftest import to_polars
 
 from revgov.config import BusinessHours, Config, SLAConfig
-from revgov.errors import MetricInputError
-from revgov.metrics import sla_compliance_rate, speed_to_lead
 from revgov.definitions.calendar import BusinessCalendar
+from revgov.metrics import sla_compliance_rate, speed_to_lead
 from revgov.metrics._examples import EXAMPLE_AS_OF
 
 Eng = Callable[[pl.DataFrame], Any]

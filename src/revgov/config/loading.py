@@ -35,7 +35,9 @@ def _bind(cfg: Config) -> list[Problem]:
             found = source.bind()
         except UnknownConnectorError as exc:
             problems.append(
-                problem_at(("sources", i, "connector"), exc.message, exc.hint, value=source.connector)
+                problem_at(
+                    ("sources", i, "connector"), exc.message, exc.hint, value=source.connector
+                )
             )
             continue
         problems += relocate([*found, *source.mapping_problems()], ("sources", i))

@@ -28,10 +28,10 @@ import narwhals as nw
 import polars as pl
 
 from revgov.config import Config
+from revgov.connectors.settings import EntityMapping
 from revgov.definitions.history import events_of
 from revgov.definitions.lifecycle import LifecycleStages
 from revgov.definitions.stages import PipelineStages
-from revgov.connectors.settings import EntityMapping
 from revgov.errors import MappingError
 from revgov.model.frames import LINEAGE_COLUMNS, FieldType, field_types, model_for
 

@@ -69,9 +69,7 @@ def regex_problem(pattern: str) -> RegexProblem | None:
     return None if found is None else RegexProblem(pattern, *found)
 
 
-def check_regex(
-    pattern: str, *, where: str, error: type[RevgovError] = RuleDefinitionError
-) -> str:
+def check_regex(pattern: str, *, where: str, error: type[RevgovError] = RuleDefinitionError) -> str:
     """Return ``pattern`` if every engine can run it; else ``error`` naming ``where`` (the rule
     and config key) and the character position of the problem."""
     problem = regex_problem(pattern)

@@ -71,8 +71,7 @@ def calendar_problem(
     if end <= start:
         return CalendarProblem(
             ("business_hours", "end"),
-            f"end {end} is not after start {start} "
-            "(business hours cannot run past midnight)",
+            f"end {end} is not after start {start} (business hours cannot run past midnight)",
             "set start before end, e.g. start = 09:00, end = 17:00",
         )
     if not working_days or any(d not in range(1, 8) for d in working_days):
@@ -211,5 +210,3 @@ def tz_transitions(timezone: str, first_year: int, last_year: int) -> tuple[tupl
             current = new
         t = nxt
     return tuple(out)
-
-

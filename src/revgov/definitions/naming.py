@@ -183,8 +183,7 @@ def _compile(
         if name in seen:
             raise TemplateError(
                 where,
-                f"token {{{name}}} appears twice (position {pos})\n"
-                f"  {template}\n  {' ' * pos}^"
+                f"token {{{name}}} appears twice (position {pos})\n  {template}\n  {' ' * pos}^",
             )
         seen.add(name)
         end = matches[i + 1].start() if i + 1 < len(matches) else len(template)
@@ -240,8 +239,7 @@ def _unknown_tokens(
             )
     raise TemplateError(
         ("tokens", unknown[0]),
-        f"the vocabulary names {', '.join(unknown)}, not "
-        f"tokens of the template {template!r}",
+        f"the vocabulary names {', '.join(unknown)}, not tokens of the template {template!r}",
         hint=f"the template's tokens are: {', '.join(t.name for t in tokens)}",
     )
 

@@ -116,9 +116,7 @@ def with_sql(
     return people.with_columns(sql.alias("__sql"))
 
 
-def min_stage_position(
-    qualified: QualifiedDefinition, funnel: list[FunnelStage]
-) -> int | None:
+def min_stage_position(qualified: QualifiedDefinition, funnel: list[FunnelStage]) -> int | None:
     """The funnel position of ``qualified.opportunity_min_stage`` (None when unset, or when
     it is no stage of ``funnel``, which the config forbids for its own pipelines)."""
     wanted = qualified.opportunity_min_stage

@@ -12,7 +12,6 @@ demo generator assigns owners with :func:`matched_rule` before planting misroute
 
 from __future__ import annotations
 
-
 from typing import TYPE_CHECKING
 
 import narwhals as nw
@@ -34,7 +33,9 @@ def rule_matches(rule: RoutingRule, segment: nw.Expr) -> nw.Expr:
         keys = sorted({spelling_key(c) for c in rule.countries})
         conds.append(spelling_key_expr(nw.col("country")).is_in(keys))
     if rule.segments:
-        conds.append(spelling_key_expr(segment).is_in(sorted({spelling_key(s) for s in rule.segments})))
+        conds.append(
+            spelling_key_expr(segment).is_in(sorted({spelling_key(s) for s in rule.segments}))
+        )
     if rule.employees_min is not None:
         conds.append(nw.col("employees") >= rule.employees_min)
     if rule.employees_max is not None:

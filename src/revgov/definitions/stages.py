@@ -160,7 +160,9 @@ class FunnelStage:
     spellings: tuple[str, ...]
 
 
-def funnel_stages(stages: PipelineConfig | Sequence[PipelineConfig] | Sequence[str]) -> list[FunnelStage]:
+def funnel_stages(
+    stages: PipelineConfig | Sequence[PipelineConfig] | Sequence[str],
+) -> list[FunnelStage]:
     """The stages a deal passes on the way to won, in order: open stages then won stages, of
     the first pipeline.
 

@@ -58,9 +58,11 @@ def first_touches(
         in_window = nw.col("__at") <= nw.col("__start").dt.offset_by(f"{window_days}d")
     else:
         in_window = nw.lit(False)
-    return joined.with_columns(in_window.cast(nw.Int64()).alias("__in_window")).group_by(
-        "__pid"
-    ).agg(
-        nw.col("__at").min().alias("__first_touch_at"),
-        nw.col("__in_window").sum().alias("__attempts"),
+    return (
+        joined.with_columns(in_window.cast(nw.Int64()).alias("__in_window"))
+        .group_by("__pid")
+        .agg(
+            nw.col("__at").min().alias("__first_touch_at"),
+            nw.col("__in_window").sum().alias("__attempts"),
+        )
     )

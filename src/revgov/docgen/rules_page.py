@@ -26,8 +26,7 @@ def _model_table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> list[
         # Tables of revgov.toml are described in config.md.
         kind = type_name(field.annotation).replace("](#", "](config.md#")
         out.append(
-            f"| `{name}` | {kind} | {default_text(field)} | "
-            f"{_cell(field.description or '')} |"
+            f"| `{name}` | {kind} | {default_text(field)} | {_cell(field.description or '')} |"
         )
     return out
 

@@ -158,7 +158,11 @@ def speed_to_lead(key: str = "person_id", *, start: str = "mql_at") -> Derivatio
         kind = nw.col("kind") if "kind" in names else None
         frame = frame.with_columns(nw.col(start).alias("__start"))
         frame = sla.status(
-            frame, as_of=ctx.as_of, segment=nw.col("__segment"), kind=kind, error=RuleDefinitionError
+            frame,
+            as_of=ctx.as_of,
+            segment=nw.col("__segment"),
+            kind=kind,
+            error=RuleDefinitionError,
         )
         return frame.drop("__start")
 

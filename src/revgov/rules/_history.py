@@ -36,6 +36,7 @@ __all__ = [
     "stage_history",
 ]
 
+
 @dataclass(frozen=True)
 class StageHistory:
     """What the history of one field means: canonical values, order, forward stages."""

@@ -52,9 +52,7 @@ def segment_derivation(entity: str) -> Derivation:
     return Derivation(name=f"{entity}.segment", build=build, provides=("__segment",))
 
 
-def add_route(
-    frame: Frame, config: Config, entity: RoutedEntity, owner: str = "owner_id"
-) -> Frame:
+def add_route(frame: Frame, config: Config, entity: RoutedEntity, owner: str = "owner_id") -> Frame:
     """Add ``__segment`` and the expected route: rule name, owner or pool, and ``__route_ok``
     (the actual owner is the expected one, or a member of the expected pool)."""
     frame = add_segment(frame, config)

@@ -81,7 +81,6 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
                 hint="pass Rule objects (see revgov.rules.rule) or functions config -> rules",
             )
     _check_unique(out)
-    known = {r.id for r in out}
     return apply_settings(out, settings, config, known_only=True)
 
 

@@ -11,6 +11,7 @@ from revgov.config.schema.pipelines import PipelineConfig, StageConfig
 from revgov.config.schema.root import Config
 from revgov.config.schema.routing import RoutingConfig, RoutingRule
 from revgov.config.schema.rules import (
+    Column,
     CustomRuleBase,
     FormatSettings,
     Regex,
@@ -28,6 +29,7 @@ __all__ = [
     "UTM_TAGS",
     "BusinessHours",
     "CampaignNaming",
+    "Column",
     "CompanyConfig",
     "Config",
     "CustomRuleBase",

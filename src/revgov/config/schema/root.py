@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
 from revgov.config.schema._base import Strict, did_you_mean, invalid
@@ -82,15 +81,15 @@ class Config(Strict):
             for stage in q.person_lifecycle_stages:
                 _known(stage, lifecycle.stages, ("person_lifecycle_stages",), "lifecycle stage")
         if lifecycle is not None and "mql_lifecycle_stage" in q.model_fields_set:
-            stage = q.mql_lifecycle_stage
-            _known(stage, lifecycle.stages, ("mql_lifecycle_stage",), "lifecycle stage")
+            mql = q.mql_lifecycle_stage
+            _known(mql, lifecycle.stages, ("mql_lifecycle_stage",), "lifecycle stage")
         pipelines: list[PipelineConfig] = info.data.get("pipelines") or []
         wanted = q.opportunity_min_stage
         if wanted is not None and pipelines:
             default = pipelines[0]
             funnel = [s.name for s in default.ordered() if not s.is_closed or s.is_won]
-            stage = default.stage(wanted)
-            if stage is None or stage.name not in funnel:
+            named = default.stage(wanted)
+            if named is None or named.name not in funnel:
                 raise invalid(
                     f"qualified.opportunity_min_stage {wanted!r} is not a pipeline stage deals "
                     f"pass on the way to won in {default.name!r}",
@@ -198,5 +197,3 @@ def _known(value: str, options: list[str], at: tuple[str | int, ...], what: str)
         at=at,
         hint=did_you_mean(value, list(dict.fromkeys(options)), f"{what}s"),
     )
-
-

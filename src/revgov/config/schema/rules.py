@@ -164,9 +164,7 @@ class RulesSettings(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     __pydantic_extra__: dict[str, RuleOverride] = Field(init=False)
 
-    packs: list[str] = Field(
-        default_factory=lambda: ["baseline"], description="Rule packs to run."
-    )
+    packs: list[str] = Field(default_factory=lambda: ["baseline"], description="Rule packs to run.")
     disabled: list[str] = Field(default_factory=list, description="Rule ids to leave out.")
     skipped_stage: SkippedStageSettings = Field(default_factory=SkippedStageSettings)
     round_robin: RoundRobinSettings = Field(default_factory=RoundRobinSettings)

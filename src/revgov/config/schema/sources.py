@@ -82,10 +82,12 @@ class SourceConfig(Strict):
         :func:`revgov.connectors.mapping.mapping_problems`), located under this source."""
         from revgov.config._errors import problem_at
         from revgov.connectors.mapping import mapping_problems
+        from revgov.connectors.settings import EntityMapping
 
         return [
             problem_at(("entities", entity, *key), message, hint)
             for entity, settings in self._entity_settings.items()
+            if isinstance(settings, EntityMapping)
             for key, message, hint in mapping_problems(entity, settings)
         ]
 

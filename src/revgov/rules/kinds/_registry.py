@@ -142,7 +142,9 @@ def available_kinds() -> dict[str, RuleKind]:
                     f"rule kind plugin {ep.name} = {ep.value!r} is named {kind.name!r}"
                 )
         except Exception as exc:  # a broken plugin must never break a config load
-            warnings.warn(f"rule kind plugin {ep.name!r} skipped: {exc}", PluginWarning, stacklevel=2)
+            warnings.warn(
+                f"rule kind plugin {ep.name!r} skipped: {exc}", PluginWarning, stacklevel=2
+            )
             continue
         kinds[ep.name] = kind
     return kinds
@@ -202,7 +204,11 @@ def validate_custom_rules(
             model = kind.settings if kind is not None else CustomRuleBase
             for err, model_at in nested_errors(exc, (*prefix, i), model):
                 loc = tuple(err["loc"])
-                if kind is not None and len(loc) > len(prefix) + 1 and loc[len(prefix) + 1] == kind.name:
+                if (
+                    kind is not None
+                    and len(loc) > len(prefix) + 1
+                    and loc[len(prefix) + 1] == kind.name
+                ):
                     err["loc"] = (*loc[: len(prefix) + 1], *loc[len(prefix) + 2 :])
                 problems.append((err, model_at))
     return out, problems

@@ -181,8 +181,7 @@ class RequiredOnEntryRule(CustomRuleBase):
                 f"required_on_entry works on {', '.join(HISTORY_ENTITY_NAMES)}, "
                 f"not {self.target!r}",
                 at=("entity",) if self.entity else ("id",),
-                hint="stage history exists for opportunities (stage) and people "
-                "(lifecycle_stage)",
+                hint="stage history exists for opportunities (stage) and people (lifecycle_stage)",
             )
         return self
 

@@ -92,6 +92,5 @@ KIND = RuleKind(
     summary="No two records share `field` after `normalize` ("
     + ", ".join(f"`{n}`" for n in NORMALIZERS)
     + "); every record of a duplicate group is a finding.",
-    example='id = "accounts.duplicate_name"\nkind = "unique"\nfield = "name"\n'
-    'normalize = "lower"',
+    example='id = "accounts.duplicate_name"\nkind = "unique"\nfield = "name"\nnormalize = "lower"',
 )

@@ -98,9 +98,7 @@ def pipeline_rules(config: Config) -> list[Rule]:
                 Check(
                     violation=~d.known,
                     field="stage",
-                    message=text(
-                        "stage '", d.stage, "' is not a stage of pipeline '", d.pipe, "'"
-                    ),
+                    message=text("stage '", d.stage, "' is not a stage of pipeline '", d.pipe, "'"),
                 ),
             ),
             scope=(not_null("stage") & d.pipe_ok & d.configured).fill_null(False),
@@ -298,7 +296,10 @@ def _stale_days(config: Config, d: DealState) -> nw.Expr:
 def _stale_thresholds(config: Config, days: nw.Expr) -> tuple[nw.Expr, tuple[Derivation, ...]]:
     """The instant before which a deal that entered its stage is stale (as_of minus the
     stage's stale days), with the derivations holding those instants."""
-    every = {config.sla.stale_days_default, *(d for p in config.pipelines for d in p.stale_days.values())}
+    every = {
+        config.sla.stale_days_default,
+        *(d for p in config.pipelines for d in p.stale_days.values()),
+    }
     chain: nw.Expr = nw.lit(None)
     derivations = []
     for n in sorted(every):

@@ -12,20 +12,26 @@ from revgov.rules._derive import owner_lookup
 from revgov.rules._expr import any_of, fmt_number, not_null, text
 from revgov.rules._routing import pool_columns, round_robin_load, routing
 from revgov.rules.base import Check, Derivation, Rule
-from revgov.rules.packs.baseline._common import OPS, SOPS, builtin
+from revgov.rules.packs.baseline._common import SOPS, builtin
 
 __all__ = ["ownership", "round_robin"]
 
 _ASSIGN = {
-    "people": ("Every person is assigned to an owner (no unassigned records).",
-               "Route the records through the assignment rules; alert on unassigned leads."),
-    "accounts": ("Every account has an owner.",
-                 "Assign the account by territory; alert on unowned accounts."),
+    "people": (
+        "Every person is assigned to an owner (no unassigned records).",
+        "Route the records through the assignment rules; alert on unassigned leads.",
+    ),
+    "accounts": (
+        "Every account has an owner.",
+        "Assign the account by territory; alert on unowned accounts.",
+    ),
     "opportunities": ("Every opportunity has an owner.", "Assign the deal to the account owner."),
 }
 
 
-def ownership(entity: RoutedEntity, config: Config, *, open_deal: nw.Expr | None = None) -> list[Rule]:
+def ownership(
+    entity: RoutedEntity, config: Config, *, open_deal: nw.Expr | None = None
+) -> list[Rule]:
     """``<entity>.owner_missing``, ``owner_unknown``, ``owner_inactive`` (of open deals only,
     for opportunities) and ``misrouted`` (people always; accounts and opportunities when
     ``[[routing.rules]]`` routes them)."""
