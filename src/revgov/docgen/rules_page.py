@@ -33,7 +33,15 @@ def _model_table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> list[
 
 def rules_page() -> str:
     rules = baseline(Config())
-    lines = [
+    lines = _intro(rules)
+    lines += _pack(rules)
+    lines += _declared()
+    lines += _formats_and_python()
+    return "\n".join(lines)
+
+
+def _intro(rules: list[Rule]) -> list[str]:
+    return [
         "# Rule catalogue",
         "",
         "Generated from the rules themselves by `python -m revgov.docgen rules`; do not edit",
@@ -56,6 +64,10 @@ def rules_page() -> str:
         "| rule | entity | kind | dimension | severity | settings |",
         "|---|---|---|---|---|---|",
     ]
+
+
+def _pack(rules: list[Rule]) -> list[str]:
+    lines: list[str] = []
     for r in rules:
         settings = ", ".join(f"`{s}`" for s in r.settings) or "-"
         lines.append(
@@ -87,6 +99,11 @@ def rules_page() -> str:
         if needs:
             lines.append("- also reads: " + ", ".join(f"`{e}`" for e in needs))
         lines.append("")
+    return lines
+
+
+def _declared() -> list[str]:
+    lines: list[str] = []
     lines += [
         "## Rules declared in revgov.toml",
         "",
@@ -130,6 +147,11 @@ def rules_page() -> str:
         "| format | rule |",
         "|---|---|",
     ]
+    return lines
+
+
+def _formats_and_python() -> list[str]:
+    lines: list[str] = []
     for name, spec in FORMATS.items():
         rule_text = (
             f"one of {len(spec)} codes" if isinstance(spec, frozenset) else f"`{_cell(spec)}`"
@@ -169,7 +191,7 @@ def rules_page() -> str:
         "Rules that need other entities name *derivations* (joins and windows the engine runs",
         "once per entity, shared by every rule that names them); see `revgov.rules.Derivation`.",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _kinds_section() -> list[str]:

@@ -47,6 +47,74 @@ class StageHistory:
     forward: Callable[[nw.Expr, nw.Expr], nw.Expr]
 
 
+def _moves(
+    ctx: DeriveContext,
+    entity: HistoryEntity,
+    field: str,
+    key: str,
+    meaning: StageHistory,
+    pipe_column: str | None,
+) -> Frame:
+    """The record's events on ``field`` with canonical from/to values, their order, and
+    whether the target is a forward stage or one a record may not move back to."""
+    ev = ctx.frame("stage_events").filter(events_of(entity, field) & not_null("record_id"))
+    ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
+    # The entity's own input, not the derived frame: that carries other derivations' joins.
+    source = ctx.frame(entity)
+    if pipe_column is not None:
+        pipes = PipelineStages.of(ctx.config)
+        owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
+    else:
+        owners = source.select(key, lit_str("").alias("__pipe"))
+    ev = ev.join(owners, on=key, how="inner")
+    pipe = nw.col("__pipe")
+    ev = ev.with_columns(
+        meaning.canonical(nw.col("from_value"), pipe).alias("__from"),
+        meaning.canonical(nw.col("to_value"), pipe).alias("__to"),
+    )
+    frm, to = nw.col("__from"), nw.col("__to")
+    return ev.with_columns(
+        meaning.order(frm, pipe).alias("__from_order"),
+        meaning.order(to, pipe).alias("__to_order"),
+        meaning.forward(to, pipe).alias("__to_forward"),
+        meaning.back_allowed_to(to, pipe).alias("__to_back_target"),
+    )
+
+
+def _move_flags(meaning: StageHistory, required: Sequence[str]) -> list[nw.Expr]:
+    """Per event: a move back (and its label), and per required stage: seen, moved past."""
+    frm, to, pipe = nw.col("__from"), nw.col("__to"), nw.col("__pipe")
+    back = (
+        nw.col("__to_back_target")
+        & not_null("__from_order")
+        & not_null("__to_order")
+        & (nw.col("__to_order") < nw.col("__from_order"))
+    ).fill_null(False)
+    when = nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S")
+    # Sorted by time first (min() of the labels is the first move back), then cut.
+    label = nw.concat_str(
+        [
+            when.fill_null(""),
+            lit_str("|"),
+            frm.fill_null("null"),
+            lit_str(" -> "),
+            to.fill_null("null"),
+            lit_str(" at "),
+            when.fill_null("unknown time"),
+        ]
+    )
+    flags = [back.cast(nw.Int64()).alias("__back")]
+    flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
+    for i, stage in enumerate(required):
+        named = meaning.canonical(lit_str(stage), pipe)
+        target = meaning.order(named, pipe)
+        seen = ((frm == named) | (to == named)).fill_null(False)
+        beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
+        flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
+        flags.append(beyond.cast(nw.Int64()).alias(f"__beyond_{i}"))
+    return flags
+
+
 def _history(
     entity: HistoryEntity,
     field: str,
@@ -61,55 +129,8 @@ def _history(
 
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
         meaning = spec(ctx)
-        ev = ctx.frame("stage_events").filter(events_of(entity, field) & not_null("record_id"))
-        ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
-        # The entity's own input, not `frame`: that carries other derivations' joins.
-        source = ctx.frame(entity)
-        if pipe_column is not None:
-            pipes = PipelineStages.of(ctx.config)
-            owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
-        else:
-            owners = source.select(key, lit_str("").alias("__pipe"))
-        ev = ev.join(owners, on=key, how="inner")
-        pipe = nw.col("__pipe")
-        ev = ev.with_columns(
-            meaning.canonical(nw.col("from_value"), pipe).alias("__from"),
-            meaning.canonical(nw.col("to_value"), pipe).alias("__to"),
-        )
-        frm, to = nw.col("__from"), nw.col("__to")
-        ev = ev.with_columns(
-            meaning.order(frm, pipe).alias("__from_order"),
-            meaning.order(to, pipe).alias("__to_order"),
-            meaning.forward(to, pipe).alias("__to_forward"),
-            meaning.back_allowed_to(to, pipe).alias("__to_back_target"),
-        )
-        back = (
-            nw.col("__to_back_target")
-            & not_null("__from_order")
-            & not_null("__to_order")
-            & (nw.col("__to_order") < nw.col("__from_order"))
-        ).fill_null(False)
-        label = nw.concat_str(
-            [
-                nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S").fill_null(""),
-                lit_str("|"),
-                frm.fill_null("null"),
-                lit_str(" -> "),
-                to.fill_null("null"),
-                lit_str(" at "),
-                nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S").fill_null("unknown time"),
-            ]
-        )
-        flags = [back.cast(nw.Int64()).alias("__back")]
-        flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
-        for i, stage in enumerate(required):
-            named = meaning.canonical(lit_str(stage), pipe)
-            target = meaning.order(named, pipe)
-            seen = ((frm == named) | (to == named)).fill_null(False)
-            beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
-            flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
-            flags.append(beyond.cast(nw.Int64()).alias(f"__beyond_{i}"))
-        ev = ev.with_columns(*flags)
+        ev = _moves(ctx, entity, field, key, meaning, pipe_column)
+        ev = ev.with_columns(*_move_flags(meaning, required))
         per_record = ev.group_by(key).agg(
             nw.len().alias("__hist_events"),
             nw.col("__back").sum().alias("__hist_regressions"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from revgov.config import Config
+from revgov.config import Config, UTMConfig
 from revgov.rules._expr import any_of, is_in, join_words, not_null, text
 from revgov.rules.base import Check, Rule
 from revgov.rules.packs.baseline._common import MOPS, builtin
@@ -12,14 +12,12 @@ from revgov.rules.packs.baseline._common import MOPS, builtin
 __all__ = ["utm_rules"]
 
 
-def utm_rules(config: Config, entity: str) -> list[Rule]:
-    """UTM conventions on ``entity`` (people, and campaign touches when there are any)."""
-    utm = config.utm
+def _tag_checks(utm: UTMConfig) -> tuple[list[Check], list[Check], dict[str, list[str]]]:
+    """Per governed tag: the case-drift check, and the vocabulary check of tags that have a
+    vocabulary; and the vocabularies (lowercase)."""
     vocab = {tag: [v.lower() for v in values] for tag, values in utm.vocabulary.items()}
-    governed = list(vocab) or ["utm_source", "utm_medium"]
-    drift_checks = []
-    vocab_checks = []
-    for tag in governed:
+    drift_checks, vocab_checks = [], []
+    for tag in list(vocab) or ["utm_source", "utm_medium"]:
         col = nw.col(tag)
         low = col.str.to_lowercase()
         would_be_ok = is_in(low, vocab[tag]) if tag in vocab else nw.lit(True)
@@ -41,18 +39,33 @@ def utm_rules(config: Config, entity: str) -> list[Rule]:
                     ),
                 )
             )
+    return drift_checks, vocab_checks, vocab
+
+
+def _channel_checks(utm: UTMConfig) -> tuple[list[Check], dict[str, list[str]]]:
+    """Per tag some paid medium requires: missing on a record of such a medium."""
     medium = nw.col("utm_medium").str.to_lowercase()
     by_channel = {m.lower(): tags for m, tags in utm.required_by_channel.items()}
-    req_tags = sorted({t for tags in by_channel.values() for t in tags})
-    req_checks = [
+    checks = [
         Check(
             violation=is_in(medium, [m for m, tags in by_channel.items() if t in tags])
             & nw.col(t).is_null(),
             field=t,
             message=text(f"{t} is empty but required for utm_medium '", medium, "'"),
         )
-        for t in req_tags
+        for t in sorted({t for tags in by_channel.values() for t in tags})
     ]
+    return checks, by_channel
+
+
+def utm_rules(config: Config, entity: str) -> list[Rule]:
+    """UTM conventions on ``entity`` (people, and campaign touches when there are any)."""
+    utm = config.utm
+    drift_checks, vocab_checks, vocab = _tag_checks(utm)
+    governed = list(vocab) or ["utm_source", "utm_medium"]
+    req_checks, by_channel = _channel_checks(utm)
+    req_tags = sorted({t for tags in by_channel.values() for t in tags})
+    medium = nw.col("utm_medium").str.to_lowercase()
     tagged = any_of([not_null(t) for t in ("utm_source", "utm_medium", "utm_campaign")])
     incomplete_checks = [
         Check(violation=nw.col(t).is_null(), field=t, message=f"tagged record without {t}")
