@@ -42,6 +42,10 @@ def _lifecycle_stage_unknown(config: Config) -> Rule:
 
 def people_records(config: Config) -> list[Rule]:
     """Email, phone and country formats, duplicates, the lifecycle stage and links."""
+    return [*_contact_data(config), *_lifecycle_and_links(config)]
+
+
+def _contact_data(config: Config) -> list[Rule]:
     return [
         kinds.required(
             "people.email_missing",
@@ -98,6 +102,11 @@ def people_records(config: Config) -> list[Rule]:
             owner=OPS,
             **builtin(),
         ),
+    ]
+
+
+def _lifecycle_and_links(config: Config) -> list[Rule]:
+    return [
         _lifecycle_stage_unknown(config),
         Rule(
             id="people.converted_without_account",
