@@ -12,66 +12,15 @@ The models live in :mod:`revgov.config.schema` (one module per table), loading i
 
 from __future__ import annotations
 
+from revgov.config import schema
 from revgov.config.loading import config_from_dict, load_config
-from revgov.config.schema import (
-    ICP,
-    BusinessHours,
-    CampaignNaming,
-    Column,
-    CompanyConfig,
-    Config,
-    CustomRuleBase,
-    FormatSettings,
-    KPIChoices,
-    LifecycleConfig,
-    PipelineConfig,
-    QualifiedDefinition,
-    RequiredFields,
-    RoundRobinSettings,
-    RoutingConfig,
-    RoutingRule,
-    RuleOverride,
-    RulesSettings,
-    Segment,
-    SkippedStageSettings,
-    SLAConfig,
-    SourceConfig,
-    StageConfig,
-    UTMConfig,
-)
+from revgov.config.schema import *  # noqa: F403 - the model of every table
 
-__all__ = [
-    "ICP",
-    "BusinessHours",
-    "CampaignNaming",
-    "Column",
-    "CompanyConfig",
-    "Config",
-    "CustomRuleBase",
-    "FormatSettings",
-    "KPIChoices",
-    "LifecycleConfig",
-    "PipelineConfig",
-    "QualifiedDefinition",
-    "RequiredFields",
-    "RoundRobinSettings",
-    "RoutingConfig",
-    "RoutingRule",
-    "RuleOverride",
-    "RulesSettings",
-    "SLAConfig",
-    "Segment",
-    "SkippedStageSettings",
-    "SourceConfig",
-    "StageConfig",
-    "UTMConfig",
-    "config_from_dict",
-    "diff_configs",
-    "load_config",
-]
+__all__ = ["config_from_dict", "diff_configs", "load_config"]
+__all__ += schema.__all__
 
 
-def diff_configs(old: Config, new: Config) -> list[str]:
+def diff_configs(old: schema.Config, new: schema.Config) -> list[str]:
     """Say in words which definitions changed from ``old`` to ``new`` (empty if none)."""
     from revgov.config.diff import describe_changes
 
