@@ -31,6 +31,7 @@ from revgov.config import Config
 from revgov.connectors.settings import EntityMapping
 from revgov.definitions.history import events_of
 from revgov.definitions.lifecycle import LifecycleStages
+from revgov.definitions.spelling import spelling_key_expr
 from revgov.definitions.stages import PipelineStages
 from revgov.errors import MappingError
 from revgov.model.frames import LINEAGE_COLUMNS, FieldType, field_types, model_for
@@ -180,16 +181,19 @@ def _opportunity_definitions(frame: nw.DataFrame[Any], config: Config) -> nw.Dat
     default = nw.lit(stages.default, nw.String())
     pipe = nw.coalesce(_text("pipeline"), default) if "pipeline" in frame.columns else default
     stage = _text("stage")
-    out = frame.with_columns(
-        nw.coalesce(stages.attr("name", stage, pipe), stage).alias("stage"),
+    # The key once, as a column: every branch of the attribute chains reads it.
+    keyed = frame.with_columns(spelling_key_expr(stage).alias("__key"))
+    key = nw.col("__key")
+    out = keyed.with_columns(
+        nw.coalesce(stages.attr("name", stage, pipe, key=key), stage).alias("stage"),
         *[
             nw.coalesce(
                 *([_text(flag)] if flag in frame.columns else []),
-                stages.attr(flag, stage, pipe).cast(nw.String()),
+                stages.attr(flag, stage, pipe, key=key).cast(nw.String()),
             ).alias(flag)
             for flag in ("is_closed", "is_won")
         ],
-    )
+    ).drop("__key")
     if "pipeline" not in frame.columns:
         out = out.with_columns(default.alias("pipeline"))
     return out
@@ -205,17 +209,19 @@ def _stage_event_definitions(frame: nw.DataFrame[Any], config: Config) -> nw.Dat
     names = frozenset(frame.columns)
     deals = events_of("opportunities", names=names)
     people = events_of("people", names=names)
-    return frame.with_columns(
+    values = ("from_value", "to_value")
+    keyed = frame.with_columns(*[spelling_key_expr(_text(c)).alias(f"__{c}_key") for c in values])
+    return keyed.with_columns(
         *[
             nw.when(deals & (nw.col("field") == "stage"))
-            .then(stages.canonical(_text(c)))
+            .then(stages.canonical(_text(c), key=nw.col(f"__{c}_key")))
             .when(people & (nw.col("field") == "lifecycle_stage"))
-            .then(lifecycle.canonical(_text(c)))
+            .then(lifecycle.canonical(_text(c), key=nw.col(f"__{c}_key")))
             .otherwise(nw.col(c))
             .alias(c)
-            for c in ("from_value", "to_value")
+            for c in values
         ]
-    )
+    ).drop(*[f"__{c}_key" for c in values])
 
 
 def apply_definitions(entity: str, frame: pl.DataFrame, config: Config) -> pl.DataFrame:
@@ -239,7 +245,9 @@ def apply_definitions(entity: str, frame: pl.DataFrame, config: Config) -> pl.Da
         nf = _opportunity_definitions(nf, config)
     elif entity == "people" and "lifecycle_stage" in nf.columns:
         text = _text("lifecycle_stage")
-        nf = nf.with_columns(LifecycleStages.of(config).canonical(text).alias("lifecycle_stage"))
+        nf = nf.with_columns(spelling_key_expr(text).alias("__key"))
+        canonical = LifecycleStages.of(config).canonical(text, key=nw.col("__key"))
+        nf = nf.with_columns(canonical.alias("lifecycle_stage")).drop("__key")
     elif entity == "stage_events":
         nf = _stage_event_definitions(nf, config)
     out: pl.DataFrame = nf.to_native()

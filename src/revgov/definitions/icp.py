@@ -25,7 +25,14 @@ from revgov.definitions.spelling import spelling_key, spelling_key_expr
 if TYPE_CHECKING:
     from revgov.config import ICP, Segment
 
-__all__ = ["FIRMOGRAPHIC_COLUMNS", "Firmographics", "icp_fit", "segment_expr"]
+__all__ = [
+    "FIRMOGRAPHIC_COLUMNS",
+    "Firmographics",
+    "criteria",
+    "icp_fit",
+    "segment_expr",
+    "text_keys",
+]
 
 #: The columns firmographic criteria read, by criterion.
 FIRMOGRAPHIC_COLUMNS = ("industry", "country", "employees", "annual_revenue")
@@ -46,18 +53,31 @@ class Firmographics:
         return cls(**columns)
 
 
+def text_keys(names: Sequence[str], cols: Firmographics = Firmographics()) -> dict[str, nw.Expr]:
+    """The spelling keys of the text criteria (industry, country) a frame with columns
+    ``names`` has, by label: add them as columns once when several criteria read them."""
+    return {
+        label: spelling_key_expr(nw.col(column))
+        for label, column in (("industry", cols.industry), ("country", cols.country))
+        if column in names
+    }
+
+
 def criteria(
-    bands: ICP | Segment, names: Sequence[str], cols: Firmographics = Firmographics()
+    bands: ICP | Segment,
+    names: Sequence[str],
+    cols: Firmographics = Firmographics(),
+    *,
+    keys: Mapping[str, nw.Expr] | None = None,
 ) -> list[tuple[str, nw.Expr]]:
-    """The criteria of ``bands`` a frame with columns ``names`` can check, by label."""
+    """The criteria of ``bands`` a frame with columns ``names`` can check, by label.
+    ``keys``: the text criteria's spelling keys, as columns (see :func:`text_keys`)."""
     out: list[tuple[str, nw.Expr]] = []
-    for label, values, column in (
-        ("industry", bands.industries, cols.industry),
-        ("country", bands.countries, cols.country),
-    ):
-        if values and column in names:
-            keys = sorted({spelling_key(v) for v in values})
-            out.append((label, spelling_key_expr(nw.col(column)).is_in(keys)))
+    known = keys if keys is not None else text_keys(names, cols)
+    for label, values in (("industry", bands.industries), ("country", bands.countries)):
+        if values and label in known:
+            wanted = sorted({spelling_key(v) for v in values})
+            out.append((label, known[label].is_in(wanted)))
     bounds = [("employees", bands.employees_min, bands.employees_max, cols.employees)]
     bounds.append(
         (
@@ -79,12 +99,16 @@ def criteria(
 
 
 def segment_expr(
-    segments: Sequence[Segment], names: Sequence[str], cols: Firmographics = Firmographics()
+    segments: Sequence[Segment],
+    names: Sequence[str],
+    cols: Firmographics = Firmographics(),
+    *,
+    keys: Mapping[str, nw.Expr] | None = None,
 ) -> nw.Expr:
     """The record's segment: its own segment column, else the first segment it meets."""
     derived: nw.Expr = lit_str(None)
     for seg in reversed(segments):
-        conds = [c for _, c in criteria(seg, names, cols)]
+        conds = [c for _, c in criteria(seg, names, cols, keys=keys)]
         if not conds:
             continue
         derived = nw.when(all_of(conds).fill_null(False)).then(lit_str(seg.name)).otherwise(derived)

@@ -46,31 +46,42 @@ class LifecycleStages:
         """The canonical stage ``value`` names, in Python (None if none)."""
         return dict(self.lookup).get(spelling_key(value))
 
-    def canonical_or_null(self, value: nw.Expr) -> nw.Expr:
-        """The canonical stage ``value`` names; null when it names none."""
-        key = spelling_key_expr(value)
+    def _key(self, value: nw.Expr, key: nw.Expr | None) -> nw.Expr:
+        return key if key is not None else spelling_key_expr(value)
+
+    def canonical_or_null(self, value: nw.Expr, *, key: nw.Expr | None = None) -> nw.Expr:
+        """The canonical stage ``value`` names; null when it names none. ``key``: the
+        spelling key of ``value`` when the caller has it as a column (much cheaper: polars
+        evaluates every branch of the chain)."""
+        k = self._key(value, key)
         chain: nw.Expr = lit_str(None)
         for spelling, stage in reversed(self.lookup):
-            chain = nw.when(key == spelling).then(lit_str(stage)).otherwise(chain)
+            chain = nw.when(k == spelling).then(lit_str(stage)).otherwise(chain)
         return chain
 
-    def canonical(self, value: nw.Expr) -> nw.Expr:
+    def canonical(self, value: nw.Expr, *, key: nw.Expr | None = None) -> nw.Expr:
         """The canonical stage ``value`` names; other values unchanged."""
-        return nw.coalesce(self.canonical_or_null(value), value)
+        return nw.coalesce(self.canonical_or_null(value, key=key), value)
 
-    def known(self, value: nw.Expr) -> nw.Expr:
+    def known(self, value: nw.Expr, *, key: nw.Expr | None = None) -> nw.Expr:
         """``value`` names a lifecycle stage (false for null)."""
-        return ~self.canonical_or_null(value).is_null()
+        return self._key(value, key).is_in([k for k, _ in self.lookup]).fill_null(False)
 
-    def order(self, value: nw.Expr) -> nw.Expr:
+    def order(self, value: nw.Expr, *, key: nw.Expr | None = None) -> nw.Expr:
         """0-based funnel position of the stage ``value`` names (null if none)."""
-        stage = self.canonical_or_null(value)
+        k = self._key(value, key)
+        position = {s: i for i, s in enumerate(self.stages)}
         chain: nw.Expr = nw.lit(None, nw.Int64())
-        for i, s in reversed(list(enumerate(self.stages))):
-            chain = nw.when(stage == s).then(nw.lit(i, nw.Int64())).otherwise(chain)
+        for spelling, stage in reversed(self.lookup):
+            chain = (
+                nw.when(k == spelling).then(nw.lit(position[stage], nw.Int64())).otherwise(chain)
+            )
         return chain
 
-    def is_one_of(self, value: nw.Expr, stages: list[str]) -> nw.Expr:
+    def is_one_of(
+        self, value: nw.Expr, stages: list[str], *, key: nw.Expr | None = None
+    ) -> nw.Expr:
         """``value`` names one of ``stages`` (any spelling of them; false for null)."""
-        wanted = [self.name(s) or s for s in stages]
-        return self.canonical_or_null(value).is_in(wanted).fill_null(False)
+        wanted = {self.name(s) or s for s in stages}
+        spellings = [k for k, stage in self.lookup if stage in wanted]
+        return self._key(value, key).is_in(spellings).fill_null(False)

@@ -26,16 +26,23 @@ if TYPE_CHECKING:
 __all__ = ["matched_rule", "route_columns", "route_inputs", "route_ok", "rule_matches"]
 
 
-def rule_matches(rule: RoutingRule, segment: nw.Expr) -> nw.Expr:
-    """The record meets every criterion of ``rule`` (false for blanks)."""
+def rule_matches(
+    rule: RoutingRule,
+    segment: nw.Expr,
+    *,
+    country_key: nw.Expr | None = None,
+    segment_key: nw.Expr | None = None,
+) -> nw.Expr:
+    """The record meets every criterion of ``rule`` (false for blanks). ``country_key`` and
+    ``segment_key``: the spelling keys, when the caller has them as columns."""
     conds = []
     if rule.countries:
         keys = sorted({spelling_key(c) for c in rule.countries})
-        conds.append(spelling_key_expr(nw.col("country")).is_in(keys))
+        country = country_key if country_key is not None else spelling_key_expr(nw.col("country"))
+        conds.append(country.is_in(keys))
     if rule.segments:
-        conds.append(
-            spelling_key_expr(segment).is_in(sorted({spelling_key(s) for s in rule.segments}))
-        )
+        seg = segment_key if segment_key is not None else spelling_key_expr(segment)
+        conds.append(seg.is_in(sorted({spelling_key(s) for s in rule.segments})))
     if rule.employees_min is not None:
         conds.append(nw.col("employees") >= rule.employees_min)
     if rule.employees_max is not None:
@@ -47,24 +54,29 @@ def _rules(routing: RoutingConfig, entity: RoutedEntity) -> list[tuple[int, Rout
     return [(i, r) for i, r in enumerate(routing.rules) if r.entity == entity]
 
 
-def matched_rule(routing: RoutingConfig, entity: RoutedEntity, segment: nw.Expr) -> nw.Expr:
-    """The index in ``routing.rules`` of the first rule the record meets (null: none)."""
+def matched_rule(
+    routing: RoutingConfig, entity: RoutedEntity, segment: nw.Expr, **keys: nw.Expr
+) -> nw.Expr:
+    """The index in ``routing.rules`` of the first rule the record meets (null: none);
+    ``keys`` as :func:`rule_matches` takes them."""
     chain: nw.Expr = nw.lit(None, nw.Int64())
     for i, r in reversed(_rules(routing, entity)):
-        chain = nw.when(rule_matches(r, segment)).then(nw.lit(i, nw.Int64())).otherwise(chain)
+        hit = rule_matches(r, segment, **keys)
+        chain = nw.when(hit).then(nw.lit(i, nw.Int64())).otherwise(chain)
     return chain
 
 
 def route_columns(
-    routing: RoutingConfig, entity: RoutedEntity, segment: nw.Expr
+    routing: RoutingConfig, entity: RoutedEntity, segment: nw.Expr, **keys: nw.Expr
 ) -> dict[str, nw.Expr]:
     """The expected route as expressions: ``rule`` (its name), ``owner`` (a user id) or
-    ``pool`` (a pool name) of the first rule the record meets; null where none does."""
+    ``pool`` (a pool name) of the first rule the record meets; null where none does.
+    ``keys`` as :func:`rule_matches` takes them."""
     name: nw.Expr = lit_str(None)
     owner: nw.Expr = lit_str(None)
     pool: nw.Expr = lit_str(None)
     for _, r in reversed(_rules(routing, entity)):
-        m = rule_matches(r, segment)
+        m = rule_matches(r, segment, **keys)
         name = nw.when(m).then(lit_str(r.name)).otherwise(name)
         owner = nw.when(m).then(lit_str(r.owner)).otherwise(owner)
         pool = nw.when(m).then(lit_str(r.pool)).otherwise(pool)

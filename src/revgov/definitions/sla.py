@@ -60,13 +60,16 @@ class SpeedToLead:
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.from_sla(self.sla)
 
-    def limit_hours(self, segment: nw.Expr, kind: nw.Expr | None) -> nw.Expr:
+    def limit_hours(
+        self, segment: nw.Expr, kind: nw.Expr | None, *, keyed: bool = False
+    ) -> nw.Expr:
         """Business hours allowed to first touch: ``segment:kind`` > segment > kind >
-        ``default`` (a key that is no segment but ``lead``/``contact`` is a kind)."""
+        ``default`` (a key that is no segment but ``lead``/``contact`` is a kind).
+        ``keyed``: ``segment`` and ``kind`` are spelling keys already."""
         limits = self.sla.speed_to_lead_hours
         known = {spelling_key(s) for s in self.segments}
-        seg = spelling_key_expr(segment)
-        who = spelling_key_expr(kind) if kind is not None else None
+        seg = segment if keyed else spelling_key_expr(segment)
+        who = (kind if keyed else spelling_key_expr(kind)) if kind is not None else None
         by_kind, by_segment, by_both = [], [], []
         for key, hours in limits.items():
             k = spelling_key(key)
@@ -106,11 +109,19 @@ class SpeedToLead:
         ``as_of``), ``__stl_limit`` (hours), ``__stl_started`` (the clock started by
         ``as_of``: the lead counts), ``__stl_met`` and ``__stl_breached`` (both false for a
         lead that does not count)."""
-        limit = self.limit_hours(segment, kind)
+        # The limit's chain reads the keys as columns: computed once, not once per branch.
+        frame = frame.with_columns(
+            spelling_key_expr(segment).alias("__stl_segment"),
+            *([spelling_key_expr(kind).alias("__stl_kind")] if kind is not None else []),
+        )
+        has_kind = kind is not None
+        limit = self.limit_hours(
+            nw.col("__stl_segment"), nw.col("__stl_kind") if has_kind else None, keyed=True
+        )
         frame = frame.with_columns(
             nw.coalesce(nw.col("__first_touch_at"), nw.lit(as_of)).alias("__stl_end"),
             limit.alias("__stl_limit"),
-        )
+        ).drop("__stl_segment", *(["__stl_kind"] if has_kind else []))
         frame = self.calendar.add_business_seconds(
             frame, "__start", "__stl_end", "__stl_seconds", error=error
         )

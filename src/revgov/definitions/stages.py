@@ -14,13 +14,13 @@ events), the rules and the KPIs all read stages through :class:`PipelineStages`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals as nw
 
-from revgov.definitions._expr import is_in, lit_str
+from revgov.definitions._expr import any_of, is_in, lit_str
 from revgov.definitions.spelling import spelling_key, spelling_key_expr
 
 if TYPE_CHECKING:
@@ -78,18 +78,27 @@ class PipelineStages:
     def pipeline_known(self, column: str = "pipeline") -> nw.Expr:
         return is_in(nw.col(column), self.names)
 
-    def attr(self, attr: StageAttr, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
+    def attr(
+        self,
+        attr: StageAttr,
+        stage: nw.Expr,
+        pipe: nw.Expr | None = None,
+        *,
+        key: nw.Expr | None = None,
+    ) -> nw.Expr:
         """The configured ``attr`` of the stage ``stage`` names (null for no stage).
 
         With ``pipe`` (the deal's pipeline, see :meth:`pipe`) the stage is looked up in that
         pipeline only; without, in the first configured pipeline that has the spelling.
+        ``key`` is the spelling key of ``stage`` when the caller has it as a column already:
+        polars evaluates every branch of a chain, so a key computed once is much cheaper.
         """
-        key = spelling_key_expr(stage)
+        k = key if key is not None else spelling_key_expr(stage)
         dtype = _DTYPES[attr]
         chain: Any = None
         for p in self.pipelines:
             for s in p.stages:
-                cond = key.is_in(_keys(s))
+                cond = k.is_in(_keys(s))
                 if pipe is not None:
                     cond = (pipe == p.name) & cond
                 value = nw.lit(getattr(s, attr), dtype)
@@ -99,32 +108,70 @@ class PipelineStages:
         out: nw.Expr = chain.otherwise(nw.lit(None, dtype))
         return out
 
-    def canonical(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
+    def canonical(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
         """The name of the stage ``stage`` spells; a value that names no stage unchanged."""
-        return nw.coalesce(self.attr("name", stage, pipe), stage)
+        return nw.coalesce(self.attr("name", stage, pipe, key=key), stage)
 
-    def known(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
+    def _where(
+        self,
+        test: Callable[[StageConfig], bool],
+        stage: nw.Expr,
+        pipe: nw.Expr | None,
+        key: nw.Expr | None,
+    ) -> nw.Expr:
+        """``stage`` names a stage (of the deal's pipeline) that passes ``test``; false for
+        null. One membership test per pipeline, so the key is computed once per pipeline."""
+        k = key if key is not None else spelling_key_expr(stage)
+        parts = []
+        seen: set[str] = set()
+        for p in self.pipelines:
+            # Without a pipeline, the first pipeline that has a spelling decides.
+            mine = {x: s for s in p.stages for x in _keys(s)}
+            if pipe is None:
+                mine = {x: s for x, s in mine.items() if x not in seen}
+                seen.update(mine)
+            wanted = sorted(x for x, s in mine.items() if test(s))
+            if not wanted:
+                continue
+            hit = k.is_in(wanted)
+            parts.append(hit if pipe is None else (pipe == p.name) & hit)
+        return any_of(parts).fill_null(False) if parts else nw.lit(False)
+
+    def known(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
         """``stage`` names a stage (of the deal's pipeline); false for null."""
-        return ~self.attr("name", stage, pipe).is_null()
+        return self._where(lambda s: True, stage, pipe, key)
 
-    def closed(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
-        return self.attr("is_closed", stage, pipe).fill_null(False)
+    def closed(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
+        return self._where(lambda s: s.is_closed, stage, pipe, key)
 
-    def won(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
-        return self.attr("is_won", stage, pipe).fill_null(False)
+    def won(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
+        return self._where(lambda s: s.is_won, stage, pipe, key)
 
-    def open(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
+    def open(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
         """A known stage that is not closed."""
-        return (~self.attr("is_closed", stage, pipe)).fill_null(False)
+        return self._where(lambda s: not s.is_closed, stage, pipe, key)
 
-    def progress(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
+    def progress(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
         """A known stage that moves a deal forward: open or won (not closed-lost)."""
-        closed, won = self.attr("is_closed", stage, pipe), self.attr("is_won", stage, pipe)
-        return (~closed | won).fill_null(False)
+        return self._where(lambda s: not s.is_closed or s.is_won, stage, pipe, key)
 
-    def order(self, stage: nw.Expr, pipe: nw.Expr | None = None) -> nw.Expr:
+    def order(
+        self, stage: nw.Expr, pipe: nw.Expr | None = None, *, key: nw.Expr | None = None
+    ) -> nw.Expr:
         """The stage's order in its pipeline (null if it names no stage)."""
-        return self.attr("order", stage, pipe)
+        return self.attr("order", stage, pipe, key=key)
 
     def rows(self) -> list[dict[str, Any]]:
         """The stages as ``pipeline_stages`` records: one per stage, in pipeline order."""

@@ -49,13 +49,16 @@ def stage_attr(
     *,
     stage: str = "stage",
     pipeline: str | None = None,
+    key: str | None = None,
 ) -> nw.Expr:
     """The configured ``attr`` (``order``, ``probability``, ``is_closed``, ``is_won`` or
     ``name``) of each row's stage; null for a value that names no stage. With ``pipeline``
-    (a column) a row's stage is looked up in its own pipeline (the first when blank)."""
+    (a column) a row's stage is looked up in its own pipeline (the first when blank).
+    ``key``: a column holding the stage's spelling key, when the caller added one (cheaper
+    than computing it in every branch)."""
     stages = PipelineStages.from_pipelines(pipelines_list(pipelines))
     pipe = stages.pipe(pipeline) if pipeline is not None else None
-    return stages.attr(attr, nw.col(stage), pipe)
+    return stages.attr(attr, nw.col(stage), pipe, key=nw.col(key) if key else None)
 
 
 def funnel_stages(stages: Pipelines | Sequence[str]) -> list[FunnelStage]:

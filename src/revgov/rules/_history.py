@@ -24,6 +24,7 @@ from revgov.definitions.history import (
     events_of,
 )
 from revgov.definitions.lifecycle import LifecycleStages
+from revgov.definitions.spelling import spelling_key_expr
 from revgov.definitions.stages import PipelineStages
 from revgov.rules._expr import lit_str, not_null
 from revgov.rules.base import Derivation, DeriveContext, Frame
@@ -37,14 +38,19 @@ __all__ = [
 ]
 
 
+#: ``(value, pipeline, spelling key of value) -> expression``.
+Meaning = Callable[[nw.Expr, nw.Expr, nw.Expr], nw.Expr]
+
+
 @dataclass(frozen=True)
 class StageHistory:
-    """What the history of one field means: canonical values, order, forward stages."""
+    """What the history of one field means: canonical values, order, forward stages (from
+    :mod:`revgov.definitions.stages` or :mod:`~revgov.definitions.lifecycle`)."""
 
-    canonical: Callable[[nw.Expr, nw.Expr], nw.Expr]
-    order: Callable[[nw.Expr, nw.Expr], nw.Expr]
-    back_allowed_to: Callable[[nw.Expr, nw.Expr], nw.Expr]
-    forward: Callable[[nw.Expr, nw.Expr], nw.Expr]
+    canonical: Meaning
+    order: Meaning
+    back_allowed_to: Meaning
+    forward: Meaning
 
 
 def _moves(
@@ -66,18 +72,19 @@ def _moves(
         owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
     else:
         owners = source.select(key, lit_str("").alias("__pipe"))
-    ev = ev.join(owners, on=key, how="inner")
-    pipe = nw.col("__pipe")
-    ev = ev.with_columns(
-        meaning.canonical(nw.col("from_value"), pipe).alias("__from"),
-        meaning.canonical(nw.col("to_value"), pipe).alias("__to"),
+    ev = ev.join(owners, on=key, how="inner").with_columns(
+        spelling_key_expr(nw.col("from_value")).alias("__from_key"),
+        spelling_key_expr(nw.col("to_value")).alias("__to_key"),
     )
-    frm, to = nw.col("__from"), nw.col("__to")
+    pipe, frm_key, to_key = nw.col("__pipe"), nw.col("__from_key"), nw.col("__to_key")
+    frm, to = nw.col("from_value"), nw.col("to_value")
     return ev.with_columns(
-        meaning.order(frm, pipe).alias("__from_order"),
-        meaning.order(to, pipe).alias("__to_order"),
-        meaning.forward(to, pipe).alias("__to_forward"),
-        meaning.back_allowed_to(to, pipe).alias("__to_back_target"),
+        meaning.canonical(frm, pipe, frm_key).alias("__from"),
+        meaning.canonical(to, pipe, to_key).alias("__to"),
+        meaning.order(frm, pipe, frm_key).alias("__from_order"),
+        meaning.order(to, pipe, to_key).alias("__to_order"),
+        meaning.forward(to, pipe, to_key).alias("__to_forward"),
+        meaning.back_allowed_to(to, pipe, to_key).alias("__to_back_target"),
     )
 
 
@@ -106,8 +113,9 @@ def _move_flags(meaning: StageHistory, required: Sequence[str]) -> list[nw.Expr]
     flags = [back.cast(nw.Int64()).alias("__back")]
     flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
     for i, stage in enumerate(required):
-        named = meaning.canonical(lit_str(stage), pipe)
-        target = meaning.order(named, pipe)
+        literal = lit_str(stage)
+        named = meaning.canonical(literal, pipe, spelling_key_expr(literal))
+        target = meaning.order(literal, pipe, spelling_key_expr(literal))
         seen = ((frm == named) | (to == named)).fill_null(False)
         beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
         flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
@@ -165,7 +173,10 @@ def stage_history(required: Sequence[str], key: str = "opportunity_id") -> Deriv
     def spec(ctx: DeriveContext) -> StageHistory:
         p = PipelineStages.of(ctx.config)
         return StageHistory(
-            canonical=p.canonical, order=p.order, back_allowed_to=p.open, forward=p.progress
+            canonical=lambda v, pipe, k: p.canonical(v, pipe, key=k),
+            order=lambda v, pipe, k: p.order(v, pipe, key=k),
+            back_allowed_to=lambda v, pipe, k: p.open(v, pipe, key=k),
+            forward=lambda v, pipe, k: p.progress(v, pipe, key=k),
         )
 
     return _history("opportunities", "stage", key, required, spec, pipe_column="pipeline")
@@ -177,12 +188,12 @@ def lifecycle_history(required: Sequence[str], key: str = "person_id") -> Deriva
     def spec(ctx: DeriveContext) -> StageHistory:
         lc = LifecycleStages.of(ctx.config)
 
-        def known(v: nw.Expr, _p: nw.Expr) -> nw.Expr:
-            return lc.known(v)
+        def known(v: nw.Expr, _pipe: nw.Expr, k: nw.Expr) -> nw.Expr:
+            return lc.known(v, key=k)
 
         return StageHistory(
-            canonical=lambda v, _p: lc.canonical(v),
-            order=lambda v, _p: lc.order(v),
+            canonical=lambda v, _pipe, k: lc.canonical(v, key=k),
+            order=lambda v, _pipe, k: lc.order(v, key=k),
             back_allowed_to=known,
             forward=known,
         )

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 import narwhals as nw
 
 from revgov.config import Config
-from revgov.definitions.icp import segment_expr
+from revgov.definitions.icp import segment_expr, text_keys
 from revgov.definitions.routing import route_columns, route_inputs, route_ok
+from revgov.definitions.spelling import spelling_key_expr
 from revgov.rules._expr import is_in, not_null
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
@@ -34,12 +35,19 @@ ROUTE_COLUMNS = ("__route_rule", "__route_owner", "__route_pool", "__route_ok")
 
 
 def add_segment(frame: Frame, config: Config) -> Frame:
-    """``__segment`` (see :func:`~revgov.definitions.icp.segment_expr`), unless an earlier
-    derivation added it."""
+    """``__segment`` (see :func:`~revgov.definitions.icp.segment_expr`) and the spelling
+    keys of the text criteria (``__industry_key``, ``__country_key``) and of the segment
+    (``__segment_key``), computed once for every rule, unless an earlier derivation added
+    them."""
     cols = frame.collect_schema().names()
     if "__segment" in cols:
         return frame
-    return frame.with_columns(segment_expr(config.segments, cols).alias("__segment"))
+    keys = text_keys(cols)
+    frame = frame.with_columns(*[k.alias(f"__{label}_key") for label, k in keys.items()])
+    columns = {label: nw.col(f"__{label}_key") for label in keys}
+    segment = segment_expr(config.segments, cols, keys=columns)
+    frame = frame.with_columns(segment.alias("__segment"))
+    return frame.with_columns(spelling_key_expr(nw.col("__segment")).alias("__segment_key"))
 
 
 def segment_derivation(entity: str) -> Derivation:
@@ -49,14 +57,19 @@ def segment_derivation(entity: str) -> Derivation:
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
         return add_segment(frame, ctx.config)
 
-    return Derivation(name=f"{entity}.segment", build=build, provides=("__segment",))
+    return Derivation(
+        name=f"{entity}.segment", build=build, provides=("__segment", "__segment_key")
+    )
 
 
 def add_route(frame: Frame, config: Config, entity: RoutedEntity, owner: str = "owner_id") -> Frame:
     """Add ``__segment`` and the expected route: rule name, owner or pool, and ``__route_ok``
     (the actual owner is the expected one, or a member of the expected pool)."""
     frame = add_segment(frame, config)
-    route = route_columns(config.routing, entity, nw.col("__segment"))
+    keys = {"segment_key": nw.col("__segment_key")}
+    if "__country_key" in frame.collect_schema().names():
+        keys["country_key"] = nw.col("__country_key")
+    route = route_columns(config.routing, entity, nw.col("__segment"), **keys)
     frame = frame.with_columns(
         route["rule"].alias("__route_rule"),
         route["owner"].alias("__route_owner"),

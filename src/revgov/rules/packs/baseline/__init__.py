@@ -36,6 +36,11 @@ from revgov.rules.packs.baseline.utm import utm_rules
 __all__ = ["AS_OF_PARAM", "baseline"]
 
 
+def _opportunity_ownership(config: Config) -> list[Rule]:
+    deal = DealState.of(config)
+    return ownership("opportunities", config, open_deal=deal.is_open, keyed=deal.keyed)
+
+
 def baseline(config: Config) -> list[Rule]:
     """The baseline rules for ``config`` (order: people, accounts, opportunities, others)."""
     return [
@@ -49,7 +54,7 @@ def baseline(config: Config) -> list[Rule]:
         *pipeline_rules(config),
         *deal_rules(config),
         *timing_rules(config),
-        *ownership("opportunities", config, open_deal=DealState.of(config).is_open),
+        *_opportunity_ownership(config),
         *stage_history_rules(config),
         *campaign_rules(config),
         *utm_rules(config, "campaign_touches"),

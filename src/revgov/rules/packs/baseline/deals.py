@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import narwhals as nw
 
 from revgov.config import Config
+from revgov.definitions.spelling import spelling_key_expr
 from revgov.definitions.stages import PipelineStages
 from revgov.rules import kinds
 from revgov.rules._expr import join_words, not_null, text
-from revgov.rules.base import Check, Derivation, Rule
+from revgov.rules.base import Check, Derivation, DeriveContext, Frame, Rule
 from revgov.rules.packs.baseline._common import (
     AS_OF_PARAM,
     OPS,
@@ -28,25 +29,40 @@ from revgov.rules.packs.baseline._common import (
 __all__ = ["DealState", "deal_rules", "pipeline_rules", "timing_rules"]
 
 
+def _stage_key() -> Derivation:
+    """``__stage_key``: the spelling key of the deal's stage, computed once for every rule
+    that reads the stage (chains of stage attributes would compute it once per branch)."""
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        return frame.with_columns(spelling_key_expr(nw.col("stage")).alias("__stage_key"))
+
+    return Derivation(
+        name="opportunities.stage_key", build=build, provides=("__stage_key",), columns=("stage",)
+    )
+
+
 @dataclass(frozen=True)
 class DealState:
-    """A deal's stage as the governed pipelines read it, as expressions."""
+    """A deal's stage as the governed pipelines read it, as expressions; rules that read
+    them name :attr:`keyed` among their derivations."""
 
     stages: PipelineStages
     pipe: nw.Expr
     stage: nw.Expr
+    key: nw.Expr
     known: nw.Expr
     open_known: nw.Expr
     is_open: nw.Expr
     pipe_ok: nw.Expr
     configured: nw.Expr
+    keyed: Derivation
 
     @classmethod
     def of(cls, config: Config) -> DealState:
         p = PipelineStages.of(config)
-        pipe, stage = p.pipe(), nw.col("stage")
-        known = p.known(stage, pipe)
-        open_known = p.open(stage, pipe)
+        pipe, stage, key = p.pipe(), nw.col("stage"), nw.col("__stage_key")
+        known = p.known(stage, pipe, key=key)
+        open_known = p.open(stage, pipe, key=key)
         # An unknown stage falls back on the record's own is_closed flag.
         is_open = (
             nw.when(known).then(open_known).otherwise(nw.col("is_closed") == False)  # noqa: E712
@@ -55,11 +71,13 @@ class DealState:
             stages=p,
             pipe=pipe,
             stage=stage,
+            key=key,
             known=known,
             open_known=open_known,
             is_open=is_open,
             pipe_ok=(nw.col("pipeline").is_null() | p.pipeline_known()).fill_null(False),
             configured=nw.lit(bool(p.pipelines)),
+            keyed=_stage_key(),
         )
 
 
@@ -103,6 +121,7 @@ def pipeline_rules(config: Config) -> list[Rule]:
             ),
             scope=(not_null("stage") & d.pipe_ok & d.configured).fill_null(False),
             columns=("stage", "pipeline"),
+            derivations=(d.keyed,),
             remediation="Map the value to a pipeline stage (add it to the stage's aliases) "
             "or correct the deal.",
             owner=OPS,
@@ -118,18 +137,19 @@ def pipeline_rules(config: Config) -> list[Rule]:
             "[[pipelines.stages]].",
             checks=(
                 Check(
-                    violation=nw.col("is_closed") != d.stages.closed(d.stage, d.pipe),
+                    violation=nw.col("is_closed") != d.stages.closed(d.stage, d.pipe, key=d.key),
                     field="is_closed",
                     message=text("is_closed disagrees with stage '", d.stage, "'"),
                 ),
                 Check(
-                    violation=nw.col("is_won") != d.stages.won(d.stage, d.pipe),
+                    violation=nw.col("is_won") != d.stages.won(d.stage, d.pipe, key=d.key),
                     field="is_won",
                     message=text("is_won disagrees with stage '", d.stage, "'"),
                 ),
             ),
             scope=d.known,
             columns=("stage", "pipeline", "is_closed", "is_won"),
+            derivations=(d.keyed,),
             remediation="Fix the stage mapping (is_closed / is_won per stage) or the record.",
             owner=OPS,
             settings=("pipelines.stages",),
@@ -193,6 +213,7 @@ def deal_rules(config: Config) -> list[Rule]:
             ),
             scope=d.is_open,
             columns=("close_date", "stage", "pipeline", "is_closed"),
+            derivations=(d.keyed,),
             remediation="Set the expected close date; make it required on open deals.",
             owner=SOPS,
             **builtin(),
@@ -249,7 +270,7 @@ def timing_rules(config: Config) -> list[Rule]:
             ),
             scope=(d.open_known & not_null("stage_entered_at") & d.pipe_ok).fill_null(False),
             columns=("stage", "pipeline", "stage_entered_at"),
-            derivations=stale_params,
+            derivations=(d.keyed, *stale_params),
             remediation="Review the deal with its owner: advance it, set a next step, or "
             "close it lost.",
             owner=SOPS,
@@ -272,7 +293,7 @@ def timing_rules(config: Config) -> list[Rule]:
             ),
             scope=(d.is_open & not_null("close_date")).fill_null(False),
             columns=("close_date", "stage", "pipeline", "is_closed"),
-            derivations=(as_of_column("opportunities"),),
+            derivations=(d.keyed, as_of_column("opportunities")),
             remediation="Update the close date or close the deal; review overdue deals in "
             "the weekly pipeline call.",
             owner=SOPS,
@@ -285,7 +306,7 @@ def timing_rules(config: Config) -> list[Rule]:
 def _stale_days(config: Config, d: DealState) -> nw.Expr:
     """Days in its stage after which an open deal is stale: its pipeline's ``stale_days``
     for the stage, else ``sla.stale_days_default``."""
-    named = d.stages.canonical(d.stage, d.pipe)
+    named = d.stages.canonical(d.stage, d.pipe, key=d.key)
     chain: nw.Expr = nw.lit(config.sla.stale_days_default)
     for p in reversed(config.pipelines):
         for st, days in p.stale_days.items():

@@ -30,16 +30,23 @@ _ASSIGN = {
 
 
 def ownership(
-    entity: RoutedEntity, config: Config, *, open_deal: nw.Expr | None = None
+    entity: RoutedEntity,
+    config: Config,
+    *,
+    open_deal: nw.Expr | None = None,
+    keyed: Derivation | None = None,
 ) -> list[Rule]:
     """``<entity>.owner_missing``, ``owner_unknown``, ``owner_inactive`` (of open deals only,
-    for opportunities) and ``misrouted`` (people always; accounts and opportunities when
-    ``[[routing.rules]]`` routes them)."""
+    for opportunities: ``open_deal``, which reads the columns of ``keyed``) and ``misrouted``
+    (people always; accounts and opportunities when ``[[routing.rules]]`` routes them)."""
     description, remediation = _ASSIGN[entity]
     owners = owner_lookup(entity)
     inactive = _owner_inactive(entity, owners, scope=open_deal)
     if open_deal is not None:
-        inactive = inactive.replace(columns=("owner_id", "stage", "pipeline", "is_closed"))
+        inactive = inactive.replace(
+            columns=("owner_id", "stage", "pipeline", "is_closed"),
+            derivations=(*inactive.derivations, *((keyed,) if keyed else ())),
+        )
     rules = [
         kinds.required(
             f"{entity}.owner_missing",
