@@ -12,8 +12,8 @@ from typing import Any
 
 import narwhals as nw
 
-from revgov.metrics._frames import FrameT, back, has, lazy, require
 from revgov.definitions.spelling import spelling_key_expr
+from revgov.metrics._frames import FrameT, back, has, lazy, require
 from revgov.metrics._stages import Pipelines, stage_attr
 
 __all__ = ["with_owner_attributes", "with_person_attributes", "with_stage_attributes"]
