@@ -15,10 +15,14 @@ __all__ = [
     "ENTITY_NAMES",
     "SEVERITIES",
     "Basis",
+    "ClockStart",
     "CoverageBasis",
     "Dimension",
     "Entity",
+    "HistoryEntity",
     "RoutedEntity",
+    "RuleOrigin",
+    "RuleStatus",
     "Severity",
 ]
 
@@ -48,6 +52,18 @@ DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 
 #: The entities a routing rule can route.
 RoutedEntity = Literal["people", "accounts", "opportunities"]
+
+#: The entities with a stage history in ``stage_events`` (stage, lifecycle stage).
+HistoryEntity = Literal["opportunities", "people"]
+
+#: When the speed-to-lead SLA clock starts.
+ClockStart = Literal["mql_at", "created_at"]
+
+#: Where a rule comes from: a pack, revgov.toml, or Python.
+RuleOrigin = Literal["builtin", "config", "python"]
+
+#: What an audit says of a rule.
+RuleStatus = Literal["pass", "fail", "within_threshold", "not_applicable", "skipped"]
 
 #: What a rate or a sum is weighted by.
 Basis = Literal["count", "amount"]

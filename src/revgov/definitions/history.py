@@ -8,10 +8,9 @@ stage conversion) select history through :func:`events_of`.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import narwhals as nw
 
+from revgov._typing import HistoryEntity
 from revgov.definitions._expr import is_in
 
 __all__ = [
@@ -22,8 +21,6 @@ __all__ = [
     "events_of",
     "record_entity_is",
 ]
-
-HistoryEntity = Literal["opportunities", "people"]
 
 #: Spellings of ``stage_events.record_entity`` accepted for each entity with history.
 HISTORY_ENTITY_NAMES: dict[HistoryEntity, tuple[str, ...]] = {

@@ -206,6 +206,9 @@ class RulesSettings(BaseModel):
     def bind(self) -> list[Problem]:
         """Validate each ``[[rules.custom]]`` table with its kind's model; the problems,
         located at ``rules.custom[i]`` of revgov.toml."""
+        if not self.custom:  # the kinds (and the rules package) load only when needed
+            self._custom = ()
+            return []
         from revgov.rules.kinds import validate_custom_rules
 
         rules, problems = validate_custom_rules(self.custom, prefix=("rules", "custom"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Literal
 
 from pydantic import Field, model_validator
 
+from revgov._typing import ClockStart
 from revgov.config.schema._base import Strict, invalid
 
 __all__ = ["BusinessHours", "SLAConfig"]
@@ -38,7 +38,7 @@ class SLAConfig(Strict):
         description="Business hours to first touch; keys: `default` (required), a segment, "
         "`lead`/`contact`, or `segment:kind`.",
     )
-    speed_to_lead_start: Literal["mql_at", "created_at"] = Field(
+    speed_to_lead_start: ClockStart = Field(
         "mql_at",
         description="When the SLA clock starts: the MQL time, or the record's creation.",
     )
