@@ -25,10 +25,10 @@ from revgov.rules.base import Rule
 from revgov.rules.packs.baseline._common import AS_OF_PARAM
 from revgov.rules.packs.baseline.accounts import account_records
 from revgov.rules.packs.baseline.campaigns import campaign_rules
-from revgov.rules.packs.baseline.deals import DealState, deal_rules, pipeline_rules, timing_rules
+from revgov.rules.packs.baseline.deals import DealState, deal_rules
 from revgov.rules.packs.baseline.history import lifecycle_history_rules, stage_history_rules
 from revgov.rules.packs.baseline.links import link_rules
-from revgov.rules.packs.baseline.ownership import ownership, round_robin
+from revgov.rules.packs.baseline.ownership import misrouting, ownership, round_robin
 from revgov.rules.packs.baseline.people import people_records
 from revgov.rules.packs.baseline.sla import sla_rules
 from revgov.rules.packs.baseline.utm import utm_rules
@@ -36,28 +36,40 @@ from revgov.rules.packs.baseline.utm import utm_rules
 __all__ = ["AS_OF_PARAM", "baseline"]
 
 
-def _opportunity_ownership(config: Config) -> list[Rule]:
-    deal = DealState.of(config)
-    return ownership("opportunities", config, open_deal=deal.is_open, keyed=deal.keyed)
-
-
 def baseline(config: Config) -> list[Rule]:
     """The baseline rules for ``config`` (order: people, accounts, opportunities, others)."""
     return [
-        *people_records(config),
-        *ownership("people", config),
-        *utm_rules(config, "people"),
-        *sla_rules(config),
-        *lifecycle_history_rules(config),
-        *account_records(config),
+        *_people(config),
         *ownership("accounts", config),
-        *pipeline_rules(config),
-        *deal_rules(config),
-        *timing_rules(config),
-        *_opportunity_ownership(config),
-        *stage_history_rules(config),
+        *account_records(config),
+        *misrouting("accounts", config),
+        *_opportunities(config),
         *campaign_rules(config),
         *utm_rules(config, "campaign_touches"),
         *round_robin(config),
         *link_rules(),
+    ]
+
+
+def _people(config: Config) -> list[Rule]:
+    records = people_records(config)
+    contact, rest = records[:5], records[5:]
+    return [
+        *contact,
+        *ownership("people", config),
+        *misrouting("people", config),
+        *utm_rules(config, "people"),
+        *rest,
+        *sla_rules(config),
+        *lifecycle_history_rules(config),
+    ]
+
+
+def _opportunities(config: Config) -> list[Rule]:
+    deal = DealState.of(config)
+    return [
+        *ownership("opportunities", config, open_deal=deal.is_open, keyed=deal.keyed),
+        *deal_rules(config),
+        *stage_history_rules(config),
+        *misrouting("opportunities", config),
     ]

@@ -14,7 +14,7 @@ from revgov.rules._routing import pool_columns, round_robin_load, routing
 from revgov.rules.base import Check, Derivation, Rule
 from revgov.rules.packs.baseline._common import SOPS, builtin
 
-__all__ = ["ownership", "round_robin"]
+__all__ = ["misrouting", "ownership", "round_robin"]
 
 _ASSIGN = {
     "people": (
@@ -36,9 +36,8 @@ def ownership(
     open_deal: nw.Expr | None = None,
     keyed: Derivation | None = None,
 ) -> list[Rule]:
-    """``<entity>.owner_missing``, ``owner_unknown``, ``owner_inactive`` (of open deals only,
-    for opportunities: ``open_deal``, which reads the columns of ``keyed``) and ``misrouted``
-    (people always; accounts and opportunities when ``[[routing.rules]]`` routes them)."""
+    """``<entity>.owner_missing``, ``owner_unknown`` and ``owner_inactive`` (of open deals
+    only, for opportunities: ``open_deal``, which reads the columns of ``keyed``)."""
     description, remediation = _ASSIGN[entity]
     owners = owner_lookup(entity)
     inactive = _owner_inactive(entity, owners, scope=open_deal)
@@ -47,7 +46,7 @@ def ownership(
             columns=("owner_id", "stage", "pipeline", "is_closed"),
             derivations=(*inactive.derivations, *((keyed,) if keyed else ())),
         )
-    rules = [
+    return [
         kinds.required(
             f"{entity}.owner_missing",
             entity,
@@ -61,9 +60,14 @@ def ownership(
         _owner_unknown(entity),
         inactive,
     ]
+
+
+def misrouting(entity: RoutedEntity, config: Config) -> list[Rule]:
+    """``<entity>.misrouted``: people always; accounts and opportunities when
+    ``[[routing.rules]]`` routes them."""
     if entity == "people" or any(r.entity == entity for r in config.routing.rules):
-        rules.append(_misrouted(entity, config))
-    return rules
+        return [_misrouted(entity, config)]
+    return []
 
 
 def _owner_unknown(entity: str) -> Rule:
