@@ -31,10 +31,9 @@ import duckdb
 import narwhals as nw
 import numpy as np
 import polars as pl
+from revgov._business_hours import BusinessCalendar, add_business_seconds_between
 from rich.console import Console
 from rich.table import Table
-
-from revgov._business_hours import BusinessCalendar, add_business_seconds_between
 
 RESULTS = Path(__file__).parent / "results" / "business_hours.json"
 

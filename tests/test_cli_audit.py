@@ -129,7 +129,8 @@ def test_a_regex_polars_rejects_is_a_config_error_not_a_crash(
     code = main(["audit", "-s", str(demo_dir.snapshot_dir), "-c", str(config)])
     err = capsys.readouterr().err
     assert code == 3, err
-    assert "[RG501]" in err and "rules.custom.0.pattern: rule people.title_format" in err
+    # Refused when the config is loaded (a config error, RG102), with the file, line and key.
+    assert "[RG102]" in err and "revgov.toml:" in err and "rules.custom[0].pattern" in err
     assert "at position" in err
     assert "Warning" not in err and "Traceback" not in err
 

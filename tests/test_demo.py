@@ -383,7 +383,7 @@ DETECTORS: dict[str, Detector] = {
         .filter(
             pl.any_horizontal(
                 (pl.col("frm") < _stage_order(c)[s]) & (pl.col("to") > _stage_order(c)[s])
-                for s in c.rules["skipped_stage"]["required"]
+                for s in c.rules.skipped_stage.required
             )
         )["record_id"]
     ),

@@ -13,13 +13,16 @@ __all__ = [
     "BASES",
     "DIMENSIONS",
     "ENTITY_NAMES",
-    "RULE_KINDS",
     "SEVERITIES",
     "Basis",
+    "ClockStart",
     "CoverageBasis",
     "Dimension",
     "Entity",
-    "RuleKind",
+    "HistoryEntity",
+    "RoutedEntity",
+    "RuleOrigin",
+    "RuleStatus",
     "Severity",
 ]
 
@@ -47,19 +50,20 @@ SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 Dimension = Literal["completeness", "conformity", "routing", "sla", "integrity"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 
-#: The kinds of rule a company can declare in ``[[rules.custom]]``.
-RuleKind = Literal[
-    "required",
-    "allowed",
-    "format",
-    "pattern",
-    "range",
-    "compare",
-    "unique",
-    "reference",
-    "required_on_entry",
-]
-RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
+#: The entities a routing rule can route.
+RoutedEntity = Literal["people", "accounts", "opportunities"]
+
+#: The entities with a stage history in ``stage_events`` (stage, lifecycle stage).
+HistoryEntity = Literal["opportunities", "people"]
+
+#: When the speed-to-lead SLA clock starts.
+ClockStart = Literal["mql_at", "created_at"]
+
+#: Where a rule comes from: a pack, revgov.toml, or Python.
+RuleOrigin = Literal["builtin", "config", "python"]
+
+#: What an audit says of a rule.
+RuleStatus = Literal["pass", "fail", "within_threshold", "not_applicable", "skipped"]
 
 #: What a rate or a sum is weighted by.
 Basis = Literal["count", "amount"]

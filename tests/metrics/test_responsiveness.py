@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from tests.metrics.conftest import to_polars
 
 from revgov.config import BusinessHours, Config, SLAConfig
-from revgov.errors import MetricInputError
+from revgov.definitions.calendar import BusinessCalendar
 from revgov.metrics import sla_compliance_rate, speed_to_lead
-from revgov.metrics._business_hours import with_business_seconds
 from revgov.metrics._examples import EXAMPLE_AS_OF
 
 Eng = Callable[[pl.DataFrame], Any]
@@ -94,13 +94,9 @@ def test_sla_compliance_ignores_touches_after_as_of(
 
 
 def test_business_hours_must_end_after_they_start() -> None:
-    sla = SLAConfig(business_hours=BusinessHours(start=time(17), end=time(9)))
-    people = pl.DataFrame({"person_id": ["a"], "mql_at": [datetime(2024, 1, 1)]})
-    acts = pl.DataFrame(
-        {"person_id": ["a"], "type": ["call"], "occurred_at": [datetime(2024, 1, 2)]}
-    )
-    with pytest.raises(MetricInputError, match="business hours"):
-        speed_to_lead(people, acts, sla=sla)
+    # The [sla] model refuses the calendar itself, so no KPI (or rule) ever meets it.
+    with pytest.raises(ValidationError, match="business hours cannot run past midnight"):
+        SLAConfig(business_hours=BusinessHours(start=time(17), end=time(9)))
 
 
 def _minutes(start: datetime, end: datetime, sla: SLAConfig) -> float:
@@ -148,7 +144,8 @@ def test_business_clock_matches_a_minute_walk(
     expected = _minutes(start, end, sla)
     frame = pl.DataFrame({"s": [start], "e": [end]})
     for native in (frame.lazy(), duckdb.from_arrow(frame.to_arrow())):
-        lf = with_business_seconds(nw.from_native(native), "s", "e", "b", sla)
+        calendar = BusinessCalendar.from_sla(sla)
+        lf = calendar.add_business_seconds(nw.from_native(native), "s", "e", "b")
         got = lf.collect(backend="polars")["b"][0]
         assert got == pytest.approx(expected), (native, start, end)
 

@@ -6,9 +6,9 @@ import narwhals as nw
 import pytest
 
 from revgov.config import Config, config_from_dict
+from revgov.definitions._regex import check_regex, escape
 from revgov.errors import RuleDefinitionError
 from revgov.rules import Check, Rule, rule
-from revgov.rules._regex import check_regex, escape
 from revgov.rules.base import expr_columns, severity_at_least
 
 from .conftest import flagged, run

@@ -328,7 +328,10 @@ def test_speed_to_lead_limit_uses_the_derived_segment() -> None:
 
 
 def test_speed_to_lead_from_creation() -> None:
-    cfg = config_from_dict({**CONFIG, "rules": {"speed_to_lead": {"start": "created_at"}}})
+    # The SLA clock's start is governed in [sla], for the audit and the KPIs alike.
+    cfg = config_from_dict(
+        {**CONFIG, "sla": {**CONFIG["sla"], "speed_to_lead_start": "created_at"}}
+    )
     created = _utc(2026, 6, 1, 10)
     people = [
         {"person_id": "slow", "created_at": created, "segment": "smb"},

@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 
 from revgov.config import diff_configs, load_config
-from revgov.connectors.base import ConnectorContext
-from revgov.connectors.registry import check_source
+from revgov.config.check import check_config
 from revgov.errors import ConfigValidationError
 
 config_app = typer.Typer(help="Check and compare governed definitions (revgov.toml).")
@@ -21,22 +20,23 @@ console = Console()
 def check(
     file: Annotated[Path, typer.Argument(help="The revgov.toml to validate.")],
 ) -> None:
-    """Validate a config; print a summary and its hash, or every problem with its line."""
+    """Validate a config as a pull and an audit would; print a summary and its hash, or
+    every problem with its file, line, key and fix."""
     cfg = load_config(file)
-    context = ConnectorContext(file.resolve().parent)
-    problems = [f"source {s.name!r}: {p}" for s in cfg.sources for p in check_source(s, context)]
+    problems = check_config(cfg, config_dir=file.resolve().parent)
     if problems:
         raise ConfigValidationError(
-            f"{file}: {len(problems)} problem(s) a pull would meet:\n  " + "\n  ".join(problems),
-            hint="fix the paths or set the variables named above, then check again",
+            f"{file}: {len(problems)} problem(s) a pull would meet (or an audit):\n  "
+            + "\n  ".join(str(p) for p in problems),
+            hint="fix each problem above, then check again",
         )
     stages = sum(len(p.stages) for p in cfg.pipelines)
     console.print(f"[green]ok[/] {file}  hash [bold]{cfg.config_hash}[/]")
     console.print(
         f"  {len(cfg.pipelines)} pipeline(s), {stages} stage(s), "
         f"{len(cfg.lifecycle.stages)} lifecycle stage(s), {len(cfg.segments)} segment(s), "
-        f"{len(cfg.required_fields)} required-field rule(s), {len(cfg.routing.rules)} routing "
-        f"rule(s), {len(cfg.sources)} source(s)",
+        f"{len(cfg.required_fields)} required-field rule(s), {len(cfg.rules.custom)} custom "
+        f"rule(s), {len(cfg.routing.rules)} routing rule(s), {len(cfg.sources)} source(s)",
         highlight=False,
     )
 

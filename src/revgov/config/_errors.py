@@ -1,4 +1,10 @@
-"""Turn TOML and pydantic errors into ConfigErrors that name the file, line, key and a fix."""
+"""Turn TOML and pydantic errors into ConfigErrors that name the file, line, key and a fix.
+
+A *problem* is a pydantic error (its ``loc`` a key path from the top of revgov.toml) with a
+way to find the model that holds its last key, for "did you mean". The models' own checks
+raise :func:`revgov.config.schema.invalid` errors, whose ``at`` (a key below the table) and
+``hint`` (the fix) are read here.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,22 @@ import tomlkit.exceptions
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from revgov.config.schema._base import INVALID
 from revgov.config.secrets import redact
 from revgov.errors import ConfigSyntaxError, ConfigValidationError
+
+__all__ = [
+    "ModelAt",
+    "Problem",
+    "config_problems",
+    "dotted_key",
+    "key_lines",
+    "nested_errors",
+    "parse_toml",
+    "problem_at",
+    "relocate",
+    "validation_problems",
+]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(
@@ -92,17 +112,26 @@ def _line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int
 
 def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
     """The pydantic model that holds the last key of ``loc`` (for "did you mean")."""
-    from revgov.config import Config
+    from revgov.config.schema import Config
 
-    current: Any = Config
-    for part in loc[:-1]:
+    return _walk(Config, loc[:-1])
+
+
+def _walk(model: type[BaseModel], path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model reached from ``model`` along the keys of ``path`` (list indices skipped)."""
+    current: Any = model
+    for part in path:
         if isinstance(part, int):
             continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part)
-            if field is None:
-                return None
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(part)
+        if field is not None:
             current = _unwrap(field.annotation)
+        elif current.model_config.get("extra") == "allow":
+            # Typed extras (``[rules."<rule id>"]``): the type of every extra value.
+            extra = current.__annotations__.get("__pydantic_extra__")
+            current = _unwrap(typing.get_type_hints(current).get("__pydantic_extra__", extra))
         else:
             return None
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
@@ -121,8 +150,15 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _suggest(err: ErrorDetails, model_at: ModelAt) -> str | None:
-    loc = tuple(err["loc"])
+def _suggest(err: ErrorDetails, loc: tuple[str | int, ...], model_at: ModelAt) -> str | None:
+    ctx = err.get("ctx") or {}
+    if err["type"] == INVALID:
+        hint = ctx.get("hint")
+        return str(hint) if hint else None
+    if err["type"] == "union_tag_invalid":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        close = difflib.get_close_matches(str(ctx.get("tag", "")), options, n=1, cutoff=0.5)
+        return (f"did you mean {close[0]!r}? " if close else "") + f"kinds: {', '.join(options)}"
     if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
         model = model_at(loc)
         if model is not None:
@@ -150,71 +186,108 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
+def dotted_key(loc: Sequence[str | int]) -> str:
+    """A key path as written in messages: ``rules.custom[0].pattern``, rule ids in quotes."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        key = f'"{part}"' if "." in part else part  # a rule id, written in quotes in TOML
+        out += f".{key}" if out else key
     return out
 
 
 #: Finds the pydantic model that holds the last key of an error's location (for "did you mean").
 ModelAt = Callable[[tuple[str | int, ...]], type[BaseModel] | None]
 
+#: One problem of a config: the error (``loc`` from the top of revgov.toml) and its ModelAt.
+Problem = tuple[ErrorDetails, ModelAt]
 
-def validation_error(
-    exc: ValidationError, *, path: Path | None, text: str | None
-) -> ConfigValidationError:
-    """One ConfigValidationError listing every problem with its line and a suggestion."""
-    return config_problems([(err, _model_at) for err in exc.errors()], path=path, text=text)
+
+def validation_problems(exc: ValidationError) -> list[Problem]:
+    """The errors of validating the whole config (:class:`~revgov.config.schema.Config`)."""
+    return [(err, _model_at) for err in exc.errors()]
+
+
+def _no_model(_loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    return None
+
+
+def problem_at(
+    loc: tuple[str | int, ...], message: str, hint: str | None, *, value: Any = None
+) -> Problem:
+    """A problem found outside pydantic (a connector, a mapping), at ``loc``, with its fix."""
+    detail: ErrorDetails = {
+        "type": INVALID,
+        "loc": loc,
+        "msg": message,
+        "input": value,
+        "ctx": {"message": message, "at": (), "hint": hint},
+    }
+    return (detail, _no_model)
+
+
+def relocate(problems: Sequence[Problem], prefix: tuple[str | int, ...]) -> list[Problem]:
+    """``problems`` found in a part of the config, located from the top of revgov.toml."""
+    out: list[Problem] = []
+    for err, model_at in problems:
+        moved = dict(err)
+        moved["loc"] = (*prefix, *err["loc"])
+        out.append((typing.cast(ErrorDetails, moved), _shifted(model_at, len(prefix))))
+    return out
+
+
+def _shifted(model_at: ModelAt, n: int) -> ModelAt:
+    """``model_at`` of locations that gained ``n`` leading keys."""
+    return lambda loc: model_at(loc[n:])
 
 
 def nested_errors(
     exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel]
-) -> list[tuple[ErrorDetails, ModelAt]]:
+) -> list[Problem]:
     """The errors of a model validated on its own (e.g. a connector's settings) as if they were
     at ``prefix`` in revgov.toml, each with the model that explains its keys."""
 
     def model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-        current: Any = model
-        for part in loc[len(prefix) : -1]:
-            if isinstance(part, int):
-                continue
-            if not (isinstance(current, type) and issubclass(current, BaseModel)):
-                return None
-            field = current.model_fields.get(part)
-            if field is None:
-                return None
-            current = _unwrap(field.annotation)
-        return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        return _walk(model, loc[:-1])
 
-    out: list[tuple[ErrorDetails, ModelAt]] = []
-    for err in exc.errors():
-        moved = dict(err)
-        moved["loc"] = (*prefix, *err["loc"])
-        out.append((typing.cast(ErrorDetails, moved), model_at))
-    return out
+    return relocate([(err, model_at) for err in exc.errors()], prefix)
+
+
+def _location(err: ErrorDetails) -> tuple[str | int, ...]:
+    """The key an error is about: its ``loc``, plus the ``at`` of an :func:`invalid` error;
+    a discriminated union's tag (``rules.custom[0].required.fields``) is not a key."""
+    loc = tuple(err["loc"])
+    ctx = err.get("ctx") or {}
+    if err["type"] == INVALID:
+        loc = (*loc, *ctx.get("at", ()))
+    elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, "kind")
+    return loc
 
 
 def config_problems(
-    errors: Sequence[tuple[ErrorDetails, ModelAt]], *, path: Path | None, text: str | None
+    errors: Sequence[Problem], *, path: Path | None, text: str | None
 ) -> ConfigValidationError:
     """One ConfigValidationError listing every problem with its line and a suggestion."""
     lines = key_lines(text) if text else {}
     problems: list[str] = []
     hints: list[str] = []
     for err, model_at in errors:
-        loc = tuple(err["loc"])
+        loc = _location(err)
         line = _line_for(loc, lines)
         where = f"{path}:{line}" if path and line else (str(path) if path else "config")
-        key = _dotted(loc) or "(top level)"
+        key = dotted_key(loc) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         shown = (
             ""
-            if err["type"] in ("extra_forbidden", "missing")
+            if err["type"]
+            in ("extra_forbidden", "missing", INVALID, "union_tag_invalid", "union_tag_not_found")
             else f" (got {_short(err['input'])})"
         )
         problems.append(f"{where}: {key}: {msg}{shown}")
-        hint = _suggest(err, model_at)
+        hint = _suggest(err, loc, model_at)
         if hint:
             hints.append(f"{key}: {hint}")
     count = len(problems)

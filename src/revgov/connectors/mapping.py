@@ -8,8 +8,10 @@ Two steps, both plain expressions over frames:
   ``custom_fields`` (kept as extra typed columns). An export column that is also a canonical
   name is taken as is unless ``auto_map`` is off.
 * :func:`apply_definitions` fills in what the governed definitions imply and the export may lack:
-  canonical stage names from stage aliases, ``is_closed``/``is_won`` from the configured pipeline
-  stages, and canonical lifecycle stages from ``lifecycle.map``. It runs for every connector.
+  canonical stage names from any spelling of a stage, ``is_closed``/``is_won`` from the
+  configured pipeline stages, canonical lifecycle stages, and the same for the from/to values
+  of stage history. It runs for every connector, through the same definitions
+  (:mod:`revgov.definitions`) the rules and the KPIs read.
 
 Values stay text until :func:`revgov.model.type_records` types them, so a bad value reaches
 quarantine with its raw text instead of failing here.
@@ -20,11 +22,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import narwhals as nw
 import polars as pl
 
 from revgov.config import Config
 from revgov.connectors.settings import EntityMapping
+from revgov.definitions.history import events_of
+from revgov.definitions.lifecycle import LifecycleStages
+from revgov.definitions.spelling import spelling_key_expr
+from revgov.definitions.stages import PipelineStages
 from revgov.errors import MappingError
 from revgov.model.frames import LINEAGE_COLUMNS, FieldType, field_types, model_for
 
@@ -32,6 +40,7 @@ __all__ = [
     "MappedExport",
     "apply_definitions",
     "map_columns",
+    "mapping_problems",
     "pipeline_stage_records",
 ]
 
@@ -57,6 +66,37 @@ def _closest(name: str, options: list[str]) -> str | None:
     return found[0] if found else None
 
 
+def mapping_problems(entity: str, spec: EntityMapping) -> list[tuple[tuple[str, ...], str, str]]:
+    """What is wrong with ``spec`` whatever the export holds: ``(key, message, fix)`` for a
+    custom field named like a canonical column, and for a ``[columns]`` or ``[constants]``
+    entry that names no column of ``entity``. The config checks these when it is loaded;
+    :func:`map_columns` refuses them too."""
+    canonical = [c for c in field_types(entity) if c not in _NOT_MAPPABLE]
+    problems: list[tuple[tuple[str, ...], str, str]] = []
+    for name in spec.custom_fields:
+        if name in canonical or name in LINEAGE_COLUMNS:
+            problems.append(
+                (
+                    ("custom_fields", name),
+                    f"custom field {name!r} is already a canonical {entity} column",
+                    f'map it under [columns] ({name} = "<export column>") instead',
+                )
+            )
+    for table, names in (("columns", spec.columns), ("constants", spec.constants)):
+        for name in names:
+            if name not in canonical and name not in spec.custom_fields:
+                close = _closest(name, canonical)
+                problems.append(
+                    (
+                        (table, name),
+                        f"[{table}] names {name!r}, which is not a column of {entity}",
+                        (f"did you mean {close!r}? " if close else "")
+                        + "add it to custom_fields (with a type) to keep it as an extra column",
+                    )
+                )
+    return problems
+
+
 def map_columns(
     raw: pl.LazyFrame,
     entity: str,
@@ -74,22 +114,10 @@ def map_columns(
     canonical = [c for c in field_types(entity) if c not in _NOT_MAPPABLE]
     available = raw.collect_schema().names()
     custom = dict(spec.custom_fields)
-
-    for name in custom:
-        if name in canonical or name in LINEAGE_COLUMNS:
-            raise MappingError(
-                f"{where}: custom field {name!r} is already a canonical {entity} column",
-                hint=f'map it under [columns] ({name} = "<export column>") instead',
-            )
-    for table, names in (("columns", spec.columns), ("constants", spec.constants)):
-        for name in names:
-            if name not in canonical and name not in custom:
-                close = _closest(name, canonical)
-                raise MappingError(
-                    f"{where}: [{table}] names {name!r}, which is not a column of {entity}",
-                    hint=(f"did you mean {close!r}? " if close else "")
-                    + "add it to custom_fields (with a type) to keep it as an extra column",
-                )
+    problems = mapping_problems(entity, spec)
+    if problems:
+        _, message, hint = problems[0]
+        raise MappingError(f"{where}: {message}", hint=hint)
 
     columns = dict(spec.columns)
     for name in custom:
@@ -140,120 +168,95 @@ def map_columns(
     return MappedExport(frame=raw.select(exprs), extras=custom, columns=columns)
 
 
-def _text(col: str) -> pl.Expr:
+def _text(col: str) -> nw.Expr:
     """A column as text, with blanks as null."""
-    s = pl.col(col).cast(pl.String)
-    return pl.when(s.str.strip_chars() == "").then(None).otherwise(s)
+    t = nw.col(col).cast(nw.String())
+    return nw.when(t.str.strip_chars() == "").then(nw.lit(None, nw.String())).otherwise(t)
 
 
-def _stage_table(config: Config) -> pl.DataFrame:
-    """One row per (pipeline, vendor spelling): canonical stage, is_closed, is_won."""
-    rows: dict[str, list[object]] = {
-        "__pipeline": [],
-        "__spelling": [],
-        "__stage": [],
-        "__closed": [],
-        "__won": [],
-    }
-    for pipeline in config.pipelines:
-        seen: set[str] = set()
-        for stage in pipeline.ordered():
-            for spelling in (stage.name, *stage.aliases):
-                if spelling in seen:
-                    continue
-                seen.add(spelling)
-                rows["__pipeline"].append(pipeline.name)
-                rows["__spelling"].append(spelling)
-                rows["__stage"].append(stage.name)
-                rows["__closed"].append(stage.is_closed)
-                rows["__won"].append(stage.is_won)
-    return pl.DataFrame(
-        rows,
-        schema={
-            "__pipeline": pl.String,
-            "__spelling": pl.String,
-            "__stage": pl.String,
-            "__closed": pl.Boolean,
-            "__won": pl.Boolean,
-        },
-    )
-
-
-def _fill_flag(frame: pl.DataFrame, col: str, derived: str) -> pl.Expr:
-    flag = pl.col(derived).cast(pl.String)
-    if col not in frame.columns:
-        return flag.alias(col)
-    return pl.coalesce(_text(col), flag).alias(col)
-
-
-def _opportunity_definitions(frame: pl.DataFrame, config: Config) -> pl.DataFrame:
+def _opportunity_definitions(frame: nw.DataFrame[Any], config: Config) -> nw.DataFrame[Any]:
     if not config.pipelines or "stage" not in frame.columns:
         return frame
-    default = config.pipelines[0].name
-    has_pipeline = "pipeline" in frame.columns
-    pipeline = pl.coalesce(_text("pipeline"), pl.lit(default)) if has_pipeline else pl.lit(default)
-    keyed = frame.with_columns(
-        pipeline.alias("__pipeline"), pl.col("stage").cast(pl.String).alias("__spelling")
-    )
-    joined = keyed.join(
-        _stage_table(config), on=["__pipeline", "__spelling"], how="left", maintain_order="left"
-    )
-    out = joined.with_columns(
-        pl.coalesce(pl.col("__stage"), _text("stage")).alias("stage"),
-        _fill_flag(frame, "is_closed", "__closed"),
-        _fill_flag(frame, "is_won", "__won"),
-    )
-    if not has_pipeline:
-        out = out.with_columns(pl.col("__pipeline").alias("pipeline"))
-    return out.drop("__pipeline", "__spelling", "__stage", "__closed", "__won")
+    stages = PipelineStages.of(config)
+    default = nw.lit(stages.default, nw.String())
+    pipe = nw.coalesce(_text("pipeline"), default) if "pipeline" in frame.columns else default
+    stage = _text("stage")
+    # The key once, as a column: every branch of the attribute chains reads it.
+    keyed = frame.with_columns(spelling_key_expr(stage).alias("__key"))
+    key = nw.col("__key")
+    out = keyed.with_columns(
+        nw.coalesce(stages.attr("name", stage, pipe, key=key), stage).alias("stage"),
+        *[
+            nw.coalesce(
+                *([_text(flag)] if flag in frame.columns else []),
+                stages.attr(flag, stage, pipe, key=key).cast(nw.String()),
+            ).alias(flag)
+            for flag in ("is_closed", "is_won")
+        ],
+    ).drop("__key")
+    if "pipeline" not in frame.columns:
+        out = out.with_columns(default.alias("pipeline"))
+    return out
 
 
-def _lifecycle_definitions(frame: pl.DataFrame, config: Config, col: str) -> pl.DataFrame:
-    if col not in frame.columns:
+def _stage_event_definitions(frame: nw.DataFrame[Any], config: Config) -> nw.DataFrame[Any]:
+    """from/to values of stage and lifecycle history, canonical like the records' own."""
+    needed = {"field", "from_value", "to_value"}
+    if not needed <= set(frame.columns):
         return frame
-    lookup: dict[str, str] = {s.lower(): s for s in config.lifecycle.stages}
-    lookup |= {vendor.strip().lower(): stage for vendor, stage in config.lifecycle.map.items()}
-    text = _text(col)
-    canonical = (
-        text.str.strip_chars()
-        .str.to_lowercase()
-        .replace_strict(lookup, default=text, return_dtype=pl.String)
-    )
-    return frame.with_columns(canonical.alias(col))
+    stages = PipelineStages.of(config)
+    lifecycle = LifecycleStages.of(config)
+    names = frozenset(frame.columns)
+    deals = events_of("opportunities", names=names)
+    people = events_of("people", names=names)
+    values = ("from_value", "to_value")
+    keyed = frame.with_columns(*[spelling_key_expr(_text(c)).alias(f"__{c}_key") for c in values])
+    return keyed.with_columns(
+        *[
+            nw.when(deals & (nw.col("field") == "stage"))
+            .then(stages.canonical(_text(c), key=nw.col(f"__{c}_key")))
+            .when(people & (nw.col("field") == "lifecycle_stage"))
+            .then(lifecycle.canonical(_text(c), key=nw.col(f"__{c}_key")))
+            .otherwise(nw.col(c))
+            .alias(c)
+            for c in values
+        ]
+    ).drop(*[f"__{c}_key" for c in values])
 
 
 def apply_definitions(entity: str, frame: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Apply the governed definitions a mapped page may not carry itself.
 
-    * opportunities: a stage spelled as one of its ``aliases`` becomes the stage's name; a
-      missing ``pipeline`` column is the first configured pipeline; blank or missing
-      ``is_closed``/``is_won`` come from the stage's definition (unknown stages stay null).
-    * people: ``lifecycle_stage`` values (any case) map through ``lifecycle.map``; values that
-      spell a canonical stage in another case become that stage; others are kept as they are.
+    * opportunities: a stage spelled as its name or one of its ``aliases`` (in any case)
+      becomes the stage's name; a missing ``pipeline`` column is the first configured
+      pipeline; blank or missing ``is_closed``/``is_won`` come from the stage's definition
+      (unknown stages stay null) (:mod:`revgov.definitions.stages`).
+    * people: ``lifecycle_stage`` values that spell a stage or a ``lifecycle.map`` key (in
+      any case) become the canonical stage; others are kept as they are
+      (:mod:`revgov.definitions.lifecycle`).
+    * stage_events: the from and to values of ``stage`` and ``lifecycle_stage`` history, the
+      same way (a deal's pipeline is not known there: the first pipeline that has the
+      spelling decides).
 
     Values are produced as text, for :func:`revgov.model.type_records` to type.
     """
+    nf = nw.from_native(frame, eager_only=True)
     if entity == "opportunities":
-        return _opportunity_definitions(frame, config)
-    if entity == "people":
-        return _lifecycle_definitions(frame, config, "lifecycle_stage")
-    return frame
+        nf = _opportunity_definitions(nf, config)
+    elif entity == "people" and "lifecycle_stage" in nf.columns:
+        text = _text("lifecycle_stage")
+        nf = nf.with_columns(spelling_key_expr(text).alias("__key"))
+        canonical = LifecycleStages.of(config).canonical(text, key=nw.col("__key"))
+        nf = nf.with_columns(canonical.alias("lifecycle_stage")).drop("__key")
+    elif entity == "stage_events":
+        nf = _stage_event_definitions(nf, config)
+    out: pl.DataFrame = nf.to_native()
+    return out
 
 
 def pipeline_stage_records(config: Config) -> pl.DataFrame:
     """The configured pipelines as raw ``pipeline_stages`` records (one row per stage)."""
-    rows = [
-        {
-            "pipeline": p.name,
-            "stage": s.name,
-            "order": s.order,
-            "probability": s.probability,
-            "is_closed": s.is_closed,
-            "is_won": s.is_won,
-        }
-        for p in config.pipelines
-        for s in p.ordered()
-    ]
+    rows = PipelineStages.of(config).rows()
     schema: Mapping[str, pl.DataType] = {
         "pipeline": pl.String(),
         "stage": pl.String(),

@@ -14,7 +14,7 @@ import polars as pl
 from revgov.demo._deals import Deals, StageLayout
 from revgov.demo._marketing import Campaigns, quarter_index
 from revgov.demo._people import MQL, N_STAGES, PeopleCore, scaled_span
-from revgov.demo._time import BusinessCalendar, days, minutes, utc_series
+from revgov.demo._time import BusinessCalendar, at_local, days, minutes, roll, utc_series
 from revgov.demo._vocab import CHANNELS, CONTENTS, TERMS, UNKNOWN_STAGE
 
 __all__ = ["deal_activities", "deal_events", "lifecycle_events", "people_activities", "touches"]
@@ -141,9 +141,9 @@ def people_activities(
     m = np.flatnonzero(core.final >= MQL)
     late = np.isin(m, breach)
     first = core.mql_at[m] + minutes(rng.uniform(3, 50, len(m)))
-    late_day = calendar.roll(core.mql_day[m[late]], 2)
+    late_day = roll(calendar, core.mql_day[m[late]], 2)
     late_minute = core.mql_minute[m[late]] + rng.uniform(0, 30, int(late.sum()))
-    first[late] = calendar.at_local(late_day, late_minute)
+    first[late] = at_local(calendar, late_day, late_minute)
     counts = 3 + rng.choice(3, size=len(m), p=[0.5, 0.3, 0.2])
     who, step = _expand(counts)
     gap = np.where(step <= 2, rng.uniform(0.05, 0.5, len(who)), rng.uniform(1, 10, len(who)))

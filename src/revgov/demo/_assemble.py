@@ -7,6 +7,7 @@ order of creation (``acc_000001`` is the oldest account), as a CRM would number 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy.typing as npt
 import polars as pl
 
 from revgov.config import Config
+from revgov.definitions.stages import PipelineStages
 from revgov.demo._activity import (
     deal_activities,
     deal_events,
@@ -24,10 +26,16 @@ from revgov.demo._activity import (
 from revgov.demo._companies import SEGMENTS, Companies, make_companies
 from revgov.demo._deals import Deals, make_deals, plant_deal_fields, stage_layout
 from revgov.demo._defects import Planter, ground_truth_frame
-from revgov.demo._marketing import make_campaigns, quarters_between, spend_frame, targets_frame
+from revgov.demo._marketing import (
+    Campaigns,
+    make_campaigns,
+    quarters_between,
+    spend_frame,
+    targets_frame,
+)
 from revgov.demo._org import ROSTER, account_executives, users_frame
-from revgov.demo._people import SQL, make_people_core, people_frame
-from revgov.demo._time import BusinessCalendar, days, to_datetime64, utc_series
+from revgov.demo._people import SQL, PeopleCore, make_people_core, people_frame
+from revgov.demo._time import BusinessCalendar, Times, days, to_datetime64, utc_series
 from revgov.demo._vocab import COUNTRIES, UNKNOWN_STAGE
 from revgov.model.frames import ENTITIES, polars_schema
 
@@ -162,6 +170,202 @@ def _typed(entity: str, frame: pl.DataFrame, key: str, pulled: datetime) -> pl.D
     return full.select([pl.col(c).cast(schema[c]) for c in schema.names()])
 
 
+@dataclass(frozen=True)
+class _Records:
+    """The generated records, referenced by index (before ids)."""
+
+    companies: Companies
+    accounts: pl.DataFrame
+    true_domain: pl.Series
+    deals: Deals
+    core: PeopleCore
+    campaigns: Campaigns
+    people: pl.DataFrame
+    field_picks: dict[str, Idx]
+    planters: list[Planter]
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Each record's id, in order of creation; ``order[entity]`` lists the generated rows in
+    id order (filled in by the steps that make each entity)."""
+
+    account_created: Times
+    accounts: pl.Series
+    people: pl.Series
+    deals: pl.Series
+    campaigns: pl.Series
+    order: dict[str, Idx]
+
+
+class _Run:
+    """One run of the generator: its config, scale, seed, reference time and calendar."""
+
+    def __init__(self, config: Config, scale: float, seed: int, as_of: datetime) -> None:
+        self.config, self.scale, self.seed, self.as_of = config, scale, seed, as_of
+        self.t0 = to_datetime64(as_of)
+        self.calendar = BusinessCalendar.from_sla(config.sla)
+        self.layout = stage_layout(config)
+
+    def rng(self, part: int) -> np.random.Generator:
+        # One independent stream per step, so a change in one step leaves the others alone.
+        return np.random.default_rng([self.seed, part])
+
+
+def _records(run: _Run, on_step: Callable[[str], None]) -> _Records:
+    step_companies, step_deals, step_people, *_ = GENERATION_STEPS
+    scale, t0 = run.scale, run.t0
+    n_accounts = max(10, round(5_000 * scale))
+    n_deals = max(16, round(8_000 * scale))
+    n_people = max(100, round(50_000 * scale))
+
+    on_step(step_companies)
+    companies = make_companies(run.rng(1), n_accounts * 3)
+    accounts, true_domain, acc_planter = _accounts(run.rng(2), companies, n_accounts)
+
+    on_step(step_deals)
+    deals = make_deals(
+        run.rng(3),
+        n_deals,
+        account_segment=companies.segment[:n_accounts],
+        layout=run.layout,
+        as_of=t0,
+    )
+
+    on_step(step_people)
+    core = make_people_core(
+        run.rng(4),
+        n_people,
+        deals=deals,
+        n_companies=len(companies),
+        n_accounts=n_accounts,
+        calendar=run.calendar,
+        as_of=t0,
+    )
+    first_day = core.created_at.min().astype("datetime64[D]").item()
+    last_day = (t0 - days(1)).astype("datetime64[D]").item()
+    per_block = int(np.clip(round(2 * np.sqrt(scale)), 1, 5))
+    campaigns, camp_planter = make_campaigns(
+        run.rng(5), quarters_between(first_day, last_day), per_block, scale
+    )
+    people, people_planter = people_frame(
+        run.rng(6),
+        core,
+        companies=companies,
+        true_domain=true_domain,
+        campaigns=campaigns,
+        config=run.config,
+        inactive_users=[m.user_id for m in ROSTER if not m.is_active],
+        misroute_users=[u for team in account_executives().values() for u in team],
+    )
+    field_picks = plant_deal_fields(deals, run.rng(7), t0)
+    planters = [acc_planter, people_planter, deals.planter, camp_planter]
+    return _Records(
+        companies, accounts, true_domain, deals, core, campaigns, people, field_picks, planters
+    )
+
+
+def _identify(run: _Run, r: _Records) -> _Ids:
+    n_accounts = r.accounts.height
+    account_created = _account_created(
+        run.rng(8), n_accounts, r.core.account, r.core.created_at, r.deals, run.t0
+    )
+    # Rows end up in id order; `order[entity]` lists the generated rows in that order.
+    order: dict[str, Idx] = {}
+    rank, order["accounts"] = _by_time(account_created)
+    account_ids = _ids("acc_", rank, 6)
+    rank, order["people"] = _by_time(r.core.created_at)
+    person_ids = _ids("per_", rank, 7)
+    rank, order["opportunities"] = _by_time(r.deals.created_at)
+    deal_ids = _ids("opp_", rank, 6)
+    campaign_ids = _ids("cmp_", np.arange(r.campaigns.frame.height), 5)
+    return _Ids(account_created, account_ids, person_ids, deal_ids, campaign_ids, order)
+
+
+def _stage_history(run: _Run, r: _Records, ids: _Ids, deal_owner: pl.Series) -> pl.DataFrame:
+    stages = list(run.config.lifecycle.stages)
+    regression = np.flatnonzero(r.people["regression"].to_numpy())
+    life = lifecycle_events(run.rng(9), r.core, regression, stages, run.t0)
+    life = life.with_columns(
+        record_entity=pl.lit("people"),
+        field=pl.lit("lifecycle_stage"),
+        record_id=ids.people.gather(life["record_index"]),
+        changed_by=r.people["expected_owner"].gather(life["record_index"]),
+    )
+    path = deal_events(r.deals, run.layout, r.field_picks["stage_unknown"])
+    path = path.with_columns(
+        record_entity=pl.lit("opportunities"),
+        field=pl.lit("stage"),
+        record_id=ids.deals.gather(path["record_index"]),
+        changed_by=deal_owner.gather(path["record_index"]),
+    )
+    events = pl.concat([life, path], how="vertical_relaxed")
+    rank, ids.order["stage_events"] = _by_time(_naive(events["changed_at"]))
+    return events.with_columns(event_id=_ids("evt_", rank, 8))
+
+
+def _activities(run: _Run, r: _Records, ids: _Ids, deal_owner: pl.Series) -> pl.DataFrame:
+    acts = pl.concat(
+        [
+            people_activities(
+                run.rng(10),
+                r.core,
+                breach=np.flatnonzero(r.people["breach"].to_numpy()),
+                owner=r.people["expected_owner"],
+                calendar=run.calendar,
+                as_of=run.t0,
+            ),
+            deal_activities(run.rng(11), r.deals, deal_owner, run.t0),
+        ]
+    )
+    rank, ids.order["activities"] = _by_time(_naive(acts["occurred_at"]))
+    return acts.with_columns(
+        activity_id=_ids("act_", rank, 8),
+        person_id=_ref(ids.people, acts["person_index"].to_numpy()),
+        opportunity_id=_ref(ids.deals, acts["opp_index"].to_numpy()),
+        account_id=_ref(ids.accounts, acts["account_index"].to_numpy()),
+    )
+
+
+def _touches(run: _Run, r: _Records, ids: _Ids) -> pl.DataFrame:
+    clean = r.people.select(pl.col("^clean_.*$").name.map(lambda c: c.removeprefix("clean_")))
+    touch = touches(
+        run.rng(12),
+        r.core,
+        campaign_index=r.people["campaign_index"].to_numpy(),
+        campaigns=r.campaigns,
+        clean_tags=clean,
+        as_of=run.t0,
+    )
+    rank, ids.order["campaign_touches"] = _by_time(_naive(touch["touched_at"]))
+    return touch.with_columns(
+        touch_id=_ids("tch_", rank, 8),
+        person_id=ids.people.gather(touch["person_index"]),
+        campaign_id=ids.campaigns.gather(touch["campaign_index"]),
+    )
+
+
+def _people_records(r: _Records, ids: _Ids) -> pl.DataFrame:
+    account_index = r.people["account_index"].to_numpy()
+    dangling = np.flatnonzero(account_index == -2)
+    people_account = _ref(ids.accounts, account_index).scatter(
+        dangling, _ids("acc_9", np.arange(len(dangling)), 6)
+    )
+    converted = r.people["is_converted"].to_numpy()
+    core = r.core
+    return r.people.with_columns(
+        person_id=ids.people,
+        account_id=people_account,
+        converted_at=utc_series(
+            "converted_at", np.where(converted, core.stage_at[:, SQL], np.datetime64("NaT"))
+        ),
+        converted_opportunity_id=_ref(ids.deals, np.where(converted, core.opp, -1)),
+        mql_at=utc_series("mql_at", core.mql_at),
+        created_at=utc_series("created_at", core.created_at),
+        is_deleted=pl.lit(False),
+    )
+
+
 def assemble(
     config: Config,
     *,
@@ -170,209 +374,65 @@ def assemble(
     as_of: datetime,
     on_step: Callable[[str], None],
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    def rng(part: int) -> np.random.Generator:
-        # One independent stream per step, so a change in one step leaves the others alone.
-        return np.random.default_rng([seed, part])
-
-    (
-        step_companies,
-        step_deals,
-        step_people,
-        step_ids,
-        step_history,
-        step_activities,
-        step_touches,
-        step_frames,
-    ) = GENERATION_STEPS
-    t0 = to_datetime64(as_of)
-    calendar = BusinessCalendar.from_sla(config.sla)
-    layout = stage_layout(config)
-    n_accounts = max(10, round(5_000 * scale))
-    n_deals = max(16, round(8_000 * scale))
-    n_people = max(100, round(50_000 * scale))
-
-    on_step(step_companies)
-    companies = make_companies(rng(1), n_accounts * 3)
-    accounts, true_domain, acc_planter = _accounts(rng(2), companies, n_accounts)
-
-    on_step(step_deals)
-    deals = make_deals(
-        rng(3), n_deals, account_segment=companies.segment[:n_accounts], layout=layout, as_of=t0
-    )
-
-    on_step(step_people)
-    core = make_people_core(
-        rng(4),
-        n_people,
-        deals=deals,
-        n_companies=len(companies),
-        n_accounts=n_accounts,
-        calendar=calendar,
-        as_of=t0,
-    )
-    first_day = core.created_at.min().astype("datetime64[D]").item()
-    last_day = (t0 - days(1)).astype("datetime64[D]").item()
-    per_block = int(np.clip(round(2 * np.sqrt(scale)), 1, 5))
-    campaigns, camp_planter = make_campaigns(
-        rng(5), quarters_between(first_day, last_day), per_block, scale
-    )
-    people, people_planter = people_frame(
-        rng(6),
-        core,
-        companies=companies,
-        true_domain=true_domain,
-        campaigns=campaigns,
-        config=config,
-        inactive_users=[m.user_id for m in ROSTER if not m.is_active],
-        misroute_users=[u for team in account_executives().values() for u in team],
-    )
-    field_picks = plant_deal_fields(deals, rng(7), t0)
-
+    """The demo's typed canonical frames and the ground truth of the planted defects."""
+    *_, step_ids, step_history, step_activities, step_touches, step_frames = GENERATION_STEPS
+    run = _Run(config, scale, seed, as_of)
+    r = _records(run, on_step)
     on_step(step_ids)
-    account_created = _account_created(rng(8), n_accounts, core.account, core.created_at, deals, t0)
-    # Rows end up in id order; `order[entity]` lists the generated rows in that order.
-    order: dict[str, Idx] = {}
-    rank, order["accounts"] = _by_time(account_created)
-    account_ids = _ids("acc_", rank, 6)
-    rank, order["people"] = _by_time(core.created_at)
-    person_ids = _ids("per_", rank, 7)
-    rank, order["opportunities"] = _by_time(deals.created_at)
-    deal_ids = _ids("opp_", rank, 6)
-    campaign_ids = _ids("cmp_", np.arange(campaigns.frame.height), 5)
-
+    ids = _identify(run, r)
+    deal_owner = r.accounts["true_owner"].gather(r.deals.account)
     on_step(step_history)
-    stages = list(config.lifecycle.stages)
-    life = lifecycle_events(
-        rng(9), core, np.flatnonzero(people["regression"].to_numpy()), stages, t0
-    )
-    life = life.with_columns(
-        record_entity=pl.lit("people"),
-        field=pl.lit("lifecycle_stage"),
-        record_id=person_ids.gather(life["record_index"]),
-        changed_by=people["expected_owner"].gather(life["record_index"]),
-    )
-    deal_owner = accounts["true_owner"].gather(deals.account)
-    path = deal_events(deals, layout, field_picks["stage_unknown"])
-    path = path.with_columns(
-        record_entity=pl.lit("opportunities"),
-        field=pl.lit("stage"),
-        record_id=deal_ids.gather(path["record_index"]),
-        changed_by=deal_owner.gather(path["record_index"]),
-    )
-    events = pl.concat([life, path], how="vertical_relaxed")
-    rank, order["stage_events"] = _by_time(_naive(events["changed_at"]))
-    events = events.with_columns(event_id=_ids("evt_", rank, 8))
-
+    events = _stage_history(run, r, ids, deal_owner)
     on_step(step_activities)
-    acts = pl.concat(
-        [
-            people_activities(
-                rng(10),
-                core,
-                breach=np.flatnonzero(people["breach"].to_numpy()),
-                owner=people["expected_owner"],
-                calendar=calendar,
-                as_of=t0,
-            ),
-            deal_activities(rng(11), deals, deal_owner, t0),
-        ]
-    )
-    rank, order["activities"] = _by_time(_naive(acts["occurred_at"]))
-    acts = acts.with_columns(
-        activity_id=_ids("act_", rank, 8),
-        person_id=_ref(person_ids, acts["person_index"].to_numpy()),
-        opportunity_id=_ref(deal_ids, acts["opp_index"].to_numpy()),
-        account_id=_ref(account_ids, acts["account_index"].to_numpy()),
-    )
-
+    acts = _activities(run, r, ids, deal_owner)
     on_step(step_touches)
-    clean = people.select(pl.col("^clean_.*$").name.map(lambda c: c.removeprefix("clean_")))
-    touch = touches(
-        rng(12),
-        core,
-        campaign_index=people["campaign_index"].to_numpy(),
-        campaigns=campaigns,
-        clean_tags=clean,
-        as_of=t0,
-    )
-    rank, order["campaign_touches"] = _by_time(_naive(touch["touched_at"]))
-    touch = touch.with_columns(
-        touch_id=_ids("tch_", rank, 8),
-        person_id=person_ids.gather(touch["person_index"]),
-        campaign_id=campaign_ids.gather(touch["campaign_index"]),
-    )
+    touch = _touches(run, r, ids)
 
     on_step(step_frames)
-    frames: dict[str, pl.DataFrame] = {}
-    frames["accounts"] = accounts.with_columns(
-        account_id=account_ids, created_at=utc_series("created_at", account_created)
-    )
-    account_index = people["account_index"].to_numpy()
-    dangling = np.flatnonzero(account_index == -2)
-    people_account = _ref(account_ids, account_index).scatter(
-        dangling, _ids("acc_9", np.arange(len(dangling)), 6)
-    )
-    converted = people["is_converted"].to_numpy()
-    frames["people"] = people.with_columns(
-        person_id=person_ids,
-        account_id=people_account,
-        converted_at=utc_series(
-            "converted_at", np.where(converted, core.stage_at[:, SQL], np.datetime64("NaT"))
+    frames: dict[str, pl.DataFrame] = {
+        "accounts": r.accounts.with_columns(
+            account_id=ids.accounts, created_at=utc_series("created_at", ids.account_created)
         ),
-        converted_opportunity_id=_ref(deal_ids, np.where(converted, core.opp, -1)),
-        mql_at=utc_series("mql_at", core.mql_at),
-        created_at=utc_series("created_at", core.created_at),
-        is_deleted=pl.lit(False),
-    )
+        "people": _people_records(r, ids),
+        "stage_events": events,
+        "activities": acts,
+        "campaigns": r.campaigns.frame.with_columns(campaign_id=ids.campaigns),
+        "campaign_touches": touch,
+        "users": users_frame(),
+        "pipeline_stages": pl.DataFrame(PipelineStages.of(config).rows()).with_columns(
+            key=pl.format("{}/{}", "pipeline", "stage")
+        ),
+        "spend": spend_frame(r.campaigns.frame),
+    }
     frames["opportunities"] = _opportunities(
-        rng(13),
-        deals,
-        accounts,
-        people,
-        field_picks,
-        layout_names=layout.names,
+        run.rng(13),
+        r.deals,
+        r.accounts,
+        r.people,
+        r.field_picks,
+        layout_names=run.layout.names,
         pipeline=config.pipeline().name,
         currency=config.company.currency,
-        ids=(deal_ids, account_ids, person_ids, campaign_ids),
+        ids=(ids.deals, ids.accounts, ids.people, ids.campaigns),
         owner=deal_owner,
     )
-    frames["stage_events"] = events
-    frames["activities"] = acts
-    frames["campaigns"] = campaigns.frame.with_columns(campaign_id=campaign_ids)
-    frames["campaign_touches"] = touch
-    frames["users"] = users_frame()
-    frames["pipeline_stages"] = pl.DataFrame(
-        [
-            {
-                "pipeline": p.name,
-                "stage": s.name,
-                "order": s.order,
-                "probability": s.probability,
-                "is_closed": s.is_closed,
-                "is_won": s.is_won,
-            }
-            for p in config.pipelines
-            for s in p.ordered()
-        ]
-    ).with_columns(key=pl.format("{}/{}", "pipeline", "stage"))
-    frames["spend"] = spend_frame(campaigns.frame)
     start = date(as_of.year - 2, as_of.month, 1)
     frames["targets"] = targets_frame(frames["opportunities"], frames["people"], start, 30)
 
     keys = {e: m.primary_key[0] for e, m in ENTITIES.items()} | {"pipeline_stages": "key"}
     pulled = as_of.astimezone(UTC)
+    order = ids.order
     typed = {
         e: _typed(e, frames[e][order[e]] if e in order else frames[e], keys[e], pulled)
         for e in ENTITIES
     }
-
     truth = ground_truth_frame(
-        [acc_planter, people_planter, deals.planter, camp_planter],
+        r.planters,
         {
-            "accounts": account_ids,
-            "people": person_ids,
-            "opportunities": deal_ids,
-            "campaigns": campaign_ids,
+            "accounts": ids.accounts,
+            "people": ids.people,
+            "opportunities": ids.deals,
+            "campaigns": ids.campaigns,
         },
     )
     return typed, truth

@@ -77,56 +77,14 @@ def quarter_index(
     return ((months - first) // 3).astype(np.int64)
 
 
-def make_campaigns(
-    rng: np.random.Generator, quarters: list[tuple[int, int]], per_block: int, scale: float
-) -> tuple[Campaigns, Planter]:
-    """``per_block`` campaigns per quarter and channel, each with a distinct region/offer."""
-    combos = pl.DataFrame(
-        [
-            {"channel_index": ci, "channel": ch.token, "region": r, "offer": o}
-            for ci, ch in enumerate(CHANNELS)
-            for r in REGION_TOKENS
-            for o in ch.offers
-        ]
-    )
-    qf = pl.DataFrame(
-        {
-            "quarter_index": range(len(quarters)),
-            "year": [y for y, _ in quarters],
-            "quarter": [q for _, q in quarters],
-        }
-    )
-    table = qf.join(combos, how="cross").sort("quarter_index", "channel_index", "region", "offer")
-    table = (
-        table.with_columns(key=pl.Series(rng.random(table.height)))
-        .with_columns(slot=pl.col("key").rank("ordinal").over("quarter_index", "channel_index") - 1)
-        .filter(pl.col("slot") < per_block)
-        .sort("quarter_index", "channel_index", "slot")
-    )
-    n = table.height
-    cost_base = pl.Series([CAMPAIGN_COST[t] for t in table["channel"]])
-    cost = (cost_base * rng.lognormal(0.0, 0.35, n) * max(scale, 0.05) * 2 / per_block).round(0)
-    start = pl.date(pl.col("year"), pl.col("quarter") * 3 - 2, 1)
-    frame = table.with_columns(
-        start_date=start,
-        end_date=start.dt.offset_by("3mo").dt.offset_by("-1d"),
-        cost=cost,
-        owner_id=pl.Series(_MARKETERS).gather(rng.integers(len(_MARKETERS), size=n)),
-        name=pl.format("{}-q{}_{}_{}_{}", "year", "quarter", "channel", "region", "offer"),
-    )
-    start_at = np.asarray(frame["start_date"].to_numpy(), dtype="datetime64[us]")
-    created = np.asarray(start_at - days(rng.uniform(7, 30, n)), dtype="datetime64[us]")
-    frame = frame.with_columns(utc_series("created_at", created))
-
-    planter = Planter(rng, "campaigns", n)
-    bad = planter.pick("campaigns.naming")
-    variant = pl.Series(rng.integers(7, size=len(bad)))
-    bad_offer = pl.Series(_BAD_OFFER).gather(rng.integers(len(_BAD_OFFER), size=len(bad)))
-    sub = frame[bad].with_columns(variant=variant, bad_offer=bad_offer)
+def _misnamed() -> pl.Expr:
+    """A campaign name broken in one of seven ways, by ``variant``: a quarter 5, a two-digit
+    year, a channel or region not in the vocabulary, a missing token, the wrong separator,
+    an offer not in the vocabulary (``bad_offer``)."""
     y, q, ch, rg, of = (
         pl.col(c).cast(pl.String) for c in ("year", "quarter", "channel", "region", "offer")
     )
-    broken = sub.select(
+    return (
         pl.when(pl.col("variant") == 0)
         .then(pl.concat_str([y, pl.lit("-q5_"), ch, pl.lit("_"), rg, pl.lit("_"), of]))
         .when(pl.col("variant") == 1)
@@ -188,7 +146,56 @@ def make_campaigns(
                 ]
             )
         )
-    ).to_series()
+    )
+
+
+def make_campaigns(
+    rng: np.random.Generator, quarters: list[tuple[int, int]], per_block: int, scale: float
+) -> tuple[Campaigns, Planter]:
+    """``per_block`` campaigns per quarter and channel, each with a distinct region/offer."""
+    combos = pl.DataFrame(
+        [
+            {"channel_index": ci, "channel": ch.token, "region": r, "offer": o}
+            for ci, ch in enumerate(CHANNELS)
+            for r in REGION_TOKENS
+            for o in ch.offers
+        ]
+    )
+    qf = pl.DataFrame(
+        {
+            "quarter_index": range(len(quarters)),
+            "year": [y for y, _ in quarters],
+            "quarter": [q for _, q in quarters],
+        }
+    )
+    table = qf.join(combos, how="cross").sort("quarter_index", "channel_index", "region", "offer")
+    table = (
+        table.with_columns(key=pl.Series(rng.random(table.height)))
+        .with_columns(slot=pl.col("key").rank("ordinal").over("quarter_index", "channel_index") - 1)
+        .filter(pl.col("slot") < per_block)
+        .sort("quarter_index", "channel_index", "slot")
+    )
+    n = table.height
+    cost_base = pl.Series([CAMPAIGN_COST[t] for t in table["channel"]])
+    cost = (cost_base * rng.lognormal(0.0, 0.35, n) * max(scale, 0.05) * 2 / per_block).round(0)
+    start = pl.date(pl.col("year"), pl.col("quarter") * 3 - 2, 1)
+    frame = table.with_columns(
+        start_date=start,
+        end_date=start.dt.offset_by("3mo").dt.offset_by("-1d"),
+        cost=cost,
+        owner_id=pl.Series(_MARKETERS).gather(rng.integers(len(_MARKETERS), size=n)),
+        name=pl.format("{}-q{}_{}_{}_{}", "year", "quarter", "channel", "region", "offer"),
+    )
+    start_at = np.asarray(frame["start_date"].to_numpy(), dtype="datetime64[us]")
+    created = np.asarray(start_at - days(rng.uniform(7, 30, n)), dtype="datetime64[us]")
+    frame = frame.with_columns(utc_series("created_at", created))
+
+    planter = Planter(rng, "campaigns", n)
+    bad = planter.pick("campaigns.naming")
+    variant = pl.Series(rng.integers(7, size=len(bad)))
+    bad_offer = pl.Series(_BAD_OFFER).gather(rng.integers(len(_BAD_OFFER), size=len(bad)))
+    sub = frame[bad].with_columns(variant=variant, bad_offer=bad_offer)
+    broken = sub.select(_misnamed()).to_series()
     names = frame["name"].clone().scatter(bad, broken)
     frame = frame.with_columns(name=names)
     return Campaigns(frame=frame, quarters=quarters, per_block=per_block), planter

@@ -20,7 +20,7 @@ from revgov.demo._deals import Deals
 from revgov.demo._defects import Planter
 from revgov.demo._marketing import Campaigns, quarter_index
 from revgov.demo._routing import expected_owners
-from revgov.demo._time import BusinessCalendar, days
+from revgov.demo._time import BusinessCalendar, at_local, days, local_date, roll
 from revgov.demo._vocab import (
     BAD_COUNTRY,
     BUYING_ROLES,
@@ -122,10 +122,10 @@ def make_people_core(
     window = max(span - 120, span // 2)
     mql_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     mql_minute = np.zeros(n)
-    mql_day[m] = calendar.roll(calendar.local_date(target))
+    mql_day[m] = roll(calendar, local_date(calendar, target))
     mql_minute[m] = calendar.open_minute + rng.uniform(0, window, len(m))
     mql = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
-    mql[m] = calendar.at_local(mql_day[m], mql_minute[m])
+    mql[m] = at_local(calendar, mql_day[m], mql_minute[m])
 
     created = as_of - days(rng.uniform(1, 730, n))
     created[m] = mql[m] - days(rng.uniform(0.01, 60, len(m)))
@@ -161,33 +161,29 @@ def _pick(values: tuple[str, ...] | list[str], idx: npt.ArrayLike) -> pl.Series:
     return pl.Series(values, dtype=pl.String).gather(np.asarray(idx, dtype=np.int64))
 
 
-def people_frame(
-    rng: np.random.Generator,
-    core: PeopleCore,
-    *,
-    companies: Companies,
-    true_domain: pl.Series,
-    campaigns: Campaigns,
-    config: Config,
-    inactive_users: list[str],
-    misroute_users: list[str],
-) -> tuple[pl.DataFrame, Planter]:
-    """The people columns (account/deal/campaign as indices) with their defects planted.
+@dataclass(frozen=True)
+class _Tags:
+    """The campaign each person came from (tagged people only) and the tags' ingredients."""
 
-    Extra columns: ``account_index`` (-1 null, -2 dangling), ``opp_index``, ``campaign_index``,
-    ``expected_owner``, the bool ``breach`` / ``regression`` masks, and ``clean_utm_*``: the
-    tags before any planted tag defect (the campaign touches carry those).
-    """
+    tagged: npt.NDArray[np.bool_]
+    channel: Idx
+    untagged_source: Idx
+    src: Idx
+    campaign: Idx
+    paid: npt.NDArray[np.bool_]
+
+
+def _draw_tags(
+    rng: np.random.Generator, core: PeopleCore, campaigns: Campaigns, config: Config
+) -> _Tags:
     n = len(core)
     created = core.created_at
-    # -- tags --------------------------------------------------------------------------
     ch_w = np.array([c.weight for c in CHANNELS])
     tagged = rng.random(n) < 0.65
     channel = np.where(tagged, rng.choice(len(CHANNELS), size=n, p=ch_w / ch_w.sum()), 0)
     un_w = np.array([w for _, w in UNTAGGED_SOURCES])
     untagged_source = rng.choice(len(UNTAGGED_SOURCES), size=n, p=un_w / un_w.sum())
     n_src = np.array([len(c.sources) for c in CHANNELS])
-    src_table = [s for c in CHANNELS for s in c.sources]
     src_offset = np.concatenate([[0], n_src.cumsum()[:-1]])
     src = src_offset[channel] + rng.integers(0, n_src[channel])
     slot = rng.integers(campaigns.per_block, size=n)
@@ -195,7 +191,23 @@ def people_frame(
     paid = tagged & np.isin(
         channel, [i for i, c in enumerate(CHANNELS) if c.medium in config.utm.required_by_channel]
     )
+    return _Tags(tagged, channel, untagged_source, src, campaign, paid)
 
+
+def _contact_frame(
+    rng: np.random.Generator,
+    core: PeopleCore,
+    tags: _Tags,
+    *,
+    companies: Companies,
+    true_domain: pl.Series,
+    campaigns: Campaigns,
+) -> pl.DataFrame:
+    """Names, emails, phones, firmographics and the clean UTM tags of every person."""
+    n = len(core)
+    tagged, channel, untagged_source = tags.tagged, tags.channel, tags.untagged_source
+    src, campaign = tags.src, tags.campaign
+    src_table = [s for c in CHANNELS for s in c.sources]
     first = rng.integers(len(FIRST_NAMES), size=n)
     last = rng.integers(len(LAST_NAMES), size=n)
     country = companies.country[core.company]
@@ -273,7 +285,35 @@ def people_frame(
     )
     frame = frame.with_columns(frame["email"].clone().scatter(repeated, renumbered))
 
-    clean_tags = frame.select("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+    return frame
+
+
+@dataclass(frozen=True)
+class _Picks:
+    """The people each planted defect kind picked (indices)."""
+
+    breach: Idx
+    regression: Idx
+    conv_no_acct: Idx
+    dangling: Idx
+    req: Idx
+    drift: Idx
+    vocab: Idx
+    dup: Idx
+    no_email: Idx
+    bad_email: Idx
+    bad_phone: Idx
+    bad_country: Idx
+    no_owner: Idx
+    inactive: Idx
+    misrouted: Idx
+
+
+def _pick_defects(
+    rng: np.random.Generator, core: PeopleCore, tags: _Tags
+) -> tuple[_Picks, Planter]:
+    n = len(core)
+    tagged, paid = tags.tagged, tags.paid
     planter = Planter(rng, "people", n)
     is_mql = core.final >= MQL
     no_deal = core.opp < 0
@@ -294,11 +334,38 @@ def people_frame(
     inactive = planter.pick("people.owner_inactive")
     misrouted = planter.pick("people.misrouted")
 
-    def flag(idx: npt.NDArray[np.int64]) -> pl.Series:
-        out = np.zeros(n, dtype=bool)
-        out[idx] = True
-        return pl.Series(out)
+    picks = _Picks(
+        breach,
+        regression,
+        conv_no_acct,
+        dangling,
+        req,
+        drift,
+        vocab,
+        dup,
+        no_email,
+        bad_email,
+        bad_phone,
+        bad_country,
+        no_owner,
+        inactive,
+        misrouted,
+    )
+    return picks, planter
 
+
+def _plant_contact_defects(
+    rng: np.random.Generator, frame: pl.DataFrame, picks: _Picks, country: Idx
+) -> pl.DataFrame:
+    """Duplicate and malformed emails, phones and countries; UTM case drift, stray values
+    and missing required tags."""
+    dup, bad_email, no_email, bad_phone = (
+        picks.dup,
+        picks.bad_email,
+        picks.no_email,
+        picks.bad_phone,
+    )
+    bad_country, drift, vocab, req = picks.bad_country, picks.drift, picks.vocab, picks.req
     email, phone = frame["email"], frame["phone"]
     first_name, last_name = frame["first_name"], frame["last_name"]
     # Duplicates: half the records take the other half's email (and name); half the copies
@@ -367,7 +434,23 @@ def people_frame(
         utm_medium=medium,
         utm_campaign=frame["utm_campaign"].clone().scatter(req, None),
     )
+    return frame
 
+
+def _owners(
+    rng: np.random.Generator,
+    frame: pl.DataFrame,
+    picks: _Picks,
+    *,
+    config: Config,
+    created: Times,
+    inactive_users: list[str],
+    misroute_users: list[str],
+) -> tuple[pl.Series, pl.Series]:
+    """Each person's expected owner (the routing table), and the owner they have (with the
+    owner defects planted)."""
+    n = frame.height
+    no_owner, inactive, misrouted = picks.no_owner, picks.inactive, picks.misrouted
     owner_defect = np.zeros(n, dtype=bool)
     owner_defect[np.concatenate([no_owner, inactive, misrouted])] = True
     expected = expected_owners(
@@ -385,7 +468,53 @@ def people_frame(
     owner = owner.clone().scatter(
         misrouted, _pick(misroute_users, rng.integers(len(misroute_users), size=len(misrouted)))
     )
+    return expected, owner
 
+
+def people_frame(
+    rng: np.random.Generator,
+    core: PeopleCore,
+    *,
+    companies: Companies,
+    true_domain: pl.Series,
+    campaigns: Campaigns,
+    config: Config,
+    inactive_users: list[str],
+    misroute_users: list[str],
+) -> tuple[pl.DataFrame, Planter]:
+    """The people columns (account/deal/campaign as indices) with their defects planted.
+
+    Extra columns: ``account_index`` (-1 null, -2 dangling), ``opp_index``, ``campaign_index``,
+    ``expected_owner``, the bool ``breach`` / ``regression`` masks, and ``clean_utm_*``: the
+    tags before any planted tag defect (the campaign touches carry those).
+    """
+    n = len(core)
+    tags = _draw_tags(rng, core, campaigns, config)
+    frame = _contact_frame(
+        rng, core, tags, companies=companies, true_domain=true_domain, campaigns=campaigns
+    )
+    clean_tags = frame.select("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+    picks, planter = _pick_defects(rng, core, tags)
+    converted = (core.account >= 0) & (core.final >= SQL)
+
+    def flag(idx: npt.NDArray[np.int64]) -> pl.Series:
+        out = np.zeros(n, dtype=bool)
+        out[idx] = True
+        return pl.Series(out)
+
+    frame = _plant_contact_defects(rng, frame, picks, companies.country[core.company])
+    expected, owner = _owners(
+        rng,
+        frame,
+        picks,
+        config=config,
+        created=core.created_at,
+        inactive_users=inactive_users,
+        misroute_users=misroute_users,
+    )
+    tagged, campaign = tags.tagged, tags.campaign
+    conv_no_acct, dangling = picks.conv_no_acct, picks.dangling
+    breach, regression = picks.breach, picks.regression
     account_index = core.account.copy()
     account_index[conv_no_acct] = -1
     account_index[dangling] = -2

@@ -1,17 +1,20 @@
-"""Route demo people with the config's routing table, the way the routing rules read it.
+"""Route demo people with the config's routing table, as the routing rules read it.
 
-The first ``[[routing.rules]]`` entry whose conditions all hold wins. A rule with an owner
-names the expected owner; a pool rule hands records out round-robin in order of creation, so
-every pool is balanced to within one record.
+Which ``[[routing.rules]]`` entry a record falls under is the governed definition
+(:func:`revgov.definitions.routing.matched_rule`, which the audit's ``people.misrouted``
+reads too). A rule with an owner names the expected owner; a pool rule hands records out
+round-robin in order of creation, so every pool is balanced to within one record.
 """
 
 from __future__ import annotations
 
+import narwhals as nw
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from revgov.config import RoutingConfig
+from revgov.definitions.routing import matched_rule
 
 __all__ = ["expected_owners"]
 
@@ -31,29 +34,16 @@ def expected_owners(
     the owners the clean records get stay balanced; they still get the pool's first member
     as their expected owner (used for the activities they receive).
     """
-    n = len(country)
-    matched = np.zeros(n, dtype=bool)
-    rule_of = np.full(n, -1, dtype=np.int64)
-    # One pass per routing rule (a handful), each vectorized over all records.
-    for i, rule in enumerate(routing.rules):
-        if rule.entity != "people":
-            continue
-        hit = ~matched
-        if rule.countries:
-            hit &= country.is_in(rule.countries).fill_null(False).to_numpy()
-        if rule.segments:
-            hit &= segment.is_in(rule.segments).fill_null(False).to_numpy()
-        if rule.employees_min is not None:
-            hit &= employees >= rule.employees_min
-        if rule.employees_max is not None:
-            hit &= employees <= rule.employees_max
-        rule_of[hit] = i
-        matched |= hit
-    if not matched.all():
+    frame = pl.DataFrame({"country": country, "segment": segment, "employees": employees})
+    matched = nw.from_native(frame).select(
+        matched_rule(routing, "people", nw.col("segment")).alias("rule")
+    )
+    rule_of = matched.to_native()["rule"].fill_null(-1).to_numpy()
+    if (rule_of < 0).any():
         raise ValueError("the demo routing table must end with a catch-all rule")
 
     ids: list[str] = []
-    code = np.zeros(n, dtype=np.int64)
+    code = np.zeros(len(country), dtype=np.int64)
     order = np.argsort(created_at, kind="stable")
     for i, rule in enumerate(routing.rules):
         mine = rule_of == i

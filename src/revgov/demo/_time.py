@@ -1,28 +1,31 @@
 """Time helpers of the demo generator: numpy datetime64 arithmetic and business days.
 
 Timestamps are numpy ``datetime64[us]`` holding UTC wall time (naive); they become polars
-``Datetime("us", "UTC")`` only when the frames are built. Business days come from
-``numpy.busday_offset`` with the SLA's working days and holidays, so the generator and the
-config can never disagree about which days count.
+``Datetime("us", "UTC")`` only when the frames are built. Business days are those of the one
+business calendar (:class:`revgov.definitions.calendar.BusinessCalendar`, built from the
+config's ``[sla]``), moved with ``numpy.busday_offset``, so the generator, the audit and the
+KPIs can never disagree about which days and hours count.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from revgov.config import SLAConfig
+from revgov.definitions.calendar import BusinessCalendar
 
 __all__ = [
     "DAY_US",
     "BusinessCalendar",
     "Times",
+    "at_local",
     "days",
+    "local_date",
     "minutes",
+    "roll",
     "to_datetime64",
     "utc_series",
 ]
@@ -52,48 +55,32 @@ def utc_series(name: str, values: Times) -> pl.Series:
     return pl.Series(name, values.astype("datetime64[us]")).dt.replace_time_zone("UTC")
 
 
-@dataclass(frozen=True)
-class BusinessCalendar:
-    """The SLA's business hours: working days, holidays, opening hours, time zone."""
+def local_date(calendar: BusinessCalendar, utc: Times) -> npt.NDArray[np.datetime64]:
+    """The calendar day, in the business time zone, of each UTC instant."""
+    local = utc_series("t", utc).dt.convert_time_zone(calendar.timezone).dt.date()
+    return local.to_numpy().astype("datetime64[D]")
 
-    timezone: str
-    weekmask: str
-    holidays: npt.NDArray[np.datetime64]
-    open_minute: int
-    close_minute: int
 
-    @classmethod
-    def from_sla(cls, sla: SLAConfig) -> BusinessCalendar:
-        mask = "".join("1" if d in sla.business_hours.working_days else "0" for d in range(1, 8))
-        start, end = sla.business_hours.start, sla.business_hours.end
-        return cls(
-            timezone=sla.timezone,
-            weekmask=mask,
-            holidays=np.array(sorted(sla.holidays), dtype="datetime64[D]"),
-            open_minute=start.hour * 60 + start.minute,
-            close_minute=end.hour * 60 + end.minute,
-        )
+def roll(
+    calendar: BusinessCalendar, day: npt.NDArray[np.datetime64], offset: npt.ArrayLike = 0
+) -> Times:
+    """Move ``offset`` business days from ``day``; a non-business day rolls back first."""
+    return np.busday_offset(
+        day.astype("datetime64[D]"),
+        offset,
+        roll="backward",
+        weekmask=calendar.weekmask,
+        holidays=np.array(calendar.holidays, dtype="datetime64[D]"),
+    )
 
-    def local_date(self, utc: Times) -> npt.NDArray[np.datetime64]:
-        """The calendar day, in the business time zone, of each UTC instant."""
-        local = utc_series("t", utc).dt.convert_time_zone(self.timezone).dt.date()
-        return local.to_numpy().astype("datetime64[D]")
 
-    def roll(self, day: npt.NDArray[np.datetime64], offset: npt.ArrayLike = 0) -> Times:
-        """Move ``offset`` business days from ``day``; a non-business day rolls back first."""
-        return np.busday_offset(
-            day.astype("datetime64[D]"),
-            offset,
-            roll="backward",
-            weekmask=self.weekmask,
-            holidays=self.holidays,
-        )
-
-    def at_local(self, day: npt.NDArray[np.datetime64], minute_of_day: npt.ArrayLike) -> Times:
-        """UTC instants of a local wall-clock time (minutes after midnight) on local days."""
-        naive = day.astype("datetime64[us]") + minutes(minute_of_day)
-        local = pl.Series("t", naive).dt.replace_time_zone(
-            self.timezone, ambiguous="earliest", non_existent="null"
-        )
-        out = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return out.to_numpy().astype("datetime64[us]")
+def at_local(
+    calendar: BusinessCalendar, day: npt.NDArray[np.datetime64], minute_of_day: npt.ArrayLike
+) -> Times:
+    """UTC instants of a local wall-clock time (minutes after midnight) on local days."""
+    naive = day.astype("datetime64[us]") + minutes(minute_of_day)
+    local = pl.Series("t", naive).dt.replace_time_zone(
+        calendar.timezone, ambiguous="earliest", non_existent="null"
+    )
+    out = local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return out.to_numpy().astype("datetime64[us]")

@@ -54,17 +54,22 @@ def _first_line(doc: str | None) -> str:
     return doc.strip().splitlines()[0] if doc else ""
 
 
-def _type_name(annotation: Any) -> str:
+def type_name(annotation: Any) -> str:
+    """A field's type in words for a Markdown table."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if annotation is typing.Any:
+        return "any value"
     if origin is typing.Literal:
         return " \\| ".join(repr(a) for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " \\| ".join(_type_name(a) for a in args)
+        return " \\| ".join(type_name(a) for a in args)
     if origin is list:
-        return f"list[{_type_name(args[0])}]"
+        return f"list[{type_name(args[0])}]"
     if origin is dict:
-        return f"table of {_type_name(args[1])}"
+        return f"table of {type_name(args[1])}"
     if annotation is type(None):
         return "none"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -76,7 +81,8 @@ def _table_name(model: type[BaseModel]) -> str:
     return model.__name__
 
 
-def _default(info: FieldInfo) -> str:
+def default_text(info: FieldInfo) -> str:
+    """A field's default for a Markdown table (``**required**`` when it has none)."""
     if info.default_factory is not None:
         value = info.default_factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
@@ -135,6 +141,6 @@ def _model_table(title: str, model: type[BaseModel], *, level: str = "##") -> li
     out += ["| key | type | default | description |", "|---|---|---|---|"]
     for key, info in model.model_fields.items():
         desc = (info.description or "").replace("|", "\\|")
-        out.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {desc} |")
+        out.append(f"| `{key}` | {type_name(info.annotation)} | {default_text(info)} | {desc} |")
     out.append("")
     return out

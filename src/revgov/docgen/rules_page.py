@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
-from revgov.config import Config
+from revgov.config import Config, CustomRuleBase, RuleOverride, RulesSettings
+from revgov.docgen.reference import default_text, type_name
 from revgov.rules.base import DIMENSIONS, Rule
-from revgov.rules.from_config import CustomRule, RuleOverride, RulesSettings
-from revgov.rules.kinds import FORMATS
+from revgov.rules.kinds import FORMATS, available_kinds
 from revgov.rules.maturity import CRITERIA, STAGES
 from revgov.rules.packs.baseline import baseline
 
@@ -20,23 +18,30 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _model_table(model: type[BaseModel]) -> list[str]:
+def _model_table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> list[str]:
     out = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
-        ann = str(field.annotation).replace("typing.", "").replace("NoneType", "None")
-        default: Any = field.default if field.default_factory is None else field.default_factory()  # type: ignore[call-arg]
-        if name == "id" or field.is_required():
-            default = "**required**"
+        if name in skip:
+            continue
+        # Tables of revgov.toml are described in config.md.
+        kind = type_name(field.annotation).replace("](#", "](config.md#")
         out.append(
-            f"| `{name}` | {_cell(ann)} | {_cell(repr(default))} | "
-            f"{_cell(field.description or '')} |"
+            f"| `{name}` | {kind} | {default_text(field)} | {_cell(field.description or '')} |"
         )
     return out
 
 
 def rules_page() -> str:
     rules = baseline(Config())
-    lines = [
+    lines = _intro(rules)
+    lines += _pack(rules)
+    lines += _declared()
+    lines += _formats_and_python()
+    return "\n".join(lines)
+
+
+def _intro(rules: list[Rule]) -> list[str]:
+    return [
         "# Rule catalogue",
         "",
         "Generated from the rules themselves by `python -m revgov.docgen rules`; do not edit",
@@ -59,6 +64,10 @@ def rules_page() -> str:
         "| rule | entity | kind | dimension | severity | settings |",
         "|---|---|---|---|---|---|",
     ]
+
+
+def _pack(rules: list[Rule]) -> list[str]:
+    lines: list[str] = []
     for r in rules:
         settings = ", ".join(f"`{s}`" for s in r.settings) or "-"
         lines.append(
@@ -90,6 +99,11 @@ def rules_page() -> str:
         if needs:
             lines.append("- also reads: " + ", ".join(f"`{e}`" for e in needs))
         lines.append("")
+    return lines
+
+
+def _declared() -> list[str]:
+    lines: list[str] = []
     lines += [
         "## Rules declared in revgov.toml",
         "",
@@ -119,41 +133,25 @@ def rules_page() -> str:
         "",
         "### `[[rules.custom]]`",
         "",
-        "Rules of your own, of any kind: `required`, `allowed` (a picklist), `format` (named",
-        "formats below), `pattern` (a regular expression), `range` (`min` / `max`), `compare`",
-        "(`field op other`: two columns of a record, e.g. a close date not before the created",
-        "date; a date compared with a datetime is compared with its day), `unique` (with",
-        "`normalize`), `reference` (to another entity's key) and `required_on_entry` (entered",
-        "one of `stages` per `stage_events` while a field was empty; only records that entered",
-        "are checked). `entity` (default: the id's prefix) and `references` must be entities",
-        "of the canonical model; a typo names the closest one.",
+        "Rules of your own, of any registered **kind**. Each table is validated when the",
+        "config is loaded by the model of its `kind` (a discriminated union over the kinds",
+        "below): an unknown kind, a missing or misspelt key, an invalid regex or an entity",
+        "that is not in the canonical model is an error naming the file, line, key and fix.",
+        "Every kind takes these keys:",
         "",
-        *_model_table(CustomRule),
+        *_model_table(CustomRuleBase, skip=("kind",)),
         "",
-        "```toml",
-        "[[rules.custom]]",
-        'id = "opportunities.next_step_missing"',
-        'kind = "required"',
-        'fields = ["next_step"]',
-        'when = { stage = ["Proposal", "Negotiation"] }',
-        'severity = "warn"',
-        "threshold = 0.05",
-        "```",
-        "",
-        "```toml",
-        "[[rules.custom]]",
-        'id = "opportunities.close_after_created"',
-        'kind = "compare"',
-        'field = "close_date"',
-        'op = ">="',
-        'other = "created_at"',
-        "```",
-        "",
+        *_kinds_section(),
         "### Named formats",
         "",
         "| format | rule |",
         "|---|---|",
     ]
+    return lines
+
+
+def _formats_and_python() -> list[str]:
+    lines: list[str] = []
     for name, spec in FORMATS.items():
         rule_text = (
             f"one of {len(spec)} codes" if isinstance(spec, frozenset) else f"`{_cell(spec)}`"
@@ -193,7 +191,25 @@ def rules_page() -> str:
         "Rules that need other entities name *derivations* (joins and windows the engine runs",
         "once per entity, shared by every rule that names them); see `revgov.rules.Derivation`.",
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def _kinds_section() -> list[str]:
+    """One entry per registered rule kind: what it checks, its own keys, an example."""
+    kinds = available_kinds()
+    lines = [
+        f"{len(kinds)} kinds are registered: " + ", ".join(f"`{k}`" for k in kinds) + ".",
+        "A kind is one module (see [contributing.md](contributing.md#adding-a-rule-kind)).",
+        "",
+    ]
+    base = set(CustomRuleBase.model_fields)
+    for name, kind in kinds.items():
+        lines += [f"#### Kind `{name}`", "", kind.summary, ""]
+        own = tuple(k for k in base if k != "id")
+        if set(kind.settings.model_fields) - base:
+            lines += [*_model_table(kind.settings, skip=(*own, "id")), ""]
+        lines += ["```toml", "[[rules.custom]]", kind.example, "```", ""]
+    return lines
 
 
 def _anchor(rule: Rule) -> str:

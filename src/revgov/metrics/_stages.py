@@ -1,19 +1,24 @@
-"""Pipeline stage attributes from the governed definitions, as plain expressions.
+"""Pipeline stage attributes for the KPIs, from the governed stage definition.
 
-The stage tables of ``revgov.toml`` are small, so they become ``when/then`` chains rather than
-joined frames: that keeps every KPI a single query on any engine. Stage names match without
-regard to case, and a stage's aliases match too.
+What a stage value means (its name under the one case rule, aliases, order, probability,
+closed and won, the funnel) is :mod:`revgov.definitions.stages`, which the mapping layer and
+the rules read too; this module adapts it to the KPIs' arguments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import narwhals as nw
 
-from revgov.config import PipelineConfig, StageConfig
+from revgov.config import PipelineConfig
+from revgov.definitions.stages import (
+    FunnelStage,
+    PipelineStages,
+    StageAttr,
+    funnel_position,
+)
+from revgov.definitions.stages import funnel_stages as _funnel_stages
 from revgov.errors import MetricInputError
 
 __all__ = [
@@ -25,17 +30,8 @@ __all__ = [
     "stage_attr",
 ]
 
-#: One pipeline or several (the first is the default for rows without a known pipeline).
+#: One pipeline or several (the first is the default for rows without a pipeline).
 Pipelines = PipelineConfig | Sequence[PipelineConfig]
-
-
-@dataclass(frozen=True)
-class FunnelStage:
-    """A stage on the way to won: its name, 1-based funnel position and spellings."""
-
-    name: str
-    position: int
-    spellings: tuple[str, ...]
 
 
 def pipelines_list(pipelines: Pipelines) -> list[PipelineConfig]:
@@ -47,68 +43,28 @@ def pipelines_list(pipelines: Pipelines) -> list[PipelineConfig]:
     return out
 
 
-def _spellings(stage: StageConfig) -> list[str]:
-    return sorted({stage.name.lower(), *(a.lower() for a in stage.aliases)})
-
-
 def stage_attr(
-    attr: str,
+    attr: StageAttr,
     pipelines: Pipelines,
     *,
     stage: str = "stage",
     pipeline: str | None = None,
+    key: str | None = None,
 ) -> nw.Expr:
     """The configured ``attr`` (``order``, ``probability``, ``is_closed``, ``is_won`` or
-    ``name``) of each row's stage; null for a stage no pipeline names."""
-    pls = pipelines_list(pipelines)
-    low = nw.col(stage).str.to_lowercase()
-    branches: list[tuple[nw.Expr, Any]] = []
-    if pipeline is not None and len(pls) > 1:
-        for p in pls:
-            for s in p.stages:
-                cond = (nw.col(pipeline) == p.name) & low.is_in(_spellings(s))
-                branches.append((cond, getattr(s, attr)))
-    for s in pls[0].stages:
-        branches.append((low.is_in(_spellings(s)), getattr(s, attr)))
-    dtype = {
-        "order": nw.Int64(),
-        "probability": nw.Float64(),
-        "is_closed": nw.Boolean(),
-        "is_won": nw.Boolean(),
-        "name": nw.String(),
-    }[attr]
-    cond0, value0 = branches[0]
-    chain = nw.when(cond0).then(nw.lit(value0, dtype=dtype))
-    for cond, value in branches[1:]:
-        chain = chain.when(cond).then(nw.lit(value, dtype=dtype))
-    return chain
+    ``name``) of each row's stage; null for a value that names no stage. With ``pipeline``
+    (a column) a row's stage is looked up in its own pipeline (the first when blank).
+    ``key``: a column holding the stage's spelling key, when the caller added one (cheaper
+    than computing it in every branch)."""
+    stages = PipelineStages.from_pipelines(pipelines_list(pipelines))
+    pipe = stages.pipe(pipeline) if pipeline is not None else None
+    return stages.attr(attr, nw.col(stage), pipe, key=nw.col(key) if key else None)
 
 
 def funnel_stages(stages: Pipelines | Sequence[str]) -> list[FunnelStage]:
-    """The stages a deal passes on the way to won, in order: open stages then won stages.
-
-    Closed-lost stages are not funnel steps (a deal leaves the funnel there). A plain list of
-    names is taken as already ordered.
-    """
-    items: list[Any] = [stages] if isinstance(stages, PipelineConfig) else list(stages)
-    if items and isinstance(items[0], PipelineConfig):
-        pl0: PipelineConfig = items[0]
-        ordered = [s for s in pl0.ordered() if not s.is_closed] + [
-            s for s in pl0.ordered() if s.is_won
-        ]
-        return [FunnelStage(s.name, i + 1, tuple(_spellings(s))) for i, s in enumerate(ordered)]
-    names = [str(s) for s in items]
-    if not names:
+    """The stages a deal passes on the way to won (see
+    :func:`revgov.definitions.stages.funnel_stages`)."""
+    out = _funnel_stages(stages)
+    if not out:
         raise MetricInputError("stage_conversion needs at least one stage")
-    return [FunnelStage(n, i + 1, (n.lower(),)) for i, n in enumerate(names)]
-
-
-def funnel_position(stages: Sequence[FunnelStage], column: str) -> nw.Expr:
-    """1-based funnel position of the stage named in ``column``; null if not a funnel step."""
-    low = nw.col(column).str.to_lowercase()
-    chain = nw.when(low.is_in(list(stages[0].spellings))).then(nw.lit(1, dtype=nw.Int64()))
-    for st in stages[1:]:
-        chain = chain.when(low.is_in(list(st.spellings))).then(
-            nw.lit(st.position, dtype=nw.Int64())
-        )
-    return chain
+    return out

@@ -8,7 +8,8 @@ from typing import Any
 
 import narwhals as nw
 
-from revgov.config import QualifiedDefinition
+from revgov.config import LifecycleConfig, QualifiedDefinition
+from revgov.definitions.qualified import with_converted, with_sql
 from revgov.errors import MetricInputError
 from revgov.metrics._frames import (
     Columns,
@@ -184,36 +185,22 @@ def stage_conversion(
     return back(sort_keys(out, [*keys, "stage_order"]), stage_events)
 
 
-def _converted_people(
-    people: nw.LazyFrame[Any],
-    opportunities: Any,
-    *,
-    person_id: str,
-    primary_person_id: str,
-    converted_opportunity_id: str,
-    is_converted: str,
-) -> nw.LazyFrame[Any]:
-    """``people`` with ``__converted``: converted flag, converted opportunity, or named as the
-    primary person of an opportunity."""
-    conv = nw.lit(False)
-    if has(people, is_converted):
-        conv = conv | nw.col(is_converted).fill_null(False)
-    if has(people, converted_opportunity_id):
-        conv = conv | ~nw.col(converted_opportunity_id).is_null()
-    if opportunities is not None:
-        opps = lazy(opportunities, name="opportunities", like=people)
-        require(opps, [primary_person_id], what="opportunities")
-        linked = (
-            opps.filter(~nw.col(primary_person_id).is_null())
-            .select(nw.col(primary_person_id).alias("__pid"))
-            .unique(["__pid"])
-            .with_columns(nw.lit(True).alias("__has_opp"))
-        )
-        people = people.join(linked, left_on=person_id, right_on="__pid", how="left")
-        if has(people, "__pid"):
-            people = people.drop("__pid")
-        conv = conv | nw.col("__has_opp").fill_null(False)
-    return people.with_columns(conv.alias("__converted"))
+def _linked_opportunities(
+    opportunities: Any, like: nw.LazyFrame[Any], primary_person_id: str
+) -> nw.LazyFrame[Any] | None:
+    if opportunities is None:
+        return None
+    opps = lazy(opportunities, name="opportunities", like=like)
+    require(opps, [primary_person_id], what="opportunities")
+    return opps
+
+
+def _events(stage_events: Any, like: nw.LazyFrame[Any]) -> nw.LazyFrame[Any] | None:
+    if stage_events is None:
+        return None
+    ev = lazy(stage_events, name="stage_events", like=like)
+    require(ev, ["record_id", "to_value"], what="stage_events")
+    return ev
 
 
 def lead_to_opportunity(
@@ -245,9 +232,9 @@ def lead_to_opportunity(
     if kinds is not None:
         require(lf, [kind], what="people")
         lf = lf.filter(nw.col(kind).str.to_lowercase().is_in([k.lower() for k in kinds]))
-    lf = _converted_people(
+    lf = with_converted(
         lf,
-        opportunities,
+        _linked_opportunities(opportunities, lf, primary_person_id),
         person_id=person_id,
         primary_person_id=primary_person_id,
         converted_opportunity_id=converted_opportunity_id,
@@ -273,6 +260,7 @@ def mql_to_sql(
     stage_events: Any = None,
     opportunities: Any = None,
     qualified: QualifiedDefinition | None = None,
+    lifecycle: LifecycleConfig | None = None,
     by: Columns = None,
     every: str | None = None,
     person_id: str = "person_id",
@@ -287,48 +275,27 @@ def mql_to_sql(
     An MQL is a person with an ``mql_at`` time. They count as SQL when their lifecycle
     stage is one of ``qualified.person_lifecycle_stages`` (default sql, opportunity,
     customer), when a ``lifecycle_stage`` stage event moved them there, or when they
-    converted to an opportunity.
+    converted to an opportunity (:func:`revgov.definitions.qualified.with_sql`; lifecycle
+    values are read through ``lifecycle``, i.e. ``config.lifecycle``, when given).
 
     Formula: ``conversion_rate = sqls / mqls`` over people who became MQLs in the period.
 
     Returns: ``[*by, period], mqls, sqls, conversion_rate``.
     """
-    definition = qualified or QualifiedDefinition()
-    sql_stages = [s.lower() for s in definition.person_lifecycle_stages]
     lf = lazy(people, name="people")
     require(lf, [person_id, mql_at], what="people")
-    lf = lf.filter(~nw.col(mql_at).is_null())
-    lf = _converted_people(
-        lf,
-        opportunities,
+    lf = with_sql(
+        lf.filter(~nw.col(mql_at).is_null()),
+        qualified=qualified or QualifiedDefinition(),
+        lifecycle=lifecycle,
+        opportunities=_linked_opportunities(opportunities, lf, primary_person_id),
+        stage_events=_events(stage_events, lf),
         person_id=person_id,
+        lifecycle_stage=lifecycle_stage,
         primary_person_id=primary_person_id,
         converted_opportunity_id=converted_opportunity_id,
         is_converted=is_converted,
     )
-    sql = nw.col("__converted")
-    if has(lf, lifecycle_stage):
-        sql = sql | nw.col(lifecycle_stage).str.to_lowercase().is_in(sql_stages).fill_null(False)
-    if stage_events is not None:
-        ev = _stage_events(
-            stage_events,
-            entity="people",
-            field="lifecycle_stage",
-            record_id="record_id",
-            to_value="to_value",
-            changed_at="changed_at",
-        )
-        hit = (
-            ev.filter(nw.col("to_value").str.to_lowercase().is_in(sql_stages))
-            .select(nw.col("record_id").alias("__sql_id"))
-            .unique(["__sql_id"])
-            .with_columns(nw.lit(True).alias("__sql_event"))
-        )
-        lf = lf.join(hit, left_on=person_id, right_on="__sql_id", how="left")
-        if has(lf, "__sql_id"):
-            lf = lf.drop("__sql_id")
-        sql = sql | nw.col("__sql_event").fill_null(False)
-    lf = lf.with_columns(sql.alias("__sql"))
     lf, keys = keyed(lf, by=by, every=every, time=naive(lf.collect_schema(), mql_at), what="people")
     out = aggregate(
         lf, keys, [nw.len().cast(nw.Int64).alias("mqls"), count_if(nw.col("__sql")).alias("sqls")]

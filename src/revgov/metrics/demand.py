@@ -8,6 +8,7 @@ from typing import Any
 import narwhals as nw
 
 from revgov.config import ICP
+from revgov.definitions.icp import Firmographics, icp_fit
 from revgov.errors import MetricInputError
 from revgov.metrics._frames import (
     Columns,
@@ -42,7 +43,8 @@ def icp_fit_rate(
 
     A record fits when it meets every configured criterion the frame can check: industry in
     ``icp.industries`` and country in ``icp.countries`` (case-insensitive), employees and
-    annual revenue within their bounds. A blank value fails its criterion. Criteria whose
+    annual revenue within their bounds (:mod:`revgov.definitions.icp`, the criteria of
+    ``[[segments]]`` too). A blank value fails its criterion. Criteria whose
     column the frame lacks (people have no annual revenue) are skipped and the ``criteria``
     column lists those applied.
 
@@ -52,33 +54,17 @@ def icp_fit_rate(
     """
     lf = lazy(records, name="records")
     require(lf, [created_at], what="records")
-    checks: list[tuple[str, nw.Expr]] = []
-    if icp.industries and has(lf, industry):
-        allowed = [i.lower() for i in icp.industries]
-        checks.append(("industry", nw.col(industry).str.to_lowercase().is_in(allowed)))
-    if icp.countries and has(lf, country):
-        allowed = [c.lower() for c in icp.countries]
-        checks.append(("country", nw.col(country).str.to_lowercase().is_in(allowed)))
-    for col, lo, hi, label in (
-        (employees, icp.employees_min, icp.employees_max, "employees"),
-        (annual_revenue, icp.annual_revenue_min, icp.annual_revenue_max, "annual_revenue"),
-    ):
-        if (lo is not None or hi is not None) and has(lf, col):
-            cond = ~nw.col(col).is_null()
-            if lo is not None:
-                cond = cond & (nw.col(col) >= lo)
-            if hi is not None:
-                cond = cond & (nw.col(col) <= hi)
-            checks.append((label, cond))
-    if not checks:
+    cols = Firmographics(
+        industry=industry, country=country, employees=employees, annual_revenue=annual_revenue
+    )
+    found = icp_fit(icp, lf.collect_schema().names(), cols)
+    if found is None:
         raise MetricInputError(
             "no ICP criterion can be checked on this frame",
             hint="configure [icp] (industries, employees_min/max, countries, annual_revenue_*) "
             "with columns the frame has",
         )
-    fit = checks[0][1].fill_null(False)
-    for _, cond in checks[1:]:
-        fit = fit & cond.fill_null(False)
+    fit, labels = found
     lf = lf.with_columns(fit.alias("__fit"))
     lf, keys = keyed(
         lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="records"
@@ -89,7 +75,7 @@ def icp_fit_rate(
         [nw.len().cast(nw.Int64).alias("records"), count_if(nw.col("__fit")).alias("icp_fit")],
     ).with_columns(
         safe_div(nw.col("icp_fit"), nw.col("records")).alias("icp_fit_rate"),
-        nw.lit(", ".join(label for label, _ in checks)).alias("criteria"),
+        nw.lit(", ".join(labels)).alias("criteria"),
     )
     return back(sort_keys(out, keys), records)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import narwhals as nw
 
+from revgov.definitions.spelling import spelling_key_expr
 from revgov.metrics._frames import FrameT, back, has, lazy, require
 from revgov.metrics._stages import Pipelines, stage_attr
 
@@ -36,8 +37,9 @@ def with_stage_attributes(
     lf = lazy(opportunities, name="opportunities")
     require(lf, [stage], what="opportunities")
     pipe = pipeline if has(lf, pipeline) else None
+    lf = lf.with_columns(spelling_key_expr(nw.col(stage)).alias("__stage_key"))
     attrs = {
-        a: stage_attr(a, pipelines, stage=stage, pipeline=pipe)
+        a: stage_attr(a, pipelines, stage=stage, pipeline=pipe, key="__stage_key")
         for a in ("order", "probability", "is_closed", "is_won")
     }
     flags = []
@@ -50,7 +52,7 @@ def with_stage_attributes(
         attrs["order"].alias("stage_order"),
         attrs["probability"].alias("stage_probability"),
         *flags,
-    )
+    ).drop("__stage_key")
     return back(out, opportunities)
 
 

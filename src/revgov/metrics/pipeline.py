@@ -7,6 +7,7 @@ from typing import Any, Literal
 import narwhals as nw
 
 from revgov.config import KPIChoices, QualifiedDefinition
+from revgov.definitions.qualified import min_stage_position
 from revgov.errors import MetricInputError
 from revgov.metrics._deals import CLOSE_T, CLOSED, win_rate_terms, with_outcome
 from revgov.metrics._frames import (
@@ -107,8 +108,7 @@ def qualified_pipeline(
     cond = nw.lit(True)
     if definition.opportunity_min_stage is not None:
         stages = funnel_stages(pipelines)
-        wanted = definition.opportunity_min_stage.lower()
-        target = next((s.position for s in stages if wanted in s.spellings), None)
+        target = min_stage_position(definition, stages)
         if target is None:
             raise MetricInputError(
                 f"qualified.opportunity_min_stage {definition.opportunity_min_stage!r} is not an "

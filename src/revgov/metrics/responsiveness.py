@@ -1,4 +1,9 @@
-"""Speed to lead and SLA compliance, in business hours from the governed SLA definition."""
+"""Speed to lead and SLA compliance, in business hours from the governed SLA definition.
+
+The clock, its start, the limits, the first qualifying touch and a lead's status are
+:mod:`revgov.definitions.sla` and :mod:`revgov.definitions.touches`: the audit's
+``people.speed_to_lead_breach`` flags exactly the leads counted as breached here.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,11 @@ from typing import Any
 
 import narwhals as nw
 
-from revgov.config import SLAConfig
-from revgov.metrics._business_hours import with_business_seconds
+from revgov.config import Segment, SLAConfig
+from revgov.definitions.icp import Firmographics, segment_expr
+from revgov.definitions.sla import SpeedToLead
+from revgov.definitions.touches import first_touches
+from revgov.errors import MetricInputError
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -26,43 +34,57 @@ from revgov.metrics._time import naive, naive_utc
 __all__ = ["sla_compliance_rate", "speed_to_lead"]
 
 
-def _first_touch(
-    people: nw.LazyFrame[Any],
+def _leads(
+    people: Any,
     activities: Any,
     *,
     sla: SLAConfig,
+    segments: Sequence[Segment],
+    as_of: datetime | date | str | None,
+    start: str | None,
     types: Sequence[str] | None,
-    start: str,
     person_id: str,
     activity_person_id: str,
     activity_type: str,
     occurred_at: str,
-    cutoff: datetime | None,
+    segment: str,
+    kind: str,
 ) -> nw.LazyFrame[Any]:
-    """``people`` who have a start, with ``__start`` and ``__touch``: the first qualifying
-    activity at or after the start (and not after ``cutoff``)."""
-    acts = lazy(activities, name="activities", like=people)
+    """The leads whose SLA clock started by ``as_of``, with ``__start``,
+    ``__first_touch_at`` and their SLA status (:mod:`revgov.definitions.sla`, the definition
+    the audit's ``people.speed_to_lead_breach`` reads too)."""
+    definition = SpeedToLead.of(sla, segments)
+    clock = start or definition.start
+    cutoff = naive_utc(as_of)
+    lf = lazy(people, name="people")
+    acts = lazy(activities, name="activities", like=lf)
     require(acts, [activity_person_id, activity_type, occurred_at], what="activities")
-    require(people, [person_id, start], what="people")
-    kinds = [t.lower() for t in (types if types is not None else sla.qualifying_activity_types)]
-    lf = people.with_columns(naive(people.collect_schema(), start).alias("__start")).filter(
-        ~nw.col("__start").is_null()
+    require(lf, [person_id, clock], what="people")
+    names = lf.collect_schema().names()
+    lf = lf.with_columns(
+        naive(lf.collect_schema(), clock).alias("__start"),
+        segment_expr(segments, names, Firmographics(segment=segment)).alias("__segment"),
+    ).filter(~nw.col("__start").is_null())
+    touches = first_touches(
+        lf.select(nw.col(person_id).alias("__pid"), "__start"),
+        acts.select(
+            nw.col(activity_person_id).alias("__pid"),
+            naive(acts.collect_schema(), occurred_at).alias("__at"),
+            nw.col(activity_type).alias("__type"),
+        ),
+        types=types if types is not None else sla.qualifying_activity_types,
+        as_of=cutoff,
+    ).select("__pid", "__first_touch_at")
+    lf = lf.join(touches, left_on=person_id, right_on="__pid", how="left")
+    lf = lf.drop("__pid") if has(lf, "__pid") else lf
+    lf = definition.status(
+        lf,
+        as_of=cutoff,
+        segment=nw.col("__segment"),
+        kind=nw.col(kind) if kind in names else None,
+        error=MetricInputError,
     )
-    touches = acts.filter(nw.col(activity_type).str.to_lowercase().is_in(kinds)).select(
-        nw.col(activity_person_id).alias("__pid"),
-        naive(acts.collect_schema(), occurred_at).alias("__at"),
-    )
-    if cutoff is not None:
-        touches = touches.filter(nw.col("__at") <= nw.lit(cutoff))
-    first = (
-        lf.select(nw.col(person_id).alias("__pid"), "__start")
-        .join(touches, on="__pid", how="inner")
-        .filter(nw.col("__at") >= nw.col("__start"))
-        .group_by("__pid")
-        .agg(nw.col("__at").min().alias("__touch"))
-    )
-    out = lf.join(first, left_on=person_id, right_on="__pid", how="left")
-    return out.drop("__pid") if has(out, "__pid") else out
+    return lf.filter(nw.col("__stl_started"))
 
 
 def speed_to_lead(
@@ -73,16 +95,20 @@ def speed_to_lead(
     as_of: datetime | date | str | None = None,
     by: Columns = None,
     every: str | None = None,
-    start: str = "mql_at",
+    start: str | None = None,
     types: Sequence[str] | None = None,
+    segments: Sequence[Segment] = (),
     person_id: str = "person_id",
     activity_person_id: str = "person_id",
     activity_type: str = "type",
     occurred_at: str = "occurred_at",
+    segment: str = "segment",
+    kind: str = "kind",
 ) -> FrameT:
-    """Business hours from the moment a person became a lead to work (``mql_at`` by default,
-    as the audit's SLA rules measure it; ``start="created_at"`` for every new record) to their
-    first qualifying activity (``sla.qualifying_activity_types``; call, email, meeting).
+    """Business hours from the moment a person became a lead to work (the SLA clock's start,
+    ``sla.speed_to_lead_start``: ``mql_at`` by default, as the audit measures it; or
+    ``start="created_at"`` for every new record) to their first qualifying activity
+    (``sla.qualifying_activity_types``; call, email, meeting).
 
     Business hours use the SLA's time zone, working days, hours and holidays: a lead that
     arrived on Friday evening and was called on Monday at 10:00 waited one business hour
@@ -98,51 +124,36 @@ def speed_to_lead(
     Returns: ``[*by, period], leads, contacted, contact_rate, mean_hours, median_hours,
     p75_hours, p90_hours``.
     """
-    rules = sla or SLAConfig()
-    cutoff = naive_utc(as_of)
-    lf = lazy(people, name="people")
-    lf = _first_touch(
-        lf,
+    lf = _leads(
+        people,
         activities,
-        sla=rules,
-        types=types,
+        sla=sla or SLAConfig(),
+        segments=segments,
+        as_of=as_of,
         start=start,
+        types=types,
         person_id=person_id,
         activity_person_id=activity_person_id,
         activity_type=activity_type,
         occurred_at=occurred_at,
-        cutoff=cutoff,
-    ).filter(nw.col("__start") <= nw.lit(cutoff))
-    lf = with_business_seconds(lf, "__start", "__touch", "__waited", rules)
-    lf = lf.with_columns(
-        nw.when(~nw.col("__touch").is_null()).then(nw.col("__waited") / 3600).alias("__hours")
+        segment=segment,
+        kind=kind,
     )
+    touched = ~nw.col("__first_touch_at").is_null()
+    lf = lf.with_columns(nw.when(touched).then(nw.col("__stl_seconds") / 3600).alias("__hours"))
     lf, keys = keyed(lf, by=by, every=every, time=nw.col("__start"), what="people")
     out = aggregate(
         lf,
         keys,
         [
             nw.len().cast(nw.Int64).alias("leads"),
-            count_if(~nw.col("__touch").is_null()).alias("contacted"),
+            count_if(~nw.col("__first_touch_at").is_null()).alias("contacted"),
             *quantile_aggs(nw.col("__hours"), "hours"),
         ],
     ).with_columns(safe_div(nw.col("contacted"), nw.col("leads")).alias("contact_rate"))
     cols = ["leads", "contacted", "contact_rate", "mean_hours", "median_hours"]
     out = out.select(*keys, *cols, "p75_hours", "p90_hours")
     return back(sort_keys(out, keys), people)
-
-
-def _sla_hours(sla: SLAConfig, lf: nw.LazyFrame[Any], segment: str) -> nw.Expr:
-    default = float(sla.speed_to_lead_hours.get("default", 4.0))
-    named = {k.lower(): float(v) for k, v in sla.speed_to_lead_hours.items() if k != "default"}
-    if not named or not has(lf, segment):
-        return nw.lit(default)
-    low = nw.col(segment).str.to_lowercase()
-    items = sorted(named.items())
-    chain = nw.when(low == items[0][0]).then(nw.lit(items[0][1]))
-    for name, hours in items[1:]:
-        chain = chain.when(low == name).then(nw.lit(hours))
-    return chain.otherwise(nw.lit(default))
 
 
 def sla_compliance_rate(
@@ -153,19 +164,24 @@ def sla_compliance_rate(
     as_of: datetime | date | str | None = None,
     by: Columns = None,
     every: str | None = None,
-    start: str = "mql_at",
+    start: str | None = None,
     segment: str = "segment",
     types: Sequence[str] | None = None,
+    segments: Sequence[Segment] = (),
     person_id: str = "person_id",
     activity_person_id: str = "person_id",
     activity_type: str = "type",
     occurred_at: str = "occurred_at",
+    kind: str = "kind",
 ) -> FrameT:
     """Share of leads first contacted within the speed-to-lead SLA.
 
-    The clock starts at ``start`` (``mql_at`` by default, as :func:`speed_to_lead`). The SLA
-    is ``sla.speed_to_lead_hours`` business hours: the entry named for the lead's segment,
-    else ``default``. As of ``as_of`` (default now) a lead has *met* the SLA if its
+    The clock starts at ``start`` (default ``sla.speed_to_lead_start``, as
+    :func:`speed_to_lead`). The SLA is ``sla.speed_to_lead_hours`` business hours: the most
+    specific key that matches the lead (``segment:kind``, its segment, its ``kind``, else
+    ``default``). The segment is the lead's ``segment`` column, else the first of
+    ``segments`` (``config.segments``) it meets. As of ``as_of`` (default now) a lead has
+    *met* the SLA if its
     first qualifying activity came within it; it has *breached* if that activity came later,
     or if it is still untouched and more business hours than allowed have passed; otherwise
     it is *pending* and left out of the rate.
@@ -174,32 +190,21 @@ def sla_compliance_rate(
 
     Returns: ``[*by, period], leads, met, breached, pending, sla_compliance_rate``.
     """
-    rules = sla or SLAConfig()
-    cutoff = naive_utc(as_of)
-    lf = lazy(people, name="people")
-    lf = _first_touch(
-        lf,
+    lf = _leads(
+        people,
         activities,
-        sla=rules,
-        types=types,
+        sla=sla or SLAConfig(),
+        segments=segments,
+        as_of=as_of,
         start=start,
+        types=types,
         person_id=person_id,
         activity_person_id=activity_person_id,
         activity_type=activity_type,
         occurred_at=occurred_at,
-        cutoff=cutoff,
-    ).filter(nw.col("__start") <= nw.lit(cutoff))
-    allowed = _sla_hours(rules, lf, segment) * 3600
-    lf = with_business_seconds(lf, "__start", "__touch", "__waited", rules)
-    lf = with_business_seconds(
-        lf.with_columns(nw.lit(cutoff).alias("__cutoff")), "__start", "__cutoff", "__so_far", rules
-    )
-    waited, so_far = nw.col("__waited"), nw.col("__so_far")
-    touched = ~nw.col("__touch").is_null()
-    lf = lf.with_columns(
-        (touched & (waited <= allowed)).alias("__met"),
-        ((touched & (waited > allowed)) | (~touched & (so_far > allowed))).alias("__breached"),
-    )
+        segment=segment,
+        kind=kind,
+    ).with_columns(nw.col("__stl_met").alias("__met"), nw.col("__stl_breached").alias("__breached"))
     lf, keys = keyed(lf, by=by, every=every, time=nw.col("__start"), what="people")
     out = aggregate(
         lf,

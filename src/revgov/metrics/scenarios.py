@@ -18,7 +18,8 @@ from typing import Any, cast
 
 import narwhals as nw
 
-from revgov.config import KPIChoices, QualifiedDefinition
+from revgov.config import KPIChoices, LifecycleConfig, QualifiedDefinition
+from revgov.definitions.qualified import with_sql
 from revgov.errors import MetricInputError
 from revgov.metrics._deals import (
     CLOSE_T,
@@ -57,7 +58,6 @@ from revgov.metrics._stages import (
     stage_attr,
 )
 from revgov.metrics._time import days_between, naive, naive_utc, period_start
-from revgov.metrics.conversion import _converted_people
 from revgov.metrics.velocity import DAYS_PER_MONTH
 
 __all__ = [
@@ -162,6 +162,7 @@ def fit_funnel(
     stage_events: Any = None,
     pipelines: Pipelines | None = None,
     qualified: QualifiedDefinition | None = None,
+    lifecycle: LifecycleConfig | None = None,
     choices: KPIChoices | None = None,
     person_id: str = "person_id",
     mql_at: str = "mql_at",
@@ -210,23 +211,19 @@ def fit_funnel(
         pp = lazy(people, name="people", like=op)
         require(pp, [person_id, mql_at, *keys], what="people")
         mqls = pp.with_columns(naive(pp.collect_schema(), mql_at).alias("__t")).filter(window)
-        mqls = _converted_people(
+        require(op, ["primary_person_id"], what="opportunities")
+        mqls = with_sql(
             mqls,
-            op,
+            qualified=definition,
+            lifecycle=lifecycle,
+            opportunities=op,
+            stage_events=(
+                None if stage_events is None else lazy(stage_events, name="stage_events", like=op)
+            ),
             person_id=person_id,
-            primary_person_id="primary_person_id",
-            converted_opportunity_id="converted_opportunity_id",
-            is_converted="is_converted",
+            lifecycle_stage=lifecycle_stage,
         )
-        sql_stages = [s.lower() for s in definition.person_lifecycle_stages]
-        sql = nw.col("__converted")
-        if has(mqls, lifecycle_stage):
-            sql = sql | nw.col(lifecycle_stage).str.to_lowercase().is_in(sql_stages).fill_null(
-                False
-            )
-        mqls = mqls.with_columns(
-            sql.alias("__sql"), period_start(nw.col("__t"), "1mo").alias(PERIOD)
-        )
+        mqls = mqls.with_columns(period_start(nw.col("__t"), "1mo").alias(PERIOD))
         monthly_people = mqls.group_by([*keys, PERIOD]).agg(
             nw.len().cast(nw.Int64).alias("__mqls"),
             count_if(nw.col("__sql")).alias("__sqls"),

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 
 import narwhals as nw
 
-from revgov._business_hours import BusinessCalendar, add_business_seconds_between
+from revgov.definitions.sla import STATUS_COLUMNS, SpeedToLead
+from revgov.definitions.touches import first_touches
 from revgov.errors import RuleDefinitionError
-from revgov.rules._expr import is_in, not_null
+from revgov.rules._expr import not_null
+from revgov.rules._routing import segment_derivation
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
 __all__ = [
@@ -108,37 +110,31 @@ def duplicate_groups(entity: str, column: str, normalized: nw.Expr, tag: str) ->
 
 
 def first_touch(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
-    """For people: ``__first_touch_at`` (first qualifying activity at or after ``start``) and
-    ``__attempts`` (qualifying activities within the follow-up window after ``start``)."""
+    """For people: ``__first_touch_at`` (the first qualifying touch at or after ``start``,
+    by as_of) and ``__attempts`` (qualifying touches within the follow-up window); see
+    :func:`revgov.definitions.touches.first_touches`."""
 
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
         sla = ctx.config.sla
-        kinds = [t.lower() for t in sla.qualifying_activity_types]
-        acts = ctx.frame("activities")
-        acts = acts.filter(
-            not_null("person_id")
-            & not_null("occurred_at")
-            & is_in(nw.col("type").str.to_lowercase(), kinds).fill_null(False)
-        ).select(nw.col("person_id").alias(key), nw.col("occurred_at").alias("__act_at"))
-        # The entity's own input, not `frame`: that carries other derivations' joins.
-        people = ctx.frame("people")
-        starts = people.filter(not_null(start)).select(key, nw.col(start).alias("__act_start"))
-        window = f"{sla.follow_up_within_days}d"
-        touched = (
-            acts.join(starts, on=key, how="inner")
-            .filter(nw.col("__act_at") >= nw.col("__act_start"))
-            .with_columns(
-                (nw.col("__act_at") <= nw.col("__act_start").dt.offset_by(window))
-                .cast(nw.Int64())
-                .alias("__in_window")
-            )
-            .group_by(key)
-            .agg(
-                nw.col("__act_at").min().alias("__first_touch_at"),
-                nw.col("__in_window").sum().alias("__attempts"),
-            )
+        acts = ctx.frame("activities").select(
+            nw.col("person_id").alias("__pid"),
+            nw.col("occurred_at").alias("__at"),
+            nw.col("type").alias("__type"),
         )
-        return frame.join(touched, on=key, how="left")
+        # The entity's own input, not `frame`: that carries other derivations' joins.
+        starts = (
+            ctx.frame("people")
+            .filter(not_null(start))
+            .select(nw.col(key).alias("__pid"), nw.col(start).alias("__start"))
+        )
+        touched = first_touches(
+            starts,
+            acts,
+            types=sla.qualifying_activity_types,
+            as_of=ctx.as_of,
+            window_days=sla.follow_up_within_days,
+        )
+        return frame.join(touched.rename({"__pid": key}), on=key, how="left")
 
     return Derivation(
         name=f"people.first_touch.{start}",
@@ -150,26 +146,31 @@ def first_touch(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
 
 
 def speed_to_lead(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
-    """``__stl_seconds``: business seconds (to the microsecond) from ``start`` to the first
-    touch (or to as_of when there is none yet), per the ``[sla]`` calendar; null without
-    ``start``."""
+    """The speed-to-lead status of each person (:data:`~revgov.definitions.sla.STATUS_COLUMNS`:
+    business seconds from ``start`` to the first touch or as_of, the limit in hours, met,
+    breached), as :meth:`revgov.definitions.sla.SpeedToLead.status` defines it for the KPIs
+    too."""
     touch = first_touch(key, start=start)
 
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
-        cal = BusinessCalendar.from_sla(ctx.config.sla, error=RuleDefinitionError)
-        frame = frame.with_columns(
-            nw.coalesce(nw.col("__first_touch_at"), nw.lit(ctx.as_of)).alias("__stl_end")
+        sla = SpeedToLead.of(ctx.config.sla, ctx.config.segments)
+        names = frame.collect_schema().names()
+        kind = nw.col("kind") if "kind" in names else None
+        frame = frame.with_columns(nw.col(start).alias("__start"))
+        frame = sla.status(
+            frame,
+            as_of=ctx.as_of,
+            segment=nw.col("__segment"),
+            kind=kind,
+            error=RuleDefinitionError,
         )
-        frame = add_business_seconds_between(
-            frame, start, "__stl_end", "__stl_seconds", cal, error=RuleDefinitionError
-        )
-        return frame.drop("__stl_end")
+        return frame.drop("__start")
 
     return Derivation(
         name=f"people.speed_to_lead.{start}",
         build=build,
-        provides=("__stl_seconds",),
+        provides=STATUS_COLUMNS,
         columns=(start,),
         requires={},
-        after=(touch,),
+        after=(touch, segment_derivation("people")),
     )

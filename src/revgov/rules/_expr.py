@@ -1,4 +1,5 @@
-"""Small narwhals expression helpers shared by the rule kinds.
+"""Small narwhals expression helpers shared by the rule kinds (the basic ones come from
+:mod:`revgov.definitions._expr`, which the definitions use too).
 
 Everything here builds expressions that mean the same on polars, DuckDB and PySpark; where
 the engines disagree (float-to-text, timestamp formats) the text is built from integers so
@@ -7,10 +8,13 @@ that findings compare equal across engines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import narwhals as nw
+
+from revgov.definitions._expr import all_of, any_of, is_in, lit_str, not_null
+from revgov.definitions._text import join_words
 
 __all__ = [
     "NULL_TEXT",
@@ -28,41 +32,6 @@ __all__ = [
 ]
 
 NULL_TEXT = "null"
-
-
-def lit_str(value: str | None) -> nw.Expr:
-    return nw.lit(value, nw.String())
-
-
-def not_null(name: str | nw.Expr) -> nw.Expr:
-    e = nw.col(name) if isinstance(name, str) else name
-    return ~e.is_null()
-
-
-def is_in(expr: nw.Expr, values: Iterable[Any]) -> nw.Expr:
-    """``expr`` in ``values``; an empty set is false (null stays null)."""
-    vals = list(dict.fromkeys(values))
-    if not vals:
-        return nw.when(expr.is_null()).then(nw.lit(None, nw.Boolean())).otherwise(nw.lit(False))
-    return expr.is_in(vals)
-
-
-def any_of(exprs: Sequence[nw.Expr]) -> nw.Expr:
-    if not exprs:
-        return nw.lit(False)
-    out = exprs[0]
-    for e in exprs[1:]:
-        out = out | e
-    return out
-
-
-def all_of(exprs: Sequence[nw.Expr]) -> nw.Expr:
-    if not exprs:
-        return nw.lit(True)
-    out = exprs[0]
-    for e in exprs[1:]:
-        out = out & e
-    return out
 
 
 def lookup(expr: nw.Expr, mapping: Mapping[Any, Any], default: nw.Expr | None = None) -> nw.Expr:
@@ -117,11 +86,3 @@ def text(*parts: str | nw.Expr) -> nw.Expr:
     """Concatenate literal text and string expressions; nulls read ``null``."""
     exprs = [lit_str(p) if isinstance(p, str) else col_text(p) for p in parts]
     return nw.concat_str(exprs)
-
-
-def join_words(values: Iterable[Any], limit: int = 12) -> str:
-    """``a, b, c`` (or ``a, b, ... (+n more)``) for messages and hints."""
-    vals = [str(v) for v in values]
-    if len(vals) > limit:
-        return ", ".join(vals[:limit]) + f", ... (+{len(vals) - limit} more)"
-    return ", ".join(vals)

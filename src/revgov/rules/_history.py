@@ -17,8 +17,16 @@ from dataclasses import dataclass
 
 import narwhals as nw
 
+from revgov.definitions.history import (
+    HISTORY_ENTITY_NAMES,
+    STAGE_EVENT_COLUMNS,
+    HistoryEntity,
+    events_of,
+)
+from revgov.definitions.lifecycle import LifecycleStages
+from revgov.definitions.spelling import spelling_key_expr
+from revgov.definitions.stages import PipelineStages
 from revgov.rules._expr import lit_str, not_null
-from revgov.rules._pipeline import Lifecycle, Pipelines
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
 __all__ = [
@@ -29,35 +37,94 @@ __all__ = [
     "stage_history",
 ]
 
-#: Spellings of ``stage_events.record_entity`` accepted for each audited entity.
-HISTORY_ENTITY_NAMES = {
-    "opportunities": ("opportunities", "opportunity", "deal", "deals"),
-    "people": ("people", "person", "lead", "leads", "contact", "contacts"),
-}
 
-#: The ``stage_events`` columns history derivations read.
-STAGE_EVENT_COLUMNS = (
-    "record_entity",
-    "record_id",
-    "field",
-    "from_value",
-    "to_value",
-    "changed_at",
-)
+#: ``(value, pipeline, spelling key of value) -> expression``.
+Meaning = Callable[[nw.Expr, nw.Expr, nw.Expr], nw.Expr]
 
 
 @dataclass(frozen=True)
 class StageHistory:
-    """What the history of one field means: canonical values, order, forward stages."""
+    """What the history of one field means: canonical values, order, forward stages (from
+    :mod:`revgov.definitions.stages` or :mod:`~revgov.definitions.lifecycle`)."""
 
-    canonical: Callable[[nw.Expr, nw.Expr], nw.Expr]
-    order: Callable[[nw.Expr, nw.Expr], nw.Expr]
-    back_allowed_to: Callable[[nw.Expr, nw.Expr], nw.Expr]
-    forward: Callable[[nw.Expr, nw.Expr], nw.Expr]
+    canonical: Meaning
+    order: Meaning
+    back_allowed_to: Meaning
+    forward: Meaning
+
+
+def _moves(
+    ctx: DeriveContext,
+    entity: HistoryEntity,
+    field: str,
+    key: str,
+    meaning: StageHistory,
+    pipe_column: str | None,
+) -> Frame:
+    """The record's events on ``field`` with canonical from/to values, their order, and
+    whether the target is a forward stage or one a record may not move back to."""
+    ev = ctx.frame("stage_events").filter(events_of(entity, field) & not_null("record_id"))
+    ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
+    # The entity's own input, not the derived frame: that carries other derivations' joins.
+    source = ctx.frame(entity)
+    if pipe_column is not None:
+        pipes = PipelineStages.of(ctx.config)
+        owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
+    else:
+        owners = source.select(key, lit_str("").alias("__pipe"))
+    ev = ev.join(owners, on=key, how="inner").with_columns(
+        spelling_key_expr(nw.col("from_value")).alias("__from_key"),
+        spelling_key_expr(nw.col("to_value")).alias("__to_key"),
+    )
+    pipe, frm_key, to_key = nw.col("__pipe"), nw.col("__from_key"), nw.col("__to_key")
+    frm, to = nw.col("from_value"), nw.col("to_value")
+    return ev.with_columns(
+        meaning.canonical(frm, pipe, frm_key).alias("__from"),
+        meaning.canonical(to, pipe, to_key).alias("__to"),
+        meaning.order(frm, pipe, frm_key).alias("__from_order"),
+        meaning.order(to, pipe, to_key).alias("__to_order"),
+        meaning.forward(to, pipe, to_key).alias("__to_forward"),
+        meaning.back_allowed_to(to, pipe, to_key).alias("__to_back_target"),
+    )
+
+
+def _move_flags(meaning: StageHistory, required: Sequence[str]) -> list[nw.Expr]:
+    """Per event: a move back (and its label), and per required stage: seen, moved past."""
+    frm, to, pipe = nw.col("__from"), nw.col("__to"), nw.col("__pipe")
+    back = (
+        nw.col("__to_back_target")
+        & not_null("__from_order")
+        & not_null("__to_order")
+        & (nw.col("__to_order") < nw.col("__from_order"))
+    ).fill_null(False)
+    when = nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S")
+    # Sorted by time first (min() of the labels is the first move back), then cut.
+    label = nw.concat_str(
+        [
+            when.fill_null(""),
+            lit_str("|"),
+            frm.fill_null("null"),
+            lit_str(" -> "),
+            to.fill_null("null"),
+            lit_str(" at "),
+            when.fill_null("unknown time"),
+        ]
+    )
+    flags = [back.cast(nw.Int64()).alias("__back")]
+    flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
+    for i, stage in enumerate(required):
+        literal = lit_str(stage)
+        named = meaning.canonical(literal, pipe, spelling_key_expr(literal))
+        target = meaning.order(literal, pipe, spelling_key_expr(literal))
+        seen = ((frm == named) | (to == named)).fill_null(False)
+        beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
+        flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
+        flags.append(beyond.cast(nw.Int64()).alias(f"__beyond_{i}"))
+    return flags
 
 
 def _history(
-    entity: str,
+    entity: HistoryEntity,
     field: str,
     key: str,
     required: Sequence[str],
@@ -70,58 +137,8 @@ def _history(
 
     def build(frame: Frame, ctx: DeriveContext) -> Frame:
         meaning = spec(ctx)
-        ev = ctx.frame("stage_events").filter(
-            nw.col("record_entity").str.to_lowercase().is_in(list(HISTORY_ENTITY_NAMES[entity]))
-            & (nw.col("field") == field)
-            & not_null("record_id")
-        )
-        ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
-        # The entity's own input, not `frame`: that carries other derivations' joins.
-        source = ctx.frame(entity)
-        if pipe_column is not None:
-            pipes = Pipelines.of(ctx.config)
-            owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
-        else:
-            owners = source.select(key, lit_str("").alias("__pipe"))
-        ev = ev.join(owners, on=key, how="inner")
-        pipe = nw.col("__pipe")
-        ev = ev.with_columns(
-            meaning.canonical(nw.col("from_value"), pipe).alias("__from"),
-            meaning.canonical(nw.col("to_value"), pipe).alias("__to"),
-        )
-        frm, to = nw.col("__from"), nw.col("__to")
-        ev = ev.with_columns(
-            meaning.order(frm, pipe).alias("__from_order"),
-            meaning.order(to, pipe).alias("__to_order"),
-            meaning.forward(to, pipe).alias("__to_forward"),
-            meaning.back_allowed_to(to, pipe).alias("__to_back_target"),
-        )
-        back = (
-            nw.col("__to_back_target")
-            & not_null("__from_order")
-            & not_null("__to_order")
-            & (nw.col("__to_order") < nw.col("__from_order"))
-        ).fill_null(False)
-        label = nw.concat_str(
-            [
-                nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S").fill_null(""),
-                lit_str("|"),
-                frm.fill_null("null"),
-                lit_str(" -> "),
-                to.fill_null("null"),
-                lit_str(" at "),
-                nw.col("changed_at").dt.to_string("%Y-%m-%d %H:%M:%S").fill_null("unknown time"),
-            ]
-        )
-        flags = [back.cast(nw.Int64()).alias("__back")]
-        flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
-        for i, stage in enumerate(required):
-            target = meaning.order(lit_str(stage), pipe)
-            seen = ((frm == stage) | (to == stage)).fill_null(False)
-            beyond = (nw.col("__to_forward") & (nw.col("__to_order") > target)).fill_null(False)
-            flags.append(seen.cast(nw.Int64()).alias(f"__seen_{i}"))
-            flags.append(beyond.cast(nw.Int64()).alias(f"__beyond_{i}"))
-        ev = ev.with_columns(*flags)
+        ev = _moves(ctx, entity, field, key, meaning, pipe_column)
+        ev = ev.with_columns(*_move_flags(meaning, required))
         per_record = ev.group_by(key).agg(
             nw.len().alias("__hist_events"),
             nw.col("__back").sum().alias("__hist_regressions"),
@@ -154,9 +171,12 @@ def stage_history(required: Sequence[str], key: str = "opportunity_id") -> Deriv
     forward stage is open or won (losing a deal early skips nothing)."""
 
     def spec(ctx: DeriveContext) -> StageHistory:
-        p = Pipelines.of(ctx.config)
+        p = PipelineStages.of(ctx.config)
         return StageHistory(
-            canonical=p.canonical, order=p.order, back_allowed_to=p.open, forward=p.progress
+            canonical=lambda v, pipe, k: p.canonical(v, pipe, key=k),
+            order=lambda v, pipe, k: p.order(v, pipe, key=k),
+            back_allowed_to=lambda v, pipe, k: p.open(v, pipe, key=k),
+            forward=lambda v, pipe, k: p.progress(v, pipe, key=k),
         )
 
     return _history("opportunities", "stage", key, required, spec, pipe_column="pipeline")
@@ -166,14 +186,14 @@ def lifecycle_history(required: Sequence[str], key: str = "person_id") -> Deriva
     """People lifecycle history: any move to an earlier lifecycle stage is a regression."""
 
     def spec(ctx: DeriveContext) -> StageHistory:
-        lc = Lifecycle.of(ctx.config)
+        lc = LifecycleStages.of(ctx.config)
 
-        def known(v: nw.Expr, _p: nw.Expr) -> nw.Expr:
-            return lc.known(v)
+        def known(v: nw.Expr, _pipe: nw.Expr, k: nw.Expr) -> nw.Expr:
+            return lc.known(v, key=k)
 
         return StageHistory(
-            canonical=lambda v, _p: lc.canonical(v),
-            order=lambda v, _p: lc.order(v),
+            canonical=lambda v, _pipe, k: lc.canonical(v, key=k),
+            order=lambda v, _pipe, k: lc.order(v, key=k),
             back_allowed_to=known,
             forward=known,
         )

@@ -47,10 +47,15 @@ def _md_table(headers: list[str], rows: list[list[object]]) -> list[str]:
     return out
 
 
-def report_markdown(report: Report, *, findings: int = 20) -> str:
+def _md_section(title: str, headers: list[str], rows: list[list[object]]) -> list[str]:
+    """``## title`` and its table; nothing when there are no rows."""
+    return [f"## {title}", "", *_md_table(headers, rows), ""] if rows else []
+
+
+def _md_head(report: Report) -> list[str]:
     s = report.summary()
     m = report.maturity
-    lines = [
+    return [
         "# revgov audit",
         "",
         f"- config hash: `{report.config_hash}`",
@@ -96,59 +101,35 @@ def report_markdown(report: Report, *, findings: int = 20) -> str:
         ),
         "",
     ]
-    owners = report.top_offenders("owner")
-    if owners.height:
-        lines += [
-            "## Top offenders by owner",
-            "",
-            *_md_table(
-                ["owner", "name", "team", "findings", "records", "errors"],
-                [list(r) for r in owners.iter_rows()],
-            ),
-            "",
-        ]
-    teams = report.top_offenders("team")
-    if teams.height:
-        lines += [
-            "## Top offenders by team",
-            "",
-            *_md_table(
-                ["team", "findings", "records", "errors"], [list(r) for r in teams.iter_rows()]
-            ),
-            "",
-        ]
-    fam = report.utm_families
-    if fam.height:
-        lines += [
-            "## UTM spelling families",
-            "",
-            *_md_table(
-                ["entity", "tag", "family", "spelling", "count"],
-                [list(r) for r in fam.iter_rows()],
-            ),
-            "",
-        ]
+
+
+def report_markdown(report: Report, *, findings: int = 20) -> str:
+    lines = _md_head(report)
+    lines += _md_section(
+        "Top offenders by owner",
+        ["owner", "name", "team", "findings", "records", "errors"],
+        [list(r) for r in report.top_offenders("owner").iter_rows()],
+    )
+    lines += _md_section(
+        "Top offenders by team",
+        ["team", "findings", "records", "errors"],
+        [list(r) for r in report.top_offenders("team").iter_rows()],
+    )
+    lines += _md_section(
+        "UTM spelling families",
+        ["entity", "tag", "family", "spelling", "count"],
+        [list(r) for r in report.utm_families.iter_rows()],
+    )
     if findings and report.findings_df.height:
-        sample = _sample(report.findings_df, findings)
-        lines += [
-            f"## Findings (first {findings} per rule)",
-            "",
-            *_md_table(
-                ["rule", "record", "owner", "field", "value", "message"],
-                [
-                    [
-                        r["rule_id"],
-                        r["record_id"],
-                        r["owner_id"],
-                        r["field"],
-                        r["value"],
-                        r["message"],
-                    ]
-                    for r in sample.iter_rows(named=True)
-                ],
-            ),
-            "",
-        ]
+        columns = ["rule_id", "record_id", "owner_id", "field", "value", "message"]
+        lines += _md_section(
+            f"Findings (first {findings} per rule)",
+            ["rule", "record", "owner", "field", "value", "message"],
+            [
+                [r[c] for c in columns]
+                for r in _sample(report.findings_df, findings).iter_rows(named=True)
+            ],
+        )
     return "\n".join(lines)
 
 

@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import narwhals as nw
 
-from revgov._typing import DIMENSIONS, SEVERITIES, Dimension, Severity
+from revgov._typing import DIMENSIONS, SEVERITIES, Dimension, RuleOrigin, Severity
 from revgov.errors import RuleDefinitionError
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class Rule:
     threshold: float | None = None
     owner_column: str | None = "owner_id"
     optional: bool = False
-    origin: Literal["builtin", "config", "python"] = "python"
+    origin: RuleOrigin = "python"
     settings: tuple[str, ...] = ()
     binder: Callable[[Config], Rule] | None = None
 

@@ -63,12 +63,12 @@ class _Run:
 def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Rule]:
     """The concrete rules to run: the config's packs and declared rules by default, else the
     given rules and packs, each bound to ``config``; ``[rules]`` overrides applied."""
-    from revgov.rules.from_config import apply_settings, rules_settings
+    from revgov.rules.from_config import apply_settings
     from revgov.rules.packs import builtin_rules
 
-    settings = rules_settings(config)
+    settings = config.rules
     if rules is None:
-        return builtin_rules(config, settings=settings)
+        return builtin_rules(config)
     out: list[Rule] = []
     for item in rules:
         if isinstance(item, Rule):
@@ -81,14 +81,7 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
                 hint="pass Rule objects (see revgov.rules.rule) or functions config -> rules",
             )
     _check_unique(out)
-    known = {r.id for r in out}
-    relevant = settings.model_copy(
-        update={
-            "disabled": [d for d in settings.disabled if d in known],
-            "overrides": {k: v for k, v in settings.overrides.items() if k in known},
-        }
-    )
-    return apply_settings(out, relevant, config)
+    return apply_settings(out, settings, config, known_only=True)
 
 
 def _check_unique(rules: Sequence[Rule]) -> None:
@@ -381,25 +374,7 @@ def audit(
         findings = _empty_like(prepared, inp.implementation)
     findings_df, counts = _execute(inp, findings, [c for _, c, _ in count_frames])
 
-    results: list[RuleResult] = []
-    per_rule: dict[str, tuple[int, int, int]] = {}
-    rows: dict[str, int] = {}
-    for (entity, _, runs), row in zip(count_frames, counts, strict=True):
-        rows[entity] = int(row["__rows"])
-        for run in runs:
-            i = run.index
-            per_rule[run.rule.id] = (int(row[f"c{i}"]), int(row[f"v{i}"]), int(row[f"f{i}"]))
-    for r in all_rules:
-        checked, violating, n_findings = per_rule.get(r.id, (0, 0, 0))
-        results.append(
-            RuleResult.of(
-                r,
-                checked=checked,
-                violating=violating,
-                findings=n_findings,
-                skipped=skipped.get(r.id),
-            )
-        )
+    results, rows = _results(all_rules, count_frames, counts, skipped)
     native = _native_findings(inp, findings, findings_df)
     extras = _report_extras(prepared, cfg, inp)
     return Report(
@@ -414,6 +389,35 @@ def audit(
         utm_families=extras["utm_families"],
         has_stage_history=extras["has_stage_history"],
     )
+
+
+def _results(
+    rules: Sequence[Rule],
+    count_frames: Sequence[tuple[str, Frame, list[_Run]]],
+    counts: Sequence[dict[str, Any]],
+    skipped: Mapping[str, str],
+) -> tuple[list[RuleResult], dict[str, int]]:
+    """Each rule's result from the per-entity counts, and each entity's rows audited."""
+    per_rule: dict[str, tuple[int, int, int]] = {}
+    rows: dict[str, int] = {}
+    for (entity, _, runs), row in zip(count_frames, counts, strict=True):
+        rows[entity] = int(row["__rows"])
+        for run in runs:
+            i = run.index
+            per_rule[run.rule.id] = (int(row[f"c{i}"]), int(row[f"v{i}"]), int(row[f"f{i}"]))
+    results = []
+    for r in rules:
+        checked, violating, n_findings = per_rule.get(r.id, (0, 0, 0))
+        results.append(
+            RuleResult.of(
+                r,
+                checked=checked,
+                violating=violating,
+                findings=n_findings,
+                skipped=skipped.get(r.id),
+            )
+        )
+    return results, rows
 
 
 def _entity_frame(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from revgov._typing import RuleStatus
 from revgov.errors import FindingsError
 from revgov.rules._families import FAMILY_SCHEMA, utm_family_frame
 from revgov.rules.base import DIMENSIONS, SEVERITIES, Rule, Severity, severity_at_least
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Report", "RuleResult", "Status", "utm_family_frame"]
 
-Status = Literal["pass", "fail", "within_threshold", "not_applicable", "skipped"]
+Status = RuleStatus
 
 
 @dataclass(frozen=True)

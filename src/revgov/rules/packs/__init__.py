@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from revgov.config import Config
 from revgov.errors import RuleDefinitionError
 from revgov.rules.base import Rule
-from revgov.rules.from_config import RulesSettings, apply_settings, config_rules, rules_settings
+from revgov.rules.from_config import apply_settings, config_location, config_rules
 from revgov.rules.packs.baseline import baseline
 
 __all__ = [
@@ -68,17 +68,20 @@ def load_pack(name: str) -> Pack:
         ) from None
 
 
-def builtin_rules(
-    config: Config | None = None, *, settings: RulesSettings | None = None
-) -> list[Rule]:
+def builtin_rules(config: Config | None = None) -> list[Rule]:
     """The rules an audit runs by default: the configured packs, then the rules the config
     declares (a declared rule replaces a pack rule of the same id), with ``[rules]``
     overrides and ``disabled`` applied."""
     cfg = config if config is not None else Config()
-    s = settings or rules_settings(cfg)
+    s = cfg.rules
     rules: dict[str, Rule] = {}
-    for name in s.packs:
-        for r in load_pack(name)(cfg):
+    for i, name in enumerate(s.packs):
+        try:
+            pack = load_pack(name)
+        except RuleDefinitionError as exc:
+            where = config_location(cfg, "rules", "packs", i)
+            raise RuleDefinitionError(f"{where}: {exc.message}", hint=exc.hint) from None
+        for r in pack(cfg):
             bound = r.bind(cfg)
             if bound.id in rules:
                 raise RuleDefinitionError(
@@ -86,6 +89,6 @@ def builtin_rules(
                     hint="rule ids must be unique across the packs you enable",
                 )
             rules[bound.id] = bound
-    for r in config_rules(cfg, s):
+    for r in config_rules(cfg):
         rules[r.id] = r
     return apply_settings(list(rules.values()), s, cfg)

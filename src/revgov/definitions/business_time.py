@@ -1,8 +1,8 @@
 """Business time between two instants, as expressions on polars, DuckDB and PySpark.
 
-Business hours are wall-clock hours on working days, minus holidays, in one time zone. They
-are counted with a cumulative clock ``B(t)``: the business time that has elapsed up to the
-instant ``t``, so the business time from ``a`` to ``b`` is ``B(b) - B(a)`` (no loop over
+The calendar is :class:`revgov.definitions.calendar.BusinessCalendar`: wall-clock hours on
+working days, minus holidays, in one time zone. Business hours are counted with a cumulative
+clock ``B(t)``: the business time that has elapsed up to the instant ``t``, so the business time from ``a`` to ``b`` is ``B(b) - B(a)`` (no loop over
 days, one expression per row). ``B`` is integer arithmetic on microseconds, exact and equal
 on every engine:
 
@@ -16,7 +16,8 @@ on every engine:
   in autumn elapsed twice (added). It is zero unless business hours cover the change.
 
 Offsets, corrections and holidays come from a small lookup table computed once per calendar:
-one row per 91-day period of UTC time over :data:`YEARS`, holding the offset in force at its
+one row per 91-day period of UTC time over
+:data:`revgov.definitions.calendar.YEARS`, holding the offset in force at its
 start, its zone changes (usually none or one) and the holidays it can reach. Each instant is
 joined to its period's row on the frame's own engine and connection, so a row needs only a
 couple of comparisons. This keeps SQL queries small whatever the window: a CASE over every
@@ -29,131 +30,25 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
 import narwhals as nw
 
-from revgov.errors import ConfigValidationError, RevgovError
+from revgov.definitions.calendar import BusinessCalendar, tz_transitions
+from revgov.errors import RevgovError
 
-if TYPE_CHECKING:
-    from revgov.config import SLAConfig
-
-__all__ = [
-    "YEARS",
-    "BusinessCalendar",
-    "add_business_seconds_between",
-    "epoch_microseconds",
-    "tz_transitions",
-]
+__all__ = ["add_business_seconds_between", "epoch_microseconds"]
 
 Frame = nw.LazyFrame[Any]
 
-YEARS = (1970, 2100)
-"""UTC years whose zone changes are honoured exactly (widened to cover every holiday)."""
-
 _US = 1_000_000
 _DAY_US = 86_400 * _US
-_EPOCH = date(1970, 1, 1)
 _PERIOD_US = 91 * _DAY_US  # a row of the lookup table: a quarter's zone changes and holidays
 _NEVER = 2**62  # pads absent zone changes: an instant no timestamp reaches
 _NO_DAY = 10**9  # pads absent holidays: a day no timestamp reaches
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Z", "+00:00"})
-
-
-def _us(t: time) -> int:
-    return ((t.hour * 60 + t.minute) * 60 + t.second) * _US + t.microsecond
-
-
-@dataclass(frozen=True)
-class BusinessCalendar:
-    """Working hours (local wall clock in ``timezone``), ISO working days (Monday = 1) and
-    holidays. Invalid values raise :class:`~revgov.errors.ConfigValidationError`."""
-
-    timezone: str = "UTC"
-    start: time = time(9, 0)
-    end: time = time(17, 0)
-    working_days: tuple[int, ...] = (1, 2, 3, 4, 5)
-    holidays: tuple[date, ...] = ()
-
-    def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigValidationError(
-                f"sla.timezone {self.timezone!r} is not a known IANA time zone",
-                hint="use a name such as America/New_York, Europe/London or UTC",
-            ) from None
-        if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ConfigValidationError(
-                f"sla.business_hours {self.start}-{self.end} carry a UTC offset",
-                hint="business hours are wall-clock times in sla.timezone: write 09:00",
-            )
-        if self.end <= self.start:
-            raise ConfigValidationError(
-                f"sla.business_hours: end {self.end} is not after start {self.start} "
-                "(business hours cannot run past midnight)",
-                hint="set start before end, e.g. start = 09:00, end = 17:00",
-            )
-        if not self.working_days or any(d not in range(1, 8) for d in self.working_days):
-            raise ConfigValidationError(
-                f"sla.business_hours.working_days {list(self.working_days)} must be ISO "
-                "weekdays 1..7 (Monday = 1), at least one",
-                hint="e.g. working_days = [1, 2, 3, 4, 5] for Monday to Friday",
-            )
-
-    @classmethod
-    def from_sla(
-        cls, sla: SLAConfig, *, error: type[RevgovError] = ConfigValidationError
-    ) -> BusinessCalendar:
-        """The calendar of a ``[sla]`` table; invalid values raise ``error``."""
-        bh = sla.business_hours
-        try:
-            return cls(
-                timezone=sla.timezone,
-                start=bh.start,
-                end=bh.end,
-                working_days=tuple(sorted(set(bh.working_days))),
-                holidays=tuple(sorted(set(sla.holidays))),
-            )
-        except ConfigValidationError as exc:
-            if error is ConfigValidationError:
-                raise
-            raise error(exc.message, hint=exc.hint) from None
-
-    @property
-    def day_seconds(self) -> int:
-        """Business seconds in one working day (whole seconds)."""
-        return self.day_us // _US
-
-    @property
-    def start_us(self) -> int:
-        return _us(self.start)
-
-    @property
-    def day_us(self) -> int:
-        """Business microseconds in one working day."""
-        return _us(self.end) - _us(self.start)
-
-    @property
-    def weekdays(self) -> tuple[int, ...]:
-        """Working days as 0-based weekday numbers (Monday = 0), sorted."""
-        return tuple(sorted({d - 1 for d in self.working_days}))
-
-    @cached_property
-    def holiday_days(self) -> tuple[int, ...]:
-        """Holidays on working days, as days since 1970-01-01, sorted (others change nothing)."""
-        days = {(h - _EPOCH).days for h in self.holidays if h.isoweekday() in self.working_days}
-        return tuple(sorted(days))
-
-    def years(self) -> tuple[int, int]:
-        """The table's UTC years: :data:`YEARS`, widened to cover every holiday."""
-        lo, hi = YEARS
-        if self.holidays:
-            lo, hi = min(lo, min(self.holidays).year), max(hi, max(self.holidays).year)
-        return lo, hi
 
 
 def _wall_clock(cal: BusinessCalendar, local_us: int) -> int:
@@ -169,37 +64,6 @@ def _wall_clock(cal: BusinessCalendar, local_us: int) -> int:
     if weekday in cal.weekdays and not off:
         today = min(max(in_day - cal.start_us, 0), cal.day_us)
     return before * cal.day_us + today
-
-
-@lru_cache(maxsize=64)
-def tz_transitions(timezone: str, first_year: int, last_year: int) -> tuple[tuple[int, int], ...]:
-    """``(epoch_second, utc_offset_seconds)`` at the start of ``first_year`` and at every
-    change of offset until the end of ``last_year`` (UTC years)."""
-    zone = ZoneInfo(timezone)
-
-    def offset(epoch: int) -> int:
-        off = datetime.fromtimestamp(epoch, zone).utcoffset()
-        return int(off.total_seconds()) if off is not None else 0
-
-    t = int(datetime(first_year, 1, 1, tzinfo=UTC).timestamp())
-    stop = int(datetime(last_year + 1, 1, 1, tzinfo=UTC).timestamp())
-    current = offset(t)
-    out = [(t, current)]
-    # Zones change offset at most once a day: scan daily, then bisect to the second.
-    while t < stop:
-        nxt = t + 86_400
-        if (new := offset(nxt)) != current:
-            lo, hi = t, nxt
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if offset(mid) == current:
-                    lo = mid
-                else:
-                    hi = mid
-            out.append((hi, offset(hi)))
-            current = new
-        t = nxt
-    return tuple(out)
 
 
 @dataclass(frozen=True)

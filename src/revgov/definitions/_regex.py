@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 
-import polars as pl
+from revgov.errors import RevgovError, RuleDefinitionError
 
-from revgov.errors import RuleDefinitionError
-
-__all__ = ["check_regex", "escape"]
+__all__ = ["RegexProblem", "check_regex", "escape", "regex_problem"]
 
 _META = set("\\^$.|?*+()[]{}")
 
@@ -47,15 +46,35 @@ def escape(literal: str) -> str:
     return "".join("\\" + ch if ch in _META else ch for ch in literal)
 
 
-def check_regex(pattern: str, *, where: str) -> str:
-    """Return ``pattern`` if every engine can run it; else a RuleDefinitionError naming
-    ``where`` (the rule and config key) and the character position of the problem."""
-    problem = _problem(pattern)
+@dataclass(frozen=True)
+class RegexProblem:
+    """Why an engine rejects a pattern: where, what, and how to fix it."""
+
+    pattern: str
+    position: int
+    what: str
+    detail: str
+    hint: str
+
+    @property
+    def message(self) -> str:
+        """What is wrong, with the pattern and a caret under the position."""
+        pos = self.position
+        return f"{self.what} at position {pos}{self.detail}\n  {self.pattern}\n  {' ' * pos}^"
+
+
+def regex_problem(pattern: str) -> RegexProblem | None:
+    """Why polars, DuckDB or Spark would reject ``pattern`` (None if every engine runs it)."""
+    found = _problem(pattern)
+    return None if found is None else RegexProblem(pattern, *found)
+
+
+def check_regex(pattern: str, *, where: str, error: type[RevgovError] = RuleDefinitionError) -> str:
+    """Return ``pattern`` if every engine can run it; else ``error`` naming ``where`` (the rule
+    and config key) and the character position of the problem."""
+    problem = regex_problem(pattern)
     if problem is not None:
-        pos, what, detail, hint = problem
-        raise RuleDefinitionError(
-            f"{where}: {what} at position {pos}{detail}\n  {pattern}\n  {' ' * pos}^", hint=hint
-        )
+        raise error(f"{where}: {problem.message}", hint=problem.hint)
     return pattern
 
 
@@ -99,6 +118,8 @@ def _problem(pattern: str) -> tuple[int, str, str, str] | None:
 
 
 def _polars_problem(pattern: str) -> tuple[int, str, str, str] | None:
+    import polars as pl  # only when a pattern is checked: loading a config stays light
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -1,0 +1,70 @@
+"""Stage history: which ``stage_events`` belong to which record, and what field they track.
+
+Opportunities keep their ``stage`` history and people their ``lifecycle_stage`` history; the
+``record_entity`` of an event may spell the entity in the vendor's words (``deal``, ``lead``)
+or be blank. Rules (regressions, skipped stages, required-on-entry) and KPIs (MQL to SQL,
+stage conversion) select history through :func:`events_of`.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from revgov._typing import HistoryEntity
+from revgov.definitions._expr import is_in
+
+__all__ = [
+    "HISTORY_ENTITY_NAMES",
+    "STAGE_EVENT_COLUMNS",
+    "STAGE_FIELD",
+    "HistoryEntity",
+    "events_of",
+    "record_entity_is",
+]
+
+#: Spellings of ``stage_events.record_entity`` accepted for each entity with history.
+HISTORY_ENTITY_NAMES: dict[HistoryEntity, tuple[str, ...]] = {
+    "opportunities": ("opportunities", "opportunity", "deal", "deals"),
+    "people": ("people", "person", "lead", "leads", "contact", "contacts"),
+}
+
+#: The field whose history is the entity's stage history.
+STAGE_FIELD: dict[HistoryEntity, str] = {"opportunities": "stage", "people": "lifecycle_stage"}
+
+#: The ``stage_events`` columns history derivations read.
+STAGE_EVENT_COLUMNS = (
+    "record_entity",
+    "record_id",
+    "field",
+    "from_value",
+    "to_value",
+    "changed_at",
+)
+
+
+def record_entity_is(entity: HistoryEntity, column: str = "record_entity") -> nw.Expr:
+    """An event's ``record_entity`` spells ``entity`` (any case); false for blank."""
+    names = HISTORY_ENTITY_NAMES[entity]
+    return is_in(nw.col(column).str.strip_chars().str.to_lowercase(), names).fill_null(False)
+
+
+def events_of(
+    entity: HistoryEntity,
+    field: str | None = None,
+    *,
+    names: set[str] | frozenset[str] | None = None,
+) -> nw.Expr:
+    """Events of ``entity``'s records on ``field`` (default: its stage field).
+
+    ``names`` are the columns the events frame has: without ``record_entity`` every event is
+    taken as the entity's, and a blank ``record_entity`` is too (as is a blank ``field`` for
+    the stage field), as KPIs read hand-made history frames.
+    """
+    wanted = field or STAGE_FIELD[entity]
+    cols = names if names is not None else frozenset(STAGE_EVENT_COLUMNS)
+    cond: nw.Expr = nw.lit(True)
+    if "record_entity" in cols:
+        cond = cond & (nw.col("record_entity").is_null() | record_entity_is(entity))
+    if "field" in cols:
+        cond = cond & (nw.col("field").fill_null(STAGE_FIELD[entity]) == wanted)
+    return cond
