@@ -32,6 +32,7 @@ from typing import Literal
 import polars as pl
 
 from revgov.model._casting import full_parse
+from revgov.model.frames import LINEAGE_COLUMNS, field_types
 
 __all__ = [
     "STAGE_EVENT_COLUMNS",
@@ -41,16 +42,8 @@ __all__ = [
     "events_from_entered",
 ]
 
-STAGE_EVENT_COLUMNS = (
-    "event_id",
-    "record_entity",
-    "record_id",
-    "field",
-    "from_value",
-    "to_value",
-    "changed_at",
-    "changed_by",
-)
+#: The canonical stage_events columns a history becomes (the model's, without lineage).
+STAGE_EVENT_COLUMNS = tuple(c for c in field_types("stage_events") if c not in LINEAGE_COLUMNS)
 
 Frame = pl.DataFrame | pl.LazyFrame
 
