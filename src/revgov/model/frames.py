@@ -35,6 +35,7 @@ from revgov.model.stage_events import StageEvent
 from revgov.model.users import User
 
 __all__ = [
+    "DUPLICATE_KEY_REASON",
     "ENTITIES",
     "LINEAGE_COLUMNS",
     "QUARANTINE_SCHEMA",
@@ -66,6 +67,10 @@ ENTITIES: dict[str, type[CanonicalRecord]] = {
 }
 
 LINEAGE_COLUMNS = ("source_system", "source_id", "pulled_at")
+
+#: The quarantine reason of a row whose primary key an earlier row of the same read has (in
+#: the same page here; across pages the store finds them when it publishes the read).
+DUPLICATE_KEY_REASON = "duplicate key in source"
 
 #: Quarantined rows per field and page that pydantic explains one by one (see type_records).
 EXPLAIN_LIMIT = 200
@@ -232,7 +237,7 @@ def type_records(
         dup = ~first_seen & ~key_null
         if dup.any():
             rows = dup.arg_true()
-            why = "duplicate primary key (an earlier row in the page has it)"
+            why = DUPLICATE_KEY_REASON
             checks.append(_failures(rows, 0, keys[0], why, df[keys[0]].gather(rows)))
 
     key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")

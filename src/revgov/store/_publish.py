@@ -1,0 +1,474 @@
+"""Publishing a finished read into the snapshot: duplicates, deletions, the shrink guard, and
+one commit per table.
+
+The analysis goes over the read's primary keys (and the entity's live keys) in hash buckets of
+at most :data:`BUCKET_ROWS` keys, so memory stays flat however large the read. It finds
+
+* keys repeated within the read: every row after the first goes to quarantine with reason
+  ``duplicate key in source`` (whatever the page boundaries);
+* upserts superseded by a later deletion of the same key in the read, and deletions that hit
+  nothing;
+* how many rows a full refresh would remove from the source's earlier rows (the shrink guard),
+  and whether any key is already stored under another source.
+
+Then, in this order, each step idempotent (a re-run after a crash repeats nothing):
+
+1. the quarantine table: the read's quarantined rows, in one commit carrying the read's id;
+2. the notes table: the source's notes about the entity replace the earlier ones;
+3. the entity table, in one commit carrying the read's id and the cursor: a full refresh
+   replaces the source's partition with the read's files, new records are added as they were
+   written, and anything that changes stored rows (updates, deletions, a key of another source)
+   is a MERGE on the primary key.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from deltalake import CommitProperties, DeltaTable, Field, Transaction
+
+from revgov.errors import ShrinkRefusedError
+from revgov.model.frames import DUPLICATE_KEY_REASON, QUARANTINE_SCHEMA, model_for
+from revgov.store._location import Location
+from revgov.store._reads import OpenRead, PageRow, source_slug
+from revgov.store._tables import (
+    SOURCE_COLUMN,
+    StagedFile,
+    add_files,
+    arrow_schema,
+    committed,
+    delta_errors,
+    file_list,
+)
+
+__all__ = [
+    "BUCKET_ROWS",
+    "QUARANTINE_DIR",
+    "Published",
+    "publish",
+    "quarantine_file",
+    "sql_string",
+    "write_parquet",
+]
+
+#: Keys held in memory at once by the analysis (per hash bucket).
+BUCKET_ROWS = 2_000_000
+QUARANTINE_DIR = "_revgov/quarantine"
+QUARANTINE_PARTITIONS = ("entity", SOURCE_COLUMN)
+_SEED = 0x5EED
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal for delta-rs predicates."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def write_parquet(
+    loc: Location, table_rel: str, partition_dir: str, frame: pl.DataFrame, tag: str
+) -> StagedFile:
+    """Write ``frame`` as a new Parquet file in a table's directory (not yet committed)."""
+    buf = io.BytesIO()
+    frame.write_parquet(buf, compression="zstd", statistics=True)
+    data = buf.getvalue()
+    rel = f"{partition_dir}/part-{tag}-{uuid.uuid4().hex[:12]}.parquet"
+    loc.put(f"{table_rel}/{rel}", data)
+    parts = dict(p.split("=", 1) for p in partition_dir.split("/"))
+    return StagedFile(rel, len(data), frame.height, parts)
+
+
+def quarantine_file(loc: Location, source: str, entity: str, frame: pl.DataFrame, tag: str) -> (
+    StagedFile
+):
+    """Stage quarantined rows of ``entity`` from ``source`` (partition columns live in the log)."""
+    staged = write_parquet(
+        loc,
+        QUARANTINE_DIR,
+        f"entity={entity}/{SOURCE_COLUMN}={source_slug(source)}",
+        frame.cast(QUARANTINE_SCHEMA).drop("entity"),
+        tag,
+    )
+    return StagedFile(staged.path, staged.size, staged.rows, {"entity": entity, "_source": source})
+
+
+@dataclass(frozen=True)
+class Published:
+    """What publishing a read did to its entity."""
+
+    rows_added: int
+    rows_updated: int
+    rows_deleted: int
+    rows_quarantined: int
+    duplicates: int
+
+
+@dataclass
+class _Analysis:
+    survivors: int = 0
+    matched_own: int = 0
+    matched_other: int = 0
+    live_own: int = 0
+    removed: int = 0
+    deletes_hit: int = 0
+    excluded: pl.DataFrame | None = None  # _file, _row: not published (duplicates, superseded)
+    duplicates: pl.DataFrame | None = None  # _file, _row
+    deletions: pl.DataFrame | None = None  # effective deletions (key columns)
+
+
+def _bucketed(lf: pl.LazyFrame, keys: Sequence[str], b: int, n: int) -> pl.LazyFrame:
+    if n == 1:
+        return lf
+    return lf.filter((pl.struct(*keys).hash(_SEED) % n) == b)
+
+
+def _deletions_frame(pages: Sequence[PageRow], keys: Sequence[str]) -> pl.DataFrame:
+    rows = [
+        [*(str(v) for v in (key if isinstance(key, list) else [key])), p.seq]
+        for p in pages
+        for key in p.deletions
+    ]
+    schema = dict.fromkeys(keys, pl.String()) | {"_seq": pl.Int64()}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+class _Reader:
+    """Scans of a read's staged files and of the entity table's stored keys."""
+
+    def __init__(self, loc: Location, read: OpenRead, live: DeltaTable | None) -> None:
+        self.loc = loc
+        self.read = read
+        self.keys = list(model_for(read.entity).primary_key)
+        self.files = [(i, p) for i, p in enumerate(read.pages) if p.data_path and p.data_rows]
+        self.live = live
+
+    def staged_uri(self, page: PageRow) -> str:
+        return self.loc.join(self.read.entity, str(page.data_path))
+
+    def staged_keys(self) -> pl.LazyFrame:
+        scans = [
+            pl.scan_parquet(self.staged_uri(p), storage_options=self.loc.polars_options())
+            .select(self.keys)
+            .with_row_index("_row")
+            .with_columns(pl.lit(i, pl.Int64).alias("_file"), pl.lit(p.seq).alias("_seq"))
+            for i, p in self.files
+        ]
+        if not scans:
+            empty = dict.fromkeys(self.keys, pl.String()) | {
+                "_row": pl.UInt32(),
+                "_file": pl.Int64(),
+                "_seq": pl.Int64(),
+            }
+            return pl.LazyFrame(schema=empty)
+        return pl.concat(scans, how="vertical_relaxed")
+
+    def live_keys(self) -> pl.LazyFrame | None:
+        if self.live is None:
+            return None
+        files = file_list(self.live)
+        if files.height == 0:
+            return None
+        scans = [
+            pl.scan_parquet(
+                self.loc.join(self.read.entity, path), storage_options=self.loc.polars_options()
+            )
+            .select(self.keys)
+            .with_columns(pl.lit(src, pl.String).alias(SOURCE_COLUMN))
+            for path, src in files.select("path", SOURCE_COLUMN).iter_rows()
+        ]
+        return pl.concat(scans, how="vertical_relaxed")
+
+
+def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
+    keys, source = reader.keys, reader.read.source
+    staged_rows = sum(p.data_rows for _, p in reader.files)
+    live = reader.live_keys()
+    live_rows = 0
+    if live is not None and reader.live is not None:
+        rows = file_list(reader.live)["rows"]
+        live_rows = int(rows.sum()) if rows.null_count() == 0 else BUCKET_ROWS
+    n = max(1, math.ceil(max(staged_rows, live_rows) / BUCKET_ROWS))
+    dels = _deletions_frame(reader.read.pages, keys).lazy()
+    out = _Analysis()
+    excluded, duplicates, deletions = [], [], []
+    what = f"{reader.read.entity} ({source})"
+    for b in range(n):
+        with delta_errors(f"the staged pages of {what}"):
+            s = _bucketed(reader.staged_keys(), keys, b, n).collect().sort("_file", "_row")
+        first = s.select(pl.struct(*keys).is_first_distinct()).to_series()
+        duplicates.append(s.filter(~first).select("_file", "_row"))
+        uniq = s.filter(first)
+        last_del = (
+            _bucketed(dels, keys, b, n)
+            .collect()
+            .group_by(keys)
+            .agg(pl.col("_seq").max().alias("_dseq"))
+        )
+        joined = uniq.join(last_del, on=keys, how="left")
+        gone = pl.col("_dseq").is_not_null() & (pl.col("_dseq") >= pl.col("_seq"))
+        excluded.append(joined.filter(gone).select("_file", "_row"))
+        surv = joined.filter(~gone).select(keys)
+        eff = last_del.join(uniq.select(*keys, "_seq"), on=keys, how="left").filter(
+            pl.col("_seq").is_null() | (pl.col("_dseq") >= pl.col("_seq"))
+        )
+        out.survivors += surv.height
+        if live is not None:
+            with delta_errors(f"the stored rows of {reader.read.entity}"):
+                lk = _bucketed(live, keys, b, n).collect()
+            own = lk.filter(pl.col(SOURCE_COLUMN) == source).select(keys)
+            other = lk.filter(pl.col(SOURCE_COLUMN) != source).select(keys)
+            out.live_own += own.height
+            out.matched_own += surv.join(own, on=keys, how="semi").height
+            out.matched_other += surv.join(other, on=keys, how="semi").height
+            if refresh:
+                out.removed += own.join(surv, on=keys, how="anti").height
+            else:
+                hit = eff.join(lk.select(keys), on=keys, how="semi")
+                out.deletes_hit += hit.height
+                deletions.append(hit.select(keys))
+    out.duplicates = pl.concat(duplicates)
+    out.excluded = pl.concat([out.duplicates, *excluded])
+    out.deletions = pl.concat(deletions) if deletions else pl.DataFrame(schema=dels.collect_schema())
+    return out
+
+
+def _check_shrink(read: OpenRead, a: _Analysis, *, allow: bool, share: float) -> None:
+    if allow or not read.refresh or a.live_own == 0:
+        return
+    if a.removed == 0 or (a.survivors > 0 and a.removed / a.live_own <= share):
+        return
+    raise ShrinkRefusedError(
+        f"the full refresh of {read.entity} from source {read.source!r} would remove "
+        f"{a.removed:,} of its {a.live_own:,} stored rows ({a.removed / a.live_own:.0%}; "
+        f"{a.survivors:,} rows delivered); nothing was changed",
+        hint="check the export or the source; if the source really shrank, pull again with "
+        f"--allow-shrink (the limit is {share:.0%} of a source's rows)",
+    )
+
+
+def _published_files(reader: _Reader, a: _Analysis) -> list[StagedFile]:
+    """The read's data files, rewritten without excluded rows where there are any."""
+    assert a.excluded is not None
+    out = []
+    by_file = a.excluded.group_by("_file").agg(pl.col("_row")) if a.excluded.height else None
+    drops = {int(f): rows for f, rows in by_file.iter_rows()} if by_file is not None else {}
+    part = {SOURCE_COLUMN: reader.read.source}
+    for i, page in reader.files:
+        if i not in drops:
+            out.append(StagedFile(str(page.data_path), page.data_size, page.data_rows, part))
+            continue
+        frame = pl.read_parquet(reader.staged_uri(page), storage_options=reader.loc.polars_options())
+        keep = ~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(drops[i])
+        kept = frame.filter(keep)
+        if kept.height:
+            directory = str(page.data_path).rsplit("/", 1)[0]
+            tag = f"{reader.read.read_id}-{page.seq:06d}-dedup"
+            staged = write_parquet(reader.loc, reader.read.entity, directory, kept, tag)
+            out.append(StagedFile(staged.path, staged.size, staged.rows, part))
+    return out
+
+
+def _duplicate_rows(reader: _Reader, a: _Analysis) -> pl.DataFrame:
+    """Quarantine rows for the repeated keys, with the whole typed row as the raw record."""
+    assert a.duplicates is not None
+    frames = []
+    key = reader.keys[0]
+    for (i,), rows in a.duplicates.partition_by("_file", as_dict=True).items():
+        page = dict(reader.files)[int(str(i))]
+        frame = pl.read_parquet(reader.staged_uri(page), storage_options=reader.loc.polars_options())
+        picked = frame.with_row_index("_row").join(rows, on="_row", how="semi").drop("_row")
+        frames.append(
+            picked.select(
+                pl.lit(reader.read.entity).alias("entity"),
+                pl.col("source_system"),
+                pl.col("source_id"),
+                pl.lit(key).alias("field"),
+                pl.col(key).cast(pl.String).alias("raw_value"),
+                pl.lit(DUPLICATE_KEY_REASON).alias("reason"),
+                pl.lit("an earlier row of the same read has this key; the first is kept").alias(
+                    "detail"
+                ),
+                pl.struct(pl.all()).struct.json_encode().alias("raw_record"),
+                pl.col("pulled_at"),
+            )
+        )
+    return pl.concat(frames).cast(QUARANTINE_SCHEMA)
+
+
+def _ensure_columns(table: DeltaTable, schema: pl.Schema) -> None:
+    """Add custom fields the table lacks (their earlier rows read as null)."""
+    have = set(arrow_schema_names(table))
+    missing = [c for c in schema.names() if c not in have]
+    if not missing:
+        return
+    arrow = arrow_schema(pl.Schema({c: schema[c] for c in missing}))
+    from deltalake import Schema as DeltaSchema
+
+    fields = DeltaSchema.from_arrow(arrow).fields
+    table.alter.add_columns([Field(f.name, f.type, nullable=True) for f in fields])
+    table.update_incremental()
+
+
+def arrow_schema_names(table: DeltaTable) -> list[str]:
+    return [f.name for f in table.schema().fields]
+
+
+def publish(
+    loc: Location,
+    read: OpenRead,
+    live: DeltaTable,
+    quarantine: DeltaTable,
+    notes_writer: Any,
+    *,
+    schema: pl.Schema,
+    config_hash: str | None,
+    allow_shrink: bool,
+    shrink_share: float,
+    pulled_at: datetime,
+) -> Published:
+    """Publish ``read`` (see the module docstring); ``live`` is the entity table."""
+    txn = f"revgov.read.{read.read_id}"
+    reader = _Reader(loc, read, live)
+    a = _analyse(reader, read.refresh)
+    _check_shrink(read, a, allow=allow_shrink, share=shrink_share)
+    entity, source = read.entity, read.source
+    q_files = [
+        StagedFile(
+            str(p.quarantine_path),
+            p.quarantine_size,
+            p.quarantine_rows,
+            {"entity": entity, SOURCE_COLUMN: source},
+        )
+        for p in read.pages
+        if p.quarantine_path
+    ]
+    assert a.duplicates is not None and a.deletions is not None
+    if a.duplicates.height:
+        dup = _duplicate_rows(reader, a)
+        q_files.append(quarantine_file(loc, source, entity, dup, f"{read.read_id}-dups"))
+    quarantined = sum(f.rows for f in q_files)
+    if not committed(quarantine, txn):
+        add_files(
+            quarantine,
+            q_files,
+            schema=arrow_schema(QUARANTINE_SCHEMA, QUARANTINE_PARTITIONS),
+            partitions=QUARANTINE_PARTITIONS,
+            overwrite={"entity": entity, SOURCE_COLUMN: source} if read.refresh else None,
+            metadata={"revgov.source": source, "revgov.entity": entity, "revgov.read": read.read_id},
+            txn=txn,
+            what=f"the quarantine of {loc.uri!r}",
+        )
+    notes = [n for p in read.pages for n in p.notes]
+    notes_writer(source, entity, notes, pulled_at)
+
+    files = _published_files(reader, a)
+    _ensure_columns(live, schema)
+    added = a.survivors - a.matched_own - a.matched_other
+    meta: dict[str, Any] = {
+        "revgov.source": source,
+        "revgov.entity": entity,
+        "revgov.read": read.read_id,
+        "revgov.cursor": json.dumps(read.cursor),
+        "revgov.config_hash": config_hash,
+        "revgov.refresh": read.refresh,
+        "revgov.pages": len(read.pages),
+        "revgov.rows_quarantined": quarantined,
+    }
+    what = f"the {entity} table of {loc.uri!r}"
+    needs_merge = (a.matched_other > 0) if read.refresh else (a.matched_own + a.matched_other > 0)
+    if needs_merge or a.deletes_hit:
+        result = _merge(reader, files, a, live, schema, meta, txn, what)
+    else:
+        deleted = a.removed if read.refresh else 0
+        updated = a.matched_own if read.refresh else 0
+        result = Published(added, updated, deleted, quarantined, a.duplicates.height)
+        meta |= _counts(result)
+        add_files(
+            live,
+            files,
+            schema=arrow_schema(schema, [SOURCE_COLUMN]),
+            partitions=[SOURCE_COLUMN],
+            overwrite={SOURCE_COLUMN: source} if read.refresh else None,
+            metadata=meta,
+            txn=txn,
+            what=what,
+        )
+    return Published(
+        result.rows_added,
+        result.rows_updated,
+        result.rows_deleted,
+        quarantined,
+        a.duplicates.height,
+    )
+
+
+def _counts(p: Published) -> dict[str, int]:
+    return {
+        "revgov.rows_added": p.rows_added,
+        "revgov.rows_updated": p.rows_updated,
+        "revgov.rows_deleted": p.rows_deleted,
+    }
+
+
+def _merge(
+    reader: _Reader,
+    files: list[StagedFile],
+    a: _Analysis,
+    live: DeltaTable,
+    schema: pl.Schema,
+    meta: dict[str, Any],
+    txn: str,
+    what: str,
+) -> Published:
+    """A MERGE on the primary key: updates, inserts and deletions in one commit."""
+    assert a.deletions is not None
+    read, keys = reader.read, reader.keys
+    opts = reader.loc.polars_options()
+    src_schema = schema | {SOURCE_COLUMN: pl.String(), "_op": pl.String()}
+    scans = [pl.scan_parquet(reader.loc.join(read.entity, f.path), storage_options=opts) for f in files]
+    with delta_errors(f"the staged pages of {read.entity} ({read.source})"):
+        upserts = (
+            pl.concat(scans, how="diagonal_relaxed").collect() if scans else pl.DataFrame()
+        ).with_columns(pl.lit("upsert").alias("_op"))
+    parts = [upserts]
+    if not read.refresh and a.deletions.height:
+        parts.append(a.deletions.with_columns(pl.lit("delete").alias("_op")))
+    both = pl.concat(parts, how="diagonal_relaxed")
+    source = both.select(
+        (pl.col(c) if c in both.columns else pl.lit(None)).cast(t).alias(c)
+        for c, t in src_schema.items()
+    ).with_columns(pl.lit(read.source).alias(SOURCE_COLUMN))
+    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    with delta_errors(what):
+        merger = live.merge(
+            source.to_arrow(),
+            predicate=on,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=CommitProperties(
+                custom_metadata=meta, app_transactions=[Transaction(txn, 1)]
+            ),
+        )
+        merger = merger.when_matched_delete(predicate="s._op = 'delete'")
+        merger = merger.when_matched_update_all(predicate="s._op = 'upsert'", except_cols=["_op"])
+        merger = merger.when_not_matched_insert_all(
+            predicate="s._op = 'upsert'", except_cols=["_op"]
+        )
+        if read.refresh:
+            merger = merger.when_not_matched_by_source_delete(
+                predicate=f"t.{SOURCE_COLUMN} = {sql_string(read.source)}"
+            )
+        metrics = merger.execute()
+    return Published(
+        int(metrics.get("num_target_rows_inserted", 0)),
+        int(metrics.get("num_target_rows_updated", 0)),
+        int(metrics.get("num_target_rows_deleted", 0)),
+        0,
+        0,
+    )
