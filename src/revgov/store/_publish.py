@@ -38,6 +38,7 @@ from deltalake import CommitProperties, DeltaTable, Field, Transaction
 from revgov.errors import ShrinkRefusedError
 from revgov.model.frames import DUPLICATE_KEY_REASON, QUARANTINE_SCHEMA, model_for
 from revgov.store._location import Location
+from revgov.store._names import logical
 from revgov.store._reads import OpenRead, PageRow, source_slug
 from revgov.store._tables import (
     SOURCE_COLUMN,
@@ -283,6 +284,7 @@ def _duplicate_rows(reader: _Reader, a: _Analysis) -> pl.DataFrame:
         page = dict(reader.files)[int(str(i))]
         frame = pl.read_parquet(reader.staged_uri(page), storage_options=reader.loc.polars_options())
         picked = frame.with_row_index("_row").join(rows, on="_row", how="semi").drop("_row")
+        picked.columns = [logical(c) for c in picked.columns]
         frames.append(
             picked.select(
                 pl.lit(reader.read.entity).alias("entity"),

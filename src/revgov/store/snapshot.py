@@ -35,6 +35,7 @@ from revgov.model.frames import (
 )
 from revgov.store import _publish
 from revgov.store._location import Location
+from revgov.store._names import logical, physical_schema
 from revgov.store._reads import OpenRead, PageRow, reads_dir, source_slug
 from revgov.store._tables import (
     SOURCE_COLUMN,
@@ -286,8 +287,8 @@ class SnapshotStore:
         if table is None:
             return {}
         canonical = set(field_types(entity)) | {SOURCE_COLUMN}
-        schema = pl.DataFrame(pl.from_arrow(pa.schema(table.schema().to_arrow()).empty_table())).schema
-        return {c: _field_type(t) for c, t in schema.items() if c not in canonical}
+        stored = pl.DataFrame(pl.from_arrow(pa.schema(table.schema().to_arrow()).empty_table()))
+        return {logical(c): _field_type(t) for c, t in stored.schema.items() if c not in canonical}
 
     def _schema(self, entity: str) -> pl.Schema:
         return polars_schema(entity, self.extras(entity))  # type: ignore[arg-type]
@@ -327,13 +328,14 @@ class SnapshotStore:
             return pl.LazyFrame(schema=schema)
         self.check_files(entity)
         uris = [self.location.join(entity, p) for p in files["path"]]
+        stored = physical_schema(entity, schema)
         return pl.scan_parquet(
             uris,
-            schema=schema,
+            schema=stored,
             missing_columns="insert",
             extra_columns="ignore",
             storage_options=self.location.polars_options(),
-        )
+        ).rename(dict(zip(stored.names(), schema.names(), strict=True)))
 
     def frames(self) -> dict[str, pl.LazyFrame]:
         """Every entity of the model as a lazy frame (empty where nothing was pulled)."""
@@ -520,6 +522,7 @@ class SnapshotStore:
         data = None
         if page.frame.height:
             frame = _conform(page.frame, schema, read.entity)
+            frame.columns = physical_schema(read.entity, schema).names()
             data = _publish.write_parquet(
                 self.location,
                 read.entity,
@@ -569,7 +572,7 @@ class SnapshotStore:
         if not read.pages:
             return None
         entity = read.entity
-        schema = polars_schema(entity, self._read_extras(read))  # type: ignore[arg-type]
+        schema = physical_schema(entity, polars_schema(entity, self._read_extras(read)))  # type: ignore[arg-type]
         live = load_table(self.location, entity) or create_table(
             self.location, entity, schema, [SOURCE_COLUMN]
         )
