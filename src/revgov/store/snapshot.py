@@ -33,7 +33,8 @@ from revgov.model.frames import (
     model_for,
     polars_schema,
 )
-from revgov.store import _publish
+from revgov.store import _legacy, _publish
+from revgov.store._legacy import LegacySnapshot
 from revgov.store._location import Location
 from revgov.store._names import logical, physical_schema
 from revgov.store._reads import OpenRead, PageRow, reads_dir, source_slug
@@ -46,9 +47,10 @@ from revgov.store._tables import (
     history,
     load_table,
 )
+from revgov.store._verify import TableCheck, verify
 from revgov.store._versions import Version, pick, table_versions, timeline
 
-__all__ = ["DEFAULT_SHRINK_SHARE", "EntityInfo", "SnapshotStore"]
+__all__ = ["DEFAULT_SHRINK_SHARE", "EntityInfo", "SnapshotStore", "verify_snapshot"]
 
 RUNS_DIR = "_revgov/runs"
 NOTES_DIR = "_revgov/notes"
@@ -746,7 +748,43 @@ class SnapshotStore:
         return removed
 
 
-DIRECT_SOURCE = "revgov"
+    def verify(self) -> list[TableCheck]:
+        """Check every table (log, files, row counts); see :func:`verify_snapshot`."""
+        return verify_snapshot(self.uri)
+
+    @classmethod
+    def migrate(cls, old: str | os.PathLike[str], new: str | os.PathLike[str]) -> SnapshotStore:
+        """Convert a snapshot of the earlier format (``_snapshot.json``) into a new one:
+        each source's rows of each entity as one read, with its quarantine, custom fields and
+        cursor."""
+        legacy = LegacySnapshot(old)
+        store = cls.create(new, config_hash=legacy.config_hash)
+        store.writer_config_hash = legacy.config_hash
+        sources = set()
+        for m in legacy.reads():
+            read = store.begin_read(m.source, m.entity)
+            for i, page in enumerate(m.pages):
+                store.stage_page(read, page, cursor=m.cursor, extras=m.extras, replace=i == 0)
+            store.publish(read, allow_shrink=True)
+            sources.add(m.source)
+        store._record_run("migrate", legacy.config_hash, sorted(sources))
+        return store
+
+
+DIRECT_SOURCE = _legacy.UNOWNED
+META_TABLES = (RUNS_DIR, _publish.QUARANTINE_DIR, NOTES_DIR)
+
+
+def verify_snapshot(root: str | os.PathLike[str]) -> list[TableCheck]:
+    """Check every table of the snapshot at ``root`` without opening it as a store (so that
+    a damaged run log is reported too)."""
+    loc = Location.of(root)
+    if not any(loc.exists(f"{m}/_delta_log") for m in META_TABLES):
+        raise SnapshotNotFoundError(
+            f"no snapshot at {loc.uri!r}",
+            hint="give the directory that `revgov pull` or `revgov demo` wrote",
+        )
+    return verify(loc, META_TABLES)
 
 
 def _staged_at(read: OpenRead) -> datetime | None:
