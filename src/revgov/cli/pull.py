@@ -35,11 +35,10 @@ def _print_text(result: PullResult) -> None:
             f"{e.rows_in:,}",
             f"{e.rows_typed:,}",
             f"[yellow]{e.rows_quarantined:,}[/]" if e.rows_quarantined else "0",
-            f"{e.rows_deleted:,}",
         )
         for e in result.entities
     ]
-    headers = ("source", "entity", "status", "rows in", "typed", "quarantined", "removed")
+    headers = ("source", "entity", "status", "rows in", "typed", "quarantined")
     for i, col in enumerate(headers):
         # Names are never cut short; on a narrow terminal the numbers' headers give way.
         width = max([len(r[i]) for r in rows if i < 3] + [len(col) if i < 3 else 1])
@@ -54,6 +53,13 @@ def _print_text(result: PullResult) -> None:
             f"`revgov snapshot info {result.snapshot}`",
             highlight=False,
         )
+    for e in result.entities:
+        if e.rows_deleted:
+            console.print(
+                f"{e.rows_deleted:,} stored {e.entity} row(s) of {e.source} removed "
+                "(deleted at the source or not delivered again)",
+                highlight=False,
+            )
     for note in result.notes:
         where = f"{note.entity}.{note.field}" if note.field else note.entity
         console.print(f"[yellow]{note.severity}[/] {where}: {note.message}", highlight=False)
