@@ -300,6 +300,12 @@ class SnapshotStore:
         files = self._files(entity)
         for path, size in files.select("path", "size").iter_rows():
             problem = self._file_problem(f"{entity}/{path}", int(size))
+            if problem and self._pinned and self.version < len(self.history()):
+                raise SnapshotVersionError(
+                    f"version {self.version} of {entity} cannot be read: {problem}",
+                    hint="the files of versions older than the vacuum retention are removed by "
+                    "`revgov snapshot vacuum`; read a later version",
+                )
             if problem:
                 raise SnapshotCorruptError(
                     f"the {entity} table of {self.uri!r}: {problem}",
@@ -646,6 +652,7 @@ class SnapshotStore:
         replace: bool = False,
         deletions: Sequence[Any] = (),
         allow_shrink: bool = False,
+        shrink_share: float = DEFAULT_SHRINK_SHARE,
     ) -> _publish.Published | None:
         """Commit one typed page as a whole read (staged and published at once)."""
         read = self.begin_read(source or DIRECT_SOURCE, page.entity)
@@ -653,7 +660,7 @@ class SnapshotStore:
             read, page, cursor=cursor, extras=extras, replace=replace, deletions=deletions
         )
         try:
-            return self.publish(read, allow_shrink=allow_shrink)
+            return self.publish(read, allow_shrink=allow_shrink, shrink_share=shrink_share)
         except Exception:
             self.discard(read)
             raise
