@@ -231,14 +231,20 @@ def type_records(
     if key_null.any():
         rows = key_null.arg_true()
         checks.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
-    key_frame = typed.select(keys)
+    # Of the rows that can be stored, the first with a key is kept and later ones are
+    # duplicates: the store applies the same rule across the pages of a read, so the result
+    # does not depend on where pages begin.
+    unstored = key_null.clone()
+    for c in checks:
+        unstored = unstored.scatter(c["__row"], True)
+    candidates = (~unstored).arg_true()
+    key_frame = typed.select(keys)[candidates]
     if key_frame.n_unique() < key_frame.height:
         first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
-        dup = ~first_seen & ~key_null
-        if dup.any():
-            rows = dup.arg_true()
-            why = DUPLICATE_KEY_REASON
-            checks.append(_failures(rows, 0, keys[0], why, df[keys[0]].gather(rows)))
+        rows = candidates.filter(~first_seen)
+        checks.append(
+            _failures(rows, 0, keys[0], DUPLICATE_KEY_REASON, df[keys[0]].gather(rows))
+        )
 
     key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")
     if "source_id" in df.columns:  # the vendor's own id, when the mapping provides one

@@ -17,7 +17,10 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
 from revgov.errors import (
+    ConcurrentWriteError,
     SchemaMismatchError,
     SnapshotCorruptError,
     SnapshotNotFoundError,
@@ -587,13 +590,41 @@ class SnapshotStore:
         if committed(live, f"revgov.read.{read.read_id}"):
             read.clear()
             return None
+        result: _publish.Published | None = None
+        # Another writer's commit to the same table (another source of the entity) can make
+        # delta-rs give up rebasing ours: publishing is idempotent, so it is simply redone
+        # on the new state of the tables, analysis included.
+        for attempt in Retrying(
+            retry=retry_if_exception_type(ConcurrentWriteError),
+            stop=stop_after_attempt(8),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            reraise=True,
+        ):
+            with attempt:
+                result = self._publish_once(read, schema, allow_shrink, shrink_share, pulled_at)
+        read.clear()
+        self._tables.pop(entity, None)
+        self._timeline = None
+        return result
+
+    def _publish_once(
+        self,
+        read: OpenRead,
+        schema: pl.Schema,
+        allow_shrink: bool,
+        shrink_share: float,
+        pulled_at: datetime | None,
+    ) -> _publish.Published | None:
+        live = load_table(self.location, read.entity)
+        if live is None or committed(live, f"revgov.read.{read.read_id}"):
+            return None
         quarantine = load_table(self.location, _publish.QUARANTINE_DIR) or create_table(
             self.location,
             _publish.QUARANTINE_DIR,
             QUARANTINE_SCHEMA,
             _publish.QUARANTINE_PARTITIONS,
         )
-        result = _publish.publish(
+        return _publish.publish(
             self.location,
             read,
             live,
@@ -605,10 +636,6 @@ class SnapshotStore:
             shrink_share=shrink_share,
             pulled_at=pulled_at or datetime.now(UTC),
         )
-        read.clear()
-        self._tables.pop(entity, None)
-        self._timeline = None
-        return result
 
     def discard(self, read: OpenRead) -> None:
         """Forget a read's pages (after a refused publish): the snapshot stays as it was."""
@@ -617,9 +644,11 @@ class SnapshotStore:
     def _write_notes(
         self, source: str, entity: str, notes: Sequence[Mapping[str, Any]], at: datetime
     ) -> None:
-        table = load_table(self.location, NOTES_DIR) or create_table(
-            self.location, NOTES_DIR, NOTES_SCHEMA
-        )
+        table = load_table(self.location, NOTES_DIR)
+        if table is None and not notes:
+            return
+        if table is None:
+            table = create_table(self.location, NOTES_DIR, NOTES_SCHEMA)
         unique = {json.dumps(n, sort_keys=True): n for n in notes}.values()
         frame = pl.DataFrame(
             [
@@ -640,6 +669,10 @@ class SnapshotStore:
             f"source = {_publish.sql_string(source)} AND entity = {_publish.sql_string(entity)}"
         )
         with delta_errors(f"the notes of {self.uri!r}"):
+            if not notes:
+                earlier = pl.DataFrame(pl.from_arrow(table.to_pyarrow_table()))
+                if earlier.filter(source=source, entity=entity).height == 0:
+                    return
             write_deltalake(table, frame, mode="overwrite", predicate=pred)
 
     def commit_page(
