@@ -296,7 +296,8 @@ def _duplicate_rows(reader: _Reader, a: _Analysis) -> pl.DataFrame:
                 pl.lit("an earlier row of the same read has this key; the first is kept").alias(
                     "detail"
                 ),
-                pl.struct(pl.all()).struct.json_encode().alias("raw_record"),
+                # The row as the read delivered it (typed), without this run's timestamp.
+                pl.struct(pl.all().exclude("pulled_at")).struct.json_encode().alias("raw_record"),
                 pl.col("pulled_at"),
             )
         )
