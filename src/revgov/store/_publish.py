@@ -73,21 +73,31 @@ def sql_string(value: str) -> str:
 
 
 def write_parquet(
-    loc: Location, table_rel: str, partition_dir: str, frame: pl.DataFrame, tag: str
+    loc: Location,
+    table_rel: str,
+    partition_dir: str,
+    frame: pl.DataFrame,
+    tag: str,
+    *,
+    unique: bool = True,
 ) -> StagedFile:
-    """Write ``frame`` as a new Parquet file in a table's directory (not yet committed)."""
+    """Write ``frame`` as a new Parquet file in a table's directory (not yet committed).
+
+    Without ``unique`` the name is ``tag`` alone: two writers publishing the same read write
+    the same file, and a table names it once."""
     buf = io.BytesIO()
     frame.write_parquet(buf, compression="zstd", statistics=True)
     data = buf.getvalue()
-    rel = f"{partition_dir}/part-{tag}-{uuid.uuid4().hex[:12]}.parquet"
+    suffix = f"-{uuid.uuid4().hex[:12]}" if unique else ""
+    rel = f"{partition_dir}/part-{tag}{suffix}.parquet"
     loc.put(f"{table_rel}/{rel}", data)
     parts = dict(p.split("=", 1) for p in partition_dir.split("/"))
     return StagedFile(rel, len(data), frame.height, parts)
 
 
-def quarantine_file(loc: Location, source: str, entity: str, frame: pl.DataFrame, tag: str) -> (
-    StagedFile
-):
+def quarantine_file(
+    loc: Location, source: str, entity: str, frame: pl.DataFrame, tag: str, *, unique: bool = True
+) -> StagedFile:
     """Stage quarantined rows of ``entity`` from ``source`` (partition columns live in the log)."""
     staged = write_parquet(
         loc,
@@ -95,6 +105,7 @@ def quarantine_file(loc: Location, source: str, entity: str, frame: pl.DataFrame
         f"entity={entity}/{SOURCE_COLUMN}={source_slug(source)}",
         frame.cast(QUARANTINE_SCHEMA).drop("entity"),
         tag,
+        unique=unique,
     )
     return StagedFile(staged.path, staged.size, staged.rows, {"entity": entity, "_source": source})
 
@@ -270,7 +281,9 @@ def _published_files(reader: _Reader, a: _Analysis) -> list[StagedFile]:
         if kept.height:
             directory = str(page.data_path).rsplit("/", 1)[0]
             tag = f"{reader.read.read_id}-{page.seq:06d}-dedup"
-            staged = write_parquet(reader.loc, reader.read.entity, directory, kept, tag)
+            staged = write_parquet(
+                reader.loc, reader.read.entity, directory, kept, tag, unique=False
+            )
             out.append(StagedFile(staged.path, staged.size, staged.rows, part))
     return out
 
@@ -354,7 +367,9 @@ def publish(
     assert a.duplicates is not None and a.deletions is not None
     if a.duplicates.height:
         dup = _duplicate_rows(reader, a)
-        q_files.append(quarantine_file(loc, source, entity, dup, f"{read.read_id}-dups"))
+        q_files.append(
+            quarantine_file(loc, source, entity, dup, f"{read.read_id}-dups", unique=False)
+        )
     quarantined = sum(f.rows for f in q_files)
     if not committed(quarantine, txn):
         add_files(

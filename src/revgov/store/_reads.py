@@ -180,7 +180,7 @@ class OpenRead:
         except ConcurrentWriteError as exc:
             raise ConcurrentWriteError(
                 f"another pull is writing {self.entity} from source {self.source!r} into this "
-                "snapshot at the same time; this one stopped before changing anything it wrote",
+                "snapshot at the same time; this one stopped and the other carries on",
                 hint="let the other pull finish, then run this one again (it resumes or "
                 "finds nothing new)",
             ) from exc.__cause__
