@@ -193,6 +193,10 @@ def _pull_entity(
     bar: Progress,
 ) -> EntityPull:
     model_for(entity)  # an unknown entity name fails before any page is read
+    if not opts.full_refresh:
+        # A damaged table is named now, not only when a changed export happens to touch it;
+        # a full refresh is how it is rebuilt.
+        store.check_files(entity)
     read = store.begin_read(source.name, entity, full_refresh=opts.full_refresh)
     task = bar.add_task(f"{source.name} · {entity}", total=None)
     pages = typed_rows = quarantined = 0

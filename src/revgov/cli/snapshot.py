@@ -35,6 +35,7 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Table or JSON
 
 def snapshot_summary(store: SnapshotStore) -> dict[str, Any]:
     """What ``snapshot info`` reports, as plain data."""
+    store.check()
     infos = {i.entity: i for i in store.info()}
     quarantined = store.quarantine_counts()
     names = [e for e in ENTITIES if e in infos or e in quarantined]

@@ -153,8 +153,11 @@ def _deletions_frame(pages: Sequence[PageRow], keys: Sequence[str]) -> pl.DataFr
 class _Reader:
     """Scans of a read's staged files and of the entity table's stored keys."""
 
-    def __init__(self, loc: Location, read: OpenRead, live: DeltaTable | None) -> None:
+    def __init__(
+        self, loc: Location, read: OpenRead, live: DeltaTable | None, skip: set[str]
+    ) -> None:
         self.loc = loc
+        self.skip = skip
         self.read = read
         self.keys = list(model_for(read.entity).primary_key)
         self.files = [(i, p) for i, p in enumerate(read.pages) if p.data_path and p.data_rows]
@@ -193,8 +196,9 @@ class _Reader:
             .select(self.keys)
             .with_columns(pl.lit(src, pl.String).alias(SOURCE_COLUMN))
             for path, src in files.select("path", SOURCE_COLUMN).iter_rows()
+            if path not in self.skip
         ]
-        return pl.concat(scans, how="vertical_relaxed")
+        return pl.concat(scans, how="vertical_relaxed") if scans else None
 
 
 def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
@@ -347,10 +351,12 @@ def publish(
     allow_shrink: bool,
     shrink_share: float,
     pulled_at: datetime,
+    skip: set[str],
 ) -> Published:
-    """Publish ``read`` (see the module docstring); ``live`` is the entity table."""
+    """Publish ``read`` (see the module docstring); ``live`` is the entity table, ``skip`` its
+    damaged files that this full refresh replaces without reading them."""
     txn = f"revgov.read.{read.read_id}"
-    reader = _Reader(loc, read, live)
+    reader = _Reader(loc, read, live, skip)
     a = _analyse(reader, read.refresh)
     _check_shrink(read, a, allow=allow_shrink, share=shrink_share)
     entity, source = read.entity, read.source

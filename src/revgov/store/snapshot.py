@@ -316,6 +316,13 @@ class SnapshotStore:
                     f"`revgov pull --full-refresh --entity {entity}` rebuilds it",
                 )
 
+    def check(self) -> None:
+        """Refuse a snapshot whose tables name a missing or damaged file (entities and
+        quarantine; ``verify`` checks more, and deeper)."""
+        for entity in ENTITIES:
+            self.check_files(entity)
+        self.scan_quarantine()
+
     def _file_problem(self, rel: str, size: int) -> str | None:
         actual = self.location.size(rel)
         if actual is None:
@@ -618,6 +625,7 @@ class SnapshotStore:
         live = load_table(self.location, read.entity)
         if live is None or committed(live, f"revgov.read.{read.read_id}"):
             return None
+        skip = self._damaged_but_replaced(read, live)
         quarantine = load_table(self.location, _publish.QUARANTINE_DIR) or create_table(
             self.location,
             _publish.QUARANTINE_DIR,
@@ -635,7 +643,27 @@ class SnapshotStore:
             allow_shrink=allow_shrink,
             shrink_share=shrink_share,
             pulled_at=pulled_at or datetime.now(UTC),
+            skip=skip,
         )
+
+    def _damaged_but_replaced(self, read: OpenRead, live: DeltaTable) -> set[str]:
+        """Damaged files of the entity: a full refresh replaces those of its own source
+        (that is how ``pull --full-refresh --entity`` repairs); any other is refused, named."""
+        files = file_list(live)
+        skip = set()
+        for path, size, source in files.select("path", "size", SOURCE_COLUMN).iter_rows():
+            problem = self._file_problem(f"{read.entity}/{path}", int(size))
+            if problem is None:
+                continue
+            if read.refresh and source == read.source:
+                skip.add(str(path))
+                continue
+            raise SnapshotCorruptError(
+                f"the {read.entity} table of {self.uri!r}: {problem}",
+                hint=f"`revgov pull --full-refresh --entity {read.entity}` rebuilds it from "
+                f"its sources; `revgov snapshot verify {self.uri}` lists every problem",
+            )
+        return skip
 
     def discard(self, read: OpenRead) -> None:
         """Forget a read's pages (after a refused publish): the snapshot stays as it was."""
