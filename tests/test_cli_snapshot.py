@@ -65,8 +65,15 @@ def _deals(root: Path, stages: dict[str, str]) -> None:
 
 def _pull(root: Path, *extra: str) -> int:
     return main(
-        ["pull", "--config", str(root / "revgov.toml"), "--snapshot", str(root / "snap"),
-         "--no-progress", *extra]
+        [
+            "pull",
+            "--config",
+            str(root / "revgov.toml"),
+            "--snapshot",
+            str(root / "snap"),
+            "--no-progress",
+            *extra,
+        ]
     )
 
 
@@ -208,14 +215,25 @@ def test_migrate_a_snapshot_written_by_the_earlier_store(
         return type_records(entity, rows, source_system="files", extras=extras)
 
     old.commit_page(
-        page("opportunities", [{"opportunity_id": "a", "amount": "1"}, {"opportunity_id": "b",
-             "amount": "x"}, {"opportunity_id": "c", "amount": "3", "sdr": "s"}], {"sdr": "string"}),
-        source="crm", cursor="p1", extras={"sdr": "string"}, replace=True,
+        page(
+            "opportunities",
+            [
+                {"opportunity_id": "a", "amount": "1"},
+                {"opportunity_id": "b", "amount": "x"},
+                {"opportunity_id": "c", "amount": "3", "sdr": "s"},
+            ],
+            {"sdr": "string"},
+        ),
+        source="crm",
+        cursor="p1",
+        extras={"sdr": "string"},
+        replace=True,
     )
     # An incremental page: a later row for a (the old store kept the latest on reading).
     old.commit_page(
         page("opportunities", [{"opportunity_id": "a", "amount": "10"}]),
-        source="crm", cursor="p2",
+        source="crm",
+        cursor="p2",
     )
     old.commit_page(page("opportunities", [{"opportunity_id": "z"}]), source="other", cursor="o1")
     old.commit_page(page("accounts", [{"account_id": "acc"}]), source="crm", cursor="k1")

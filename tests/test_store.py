@@ -143,7 +143,9 @@ def test_a_deletion_then_a_new_record_in_one_read(tmp_path: Path) -> None:
     read = store.begin_read("crm", "opportunities")
     empty = type_records("opportunities", [], source_system="x")
     store.stage_page(read, empty, cursor="1", deletions=["a", "b"])
-    again = type_records("opportunities", [{"opportunity_id": "a", "amount": "5"}], source_system="x")
+    again = type_records(
+        "opportunities", [{"opportunity_id": "a", "amount": "5"}], source_system="x"
+    )
     store.stage_page(read, again, cursor="2")
     store.publish(read)
     # a was deleted, then created again later in the read; b stays deleted.
@@ -334,8 +336,13 @@ def test_compact_keeps_rows_and_vacuum_ends_old_versions(tmp_path: Path) -> None
 
 def test_notes_are_kept_per_source_and_entity_latest_pull_wins(tmp_path: Path) -> None:
     store = SnapshotStore.create(tmp_path)
-    note = {"kind": "hidden_field", "entity": "opportunities", "message": "x hidden",
-            "field": "amount", "severity": "warn"}
+    note = {
+        "kind": "hidden_field",
+        "entity": "opportunities",
+        "message": "x hidden",
+        "field": "amount",
+        "severity": "warn",
+    }
     for source in ("crm", "other"):
         read = store.begin_read(source, "opportunities")
         store.stage_page(

@@ -127,7 +127,9 @@ def test_full_refresh_of_one_entity(tmp_path: Path) -> None:
     )
     cfg = _config(tmp_path, 10)
     pull(cfg, tmp_path / "snap", progress=False)
-    again = pull(cfg, tmp_path / "snap", progress=False, full_refresh=True, entities=["opportunities"])
+    again = pull(
+        cfg, tmp_path / "snap", progress=False, full_refresh=True, entities=["opportunities"]
+    )
     assert [(e.entity, e.status) for e in again.entities] == [("opportunities", "refreshed")]
     with pytest.raises(Exception, match="did you mean 'opportunities'"):
         pull(cfg, tmp_path / "snap", progress=False, entities=["oportunities"])

@@ -132,8 +132,17 @@ def test_two_sources_pulled_at_once_into_s3_both_land(
             toml = _project(tmp_path, name, 300 + round_, round_)
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-c", code, "pull", "--config", str(toml), "--snapshot",
-                     uri, "--no-progress"],
+                    [
+                        sys.executable,
+                        "-c",
+                        code,
+                        "pull",
+                        "--config",
+                        str(toml),
+                        "--snapshot",
+                        uri,
+                        "--no-progress",
+                    ],
                     env=env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,

@@ -44,11 +44,11 @@ from typing import ClassVar
 
 __all__ = [
     "AuthenticationError",
+    "ConcurrentWriteError",
     "ConfigError",
     "ConfigNotFoundError",
     "ConfigSyntaxError",
     "ConfigValidationError",
-    "ConcurrentWriteError",
     "ConnectorError",
     "DemoOutputExistsError",
     "FindingsError",

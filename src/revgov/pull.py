@@ -38,9 +38,8 @@ from revgov.config import Config, SourceConfig
 from revgov.connectors.base import Connector, ConnectorContext, Page, SourceNote
 from revgov.connectors.mapping import apply_definitions, pipeline_stage_records
 from revgov.connectors.registry import create_connector
-from revgov.errors import ConfigValidationError, ConnectorError
+from revgov.errors import ConfigValidationError, ConnectorError, ShrinkRefusedError
 from revgov.model.frames import model_for, raw_frame, type_records
-from revgov.errors import ShrinkRefusedError
 from revgov.store import DEFAULT_SHRINK_SHARE, OpenRead, Published, SnapshotStore
 
 __all__ = ["CONFIG_SOURCE", "EntityPull", "PullResult", "default_snapshot_dir", "pull"]

@@ -96,8 +96,8 @@ def open_snapshot(
 
 def stamp_line(stamp: dict[str, Any]) -> str:
     """The version stamp for a terminal: which version was read, and when it was written."""
-    latest = "" if stamp["version"] == stamp["latest_version"] else (
-        f" of {stamp['latest_version']}"
+    latest = (
+        "" if stamp["version"] == stamp["latest_version"] else (f" of {stamp['latest_version']}")
     )
     return (
         f"snapshot {stamp['snapshot']} version {stamp['version']}{latest} "

@@ -7,8 +7,8 @@ missing snapshot). Every output carries the config hash.
 
 from __future__ import annotations
 
-import json
 import difflib
+import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +18,15 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from revgov.cli._context import AtOpt, VersionOpt, open_snapshot, stamp_line, demo_as_of, find_config, parse_as_of
+from revgov.cli._context import (
+    AtOpt,
+    VersionOpt,
+    demo_as_of,
+    find_config,
+    open_snapshot,
+    parse_as_of,
+    stamp_line,
+)
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules

@@ -146,8 +146,11 @@ def history_cmd(directory: SnapshotArg, fmt: FormatOpt = OutputFormat.text) -> N
     table = Table(title=f"versions of {directory}", title_justify="left", box=box.SIMPLE_HEAD)
     headers = ("version", "time (UTC)", "source", "entity", "added", "updated", "deleted")
     for h in headers:
-        table.add_column(h, justify="right" if h in ("version", "added", "updated", "deleted")
-                         else "left", no_wrap=True)
+        table.add_column(
+            h,
+            justify="right" if h in ("version", "added", "updated", "deleted") else "left",
+            no_wrap=True,
+        )
     table.add_column("cursor", overflow="fold")
     table.add_column("config", no_wrap=True)
     for v in versions:

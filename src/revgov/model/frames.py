@@ -235,16 +235,14 @@ def type_records(
     # duplicates: the store applies the same rule across the pages of a read, so the result
     # does not depend on where pages begin.
     unstored = key_null.clone()
-    for c in checks:
-        unstored = unstored.scatter(c["__row"], True)
+    for check in checks:
+        unstored = unstored.scatter(check["__row"], True)
     candidates = (~unstored).arg_true()
     key_frame = typed.select(keys)[candidates]
     if key_frame.n_unique() < key_frame.height:
         first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
         rows = candidates.filter(~first_seen)
-        checks.append(
-            _failures(rows, 0, keys[0], DUPLICATE_KEY_REASON, df[keys[0]].gather(rows))
-        )
+        checks.append(_failures(rows, 0, keys[0], DUPLICATE_KEY_REASON, df[keys[0]].gather(rows)))
 
     key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")
     if "source_id" in df.columns:  # the vendor's own id, when the mapping provides one

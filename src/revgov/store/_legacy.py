@@ -10,6 +10,7 @@ custom fields and cursor, so rows, quarantine and cursors are equal after.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ class MigratedRead:
 class LegacySnapshot:
     """An old-format snapshot directory, read-only."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         path = self.root / MANIFEST
         if not path.is_file():
@@ -91,11 +92,7 @@ class LegacySnapshot:
             for p in parts
         ]
         keys = list(model_for(entity).primary_key)
-        return (
-            pl.concat(scans)
-            .unique(subset=keys, keep="last", maintain_order=True)
-            .collect()
-        )
+        return pl.concat(scans).unique(subset=keys, keep="last", maintain_order=True).collect()
 
     def quarantine_rows(self) -> pl.DataFrame:
         parts = self.manifest.get("quarantine", [])
@@ -103,8 +100,9 @@ class LegacySnapshot:
             return pl.DataFrame(schema=QUARANTINE_SCHEMA | {"_owner": pl.String()})
         return pl.concat(
             [
-                pl.read_parquet(self.root / "quarantine" / p, schema=QUARANTINE_SCHEMA)
-                .with_columns(pl.lit(self._owner(p)).alias("_owner"))
+                pl.read_parquet(
+                    self.root / "quarantine" / p, schema=QUARANTINE_SCHEMA
+                ).with_columns(pl.lit(self._owner(p)).alias("_owner"))
                 for p in parts
             ]
         )
@@ -123,7 +121,9 @@ class LegacySnapshot:
                 mine = rows.filter(pl.col("_owner") == source).drop("_owner")
                 mine_q = q.filter(pl.col("_owner") == source).drop("_owner")
                 pages = [
-                    TypedPage(entity, mine.slice(i, _PAGE_ROWS), pl.DataFrame(schema=QUARANTINE_SCHEMA))
+                    TypedPage(
+                        entity, mine.slice(i, _PAGE_ROWS), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+                    )
                     for i in range(0, mine.height, _PAGE_ROWS)
                 ] or [TypedPage(entity, mine, pl.DataFrame(schema=QUARANTINE_SCHEMA))]
                 first = pages[0]

@@ -9,6 +9,7 @@ delta-rs and pyarrow read them): nothing in revgov.toml, nothing in an error mes
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,17 +148,13 @@ class Location:
 
     def delete(self, relative: str) -> None:
         fs, path = self._fs(self.join(relative))
-        try:
+        with contextlib.suppress(FileNotFoundError):
             fs.delete_file(path)
-        except FileNotFoundError:
-            pass
 
     def delete_dir(self, relative: str) -> None:
         fs, path = self._fs(self.join(relative))
-        try:
+        with contextlib.suppress(FileNotFoundError):
             fs.delete_dir(path)
-        except FileNotFoundError:
-            pass
 
     def list_dirs(self, relative: str = "") -> list[str]:
         """Names of the sub-directories of ``relative`` (empty if it does not exist)."""

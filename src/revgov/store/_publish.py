@@ -250,7 +250,9 @@ def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
                 deletions.append(hit.select(keys))
     out.duplicates = pl.concat(duplicates)
     out.excluded = pl.concat([out.duplicates, *excluded])
-    out.deletions = pl.concat(deletions) if deletions else pl.DataFrame(schema=dels.collect_schema())
+    out.deletions = (
+        pl.concat(deletions) if deletions else pl.DataFrame(schema=dels.collect_schema())
+    )
     return out
 
 
@@ -279,7 +281,9 @@ def _published_files(reader: _Reader, a: _Analysis) -> list[StagedFile]:
         if i not in drops:
             out.append(StagedFile(str(page.data_path), page.data_size, page.data_rows, part))
             continue
-        frame = pl.read_parquet(reader.staged_uri(page), storage_options=reader.loc.polars_options())
+        frame = pl.read_parquet(
+            reader.staged_uri(page), storage_options=reader.loc.polars_options()
+        )
         keep = ~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(drops[i])
         kept = frame.filter(keep)
         if kept.height:
@@ -299,7 +303,9 @@ def _duplicate_rows(reader: _Reader, a: _Analysis) -> pl.DataFrame:
     key = reader.keys[0]
     for (i,), rows in a.duplicates.partition_by("_file", as_dict=True).items():
         page = dict(reader.files)[int(str(i))]
-        frame = pl.read_parquet(reader.staged_uri(page), storage_options=reader.loc.polars_options())
+        frame = pl.read_parquet(
+            reader.staged_uri(page), storage_options=reader.loc.polars_options()
+        )
         picked = frame.with_row_index("_row").join(rows, on="_row", how="semi").drop("_row")
         picked.columns = [logical(c) for c in picked.columns]
         frames.append(
@@ -384,7 +390,11 @@ def publish(
             schema=arrow_schema(QUARANTINE_SCHEMA, QUARANTINE_PARTITIONS),
             partitions=QUARANTINE_PARTITIONS,
             overwrite={"entity": entity, SOURCE_COLUMN: source} if read.refresh else None,
-            metadata={"revgov.source": source, "revgov.entity": entity, "revgov.read": read.read_id},
+            metadata={
+                "revgov.source": source,
+                "revgov.entity": entity,
+                "revgov.read": read.read_id,
+            },
             txn=txn,
             what=f"the quarantine of {loc.uri!r}",
         )
@@ -455,7 +465,9 @@ def _merge(
     read, keys = reader.read, reader.keys
     opts = reader.loc.polars_options()
     src_schema = schema | {SOURCE_COLUMN: pl.String(), "_op": pl.String()}
-    scans = [pl.scan_parquet(reader.loc.join(read.entity, f.path), storage_options=opts) for f in files]
+    scans = [
+        pl.scan_parquet(reader.loc.join(read.entity, f.path), storage_options=opts) for f in files
+    ]
     with delta_errors(f"the staged pages of {read.entity} ({read.source})"):
         upserts = (
             pl.concat(scans, how="diagonal_relaxed").collect() if scans else pl.DataFrame()

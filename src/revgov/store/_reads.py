@@ -17,6 +17,7 @@ and the log is emptied.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -211,10 +212,9 @@ class OpenRead:
         if table is None:
             return
         with delta_errors(f"the page log of {self.source} · {self.entity}"):
-            try:
+            # Another writer may have replaced the log: this read's rows are gone either way.
+            with contextlib.suppress(CommitFailedError):
                 table.delete(f"read = '{self.read_id}'")
-            except CommitFailedError:
-                pass  # another writer replaced the log: this read's rows are gone either way
 
 
 def _new_id() -> str:

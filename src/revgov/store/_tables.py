@@ -8,6 +8,7 @@ error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -101,7 +102,8 @@ def create_table(
     """Create the table at ``rel`` unless another writer just did; return it."""
     uri = loc.join(rel)
     with delta_errors(f"the table {uri!r}"):
-        try:
+        # A concurrent writer may create it first: then theirs is used.
+        with contextlib.suppress(CommitFailedError):
             DeltaTable.create(
                 uri,
                 arrow_schema(schema, partitions),
@@ -110,8 +112,6 @@ def create_table(
                 configuration=LOG_CONFIG,
                 storage_options=loc.storage_options(),
             )
-        except CommitFailedError:
-            pass  # a concurrent writer created it first: use theirs
         return DeltaTable(uri, storage_options=loc.storage_options())
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
-
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from revgov.errors import (
@@ -182,8 +181,14 @@ class SnapshotStore:
 
     def _record_run(self, kind: str, config_hash: str | None, sources: Sequence[str]) -> None:
         row = pl.DataFrame(
-            [{"at": datetime.now(UTC), "kind": kind, "config_hash": config_hash,
-              "sources": json.dumps(list(sources))}],
+            [
+                {
+                    "at": datetime.now(UTC),
+                    "kind": kind,
+                    "config_hash": config_hash,
+                    "sources": json.dumps(list(sources)),
+                }
+            ],
             schema=RUN_SCHEMA,
         )
         with delta_errors(f"the pull runs of {self.uri!r}"):
@@ -366,9 +371,7 @@ class SnapshotStore:
         return int(self.scan(entity).select(pl.len()).collect().item())
 
     def info(self) -> list[EntityInfo]:
-        return [
-            EntityInfo(e, self.row_count(e), self._files(e).height) for e in self.entities()
-        ]
+        return [EntityInfo(e, self.row_count(e), self._files(e).height) for e in self.entities()]
 
     def _quarantine_table(self) -> DeltaTable | None:
         table = load_table(self.location, _publish.QUARANTINE_DIR)
@@ -693,9 +696,7 @@ class SnapshotStore:
             ],
             schema=NOTES_SCHEMA,
         )
-        pred = (
-            f"source = {_publish.sql_string(source)} AND entity = {_publish.sql_string(entity)}"
-        )
+        pred = f"source = {_publish.sql_string(source)} AND entity = {_publish.sql_string(entity)}"
         with delta_errors(f"the notes of {self.uri!r}"):
             if not notes:
                 earlier = pl.DataFrame(pl.from_arrow(table.to_pyarrow_table()))
@@ -814,7 +815,6 @@ class SnapshotStore:
                 )
             removed += [f"{rel}/{n}" for n in names]
         return removed
-
 
     def verify(self) -> list[TableCheck]:
         """Check every table (log, files, row counts); see :func:`verify_snapshot`."""
