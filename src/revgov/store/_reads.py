@@ -211,10 +211,10 @@ class OpenRead:
         table = load_table(self.loc, self.rel)
         if table is None:
             return
-        with delta_errors(f"the page log of {self.source} · {self.entity}"):
-            # Another writer may have replaced the log: this read's rows are gone either way.
-            with contextlib.suppress(CommitFailedError):
-                table.delete(f"read = '{self.read_id}'")
+        # Another writer may have replaced the log: this read's rows are gone either way.
+        what = f"the page log of {self.source} · {self.entity}"
+        with delta_errors(what), contextlib.suppress(CommitFailedError):
+            table.delete(f"read = '{self.read_id}'")
 
 
 def _new_id() -> str:
