@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 from revgov.config import Config, config_from_dict
 from revgov.connectors.base import ConnectorContext, Cursor, Page, SourceNote
 from revgov.connectors.settings import ConnectorSettings, EntityMapping
+from revgov.errors import ShrinkRefusedError
 from revgov.model.frames import DUPLICATE_KEY_REASON
 from revgov.pull import pull
 from revgov.store import SnapshotStore
@@ -206,3 +207,23 @@ def test_deletions_and_notes_from_a_connector(
     assert store.notes().height == 0
     # The first version still has the deleted records.
     assert SnapshotStore(tmp_path / "snap", version=1).row_count("opportunities") == 3
+
+
+def test_keys_are_analysed_in_buckets_when_they_do_not_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads larger than a bucket are hash-partitioned on disk: same result, bounded memory."""
+    import revgov.store._publish as publish
+
+    monkeypatch.setattr(publish, "BUCKET_ROWS", 37)
+    export = _export(300, seed=11)
+    export.write_csv(tmp_path / "deals.csv")
+    pull(_config(tmp_path, 50), tmp_path / "snap", progress=False)
+    want_rows, want_q = _expected(export)
+    rows, quarantine = _state(tmp_path / "snap")
+    assert_frame_equal(rows, want_rows)
+    assert_frame_equal(quarantine, want_q)
+    # A refresh that drops most keys is counted across buckets, and refused.
+    export.head(40).write_csv(tmp_path / "deals.csv")
+    with pytest.raises(ShrinkRefusedError, match=f"of its {want_rows.height} stored rows"):
+        pull(_config(tmp_path, 50), tmp_path / "snap", progress=False)

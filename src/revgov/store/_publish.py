@@ -26,10 +26,12 @@ from __future__ import annotations
 import io
 import json
 import math
+import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -61,7 +63,7 @@ __all__ = [
 ]
 
 #: Keys held in memory at once by the analysis (per hash bucket).
-BUCKET_ROWS = 2_000_000
+BUCKET_ROWS = 1_000_000
 QUARANTINE_DIR = "_revgov/quarantine"
 QUARANTINE_PARTITIONS = ("entity", SOURCE_COLUMN)
 _SEED = 0x5EED
@@ -201,22 +203,62 @@ class _Reader:
         return pl.concat(scans, how="vertical_relaxed") if scans else None
 
 
+def _spill(lf: pl.LazyFrame, keys: Sequence[str], n: int, where: Path) -> Path:
+    """Write ``lf`` to local files, one directory per hash bucket, in one streaming pass."""
+    bucket = (pl.struct(*keys).hash(_SEED) % n).alias("_bucket")
+    lf.with_columns(bucket).sink_parquet(
+        pl.PartitionBy(str(where), key="_bucket", include_key=False), mkdir=True
+    )
+    return where
+
+
+def _bucket(
+    source: pl.LazyFrame | Path, keys: Sequence[str], b: int, n: int, schema: pl.Schema
+) -> pl.DataFrame:
+    """Bucket ``b`` of ``n``: filtered in memory (one bucket), or read from its spilled files."""
+    if isinstance(source, pl.LazyFrame):
+        return _bucketed(source, keys, b, n).collect()
+    files = sorted((source / f"_bucket={b}").glob("*.parquet"))
+    if not files:
+        return pl.DataFrame(schema=schema)
+    return pl.read_parquet(files).select(schema.names())
+
+
 def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
-    keys, source = reader.keys, reader.read.source
+    """Go over the read's keys (and the stored ones) bucket by bucket; see the module doc."""
     staged_rows = sum(p.data_rows for _, p in reader.files)
     live = reader.live_keys()
     live_rows = 0
     if live is not None and reader.live is not None:
         rows = file_list(reader.live)["rows"]
-        live_rows = int(rows.sum()) if rows.null_count() == 0 else BUCKET_ROWS
+        live_rows = int(rows.sum()) if rows.null_count() == 0 else BUCKET_ROWS + 1
     n = max(1, math.ceil(max(staged_rows, live_rows) / BUCKET_ROWS))
+    what = f"the staged pages of {reader.read.entity} ({reader.read.source})"
+    with tempfile.TemporaryDirectory(prefix="revgov-keys-") as tmp, delta_errors(what):
+        staged: pl.LazyFrame | Path = reader.staged_keys()
+        stored: pl.LazyFrame | Path | None = live
+        if n > 1:  # more keys than a bucket holds: hash-partition them on local disk once
+            staged = _spill(reader.staged_keys(), reader.keys, n, Path(tmp) / "staged")
+            if live is not None:
+                stored = _spill(live, reader.keys, n, Path(tmp) / "live")
+        return _analyse_buckets(reader, refresh, n, staged, stored)
+
+
+def _analyse_buckets(
+    reader: _Reader,
+    refresh: bool,
+    n: int,
+    staged: pl.LazyFrame | Path,
+    stored: pl.LazyFrame | Path | None,
+) -> _Analysis:
+    keys, source = reader.keys, reader.read.source
+    staged_schema = reader.staged_keys().collect_schema()
+    live_schema = pl.Schema(dict.fromkeys(keys, pl.String()) | {SOURCE_COLUMN: pl.String()})
     dels = _deletions_frame(reader.read.pages, keys).lazy()
     out = _Analysis()
     excluded, duplicates, deletions = [], [], []
-    what = f"{reader.read.entity} ({source})"
     for b in range(n):
-        with delta_errors(f"the staged pages of {what}"):
-            s = _bucketed(reader.staged_keys(), keys, b, n).collect().sort("_file", "_row")
+        s = _bucket(staged, keys, b, n, staged_schema).sort("_file", "_row")
         first = s.select(pl.struct(*keys).is_first_distinct()).to_series()
         duplicates.append(s.filter(~first).select("_file", "_row"))
         uniq = s.filter(first)
@@ -234,25 +276,24 @@ def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
             pl.col("_seq").is_null() | (pl.col("_dseq") >= pl.col("_seq"))
         )
         out.survivors += surv.height
-        if live is not None:
-            with delta_errors(f"the stored rows of {reader.read.entity}"):
-                lk = _bucketed(live, keys, b, n).collect()
-            own = lk.filter(pl.col(SOURCE_COLUMN) == source).select(keys)
-            other = lk.filter(pl.col(SOURCE_COLUMN) != source).select(keys)
-            out.live_own += own.height
-            out.matched_own += surv.join(own, on=keys, how="semi").height
-            out.matched_other += surv.join(other, on=keys, how="semi").height
-            if refresh:
-                out.removed += own.join(surv, on=keys, how="anti").height
-            else:
-                hit = eff.join(lk.select(keys), on=keys, how="semi")
-                out.deletes_hit += hit.height
-                deletions.append(hit.select(keys))
+        if stored is None:
+            continue
+        lk = _bucket(stored, keys, b, n, live_schema)
+        own = lk.filter(pl.col(SOURCE_COLUMN) == source).select(keys)
+        other = lk.filter(pl.col(SOURCE_COLUMN) != source).select(keys)
+        out.live_own += own.height
+        out.matched_own += surv.join(own, on=keys, how="semi").height
+        out.matched_other += surv.join(other, on=keys, how="semi").height
+        if refresh:
+            out.removed += own.join(surv, on=keys, how="anti").height
+        else:
+            hit = eff.join(lk.select(keys), on=keys, how="semi")
+            out.deletes_hit += hit.height
+            deletions.append(hit.select(keys))
     out.duplicates = pl.concat(duplicates)
     out.excluded = pl.concat([out.duplicates, *excluded])
-    out.deletions = (
-        pl.concat(deletions) if deletions else pl.DataFrame(schema=dels.collect_schema())
-    )
+    empty = pl.DataFrame(schema=dict.fromkeys(keys, pl.String()))
+    out.deletions = pl.concat(deletions) if deletions else empty
     return out
 
 
