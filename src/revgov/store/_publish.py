@@ -253,15 +253,26 @@ def _analyse_buckets(
 ) -> _Analysis:
     keys, source = reader.keys, reader.read.source
     staged_schema = reader.staged_keys().collect_schema()
-    live_schema = pl.Schema(dict.fromkeys(keys, pl.String()) | {SOURCE_COLUMN: pl.String()})
     dels = _deletions_frame(reader.read.pages, keys).lazy()
     out = _Analysis()
-    excluded, duplicates, deletions = [], [], []
+    excluded: list[pl.DataFrame] = []
+    duplicates: list[pl.DataFrame] = []
+    deletions: list[pl.DataFrame] = []
+    has_dels = any(p.deletions for p in reader.read.pages)
+    key_expr = pl.col(keys[0]) if len(keys) == 1 else pl.struct(*keys)
     for b in range(n):
-        s = _bucket(staged, keys, b, n, staged_schema).sort("_file", "_row")
-        first = s.select(pl.struct(*keys).is_first_distinct()).to_series()
+        s = _bucket(staged, keys, b, n, staged_schema)
+        if isinstance(staged, Path):  # spilled files keep each page's order, not the pages'
+            s = s.sort("_file", "_row")
+        first = s.select(key_expr.is_first_distinct()).to_series()
         duplicates.append(s.filter(~first).select("_file", "_row"))
         uniq = s.filter(first)
+        if not has_dels:
+            surv = uniq.select(keys)
+            eff = pl.DataFrame(schema=dict.fromkeys(keys, pl.String()))
+            out.survivors += surv.height
+            _match(out, surv, eff, stored, keys, source, refresh, (b, n), deletions)
+            continue
         last_del = (
             _bucketed(dels, keys, b, n)
             .collect()
@@ -272,29 +283,49 @@ def _analyse_buckets(
         gone = pl.col("_dseq").is_not_null() & (pl.col("_dseq") >= pl.col("_seq"))
         excluded.append(joined.filter(gone).select("_file", "_row"))
         surv = joined.filter(~gone).select(keys)
-        eff = last_del.join(uniq.select(*keys, "_seq"), on=keys, how="left").filter(
-            pl.col("_seq").is_null() | (pl.col("_dseq") >= pl.col("_seq"))
+        eff = (
+            last_del.join(uniq.select(*keys, "_seq"), on=keys, how="left")
+            .filter(pl.col("_seq").is_null() | (pl.col("_dseq") >= pl.col("_seq")))
+            .select(keys)
         )
         out.survivors += surv.height
-        if stored is None:
-            continue
-        lk = _bucket(stored, keys, b, n, live_schema)
-        own = lk.filter(pl.col(SOURCE_COLUMN) == source).select(keys)
-        other = lk.filter(pl.col(SOURCE_COLUMN) != source).select(keys)
-        out.live_own += own.height
-        out.matched_own += surv.join(own, on=keys, how="semi").height
-        out.matched_other += surv.join(other, on=keys, how="semi").height
-        if refresh:
-            out.removed += own.join(surv, on=keys, how="anti").height
-        else:
-            hit = eff.join(lk.select(keys), on=keys, how="semi")
-            out.deletes_hit += hit.height
-            deletions.append(hit.select(keys))
+        _match(out, surv, eff, stored, keys, source, refresh, (b, n), deletions)
     out.duplicates = pl.concat(duplicates)
     out.excluded = pl.concat([out.duplicates, *excluded])
     empty = pl.DataFrame(schema=dict.fromkeys(keys, pl.String()))
     out.deletions = pl.concat(deletions) if deletions else empty
     return out
+
+
+def _match(
+    out: _Analysis,
+    surv: pl.DataFrame,
+    eff: pl.DataFrame,
+    stored: pl.LazyFrame | Path | None,
+    keys: Sequence[str],
+    source: str,
+    refresh: bool,
+    bucket: tuple[int, int],
+    deletions: list[pl.DataFrame],
+) -> None:
+    """Count how a bucket of the read meets the stored keys of the same bucket."""
+    if stored is None:
+        return
+    schema = pl.Schema(dict.fromkeys(keys, pl.String()) | {SOURCE_COLUMN: pl.String()})
+    lk = _bucket(stored, keys, bucket[0], bucket[1], schema)
+    mine = pl.col(SOURCE_COLUMN) == source
+    own = lk.filter(mine).select(keys)
+    other = lk.filter(~mine).select(keys)
+    out.live_own += own.height
+    out.matched_own += surv.join(own, on=keys, how="semi").height
+    if other.height:
+        out.matched_other += surv.join(other, on=keys, how="semi").height
+    if refresh:
+        out.removed += own.join(surv, on=keys, how="anti").height
+    elif eff.height:
+        hit = eff.join(lk.select(keys), on=keys, how="semi")
+        out.deletes_hit += hit.height
+        deletions.append(hit)
 
 
 def _check_shrink(read: OpenRead, a: _Analysis, *, allow: bool, share: float) -> None:

@@ -175,9 +175,13 @@ class SnapshotStore:
     # -- runs and stamps -----------------------------------------------------------------
 
     def _runs_frame(self) -> pl.DataFrame:
-        self._runs.update_incremental()
         with delta_errors(f"the pull runs of {self.uri!r}"):
-            return pl.DataFrame(pl.from_arrow(self._runs.to_pyarrow_table())).sort("at")
+            self._runs.update_incremental()
+            uris = [self.location.join(RUNS_DIR, p) for p in file_list(self._runs)["path"]]
+            if not uris:
+                return pl.DataFrame(schema=RUN_SCHEMA)
+            frame = pl.read_parquet(uris, storage_options=self.location.polars_options())
+            return frame.sort("at")
 
     def _record_run(self, kind: str, config_hash: str | None, sources: Sequence[str]) -> None:
         row = pl.DataFrame(
