@@ -13,7 +13,10 @@ The earlier store is ``benchmarks/_legacy_store.py`` (a copy kept for this compa
 migration test); its pull loop is the earlier ``revgov.pull`` loop (fetch, map, type, commit
 each page). Both type and map with today's code, so the difference is the store.
 
-    python benchmarks/bench_store.py [--sizes 1000000 16000000] [--page-size 100000]
+    python benchmarks/bench_store.py [--sizes 1000000 16000000] [--page-size 100000] [--repeat 3]
+
+At the smallest size the two stores take turns ``--repeat`` times and the median is reported
+(every sample is kept in the JSON); the largest size runs once per store.
 """
 
 from __future__ import annotations
@@ -134,7 +137,7 @@ SCAN = PRELUDE + textwrap.dedent(
     else:
         frame = legacy_store()(snap).scan("opportunities").collect()
     won = int(frame.filter(frame["stage"] == "Closed Won").height)
-    report(time.perf_counter() - t0, rows=frame.height, closed_won=won)
+    report(time.perf_counter() - t0, rows_read=frame.height, closed_won=won)
     """
 )
 
@@ -187,7 +190,9 @@ def run(sizes: list[int], page_size: int, work: Path) -> dict[str, Any]:
 
 
 def _line(r: dict[str, Any]) -> str:
-    extra = f", {r['rows']:,} rows read" if r["step"] == "full scan" else ""
+    extra = f", {r['rows_read']:,} rows read" if r["step"] == "full scan" else ""
+    if len(r.get("samples_s", [])) > 1:
+        extra += f" (samples {r['samples_s']})"
     return (
         f"{r['step']:>15} {r['store']:>6} {r['rows']:>11,} rows: {r['seconds']:7.2f} s, "
         f"peak RSS {r['peak_rss_mb']:6.0f} MB, anonymous {r['peak_anon_mb']:6.0f} MB{extra}"
@@ -198,9 +203,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 16_000_000])
     parser.add_argument("--page-size", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="Rounds at the smallest size.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="revgov-bench-store-") as tmp:
-        report = run(sorted(args.sizes), args.page_size, Path(tmp))
+        report = run(sorted(args.sizes), args.page_size, Path(tmp), args.repeat)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"written to {RESULTS}")
