@@ -153,7 +153,13 @@ def _child(code: str, *args: str) -> dict[str, Any]:
     return result
 
 
-def run(sizes: list[int], page_size: int, work: Path) -> dict[str, Any]:
+def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time; every sample's time is kept beside it."""
+    ordered = sorted(samples, key=lambda r: float(r["seconds"]))
+    return ordered[len(ordered) // 2] | {"samples_s": [round(r["seconds"], 3) for r in samples]}
+
+
+def run(sizes: list[int], page_size: int, work: Path, repeat: int) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     base = min(sizes)
     for n in sizes:
@@ -163,22 +169,23 @@ def run(sizes: list[int], page_size: int, work: Path) -> dict[str, Any]:
         toml = root / "revgov.toml"
         toml.write_text(CONFIG.format(page_size=page_size), encoding="utf-8")
         export_mb = (root / "deals.csv").stat().st_size / 2**20
-        for kind in ("legacy", "delta"):
-            snap = root / f"snap-{kind}"
-            stats = _child(FULL, kind, str(toml), str(snap))
-            runs.append(
-                {"step": "full pull", "store": kind, "rows": n, "export_mb": export_mb} | stats
-            )
-            print(_line(runs[-1]), flush=True)
-        if n == base:
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for _ in range(repeat if n == base else 1):
+            # The stores take turns, so that load on the machine falls on both alike.
             for kind in ("legacy", "delta"):
                 snap = root / f"snap-{kind}"
-                stats = _child(INCREMENTAL, kind, str(snap), str(n))
-                runs.append({"step": "incremental 1%", "store": kind, "rows": n} | stats)
-                print(_line(runs[-1]), flush=True)
-                stats = _child(SCAN, kind, str(snap))
-                runs.append({"step": "full scan", "store": kind, "rows": n} | stats)
-                print(_line(runs[-1]), flush=True)
+                shutil.rmtree(snap, ignore_errors=True)
+                full = _child(FULL, kind, str(toml), str(snap))
+                samples.setdefault(("full pull", kind), []).append(full)
+                if n == base:
+                    inc = _child(INCREMENTAL, kind, str(snap), str(n))
+                    samples.setdefault(("incremental 1%", kind), []).append(inc)
+                    scan = _child(SCAN, kind, str(snap))
+                    samples.setdefault(("full scan", kind), []).append(scan)
+        for (step, kind), got in samples.items():
+            row = {"step": step, "store": kind, "rows": n, "export_mb": export_mb}
+            runs.append(row | _median(got))
+            print(_line(runs[-1]), flush=True)
         shutil.rmtree(root)
     return {
         "machine": f"{platform.machine()}, python {platform.python_version()}, "
