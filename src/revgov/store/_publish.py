@@ -18,7 +18,8 @@ Then, in this order, each step idempotent (a re-run after a crash repeats nothin
 3. the entity table, in one commit carrying the read's id and the cursor: a full refresh
    replaces the source's partition with the read's files, new records are added as they were
    written, and anything that changes stored rows (updates, deletions, a key of another source)
-   is a MERGE on the primary key.
+   is a merge on the primary key, written copy-on-write: the stored files holding those keys
+   are rewritten without them in the same commit.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import io
 import json
 import math
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from typing import Any
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Field, Transaction
+from deltalake.transaction import RemoveAction
 
 from revgov.errors import ShrinkRefusedError
 from revgov.model.frames import DUPLICATE_KEY_REASON, QUARANTINE_SCHEMA, model_for
@@ -487,9 +490,9 @@ def publish(
         "revgov.rows_quarantined": quarantined,
     }
     what = f"the {entity} table of {loc.uri!r}"
-    needs_merge = (a.matched_other > 0) if read.refresh else (a.matched_own + a.matched_other > 0)
-    if needs_merge or a.deletes_hit:
-        result = _merge(reader, files, a, live, schema, meta, txn, what)
+    rewrites = (a.matched_other > 0) if read.refresh else (a.matched_own + a.matched_other > 0)
+    if rewrites or a.deletes_hit:
+        result = _rewrite(reader, files, a, live, schema, meta, txn, what)
     else:
         deleted = a.removed if read.refresh else 0
         updated = a.matched_own if read.refresh else 0
@@ -522,7 +525,7 @@ def _counts(p: Published) -> dict[str, int]:
     }
 
 
-def _merge(
+def _rewrite(
     reader: _Reader,
     files: list[StagedFile],
     a: _Analysis,
@@ -532,51 +535,50 @@ def _merge(
     txn: str,
     what: str,
 ) -> Published:
-    """A MERGE on the primary key: updates, inserts and deletions in one commit."""
+    """Upserts and deletions by primary key where stored rows change, as copy-on-write in one
+    commit: each stored file holding a key that the read updates or deletes is rewritten
+    without those rows, the read's files are added, and (for a full refresh) the source's
+    earlier files are removed. delta-rs's MERGE operator does the same with a join over the
+    whole table and was several times slower here (see docs/benchmarks.md)."""
     assert a.deletions is not None
-    read, keys = reader.read, reader.keys
-    opts = reader.loc.polars_options()
-    src_schema = schema | {SOURCE_COLUMN: pl.String(), "_op": pl.String()}
-    scans = [
-        pl.scan_parquet(reader.loc.join(read.entity, f.path), storage_options=opts) for f in files
-    ]
+    read, keys, loc = reader.read, reader.keys, reader.loc
+    opts = loc.polars_options()
+    scans = [pl.scan_parquet(loc.join(read.entity, f.path), storage_options=opts) for f in files]
     with delta_errors(f"the staged pages of {read.entity} ({read.source})"):
-        upserts = (
-            pl.concat(scans, how="diagonal_relaxed").collect() if scans else pl.DataFrame()
-        ).with_columns(pl.lit("upsert").alias("_op"))
-    parts = [upserts]
-    if not read.refresh and a.deletions.height:
-        parts.append(a.deletions.with_columns(pl.lit("delete").alias("_op")))
-    both = pl.concat(parts, how="diagonal_relaxed")
-    source = both.select(
-        (pl.col(c) if c in both.columns else pl.lit(None)).cast(t).alias(c)
-        for c, t in src_schema.items()
-    ).with_columns(pl.lit(read.source).alias(SOURCE_COLUMN))
-    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-    with delta_errors(what):
-        merger = live.merge(
-            source.to_arrow(),
-            predicate=on,
-            source_alias="s",
-            target_alias="t",
-            commit_properties=CommitProperties(
-                custom_metadata=meta, app_transactions=[Transaction(txn, 1)]
-            ),
-        )
-        merger = merger.when_matched_delete(predicate="s._op = 'delete'")
-        merger = merger.when_matched_update_all(predicate="s._op = 'upsert'", except_cols=["_op"])
-        merger = merger.when_not_matched_insert_all(
-            predicate="s._op = 'upsert'", except_cols=["_op"]
-        )
-        if read.refresh:
-            merger = merger.when_not_matched_by_source_delete(
-                predicate=f"t.{SOURCE_COLUMN} = {sql_string(read.source)}"
-            )
-        metrics = merger.execute()
-    return Published(
-        int(metrics.get("num_target_rows_inserted", 0)),
-        int(metrics.get("num_target_rows_updated", 0)),
-        int(metrics.get("num_target_rows_deleted", 0)),
-        0,
-        0,
+        upserted = pl.concat([s.select(keys) for s in scans]).collect() if scans else None
+    drop = pl.concat([d for d in (upserted, a.deletions) if d is not None]).unique()
+    removes: list[RemoveAction] = []
+    adds = list(files)
+    now = int(time.time() * 1000)
+    stored = file_list(live)
+    for path, size, source in stored.select("path", "size", SOURCE_COLUMN).iter_rows():
+        part = {SOURCE_COLUMN: source}
+        if read.refresh and source == read.source:
+            removes.append(RemoveAction(path, True, now, size, part))
+            continue
+        with delta_errors(f"the {read.entity} table of {loc.uri!r}"):
+            frame = pl.read_parquet(loc.join(read.entity, path), storage_options=opts)
+            kept = frame.join(drop, on=keys, how="anti")
+        if kept.height == frame.height:
+            continue
+        removes.append(RemoveAction(path, True, now, size, part))
+        if kept.height:
+            directory = str(path).rsplit("/", 1)[0]
+            tag = f"{read.read_id}-rw-{uuid.uuid5(uuid.NAMESPACE_URL, str(path)).hex[:12]}"
+            adds.append(write_parquet(loc, read.entity, directory, kept, tag, unique=False))
+            adds[-1] = StagedFile(adds[-1].path, adds[-1].size, adds[-1].rows, part)
+    updated = a.matched_own + a.matched_other
+    deleted = a.removed if read.refresh else a.deletes_hit
+    result = Published(a.survivors - updated, updated, deleted, 0, 0)
+    props = CommitProperties(
+        custom_metadata=meta | _counts(result), app_transactions=[Transaction(txn, 1)]
     )
+    with delta_errors(what):
+        live.create_write_transaction(
+            [*removes, *(f.action() for f in adds)],
+            "append",
+            arrow_schema(schema, [SOURCE_COLUMN]),
+            partition_by=[SOURCE_COLUMN],
+            commit_properties=props,
+        )
+    return result
