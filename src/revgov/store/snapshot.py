@@ -771,7 +771,12 @@ class SnapshotStore:
     # -- maintenance ---------------------------------------------------------------------
 
     def _tables_for_maintenance(self) -> list[tuple[str, DeltaTable]]:
-        rels = [e for e in ENTITIES] + [_publish.QUARANTINE_DIR, NOTES_DIR, RUNS_DIR]
+        rels = [*ENTITIES, _publish.QUARANTINE_DIR, NOTES_DIR, RUNS_DIR]
+        for entity in self.location.list_dirs("_revgov/reads"):
+            rels += [
+                f"_revgov/reads/{entity}/{s}"
+                for s in self.location.list_dirs(f"_revgov/reads/{entity}")
+            ]
         out = []
         for rel in rels:
             table = load_table(self.location, rel)
