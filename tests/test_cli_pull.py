@@ -91,7 +91,9 @@ def test_default_snapshot_dir_is_beside_the_config(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _pull(project) == 0
-    assert (project / "revgov-snapshot" / "_snapshot.json").is_file()
+    snap = project / "revgov-snapshot"
+    assert (snap / "_revgov" / "runs" / "_delta_log").is_dir()
+    assert (snap / "opportunities" / "_delta_log").is_dir()
     capsys.readouterr()
 
 
@@ -101,9 +103,21 @@ def test_vacuum(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "exports" / "deals.csv").write_text(DEALS + "d,Won,1,mail\n", encoding="utf-8")
     assert _pull(project, "--snapshot", str(snap)) == 0
     capsys.readouterr()
+    # Within the default retention (7 days) the replaced files stay: version 1 is readable.
     assert main(["snapshot", "vacuum", str(snap)]) == 0
-    # The replaced deals part and its quarantine part.
-    assert "removed 2 file(s)" in capsys.readouterr().out
+    assert "removed 0 file(s)" in capsys.readouterr().out
+    assert main(["snapshot", "vacuum", str(snap), "--retention-hours", "0", "--dry-run"]) == 0
+    assert "would remove" in capsys.readouterr().out
+    assert main(["snapshot", "vacuum", str(snap), "--retention-hours", "0"]) == 0
+    out = capsys.readouterr().out
+    # The replaced deals file and its quarantine file, and the emptied page logs' files.
+    removed = int(out.split("removed ")[1].split(" ")[0])
+    assert removed >= 2
+    files = list((snap / "opportunities").rglob("*.parquet"))
+    assert len(files) == 1
+    assert main(["snapshot", "info", str(snap), "--format", "json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert {e["entity"]: e["rows"] for e in info["entities"]}["opportunities"] == 3
 
 
 @pytest.mark.parametrize(

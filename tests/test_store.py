@@ -1,16 +1,11 @@
-"""The snapshot store: commits, lazy reads, de-duplication, cursors, quarantine, vacuum, and
-atomicity under a writer killed with SIGKILL (a real subprocess)."""
+"""The snapshot store on Delta Lake: commits, upserts and deletions by key, cursors,
+quarantine, custom fields, the shrink guard, versions and time travel, notes, compaction and
+vacuum. Crashes, concurrency, verify, object storage and migration have their own modules."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import textwrap
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -19,9 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from revgov.errors import SchemaMismatchError, SnapshotCorruptError, SnapshotNotFoundError
+from revgov.errors import (
+    SchemaMismatchError,
+    ShrinkRefusedError,
+    SnapshotCorruptError,
+    SnapshotNotFoundError,
+    SnapshotVersionError,
+)
 from revgov.model import polars_schema, type_records
-from revgov.store import MANIFEST, SnapshotStore
+from revgov.store import SnapshotStore
 
 
 def _opps(ids: list[str], amounts: list[float], source_system: str = "test") -> pl.DataFrame:
@@ -34,6 +35,12 @@ def _opps(ids: list[str], amounts: list[float], source_system: str = "test") -> 
     return page.frame
 
 
+def _amounts(store: SnapshotStore) -> dict[str, float]:
+    got = store.scan("opportunities").select("opportunity_id", "amount").collect()
+    assert got["opportunity_id"].is_unique().all(), "reads must need no de-duplication"
+    return dict(got.rows())
+
+
 def test_open_missing_and_create_twice(tmp_path: Path) -> None:
     with pytest.raises(SnapshotNotFoundError) as err:
         SnapshotStore(tmp_path / "nope")
@@ -44,12 +51,10 @@ def test_open_missing_and_create_twice(tmp_path: Path) -> None:
     assert SnapshotStore.open_or_create(tmp_path / "s").entities() == []
 
 
-def test_corrupt_manifest_is_reported(tmp_path: Path) -> None:
-    SnapshotStore.create(tmp_path)
-    (tmp_path / MANIFEST).write_text("{not json", encoding="utf-8")
-    with pytest.raises(SnapshotCorruptError) as err:
+def test_a_snapshot_of_the_earlier_format_points_to_migrate(tmp_path: Path) -> None:
+    (tmp_path / "_snapshot.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(SnapshotNotFoundError, match="snapshot migrate"):
         SnapshotStore(tmp_path)
-    assert err.value.code == "RG302"
 
 
 def test_empty_entity_scans_with_canonical_schema(tmp_path: Path) -> None:
@@ -58,6 +63,7 @@ def test_empty_entity_scans_with_canonical_schema(tmp_path: Path) -> None:
     assert lf.collect_schema() == polars_schema("accounts")
     assert lf.collect().height == 0
     assert set(store.frames()) >= {"accounts", "people", "opportunities", "pipeline_stages"}
+    assert store.version == 0 and store.history() == []
 
 
 def test_commit_scan_roundtrip_and_reopen(tmp_path: Path) -> None:
@@ -66,45 +72,84 @@ def test_commit_scan_roundtrip_and_reopen(tmp_path: Path) -> None:
     store.commit({"opportunities": frame}, cursors={("crm", "opportunities"): "c1"})
     reopened = SnapshotStore(tmp_path)
     assert isinstance(reopened.scan("opportunities"), pl.LazyFrame)
-    assert_frame_equal(reopened.scan("opportunities").collect(), frame)
+    got = reopened.scan("opportunities").collect().sort("opportunity_id")
+    assert_frame_equal(got, frame)
     assert reopened.cursor("crm", "opportunities") == "c1"
     assert reopened.cursor("crm", "people") is None
     assert reopened.config_hash == "abc"
     assert reopened.updated_at is not None
     assert [(i.entity, i.rows, i.parts) for i in reopened.info()] == [("opportunities", 2, 1)]
+    # Each entity is a Delta table that other engines can open.
+    assert (tmp_path / "opportunities" / "_delta_log").is_dir()
 
 
-def test_reads_keep_the_latest_row_per_key(tmp_path: Path) -> None:
+def test_later_commits_update_records_by_key(tmp_path: Path) -> None:
     store = SnapshotStore.create(tmp_path)
     store.commit({"opportunities": _opps(["a", "b"], [1.0, 2.0])})
     store.commit({"opportunities": _opps(["b", "c"], [20.0, 30.0])})
     store.commit({"opportunities": _opps(["a"], [100.0])})
-    got = store.scan("opportunities").collect().sort("opportunity_id")
-    assert got.select("opportunity_id", "amount").rows() == [("a", 100.0), ("b", 20.0), ("c", 30.0)]
-    assert store.scan("opportunities", deduplicate=False).collect().height == 5
+    assert _amounts(store) == {"a": 100.0, "b": 20.0, "c": 30.0}
     assert store.row_count("opportunities") == 3
+    added_updated = [(v.rows_added, v.rows_updated) for v in store.history()]
+    assert added_updated == [(2, 0), (1, 1), (0, 1)]
 
 
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     pages=st.lists(
-        st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 1000), min_size=1),
+        st.tuples(
+            st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 1000), max_size=4),
+            st.lists(st.sampled_from("abcdefgh"), max_size=2, unique=True),
+        ),
         min_size=1,
-        max_size=5,
+        max_size=4,
     )
 )
-def test_dedupe_matches_last_write_wins(pages: list[dict[str, int]]) -> None:
+def test_upserts_and_deletions_match_a_plain_dict(
+    pages: list[tuple[dict[str, int], list[str]]],
+) -> None:
     expected: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = SnapshotStore.create(tmp)
-        for page in pages:
-            store.commit({"opportunities": _opps(list(page), [float(v) for v in page.values()])})
-            expected.update({k: float(v) for k, v in page.items()})
-        got = store.scan("opportunities").select("opportunity_id", "amount").collect()
-    assert dict(got.rows()) == expected
-    assert got.height == len(expected)
+        for upserts, deletions in pages:
+            frame = _opps(list(upserts), [float(v) for v in upserts.values()])
+            store.commit({"opportunities": frame}, deletions={"opportunities": deletions})
+            expected.update({k: float(v) for k, v in upserts.items()})
+            for key in deletions:
+                expected.pop(key, None)
+        assert _amounts(store) == expected
+
+
+def test_deletions_remove_stored_records_of_any_source(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path)
+    store.commit_page(
+        type_records("opportunities", [{"opportunity_id": k} for k in "abc"], source_system="x"),
+        source="crm",
+        cursor="1",
+    )
+    empty = type_records("opportunities", [], source_system="x")
+    done = store.commit_page(empty, source="crm", cursor="2", deletions=["b", "zz"])
+    assert done is not None and done.rows_deleted == 1
+    assert sorted(_amounts(store)) == ["a", "c"]
+    assert store.cursor("crm", "opportunities") == "2"
+    assert store.history()[-1].rows_deleted == 1
+
+
+def test_a_deletion_then_a_new_record_in_one_read(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path)
+    store.commit({"opportunities": _opps(["a", "b"], [1.0, 2.0])}, source="crm")
+    read = store.begin_read("crm", "opportunities")
+    empty = type_records("opportunities", [], source_system="x")
+    store.stage_page(read, empty, cursor="1", deletions=["a", "b"])
+    again = type_records(
+        "opportunities", [{"opportunity_id": "a", "amount": "5"}], source_system="x"
+    )
+    store.stage_page(read, again, cursor="2")
+    store.publish(read)
+    # a was deleted, then created again later in the read; b stays deleted.
+    assert _amounts(store) == {"a": 5.0}
 
 
 def test_page_commit_carries_cursor_and_quarantine(tmp_path: Path) -> None:
@@ -136,30 +181,40 @@ def test_replace_drops_only_that_sources_rows_and_quarantine(tmp_path: Path) -> 
     assert store.quarantine_counts() == {"opportunities": 2}
 
     a2 = type_records("opportunities", [{"opportunity_id": "a2"}], source_system="files")
-    store.commit_page(a2, source="A", cursor="2", replace=True)
+    store.commit_page(a2, source="A", cursor="2", replace=True, allow_shrink=True)
     ids = sorted(store.scan("opportunities").collect()["opportunity_id"].to_list())
     assert ids == ["a2", "b1"]
     assert store.quarantine_counts() == {"opportunities": 1}
     assert store.scan_quarantine().collect()["source_system"].to_list() == ["crm"]
     # A replacing commit with an empty page empties the entity for that source.
     empty = type_records("opportunities", [], source_system="files")
-    store.commit_page(empty, source="A", cursor="3", replace=True)
+    store.commit_page(empty, source="A", cursor="3", replace=True, allow_shrink=True)
     assert store.scan("opportunities").collect()["opportunity_id"].to_list() == ["b1"]
 
 
-def test_custom_field_first_seen_in_a_later_part_is_read(tmp_path: Path) -> None:
+def test_a_key_of_another_source_is_updated_not_doubled(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path)
+    store.commit({"opportunities": _opps(["k", "b"], [1.0, 2.0])}, source="B")
+    store.commit({"opportunities": _opps(["k", "a"], [9.0, 3.0])}, source="A", replace=True)
+    assert _amounts(store) == {"k": 9.0, "a": 3.0, "b": 2.0}
+
+
+def test_custom_fields_first_seen_later_and_differing_only_in_case(tmp_path: Path) -> None:
     store = SnapshotStore.create(tmp_path)
     store.commit({"opportunities": _opps(["a"], [1.0])})
     page = type_records(
         "opportunities",
-        [{"opportunity_id": "b", "sdr": "s1"}],
+        [{"opportunity_id": "b", "region": "NA", "Region": "west", "sdr": "s1"}],
         source_system="t",
-        extras={"sdr": "string"},
+        extras={"sdr": "string", "Region": "string"},
     )
-    store.commit_page(page, extras={"sdr": "string"})
+    store.commit_page(page, extras={"sdr": "string", "Region": "string"})
     got = store.scan("opportunities").collect().sort("opportunity_id")
     assert got["sdr"].to_list() == [None, "s1"]
-    assert store.extras("opportunities") == {"sdr": "string"}
+    # Delta column names are case-insensitive: Region is stored escaped, read under its name.
+    assert got["Region"].to_list() == [None, "west"]
+    assert got["region"].to_list() == [None, "NA"]
+    assert store.extras("opportunities") == {"sdr": "string", "Region": "string"}
 
 
 def test_commit_conforms_dtypes_or_refuses(tmp_path: Path) -> None:
@@ -171,146 +226,135 @@ def test_commit_conforms_dtypes_or_refuses(tmp_path: Path) -> None:
     assert store.row_count("opportunities") == 1
 
 
-def test_vacuum_removes_unnamed_files_only(tmp_path: Path) -> None:
+# -- the shrink guard --------------------------------------------------------------------------
+
+
+def _refresh(store: SnapshotStore, ids: list[str], **kwargs: object) -> None:
+    page = type_records("opportunities", [{"opportunity_id": i} for i in ids], source_system="f")
+    store.commit_page(page, source="crm", cursor=f"n={len(ids)}", replace=True, **kwargs)  # type: ignore[arg-type]
+
+
+def test_shrink_guard_refuses_and_leaves_the_snapshot_as_it_was(tmp_path: Path) -> None:
     store = SnapshotStore.create(tmp_path)
-    store.commit({"opportunities": _opps(["a"], [1.0])})
-    store.commit({"opportunities": _opps(["b"], [2.0])}, replace=True)
-    orphan_tmp = tmp_path / "entities" / "opportunities" / "part-dead.parquet.tmp"
-    orphan_tmp.write_bytes(b"partial")
-    manifest_tmp = tmp_path / f"{MANIFEST}.dead.tmp"
-    manifest_tmp.write_text("{", encoding="utf-8")
+    _refresh(store, [f"o{i}" for i in range(10)])
     before = store.scan("opportunities").collect()
-    removed = store.vacuum()
-    # The replaced part, the torn part and the torn manifest go; the live part stays.
-    assert len(removed) == 3 and orphan_tmp in removed and manifest_tmp in removed
-    assert len(list((tmp_path / "entities" / "opportunities").iterdir())) == 1
-    assert_frame_equal(SnapshotStore(tmp_path).scan("opportunities").collect(), before)
+    version = store.version
+    with pytest.raises(ShrinkRefusedError) as err:
+        _refresh(store, ["o1", "o2", "o3"])  # would remove 7 of 10
+    assert err.value.code == "RG305" and "--allow-shrink" in str(err.value)
+    assert "7 of its 10" in str(err.value)
+    after = SnapshotStore(tmp_path)
+    assert after.version == version
+    assert_frame_equal(after.scan("opportunities").collect(), before)
+    assert after.cursor("crm", "opportunities") == "n=10"
+    # An export that shrinks to nothing is refused too; a small shrink is not.
+    with pytest.raises(ShrinkRefusedError):
+        _refresh(store, [])
+    _refresh(store, [f"o{i}" for i in range(6)])
+    assert SnapshotStore(tmp_path).row_count("opportunities") == 6
+    # The share is configurable, and --allow-shrink applies anything.
+    with pytest.raises(ShrinkRefusedError):
+        _refresh(store, [f"o{i}" for i in range(5)], shrink_share=0.1)  # type: ignore[arg-type]
+    _refresh(store, ["o1"], allow_shrink=True)
+    assert sorted(_amounts(SnapshotStore(tmp_path))) == ["o1"]
 
 
-# -- a writer killed with SIGKILL -------------------------------------------------------------
+def test_shrink_guard_counts_replaced_ids_not_just_sizes(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path)
+    _refresh(store, ["a", "b", "c", "d"])
+    with pytest.raises(ShrinkRefusedError, match="remove 4 of its 4"):
+        _refresh(store, ["w", "x", "y", "z"])  # as many rows, all of them new
 
-_STALLING_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    import polars as pl
-    from revgov.store import SnapshotStore
 
-    root, n = sys.argv[1], int(sys.argv[2])
-    store = SnapshotStore(root)
+# -- versions and time travel ------------------------------------------------------------------
 
-    def stall(*args, **kwargs):
-        # The new parts are written and fsynced; the manifest is not yet swapped.
-        print("PARTS_WRITTEN", flush=True)
-        time.sleep(300)
 
-    SnapshotStore._write_manifest = staticmethod(stall)
-    frame = pl.DataFrame(
-        {"opportunity_id": [f"new-{i}" for i in range(n)], "amount": [float(i) for i in range(n)]}
+def test_versions_and_time_travel(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path, config_hash="h1")
+    store.writer_config_hash = "h1"
+    store.commit_page(
+        type_records("opportunities", [{"opportunity_id": "a", "amount": "1"}], source_system="x"),
+        source="crm",
+        cursor="c1",
     )
-    store.commit({"opportunities": frame}, replace=True, cursors={("crm", "opportunities"): "new"})
-    """
-)
+    store.commit_page(
+        type_records("accounts", [{"account_id": "acc"}], source_system="x"),
+        source="crm",
+        cursor="k1",
+    )
+    store.writer_config_hash = "h2"
+    store.commit_page(
+        type_records("opportunities", [{"opportunity_id": "a", "amount": "2"}], source_system="x"),
+        source="crm",
+        cursor="c2",
+    )
+    history = SnapshotStore(tmp_path).history()
+    assert [(v.version, v.entity, v.cursor, v.config_hash) for v in history] == [
+        (1, "opportunities", "c1", "h1"),
+        (2, "accounts", "k1", "h1"),
+        (3, "opportunities", "c2", "h2"),
+    ]
+    first = SnapshotStore(tmp_path, version=1)
+    assert _amounts(first) == {"a": 1.0}
+    assert first.row_count("accounts") == 0
+    assert first.cursor("crm", "opportunities") == "c1"
+    assert first.config_hash == "h1"
+    assert first.stamp()["version"] == 1 and first.stamp()["latest_version"] == 3
+    second = SnapshotStore(tmp_path, version=2)
+    assert _amounts(second) == {"a": 1.0} and second.row_count("accounts") == 1
+    assert _amounts(SnapshotStore(tmp_path)) == {"a": 2.0}
+    at = SnapshotStore(tmp_path, at=history[1].timestamp)
+    assert at.version == 2
+    with pytest.raises(SnapshotVersionError):
+        SnapshotStore(tmp_path, version=9)
+    with pytest.raises(SnapshotVersionError):
+        SnapshotStore(tmp_path, at=history[0].timestamp - timedelta(days=1))
+    with pytest.raises(SnapshotVersionError, match="cannot be written"):
+        first.commit({"opportunities": _opps(["z"], [1.0])})
 
-_LOOPING_WRITER = textwrap.dedent(
-    """
-    import sys
-    import polars as pl
-    from revgov.store import SnapshotStore
 
-    root, n = sys.argv[1], int(sys.argv[2])
-    store = SnapshotStore(root)
-    for g in range(1, 10_000):
-        frame = pl.DataFrame(
-            {
-                "opportunity_id": [f"{g}-{i}" for i in range(n)],
-                "amount": [float(i + g) for i in range(n)],
-                "stage": [f"gen{g}"] * n,
-            }
+def test_compact_keeps_rows_and_vacuum_ends_old_versions(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path)
+    for i in range(4):
+        store.commit({"opportunities": _opps([f"o{i}"], [float(i)])})
+    before = _amounts(store)
+    removed = store.compact()
+    assert removed["opportunities"] >= 2
+    after = SnapshotStore(tmp_path)
+    assert _amounts(after) == before and after.info()[0].parts == 1
+    # Compaction is no new version: version 4 still reads the same rows.
+    assert after.version == 4 and _amounts(SnapshotStore(tmp_path, version=4)) == before
+    assert _amounts(SnapshotStore(tmp_path, version=1)) == {"o0": 0.0}
+    # Within the retention nothing goes; with none, the files of old versions go.
+    assert not [f for f in after.vacuum() if f.startswith("opportunities/")]
+    gone = after.vacuum(retention_hours=0)
+    assert any(f.startswith("opportunities/") for f in gone)
+    assert _amounts(SnapshotStore(tmp_path)) == before
+    with pytest.raises(SnapshotVersionError, match="vacuum"):
+        SnapshotStore(tmp_path, version=1).scan("opportunities").collect()
+
+
+def test_notes_are_kept_per_source_and_entity_latest_pull_wins(tmp_path: Path) -> None:
+    store = SnapshotStore.create(tmp_path)
+    note = {
+        "kind": "hidden_field",
+        "entity": "opportunities",
+        "message": "x hidden",
+        "field": "amount",
+        "severity": "warn",
+    }
+    for source in ("crm", "other"):
+        read = store.begin_read(source, "opportunities")
+        store.stage_page(
+            read, type_records("opportunities", [], source_system="x"), cursor="1", notes=[note]
         )
-        store.commit(
-            {"opportunities": frame}, replace=True, cursors={("crm", "opportunities"): str(g)}
-        )
-        print(f"COMMITTED {g}", flush=True)
-    """
-)
-
-
-def _spawn(tmp_path: Path, code: str, root: Path, rows: int) -> subprocess.Popen[str]:
-    script = tmp_path / "writer.py"
-    script.write_text(code, encoding="utf-8")
-    return subprocess.Popen(
-        [sys.executable, str(script), str(root), str(rows)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for(proc: subprocess.Popen[str], marker: str) -> None:
-    assert proc.stdout is not None
-    while True:
-        line = proc.stdout.readline()
-        if not line:
-            proc.wait()
-            stderr = proc.stderr.read() if proc.stderr else ""
-            pytest.fail(f"writer exited ({proc.returncode}) before {marker!r}:\n{stderr}")
-        if line.strip() == marker:
-            return
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-
-
-def test_writer_killed_before_manifest_swap_leaves_previous_state(tmp_path: Path) -> None:
-    root = tmp_path / "snap"
-    store = SnapshotStore.create(root)
-    good = _opps([f"old-{i}" for i in range(1000)], [float(i) for i in range(1000)])
-    store.commit({"opportunities": good}, cursors={("crm", "opportunities"): "old"})
-
-    proc = _spawn(tmp_path, _STALLING_WRITER, root, 300_000)
-    _wait_for(proc, "PARTS_WRITTEN")
-    _kill(proc)
-
-    # The killed writer's part is on disk, but no manifest names it.
-    assert len(list((root / "entities" / "opportunities").glob("part-*.parquet"))) == 2
-    after = SnapshotStore(root)
-    assert_frame_equal(after.scan("opportunities").collect(), good)
-    assert after.cursor("crm", "opportunities") == "old"
-    removed = after.vacuum()
-    assert len(removed) == 1
-    assert_frame_equal(SnapshotStore(root).scan("opportunities").collect(), good)
-
-
-@pytest.mark.parametrize("delay", [0.0, 0.05, 0.13, 0.31])
-def test_writer_killed_at_any_instant_leaves_one_whole_commit(tmp_path: Path, delay: float) -> None:
-    rows = 200_000
-    root = tmp_path / "snap"
-    SnapshotStore.create(root)
-    proc = _spawn(tmp_path, _LOOPING_WRITER, root, rows)
-    _wait_for(proc, "COMMITTED 1")
-    time.sleep(delay)  # land the kill somewhere inside a later commit
-    _kill(proc)
-
-    store = SnapshotStore(root)
-    got = store.scan("opportunities").collect()
-    generation = int(store.cursor("crm", "opportunities") or 0)
-    assert generation >= 1
-    # Exactly the rows of the commit the cursor names: nothing torn, nothing mixed.
-    assert got["stage"].unique().to_list() == [f"gen{generation}"]
-    expected = pl.DataFrame(
-        {
-            "opportunity_id": [f"{generation}-{i}" for i in range(rows)],
-            "amount": [float(i + generation) for i in range(rows)],
-        }
-    )
-    assert_frame_equal(got.select("opportunity_id", "amount"), expected)
-    store.vacuum()
-    assert len(list((root / "entities" / "opportunities").glob("part-*"))) == 1
-    manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    assert len(manifest["parts"]["opportunities"]) == 1
+        store.publish(read)
+    assert store.notes()[["source", "kind", "field"]].rows() == [
+        ("crm", "hidden_field", "amount"),
+        ("other", "hidden_field", "amount"),
+    ]
+    read = store.begin_read("crm", "opportunities")
+    store.stage_page(read, type_records("opportunities", [], source_system="x"), cursor="2")
+    store.publish(read)
+    assert store.notes()["source"].to_list() == ["other"]
+    assert SnapshotStore(tmp_path, at=datetime.now(UTC)).notes()["source"].to_list() == ["other"]

@@ -17,7 +17,10 @@ exits non-zero; ``--debug`` adds the traceback.
     ├── StoreError                   RG300
     │   ├── SnapshotNotFoundError    RG301
     │   ├── SnapshotCorruptError     RG302
-    │   └── DemoOutputExistsError    RG303  `revgov demo --out` names a non-empty directory
+    │   ├── DemoOutputExistsError    RG303  `revgov demo --out` names a non-empty directory
+    │   ├── ConcurrentWriteError     RG304  another writer changed what this one was writing
+    │   ├── ShrinkRefusedError       RG305  a full refresh would remove too many rows
+    │   └── SnapshotVersionError     RG306  no such version (or its files were vacuumed)
     ├── ConnectorError               RG400
     │   ├── UnknownConnectorError    RG401
     │   ├── SourceNotFoundError      RG402  an export file is missing
@@ -44,6 +47,7 @@ from typing import ClassVar
 __all__ = [
     "ApiBudgetError",
     "AuthenticationError",
+    "ConcurrentWriteError",
     "ConfigError",
     "ConfigNotFoundError",
     "ConfigSyntaxError",
@@ -62,8 +66,10 @@ __all__ = [
     "RuleDefinitionError",
     "RuleError",
     "SchemaMismatchError",
+    "ShrinkRefusedError",
     "SnapshotCorruptError",
     "SnapshotNotFoundError",
+    "SnapshotVersionError",
     "SourceNotFoundError",
     "StoreError",
     "UnknownConnectorError",
@@ -135,6 +141,18 @@ class SnapshotCorruptError(StoreError):
 
 class DemoOutputExistsError(StoreError):
     code = "RG303"
+
+
+class ConcurrentWriteError(StoreError):
+    code = "RG304"
+
+
+class ShrinkRefusedError(StoreError):
+    code = "RG305"
+
+
+class SnapshotVersionError(StoreError):
+    code = "RG306"
 
 
 class ConnectorError(RevgovError):

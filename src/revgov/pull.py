@@ -3,8 +3,12 @@
 For each source and entity, :func:`pull` asks the connector for pages from the cursor the
 snapshot holds, applies the governed definitions (:func:`~revgov.connectors.mapping.apply_definitions`),
 types the page in bulk with quarantine (:func:`~revgov.model.type_records`) and commits it
-with its new cursor in one atomic step (:meth:`~revgov.store.SnapshotStore.commit_page`). A pull
-that dies resumes from its last committed page. The config hash is stamped on the snapshot.
+with its new cursor in one atomic step (:meth:`~revgov.store.SnapshotStore.stage_page`). When
+the connector has no more pages, the read is published into the entity's Delta table in one
+commit (:meth:`~revgov.store.SnapshotStore.publish`): upserts and deletions by primary key,
+keys repeated within the read quarantined, and a full refresh that would remove too much of a
+source refused. A pull that dies resumes from its last committed page. The config hash is
+stamped on the snapshot.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,12 +35,12 @@ from rich.progress import (
 )
 
 from revgov.config import Config, SourceConfig
-from revgov.connectors.base import Connector, ConnectorContext, Page
+from revgov.connectors.base import Connector, ConnectorContext, Page, SourceNote
 from revgov.connectors.mapping import apply_definitions, pipeline_stage_records
 from revgov.connectors.registry import create_connector
-from revgov.errors import ConfigValidationError, ConnectorError
+from revgov.errors import ConfigValidationError, ConnectorError, ShrinkRefusedError
 from revgov.model.frames import model_for, raw_frame, type_records
-from revgov.store import SnapshotStore
+from revgov.store import DEFAULT_SHRINK_SHARE, OpenRead, Published, SnapshotStore
 
 __all__ = ["CONFIG_SOURCE", "EntityPull", "PullResult", "default_snapshot_dir", "pull"]
 
@@ -55,6 +59,11 @@ class EntityPull:
     rows_quarantined: int
     #: The pull replaced the entity's earlier rows from this source (a full refresh).
     refreshed: bool
+    #: Stored rows removed: deleted at the source, or not delivered again by a full refresh.
+    rows_deleted: int = 0
+    #: What the connector noticed about the source (kept in the snapshot, see
+    #: :meth:`~revgov.store.SnapshotStore.notes`).
+    notes: tuple[SourceNote, ...] = field(default=(), repr=False)
 
     @property
     def rows_in(self) -> int:
@@ -71,7 +80,8 @@ class EntityPull:
 class PullResult:
     """The outcome of :func:`pull`: per source and entity counts, and the snapshot's stamp."""
 
-    snapshot: Path
+    #: The snapshot's directory or URI.
+    snapshot: str
     config_hash: str
     #: The hash the snapshot carried before this pull (None for a new snapshot).
     previous_config_hash: str | None
@@ -84,6 +94,10 @@ class PullResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(e.rows_quarantined for e in self.entities)
+
+    @property
+    def notes(self) -> list[SourceNote]:
+        return [n for e in self.entities for n in e.notes]
 
     @property
     def definitions_changed(self) -> bool:
@@ -103,8 +117,11 @@ class PullResult:
             "rows_typed": self.rows_typed,
             "rows_quarantined": self.rows_quarantined,
             "entities": [
-                asdict(e) | {"rows_in": e.rows_in, "status": e.status} for e in self.entities
+                {k: v for k, v in asdict(e).items() if k != "notes"}
+                | {"rows_in": e.rows_in, "status": e.status}
+                for e in self.entities
             ],
+            "notes": [asdict(n) for n in self.notes],
         }
 
 
@@ -155,51 +172,87 @@ def _records_frame(page: Page) -> pl.DataFrame:
     return page.records if isinstance(page.records, pl.DataFrame) else raw_frame(page.records)
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How a pull writes: what the user asked for on the command line."""
+
+    full_refresh: bool
+    allow_shrink: bool
+    shrink_share: float
+    pulled_at: datetime
+
+
 def _pull_entity(
     store: SnapshotStore,
     connector: Connector,
     source: SourceConfig,
     entity: str,
     config: Config,
-    *,
-    full_refresh: bool,
-    pulled_at: datetime,
+    opts: _Options,
     bar: Progress,
 ) -> EntityPull:
     model_for(entity)  # an unknown entity name fails before any page is read
-    cursor = None if full_refresh else store.cursor(source.name, entity)
+    if not opts.full_refresh:
+        # A damaged table is named now, not only when a changed export happens to touch it;
+        # a full refresh is how it is rebuilt.
+        store.check_files(entity)
+    read = store.begin_read(source.name, entity, full_refresh=opts.full_refresh)
     task = bar.add_task(f"{source.name} · {entity}", total=None)
     pages = typed_rows = quarantined = 0
-    refreshed = False
     total: int | None = None
-    for page in connector.fetch(entity, cursor):
+    notes: list[SourceNote] = []
+    for page in connector.fetch(entity, read.cursor):
         if page.entity != entity:
             raise ConnectorError(
                 f"connector {connector.name!r} returned a {page.entity!r} page when asked for "
                 f"{entity!r}",
                 hint="this is a bug in the connector; report it to its authors",
             )
-        replace = page.replace or (full_refresh and pages == 0)
+        replace = page.replace or (opts.full_refresh and pages == 0)
         raw = apply_definitions(entity, _records_frame(page), config)
         typed = type_records(
-            entity, raw, source_system=connector.name, pulled_at=pulled_at, extras=page.extras
+            entity, raw, source_system=connector.name, pulled_at=opts.pulled_at, extras=page.extras
         )
-        store.commit_page(
+        store.stage_page(
+            read,
             typed,
-            source=source.name,
             cursor=page.cursor,
             extras=dict(page.extras),
             replace=replace,
+            deletions=page.deletions,
+            notes=[asdict(n) for n in page.notes],
         )
+        notes += page.notes
         pages += 1
-        refreshed = refreshed or replace
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height
         total = page.total if page.total is not None else total
         bar.update(task, total=total, advance=typed.rows_in)
     done = typed_rows + quarantined
     bar.update(task, total=total or done, completed=total or done)
-    return EntityPull(source.name, entity, pages, typed_rows, quarantined, refreshed)
+    refreshed = read.refresh and bool(read.pages)
+    published = _publish(store, read, opts)
+    deleted = published.rows_deleted if published is not None else 0
+    if published is not None:
+        # Keys repeated across pages are found when the read is published.
+        typed_rows -= published.duplicates
+        quarantined += published.duplicates
+    return EntityPull(
+        source.name, entity, pages, typed_rows, quarantined, refreshed, deleted, tuple(notes)
+    )
+
+
+def _publish(store: SnapshotStore, read: OpenRead, opts: _Options) -> Published | None:
+    try:
+        return store.publish(
+            read,
+            allow_shrink=opts.allow_shrink,
+            shrink_share=opts.shrink_share,
+            pulled_at=opts.pulled_at,
+        )
+    except ShrinkRefusedError:
+        store.discard(read)  # the snapshot stays as it was; the next pull reads again
+        raise
 
 
 def _pull_config_stages(
@@ -213,7 +266,10 @@ def _pull_config_stages(
     if not force and store.cursor(CONFIG_SOURCE, "pipeline_stages") == digest:
         return EntityPull(CONFIG_SOURCE, "pipeline_stages", 0, 0, 0, refreshed=False)
     typed = type_records("pipeline_stages", records, source_system="config", pulled_at=pulled_at)
-    store.commit_page(typed, source=CONFIG_SOURCE, cursor=digest, replace=True)
+    # The configured pipelines are the truth: fewer stages than before is not a shrinking export.
+    published = store.commit_page(
+        typed, source=CONFIG_SOURCE, cursor=digest, replace=True, allow_shrink=True
+    )
     return EntityPull(
         CONFIG_SOURCE,
         "pipeline_stages",
@@ -221,6 +277,7 @@ def _pull_config_stages(
         typed.frame.height,
         typed.quarantine.height,
         refreshed=True,
+        rows_deleted=published.rows_deleted if published is not None else 0,
     )
 
 
@@ -229,23 +286,33 @@ def pull(
     snapshot_dir: str | Path,
     *,
     sources: Sequence[str] | None = None,
+    entities: Sequence[str] | None = None,
     progress: bool = True,
     full_refresh: bool = False,
+    allow_shrink: bool = False,
+    shrink_share: float = DEFAULT_SHRINK_SHARE,
     console: Console | None = None,
 ) -> PullResult:
-    """Pull ``sources`` (default: every configured source) into the snapshot at ``snapshot_dir``.
+    """Pull ``sources`` (default: every configured source) into the snapshot at ``snapshot_dir``
+    (a directory, or an ``s3://``, ``gs://`` or ``az://`` URI).
 
     Each page is typed (bad rows to quarantine) and committed atomically with its cursor, so
-    an interrupted pull resumes where it stopped. With ``full_refresh``, stored cursors are
-    ignored and each entity's earlier rows from the source are replaced. When no source
-    provides ``pipeline_stages``, the configured pipelines are stored as that entity (source
+    an interrupted pull resumes where it stopped; each entity's read is published in one
+    commit when it ends. With ``full_refresh``, stored cursors are ignored and each entity's
+    earlier rows from the source are replaced; ``entities`` limits the pull to those entities
+    (``--full-refresh --entity E`` rebuilds one entity). A full refresh that would remove more
+    than ``shrink_share`` of a source's rows is refused (:class:`~revgov.errors.ShrinkRefusedError`,
+    the entity left as it was) unless ``allow_shrink``. When no source provides
+    ``pipeline_stages``, the configured pipelines are stored as that entity (source
     ``revgov.toml``). A rich progress bar goes to stderr unless ``progress`` is off.
     """
     selected = _select_sources(config, sources)
+    wanted = _select_entities(selected, entities)
     store = SnapshotStore.open_or_create(snapshot_dir, config_hash=config.config_hash)
+    store.writer_config_hash = config.config_hash
     previous_hash = store.config_hash if store.updated_at is not None else None
     context = ConnectorContext(config.path.parent if config.path is not None else Path.cwd())
-    pulled_at = datetime.now(UTC)
+    opts = _Options(full_refresh, allow_shrink, shrink_share, datetime.now(UTC))
     results: list[EntityPull] = []
     provided: set[str] = {e for s in config.sources for e in s.entities}
     with _progress_bar(progress, console) as bar:
@@ -253,24 +320,27 @@ def pull(
             connector = create_connector(source, context)
             provided.update(connector.entities())
             for entity in connector.entities():
-                results.append(
-                    _pull_entity(
-                        store,
-                        connector,
-                        source,
-                        entity,
-                        config,
-                        full_refresh=full_refresh,
-                        pulled_at=pulled_at,
-                        bar=bar,
+                if wanted is None or entity in wanted:
+                    results.append(
+                        _pull_entity(store, connector, source, entity, config, opts, bar)
                     )
-                )
-    if config.pipelines and "pipeline_stages" not in provided:
-        results.append(_pull_config_stages(store, config, pulled_at, force=full_refresh))
-    store.commit(config_hash=config.config_hash)
+    stages_wanted = wanted is None or "pipeline_stages" in wanted
+    if config.pipelines and "pipeline_stages" not in provided and stages_wanted:
+        results.append(_pull_config_stages(store, config, opts.pulled_at, force=full_refresh))
+    store.record_pull(config.config_hash, [s.name for s in selected])
     return PullResult(
-        snapshot=store.root,
+        snapshot=store.uri,
         config_hash=config.config_hash,
         previous_config_hash=previous_hash,
         entities=tuple(results),
     )
+
+
+def _select_entities(
+    selected: Sequence[SourceConfig], entities: Sequence[str] | None
+) -> set[str] | None:
+    if not entities:
+        return None
+    for entity in entities:
+        model_for(entity)  # an unknown name suggests the closest
+    return set(entities)

@@ -20,6 +20,7 @@ from revgov.errors import (
     ConfigValidationError,
     ConnectorError,
     MappingError,
+    ShrinkRefusedError,
     SourceNotFoundError,
 )
 from revgov.model import model_for
@@ -303,7 +304,11 @@ def test_changed_export_is_a_full_refresh(tmp_path: Path) -> None:
     unchanged = pull(cfg, tmp_path / "snap", progress=False)
     assert [e.status for e in unchanged.entities] == ["unchanged", "unchanged"]
     _deals(tmp_path, "Deal Id,Owner,Stage,Value,Created,Closed\nn1,ann,Won,1,,\nn2,bob,Lost,,,\n")
-    refreshed = pull(cfg, tmp_path / "snap", progress=False)
+    # Every stored row would go: the shrink guard refuses, and nothing changes.
+    with pytest.raises(ShrinkRefusedError, match="would remove 4 of its 4 stored rows"):
+        pull(cfg, tmp_path / "snap", progress=False)
+    assert len(_scan(tmp_path)) == 4
+    refreshed = pull(cfg, tmp_path / "snap", progress=False, allow_shrink=True)
     assert refreshed.entities[0].status == "refreshed"
     store = SnapshotStore(tmp_path / "snap")
     assert sorted(store.scan("opportunities").collect()["opportunity_id"]) == ["n1", "n2"]
@@ -333,22 +338,27 @@ def test_interrupted_pull_resumes_to_the_same_snapshot(
     )
     pull(cfg, tmp_path / "whole", progress=False)
 
-    real_commit = SnapshotStore.commit_page
+    real_stage = SnapshotStore.stage_page
     calls = {"n": 0}
 
-    def dying_commit(self: SnapshotStore, *args: Any, **kwargs: Any) -> None:
+    def dying_stage(self: SnapshotStore, *args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt  # the process dies between pages
-        real_commit(self, *args, **kwargs)
+        real_stage(self, *args, **kwargs)
 
-    monkeypatch.setattr(SnapshotStore, "commit_page", dying_commit)
+    monkeypatch.setattr(SnapshotStore, "stage_page", dying_stage)
     with pytest.raises(KeyboardInterrupt):
         pull(cfg, tmp_path / "resumed", progress=False)
-    monkeypatch.setattr(SnapshotStore, "commit_page", real_commit)
-    assert SnapshotStore(tmp_path / "resumed").row_count("opportunities") == 12
+    monkeypatch.setattr(SnapshotStore, "stage_page", real_stage)
+    # Three pages are committed to the read, which is not published until it ends.
+    stopped = SnapshotStore(tmp_path / "resumed")
+    assert stopped.row_count("opportunities") == 0
+    resume_at = FileCursor.parse(stopped.cursor("crm", "opportunities"))
+    assert resume_at is not None and resume_at.rows == 12
     second = pull(cfg, tmp_path / "resumed", progress=False)
-    assert second.entities[0].status == "appended"
+    # The resumed read finishes the full refresh that the first run began.
+    assert second.entities[0].status == "refreshed"
     assert second.for_entity("opportunities") == (13, 0)
 
     whole = SnapshotStore(tmp_path / "whole").scan("opportunities").collect()
@@ -416,7 +426,7 @@ def test_rows_in_equal_typed_plus_quarantined(
     assert typed + quarantined == len(rows)
     store = SnapshotStore(tmp / "snap")
     assert store.quarantine_counts().get("opportunities", 0) == quarantined
-    assert store.scan("opportunities", deduplicate=False).collect().height == typed
+    assert store.scan("opportunities").collect().height == typed
 
 
 def test_paths_expand_environment_variables_with_defaults(

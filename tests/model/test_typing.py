@@ -65,7 +65,7 @@ def test_missing_and_duplicate_keys_are_quarantined() -> None:
     assert page.frame["email"].to_list() == ["a@x.io"]
     reasons = page.quarantine.select("field", "reason").rows()
     assert reasons.count(("person_id", "missing primary key")) == 2
-    assert ("person_id", "duplicate primary key (an earlier row in the page has it)") in reasons
+    assert ("person_id", "duplicate key in source") in reasons
     assert page.rows_in == 4
 
 

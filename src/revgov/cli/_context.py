@@ -1,8 +1,9 @@
 """What the commands that read a snapshot share: finding the config, the reference time of a
-demo snapshot, and reading ``--as-of``.
+demo snapshot, reading ``--as-of``, and choosing the snapshot version (``--version N`` or
+``--at TIME``) that they read and stamp on their output.
 
 ``revgov audit``, ``revgov metrics`` and ``revgov forecast`` resolve these the same way, so a
-snapshot gives the same definitions and the same ``as_of`` to each of them.
+snapshot gives the same definitions, the same ``as_of`` and the same data to each of them.
 """
 
 from __future__ import annotations
@@ -10,12 +11,38 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from revgov.config import Config, load_config
+from revgov.store import SnapshotStore
 
-__all__ = ["demo_as_of", "find_config", "parse_as_of"]
+__all__ = [
+    "AtOpt",
+    "VersionOpt",
+    "demo_as_of",
+    "find_config",
+    "open_snapshot",
+    "parse_as_of",
+    "stamp_line",
+]
+
+VersionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--version",
+        min=1,
+        help="Read this version of the snapshot (see `revgov snapshot history`; default: latest).",
+    ),
+]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Read the snapshot as it was at this time (ISO, UTC without a zone).",
+    ),
+]
 
 
 def find_config(config: Path | None, snapshot: Path | None) -> Config:
@@ -44,14 +71,35 @@ def demo_as_of(snapshot: Path) -> datetime | None:
         return None
 
 
-def parse_as_of(text: str) -> datetime:
-    """``--as-of`` as an aware UTC datetime (a time without a zone is UTC); a bad value is a
-    usage error."""
+def parse_as_of(text: str, *, option: str = "--as-of") -> datetime:
+    """``--as-of`` (or ``option``) as an aware UTC datetime (a time without a zone is UTC); a
+    bad value is a usage error."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(
             f"{text!r} is not an ISO date or time (e.g. 2026-07-01 or 2026-07-01T00:00:00Z)",
-            param_hint="--as-of",
+            param_hint=option,
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def open_snapshot(
+    snapshot: str | Path, version: int | None = None, at: str | None = None
+) -> SnapshotStore:
+    """The snapshot at ``--version`` or ``--at`` (both at once is a usage error)."""
+    if version is not None and at is not None:
+        raise typer.BadParameter("give --version or --at, not both", param_hint="--version/--at")
+    moment = parse_as_of(at, option="--at") if at is not None else None
+    return SnapshotStore(snapshot, version=version, at=moment)
+
+
+def stamp_line(stamp: dict[str, Any]) -> str:
+    """The version stamp for a terminal: which version was read, and when it was written."""
+    latest = (
+        "" if stamp["version"] == stamp["latest_version"] else (f" of {stamp['latest_version']}")
+    )
+    return (
+        f"snapshot {stamp['snapshot']} version {stamp['version']}{latest} "
+        f"(written {stamp['written_at'] or 'never'})"
+    )

@@ -8,6 +8,7 @@ missing snapshot). Every output carries the config hash.
 from __future__ import annotations
 
 import difflib
+import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +18,15 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from revgov.cli._context import demo_as_of, find_config, parse_as_of
+from revgov.cli._context import (
+    AtOpt,
+    VersionOpt,
+    demo_as_of,
+    find_config,
+    open_snapshot,
+    parse_as_of,
+    stamp_line,
+)
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules
@@ -53,15 +62,15 @@ Dimension = StrEnum("Dimension", {d: d for d in DIMENSIONS})  # type: ignore[mis
 
 
 def audit_snapshot(
-    snapshot: Path,
+    snapshot: Path | SnapshotStore,
     config: Config,
     *,
     as_of: datetime | None = None,
     rule_ids: list[str] | None = None,
     dimensions: list[str] | None = None,
 ) -> Report:
-    """Audit every entity of a snapshot directory with the config's rules."""
-    store = SnapshotStore(snapshot)
+    """Audit every entity of a snapshot (a directory, or a store open at a version)."""
+    store = snapshot if isinstance(snapshot, SnapshotStore) else SnapshotStore(snapshot)
     return audit(
         store.frames(), config=config, as_of=as_of, only=rule_ids or None, dimensions=dimensions
     )
@@ -150,6 +159,8 @@ def register(app: typer.Typer) -> None:
                 "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
             ),
         ] = None,
+        version: VersionOpt = None,
+        at: AtOpt = None,
     ) -> None:
         """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
         cfg = find_config(config, snapshot)
@@ -162,15 +173,18 @@ def register(app: typer.Typer) -> None:
         if ids:
             _check_rule_ids(cfg, ids)
         dims = [str(d.value) for d in dimension] if dimension else None
-        report = audit_snapshot(snapshot, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
+        store = open_snapshot(snapshot, version, at)
+        report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
+        stamp = store.stamp()
         if findings_out is not None:
             _write_findings(report, findings_out)
         if fmt is OutputFormat.json:
-            typer.echo(report.to_json())
+            typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
         elif fmt is OutputFormat.md:
-            typer.echo(report.to_markdown())
+            typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_")
         else:
             console.print(report)
+            console.print(stamp_line(stamp), highlight=False, style="dim")
             if cfg.path is None:
                 err_console.print(
                     "note: no revgov.toml found; audited against the default definitions",

@@ -25,7 +25,14 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from revgov.cli._context import demo_as_of, find_config, parse_as_of
+from revgov.cli._context import (
+    AtOpt,
+    VersionOpt,
+    demo_as_of,
+    find_config,
+    open_snapshot,
+    parse_as_of,
+)
 from revgov.config import Config
 from revgov.errors import MetricInputError, RevgovError
 from revgov.metrics._frames import lazy
@@ -86,7 +93,12 @@ FormatOpt = Annotated[
 ]
 
 
-def _load(config: Path | None, snapshot: Path | None) -> tuple[Config, SnapshotStore]:
+def _load(
+    config: Path | None,
+    snapshot: Path | None,
+    version: int | None = None,
+    at: str | None = None,
+) -> tuple[Config, SnapshotStore]:
     """The config found as `revgov audit` finds it, and the snapshot; warns on stderr when
     there is no config file or its hash is not the one stamped on the snapshot."""
     cfg = find_config(config, snapshot)
@@ -94,7 +106,7 @@ def _load(config: Path | None, snapshot: Path | None) -> tuple[Config, SnapshotS
         from revgov.pull import default_snapshot_dir
 
         snapshot = default_snapshot_dir(cfg)
-    store = SnapshotStore(snapshot)
+    store = open_snapshot(snapshot, version, at)
     if cfg.path is None:
         err_console.print(
             "note: no revgov.toml found; computed with the default definitions", style="yellow"
@@ -274,6 +286,8 @@ def register(app: typer.Typer) -> None:
         as_of: AsOfOpt = None,
         fmt: FormatOpt = OutputFormat.table,
         list_: Annotated[bool, typer.Option("--list", help="List the KPIs and exit.")] = False,
+        version: VersionOpt = None,
+        at: AtOpt = None,
     ) -> None:
         """Compute the KPI spine on a snapshot: headline values, or one KPI's table."""
         if list_:
@@ -302,11 +316,12 @@ def register(app: typer.Typer) -> None:
                 f"unsupported period {every!r}: {EVERY_HELP}", param_hint="--every"
             ) from None
         moment_given = parse_as_of(as_of) if as_of is not None else None
-        cfg, store = _load(config, snapshot)
+        cfg, store = _load(config, snapshot, version, at)
         moment = _moment(moment_given, store)
         frames = prepare_frames(store.frames(), cfg, as_of=moment)
         meta = {
-            "snapshot": str(store.root),
+            "snapshot": store.uri,
+            "snapshot_version": store.version,
             "config_hash": cfg.config_hash,
             "snapshot_config_hash": store.config_hash,
             "as_of": moment.isoformat(),
@@ -357,6 +372,8 @@ def register(app: typer.Typer) -> None:
                 "--table", help="With --format csv: assumptions, scenarios, forward or backward."
             ),
         ] = "forward",
+        version: VersionOpt = None,
+        at: AtOpt = None,
     ) -> None:
         """Refit the funnel model and forecast bookings forward and plan backward."""
         if (conservative is None) != (aggressive is None):
@@ -370,7 +387,7 @@ def register(app: typer.Typer) -> None:
             else None
         )
         moment_given = parse_as_of(as_of) if as_of is not None else None
-        cfg, store = _load(config, snapshot)
+        cfg, store = _load(config, snapshot, version, at)
         moment = _moment(moment_given, store)
         frames = store.frames()
         if by is not None:
@@ -387,7 +404,8 @@ def register(app: typer.Typer) -> None:
         )
         tables = {name: _collect(t) for name, t in result.tables().items()}
         meta = {
-            "snapshot": str(store.root),
+            "snapshot": store.uri,
+            "snapshot_version": store.version,
             "config_hash": cfg.config_hash,
             "snapshot_config_hash": store.config_hash,
             "as_of": moment.isoformat(),

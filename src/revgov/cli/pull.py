@@ -1,4 +1,5 @@
-"""CLI: ``revgov pull --config revgov.toml [--snapshot DIR] [--source NAME]``."""
+"""CLI: ``revgov pull --config revgov.toml [--snapshot DIR|URI] [--source NAME] [--entity E]
+[--full-refresh] [--allow-shrink]``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from revgov.config import load_config
 from revgov.pull import PullResult, default_snapshot_dir, pull
+from revgov.store import DEFAULT_SHRINK_SHARE
 
 console = Console()
 
@@ -51,6 +53,16 @@ def _print_text(result: PullResult) -> None:
             f"`revgov snapshot info {result.snapshot}`",
             highlight=False,
         )
+    for e in result.entities:
+        if e.rows_deleted:
+            console.print(
+                f"{e.rows_deleted:,} stored {e.entity} row(s) of {e.source} removed "
+                "(deleted at the source or not delivered again)",
+                highlight=False,
+            )
+    for note in result.notes:
+        where = f"{note.entity}.{note.field}" if note.field else note.entity
+        console.print(f"[yellow]{note.severity}[/] {where}: {note.message}", highlight=False)
     if result.definitions_changed:
         console.print(
             f"note: the snapshot was last pulled under config {result.previous_config_hash}; "
@@ -68,21 +80,46 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--config", "-c", help="The revgov.toml naming the sources.")
         ] = Path("revgov.toml"),
         snapshot: Annotated[
-            Path | None,
+            str | None,
             typer.Option(
                 "--snapshot",
                 "-s",
-                help="Snapshot directory (default: revgov-snapshot/ beside the config).",
+                help="Snapshot directory or s3://, gs://, az:// URI (default: revgov-snapshot/ "
+                "beside the config).",
             ),
         ] = None,
         source: Annotated[
             list[str] | None,
             typer.Option("--source", help="Pull only this source (repeatable)."),
         ] = None,
+        entity: Annotated[
+            list[str] | None,
+            typer.Option("--entity", help="Pull only this entity (repeatable)."),
+        ] = None,
         full_refresh: Annotated[
             bool,
-            typer.Option("--full-refresh", help="Ignore stored cursors; re-read everything."),
+            typer.Option(
+                "--full-refresh",
+                help="Ignore stored cursors; re-read everything (with --entity: rebuild it).",
+            ),
         ] = False,
+        allow_shrink: Annotated[
+            bool,
+            typer.Option(
+                "--allow-shrink",
+                help="Apply a full refresh even if it removes more than --shrink-limit of a "
+                "source's rows.",
+            ),
+        ] = False,
+        shrink_limit: Annotated[
+            float,
+            typer.Option(
+                "--shrink-limit",
+                min=0.0,
+                max=1.0,
+                help="Share of a source's rows a full refresh may remove without --allow-shrink.",
+            ),
+        ] = DEFAULT_SHRINK_SHARE,
         progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
         ] = True,
@@ -96,8 +133,11 @@ def register(app: typer.Typer) -> None:
             cfg,
             snapshot if snapshot is not None else default_snapshot_dir(cfg),
             sources=source,
+            entities=entity,
             progress=progress and fmt is OutputFormat.text,
             full_refresh=full_refresh,
+            allow_shrink=allow_shrink,
+            shrink_share=shrink_limit,
         )
         if fmt is OutputFormat.json:
             typer.echo(json.dumps(result.to_dict(), indent=2))

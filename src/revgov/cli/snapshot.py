@@ -1,10 +1,12 @@
-"""CLI: ``revgov snapshot info DIR``: entities, row counts, cursors, quarantine, config hash."""
+"""CLI: ``revgov snapshot info|history|verify|compact|vacuum|migrate``.
+
+Every command takes a snapshot directory or an ``s3://``, ``gs://`` or ``az://`` URI.
+"""
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,11 +14,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from revgov.cli._context import AtOpt, VersionOpt, open_snapshot, stamp_line
+from revgov.errors import SnapshotCorruptError
 from revgov.model.frames import ENTITIES
-from revgov.store import SnapshotStore
+from revgov.store import DEFAULT_RETENTION_HOURS, SnapshotStore, verify_snapshot
 
 console = Console()
-snapshot_app = typer.Typer(help="Inspect snapshot directories.", no_args_is_help=True)
+snapshot_app = typer.Typer(help="Inspect and maintain snapshots.", no_args_is_help=True)
+
+SnapshotArg = Annotated[str, typer.Argument(help="The snapshot directory or URI.")]
 
 
 class OutputFormat(StrEnum):
@@ -24,13 +30,19 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Table or JSON.")]
+
+
 def snapshot_summary(store: SnapshotStore) -> dict[str, Any]:
     """What ``snapshot info`` reports, as plain data."""
+    store.check()
     infos = {i.entity: i for i in store.info()}
     quarantined = store.quarantine_counts()
     names = [e for e in ENTITIES if e in infos or e in quarantined]
+    notes = store.notes()
     return {
-        "snapshot": str(store.root),
+        "snapshot": store.uri,
+        "version": store.stamp(),
         "config_hash": store.config_hash,
         "updated_at": store.updated_at,
         "entities": [
@@ -45,6 +57,10 @@ def snapshot_summary(store: SnapshotStore) -> dict[str, Any]:
         ],
         "cursors": store.cursors(),
         "quarantined": sum(quarantined.values()),
+        "notes": [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in n.items()}
+            for n in notes.to_dicts()
+        ],
     }
 
 
@@ -67,17 +83,17 @@ def _short_cursor(cursor: str | None) -> str:
 
 @snapshot_app.command("info")
 def info(
-    directory: Annotated[Path, typer.Argument(help="The snapshot directory.")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Table or JSON.")] = (
-        OutputFormat.text
-    ),
+    directory: SnapshotArg,
+    fmt: FormatOpt = OutputFormat.text,
+    version: VersionOpt = None,
+    at: AtOpt = None,
 ) -> None:
     """Print a snapshot's entities, row counts, cursors, quarantine counts and config hash."""
-    summary = snapshot_summary(SnapshotStore(directory))
+    summary = snapshot_summary(open_snapshot(directory, version, at))
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    console.print(f"snapshot [bold]{summary['snapshot']}[/]", highlight=False)
+    console.print(stamp_line(summary["version"]), highlight=False)
     console.print(
         f"config hash [bold]{summary['config_hash'] or '-'}[/]  "
         f"updated {summary['updated_at'] or 'never'}",
@@ -86,7 +102,7 @@ def info(
     table = Table(title="entities", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("entity", no_wrap=True, min_width=15)
     table.add_column("rows", justify="right")
-    table.add_column("parts", justify="right")
+    table.add_column("files", justify="right")
     table.add_column("quarantined", justify="right")
     table.add_column("custom fields")
     for e in summary["entities"]:
@@ -107,16 +123,136 @@ def info(
         for entity, cursor in per_entity.items():
             cursors.add_row(source, entity, _short_cursor(cursor))
     console.print(cursors)
+    for n in summary["notes"]:
+        where = f"{n['entity']}.{n['field']}" if n["field"] else n["entity"]
+        console.print(
+            f"[yellow]{n['severity']}[/] {n['source']} · {where}: {n['message']}",
+            highlight=False,
+        )
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+@snapshot_app.command("history")
+def history_cmd(directory: SnapshotArg, fmt: FormatOpt = OutputFormat.text) -> None:
+    """List the snapshot's versions: time, source, entity, rows added/updated/deleted, cursor
+    and config hash. Read one with `revgov audit|metrics --version N` (or `--at TIME`)."""
+    versions = SnapshotStore(directory).history()
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([v.to_dict() for v in versions], indent=2))
+        return
+    table = Table(title=f"versions of {directory}", title_justify="left", box=box.SIMPLE_HEAD)
+    headers = ("version", "time (UTC)", "source", "entity", "added", "updated", "deleted")
+    for h in headers:
+        table.add_column(
+            h,
+            justify="right" if h in ("version", "added", "updated", "deleted") else "left",
+            no_wrap=True,
+        )
+    table.add_column("cursor", overflow="fold")
+    table.add_column("config", no_wrap=True)
+    for v in versions:
+        table.add_row(
+            str(v.version),
+            v.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            v.source or f"({v.operation.lower()})",
+            v.entity,
+            _count(v.rows_added),
+            _count(v.rows_updated),
+            _count(v.rows_deleted),
+            _short_cursor(v.cursor),
+            v.config_hash or "-",
+        )
+    console.print(table)
+
+
+@snapshot_app.command("verify")
+def verify_cmd(directory: SnapshotArg, fmt: FormatOpt = OutputFormat.text) -> None:
+    """Check every table (log, data files, row counts) and name what is broken (exit 3)."""
+    checks = verify_snapshot(directory)
+    problems = [str(p) for c in checks for p in c.problems]
+    if fmt is OutputFormat.json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "table": c.table,
+                        "version": c.version,
+                        "files": c.files,
+                        "rows": c.rows,
+                        "problems": [str(p) for p in c.problems],
+                    }
+                    for c in checks
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for c in checks:
+            state = "[red]broken[/]" if c.problems else "[green]ok[/]"
+            console.print(
+                f"{state} {c.table}: version {c.version if c.version is not None else '-'}, "
+                f"{c.files:,} file(s), {c.rows:,} row(s)",
+                highlight=False,
+            )
+            for p in c.problems:
+                console.print(f"  [red]{p}[/]", highlight=False)
+    if problems:
+        raise SnapshotCorruptError(
+            f"{len(problems)} problem(s) in {directory}: " + "; ".join(problems[:5]),
+            hint="`revgov pull --full-refresh --entity ENTITY` rebuilds an entity from its "
+            "sources; restore other tables from a backup",
+        )
+
+
+@snapshot_app.command("compact")
+def compact_cmd(directory: SnapshotArg) -> None:
+    """Rewrite small files into larger ones (same rows; earlier versions stay readable until
+    vacuumed)."""
+    removed = SnapshotStore(directory).compact()
+    for table, n in removed.items():
+        if n:
+            console.print(f"{table}: {n} small file(s) compacted", highlight=False)
+    console.print(f"compacted {directory}", highlight=False)
 
 
 @snapshot_app.command("vacuum")
-def vacuum(directory: Annotated[Path, typer.Argument(help="The snapshot directory.")]) -> None:
-    """Delete files no commit names (replaced parts, leftovers of killed writers).
+def vacuum(
+    directory: SnapshotArg,
+    retention_hours: Annotated[
+        int,
+        typer.Option(
+            "--retention-hours",
+            min=0,
+            help="Keep files that versions of the last N hours need (and files of pulls that "
+            "may still be running). Older versions can no longer be read.",
+        ),
+    ] = DEFAULT_RETENTION_HOURS,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List, do not delete.")] = False,
+) -> None:
+    """Delete data files that no version within the retention needs (replaced files,
+    leftovers of killed writers)."""
+    removed = SnapshotStore(directory).vacuum(retention_hours=retention_hours, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    console.print(f"{verb} {len(removed)} file(s) from {directory}", highlight=False)
 
-    Run it when no pull is writing and no reader holds an older view of the snapshot.
-    """
-    removed = SnapshotStore(directory).vacuum()
-    console.print(f"removed {len(removed)} file(s) from {directory}", highlight=False)
+
+@snapshot_app.command("migrate")
+def migrate(
+    old: Annotated[str, typer.Argument(help="A snapshot of the earlier format (_snapshot.json).")],
+    new: Annotated[str, typer.Argument(help="Where to write the new snapshot.")],
+) -> None:
+    """Convert a snapshot written before snapshots were Delta tables (rows, quarantine,
+    custom fields, cursors and config hash)."""
+    store = SnapshotStore.migrate(old, new)
+    rows = sum(i.rows for i in store.info())
+    console.print(
+        f"migrated {old} to {store.uri}: {rows:,} row(s), "
+        f"{sum(store.quarantine_counts().values()):,} quarantined, version {store.version}",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ from revgov.model.stage_events import StageEvent
 from revgov.model.users import User
 
 __all__ = [
+    "DUPLICATE_KEY_REASON",
     "ENTITIES",
     "LINEAGE_COLUMNS",
     "QUARANTINE_SCHEMA",
@@ -66,6 +67,10 @@ ENTITIES: dict[str, type[CanonicalRecord]] = {
 }
 
 LINEAGE_COLUMNS = ("source_system", "source_id", "pulled_at")
+
+#: The quarantine reason of a row whose primary key an earlier row of the same read has (in
+#: the same page here; across pages the store finds them when it publishes the read).
+DUPLICATE_KEY_REASON = "duplicate key in source"
 
 #: Quarantined rows per field and page that pydantic explains one by one (see type_records).
 EXPLAIN_LIMIT = 200
@@ -226,14 +231,18 @@ def type_records(
     if key_null.any():
         rows = key_null.arg_true()
         checks.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
-    key_frame = typed.select(keys)
+    # Of the rows that can be stored, the first with a key is kept and later ones are
+    # duplicates: the store applies the same rule across the pages of a read, so the result
+    # does not depend on where pages begin.
+    unstored = key_null.clone()
+    for check in checks:
+        unstored = unstored.scatter(check["__row"], True)
+    candidates = (~unstored).arg_true()
+    key_frame = typed.select(keys)[candidates]
     if key_frame.n_unique() < key_frame.height:
         first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
-        dup = ~first_seen & ~key_null
-        if dup.any():
-            rows = dup.arg_true()
-            why = "duplicate primary key (an earlier row in the page has it)"
-            checks.append(_failures(rows, 0, keys[0], why, df[keys[0]].gather(rows)))
+        rows = candidates.filter(~first_seen)
+        checks.append(_failures(rows, 0, keys[0], DUPLICATE_KEY_REASON, df[keys[0]].gather(rows)))
 
     key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")
     if "source_id" in df.columns:  # the vendor's own id, when the mapping provides one
