@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -25,13 +25,16 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from revgov.config import Config, SourceConfig
-from revgov.connectors.base import Connector, ConnectorContext, Page
+from revgov.connectors.base import Connector, ConnectorContext, Page, SourceNote
 from revgov.connectors.mapping import apply_definitions, pipeline_stage_records
 from revgov.connectors.registry import create_connector
 from revgov.errors import ConfigValidationError, ConnectorError
@@ -135,6 +138,32 @@ def _select_sources(config: Config, names: Sequence[str] | None) -> list[SourceC
     return [s for s in config.sources if s.name in names]
 
 
+class _RateColumn(ProgressColumn):
+    """Rows per second of a task (rich's own speed column counts bytes)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+
+
+def _status_text(status: Mapping[str, str | int | float]) -> str:
+    """A connector's ``Page.status`` as one line (e.g. ``api calls 12 · org usage 1,204/15,000``)."""
+    return " · ".join(
+        f"{k} {v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k} {v}"
+        for k, v in status.items()
+    )
+
+
+def _show_notes(bar: Progress, source: str, notes: Sequence[SourceNote]) -> None:
+    """What the connector noticed (a hidden field, a formula field), above the bars."""
+    if bar.disable:
+        return
+    for note in notes:
+        style = {"warn": "yellow", "error": "red"}.get(note.severity, "dim")
+        line = Text.assemble((note.severity, style), f" {source} · {note.entity}: {note.message}")
+        bar.console.print(line, highlight=False)
+
+
 @contextmanager
 def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
     bar = Progress(
@@ -143,7 +172,9 @@ def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("rows"),
+        _RateColumn(),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}", style="dim"),
         console=console or Console(stderr=True),
         disable=not enabled,
     )
@@ -168,7 +199,7 @@ def _pull_entity(
 ) -> EntityPull:
     model_for(entity)  # an unknown entity name fails before any page is read
     cursor = None if full_refresh else store.cursor(source.name, entity)
-    task = bar.add_task(f"{source.name} · {entity}", total=None)
+    task = bar.add_task(f"{source.name} · {entity}", total=None, status="")
     pages = typed_rows = quarantined = 0
     refreshed = False
     total: int | None = None
@@ -196,7 +227,8 @@ def _pull_entity(
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height
         total = page.total if page.total is not None else total
-        bar.update(task, total=total, advance=typed.rows_in)
+        bar.update(task, total=total, advance=typed.rows_in, status=_status_text(page.status))
+        _show_notes(bar, source.name, page.notes)
     done = typed_rows + quarantined
     bar.update(task, total=total or done, completed=total or done)
     return EntityPull(source.name, entity, pages, typed_rows, quarantined, refreshed)
@@ -231,6 +263,7 @@ def pull(
     sources: Sequence[str] | None = None,
     progress: bool = True,
     full_refresh: bool = False,
+    refresh_formulas: bool = False,
     console: Console | None = None,
 ) -> PullResult:
     """Pull ``sources`` (default: every configured source) into the snapshot at ``snapshot_dir``.
@@ -239,12 +272,17 @@ def pull(
     an interrupted pull resumes where it stopped. With ``full_refresh``, stored cursors are
     ignored and each entity's earlier rows from the source are replaced. When no source
     provides ``pipeline_stages``, the configured pipelines are stored as that entity (source
-    ``revgov.toml``). A rich progress bar goes to stderr unless ``progress`` is off.
+    ``revgov.toml``). ``refresh_formulas`` has connectors re-read formula fields of every
+    record (they change without moving cursors). A rich progress bar goes to stderr unless
+    ``progress`` is off.
     """
     selected = _select_sources(config, sources)
     store = SnapshotStore.open_or_create(snapshot_dir, config_hash=config.config_hash)
     previous_hash = store.config_hash if store.updated_at is not None else None
-    context = ConnectorContext(config.path.parent if config.path is not None else Path.cwd())
+    context = ConnectorContext(
+        config.path.parent if config.path is not None else Path.cwd(),
+        refresh_formulas=refresh_formulas,
+    )
     pulled_at = datetime.now(UTC)
     results: list[EntityPull] = []
     provided: set[str] = {e for s in config.sources for e in s.entities}

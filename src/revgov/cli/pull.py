@@ -83,6 +83,14 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--full-refresh", help="Ignore stored cursors; re-read everything."),
         ] = False,
+        refresh_formulas: Annotated[
+            bool,
+            typer.Option(
+                "--refresh-formulas",
+                help="Re-read formula fields of every record (they change without moving "
+                "the cursor).",
+            ),
+        ] = False,
         progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
         ] = True,
@@ -98,6 +106,7 @@ def register(app: typer.Typer) -> None:
             sources=source,
             progress=progress and fmt is OutputFormat.text,
             full_refresh=full_refresh,
+            refresh_formulas=refresh_formulas,
         )
         if fmt is OutputFormat.json:
             typer.echo(json.dumps(result.to_dict(), indent=2))
