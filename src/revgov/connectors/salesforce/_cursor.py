@@ -63,8 +63,10 @@ class ObjectCursor:
     def finished(self) -> ObjectCursor:
         """The window is complete: the mark moves to the newest timestamp seen (never back)."""
         marks = [m for m in (self.mark, self.seen) if m]
+        if not marks:
+            return ObjectCursor()
         newest = max(marks, key=lambda m: parse_time(m) or datetime.min.replace(tzinfo=UTC))
-        return ObjectCursor(mark=newest if marks else None)
+        return ObjectCursor(mark=newest)
 
     def advanced(self, **changes: Any) -> ObjectCursor:
         return replace(self, **changes)

@@ -91,6 +91,18 @@ def query_by_ids(
     return normalise(pl.concat(parts), plan)
 
 
+def _joined(batches: list[Batch]) -> Batch:
+    """Consecutive batches as one: their records, the last one's cursor, every note."""
+    if len(batches) == 1:
+        return batches[0]
+    last = batches[-1]
+    frame = pl.concat([b.frame for b in batches], how="vertical")
+    if frame.height and frame["Id"].n_unique() != frame.height:
+        frame = frame.unique(subset="Id", keep="last", maintain_order=True)
+    notes = tuple(n for b in batches for n in b.notes)
+    return Batch(frame, last.state, last.total, last.mode, notes)
+
+
 class ObjectReader:
     """Reads one object's window; see the module docstring."""
 
@@ -185,9 +197,23 @@ class ObjectReader:
                 yield batch
             else:
                 return
-            yield from self._rest(state, total, note=fallback)
+            yield from self._pages_of(self._rest(state, total, note=fallback))
             return
-        yield from self._rest(state, total)
+        yield from self._pages_of(self._rest(state, total))
+
+    def _pages_of(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """REST batches (at most 2,000 records) gathered into pages of ``page_size``: each
+        page costs one commit."""
+        held: list[Batch] = []
+        rows = 0
+        for batch in batches:
+            held.append(batch)
+            rows += batch.frame.height
+            if rows >= self.settings.page_size:
+                yield _joined(held)
+                held, rows = [], 0
+        if held:
+            yield _joined(held)
 
     def _pages(self, soql: str, what: str) -> Iterator[dict[str, Any]]:
         return rest_pages(self.client, soql, include_deleted=self.plan.deletable, what=what)
