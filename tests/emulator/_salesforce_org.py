@@ -537,6 +537,7 @@ def generate(
     events: int = 80,
     boundary: int = 150,
     history_leads: int = 2_000,
+    deals: int = 20,
     now: datetime | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Frames of every object of a generated org (see the module docstring)."""
@@ -560,7 +561,26 @@ def generate(
     frames.update(_activities(rng, clock, tasks, events, people, targets, user_ids))
     frames["CampaignMember"] = _members(rng, clock, members, campaign_ids, people)
     frames["OpportunityStage"] = _stages(clock)
+    frames["Deal__c"] = _deals(rng, clock, deals, account_ids)
     return frames
+
+
+def _deals(rng: np.random.Generator, clock: _Clock, n: int, accounts: list[str]) -> pl.DataFrame:
+    """A custom object some orgs keep deals in."""
+    created = clock.between(n)
+    return _typed(
+        "Deal__c",
+        {
+            "Id": make_ids("a01", n),
+            "Name": [f"Custom deal {i}" for i in range(n)],
+            "Stage__c": _choice(rng, [s[0] for s in STAGES], n),
+            "Amount__c": (rng.random(n) * 90_000).round(2),
+            "Account__c": _choice(rng, accounts, n),
+            "CreatedDate": _ms(created),
+            "LastModifiedDate": _ms(clock.after(created)),
+            "IsDeleted": [False] * n,
+        },
+    ).with_columns(pl.col("LastModifiedDate").alias("SystemModstamp"))
 
 
 class Org:

@@ -369,6 +369,26 @@ OBJECTS: dict[str, ObjectMeta] = {
             ),
         ),
         ObjectMeta(
+            "Deal__c",
+            "a01",
+            (
+                _f("Id", "id", nillable=False),
+                _f("Name"),
+                _f("Stage__c", "picklist", custom=True, picklist=tuple(s[0] for s in STAGES)),
+                _f("Amount__c", "currency", custom=True),
+                FieldMeta(
+                    "Account__c",
+                    "reference",
+                    custom=True,
+                    relationship="Account__r",
+                    reference_to=("Account",),
+                ),
+                *_AUDIT,
+                *_DELETED,
+            ),
+            custom=True,
+        ),
+        ObjectMeta(
             "OpportunityStage",
             "01J",
             (

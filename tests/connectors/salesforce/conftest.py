@@ -48,7 +48,24 @@ def org(emulator: Emulator) -> SalesforceEmulator:
     return build(emulator)
 
 
-def credential_env(org: SalesforceEmulator, flow: str = "password") -> dict[str, str]:
+CREDENTIAL_VARIABLES = (
+    "SALESFORCE_USERNAME",
+    "SALESFORCE_PASSWORD",
+    "SALESFORCE_SECURITY_TOKEN",
+    "SALESFORCE_SESSION_ID",
+    "SALESFORCE_INSTANCE_URL",
+    "SALESFORCE_CONSUMER_KEY",
+    "SALESFORCE_CONSUMER_SECRET",
+    "SALESFORCE_PRIVATE_KEY",
+    "SALESFORCE_PRIVATE_KEY_FILE",
+    "SALESFORCE_LOGIN_URL",
+    "SALESFORCE_CA_BUNDLE",
+)
+
+
+def credential_env(
+    org: SalesforceEmulator, flow: str = "password", *, private_key: str | None = None
+) -> dict[str, str]:
     """The environment a deployment would set for ``flow`` against the emulated org."""
     assert org.emulator.ca_pem is not None
     env = {
@@ -61,23 +78,35 @@ def credential_env(org: SalesforceEmulator, flow: str = "password") -> dict[str,
             "SALESFORCE_PASSWORD": CREDENTIALS["password"],
             "SALESFORCE_SECURITY_TOKEN": CREDENTIALS["security_token"],
         }
+    elif flow == "jwt":
+        assert private_key is not None
+        env |= {
+            "SALESFORCE_USERNAME": CREDENTIALS["username"],
+            "SALESFORCE_CONSUMER_KEY": CREDENTIALS["consumer_key"],
+            "SALESFORCE_PRIVATE_KEY": private_key,
+        }
+    elif flow == "client_credentials":
+        env |= {
+            "SALESFORCE_CONSUMER_KEY": CREDENTIALS["consumer_key"],
+            "SALESFORCE_CONSUMER_SECRET": CREDENTIALS["consumer_secret"],
+        }
+    elif flow == "session":
+        env |= {"SALESFORCE_SESSION_ID": org.issue_session(), "SALESFORCE_INSTANCE_URL": org.url}
     return env
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Exactly ``env`` of the Salesforce variables (the machine's own are cleared)."""
+    for name in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture
 def sf_env(org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in (
-        "SALESFORCE_SESSION_ID",
-        "SALESFORCE_INSTANCE_URL",
-        "SALESFORCE_CONSUMER_KEY",
-        "SALESFORCE_CONSUMER_SECRET",
-        "SALESFORCE_PRIVATE_KEY",
-        "SALESFORCE_PRIVATE_KEY_FILE",
-    ):
-        monkeypatch.delenv(name, raising=False)
     env = credential_env(org)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    set_env(monkeypatch, env)
     return env
 
 

@@ -301,7 +301,7 @@ class SalesforceConnector:
         key = model_for(spec.entity).primary_key
         deletions = frame.filter(deleted)[key[0]].drop_nulls().to_list() if len(key) == 1 else []
         records = frame.filter(~deleted)
-        if spec.entity == "opportunities" and records.height:
+        if spec.sobject == "Opportunity" and "stage_entered_at" in records.columns:
             records = self._entered_at(records)
         return records, [str(d) for d in deletions], extras
 

@@ -123,7 +123,7 @@ class SalesforceSettings(ConnectorSettings):
     )
     max_url_length: int = Field(
         16_384,
-        ge=1_000,
+        ge=500,
         description="REST query URLs longer than this are split into several field lists, "
         "stitched back together by Id.",
     )
