@@ -269,7 +269,7 @@ def _opportunities(
             oh.append(_oh_row(oid, stage[0], amount, stage[2], at, owner, deleted))
             if k:
                 prev = STAGES[path[k - 1]][0]
-                ofh.append(_ofh_row(oid, "StageName", "Text", prev, stage[0], at, owner))
+                ofh.append(_ofh_row(oid, "StageName", "Text", prev, stage[0], at, owner, deleted))
             if k == 0 and rng.random() < 0.5:
                 # An amount-only change: OpportunityHistory repeats the stage.
                 amount += 500.0
@@ -278,8 +278,10 @@ def _opportunities(
         if i % 7 == 2:  # an owner change: two rows, ids and names
             at = steps[-1] - timedelta(minutes=30)
             new_owner = users[(i + 1) % len(users)]
-            ofh.append(_ofh_row(oid, "Owner", "EntityId", owner, new_owner, at, owner))
-            ofh.append(_ofh_row(oid, "Owner", "Text", f"Name {owner[-6:]}", "Name", at, owner))
+            ofh.append(_ofh_row(oid, "Owner", "EntityId", owner, new_owner, at, owner, deleted))
+            ofh.append(
+                _ofh_row(oid, "Owner", "Text", f"Name {owner[-6:]}", "Name", at, owner, deleted)
+            )
             owner = new_owner
         final = STAGES[path[-1]]
         last_change = steps[-1] if len(path) > 1 else None
@@ -335,7 +337,7 @@ def _oh_row(
 
 
 def _ofh_row(
-    oid: str, field: str, kind: str, old: str, new: str, at: datetime, by: str
+    oid: str, field: str, kind: str, old: str, new: str, at: datetime, by: str, deleted: bool
 ) -> dict[str, Any]:
     return {
         "OpportunityId": oid,
@@ -345,7 +347,7 @@ def _ofh_row(
         "NewValue": new,
         "CreatedDate": at,
         "CreatedById": by,
-        "IsDeleted": False,
+        "IsDeleted": deleted,
     }
 
 
