@@ -23,6 +23,7 @@ import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
 from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.util import call_salesforce
 
 from revgov.connectors._resilience import ApiBudget, Resilience, RetryPolicy
 from revgov.connectors.salesforce._auth import LoginTarget, SessionInfo, login
@@ -122,10 +123,14 @@ class BulkJob:
         )
 
     def delete(self, job_id: str) -> None:
-        self._client.call(
-            lambda sf: self._bulk(sf).delete_job(job_id, True),
-            what=f"{self.sobject} Bulk 2.0 delete of job {job_id}",
-        )
+        # Salesforce answers 204 No Content: simple-salesforce's delete_job would parse it
+        # as JSON and fail, so the request is sent through its plain call helper.
+        def delete(sf: Salesforce) -> None:
+            bulk = self._bulk(sf)
+            url = bulk._construct_request_url(job_id, True)
+            call_salesforce(url, "DELETE", self._client.http, bulk._get_headers())
+
+        self._client.call(delete, what=f"{self.sobject} Bulk 2.0 delete of job {job_id}")
 
 
 class SalesforceClient:
