@@ -139,11 +139,13 @@ def _select_sources(config: Config, names: Sequence[str] | None) -> list[SourceC
 
 
 class _RateColumn(ProgressColumn):
-    """Rows per second of a task (rich's own speed column counts bytes)."""
+    """Rows per second of a task since it started (rich's speed column counts bytes)."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+        elapsed = task.elapsed
+        if not elapsed or not task.completed:
+            return Text("")
+        return Text(f"{task.completed / elapsed:,.0f} rows/s", style="progress.data.speed")
 
 
 def _status_text(status: Mapping[str, str | int | float]) -> str:
