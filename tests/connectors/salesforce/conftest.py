@@ -7,6 +7,7 @@ the environment, as a real deployment would; ``make_source`` builds a validated 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,18 @@ def frame(pages: list[Page]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame()
     return pl.concat([f.cast(pl.String) for f in frames], how="diagonal_relaxed")
+
+
+def _soql_matcher(r1: Any, r2: Any) -> None:
+    """Cassette requests match whatever the query window's timestamps (they move with the
+    clock between recording and replay)."""
+    stamp = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})"
+
+    def key(request: Any) -> list[tuple[str, str]]:
+        return sorted((k, re.sub(stamp, "T", v)) for k, v in request.query)
+
+    assert key(r1) == key(r2)
+
+
+def pytest_recording_configure(config: Any, vcr: Any) -> None:
+    vcr.register_matcher("soql", _soql_matcher)
