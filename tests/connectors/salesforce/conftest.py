@@ -129,7 +129,9 @@ def config(
 
 @pytest.fixture
 def make_source() -> Callable[..., SourceConfig]:
-    def make(options: dict[str, Any] | None = None, entities: dict[str, Any] | None = None) -> SourceConfig:
+    def make(
+        options: dict[str, Any] | None = None, entities: dict[str, Any] | None = None
+    ) -> SourceConfig:
         return config(options, entities).sources[0]
 
     return make

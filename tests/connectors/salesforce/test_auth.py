@@ -27,9 +27,11 @@ def _key_pair() -> tuple[str, str]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -57,7 +59,9 @@ def test_each_login_flow_pulls_the_org(
 
 
 def test_auto_picks_the_flow_whose_variables_are_set(
-    org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch, make_source: Callable[..., SourceConfig]
+    org: SalesforceEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    make_source: Callable[..., SourceConfig],
 ) -> None:
     set_env(monkeypatch, credential_env(org, "client_credentials"))
     conn = connector(make_source())
@@ -66,7 +70,9 @@ def test_auto_picks_the_flow_whose_variables_are_set(
 
 
 def test_a_missing_variable_is_named_and_checked_before_any_pull(
-    org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch, make_source: Callable[..., SourceConfig]
+    org: SalesforceEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    make_source: Callable[..., SourceConfig],
 ) -> None:
     env = credential_env(org)
     del env["SALESFORCE_SECURITY_TOKEN"]
@@ -92,7 +98,9 @@ def test_no_credentials_at_all_lists_every_flow(
 
 
 def test_a_prefix_reads_another_orgs_variables(
-    org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch, make_source: Callable[..., SourceConfig]
+    org: SalesforceEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    make_source: Callable[..., SourceConfig],
 ) -> None:
     set_env(monkeypatch, {})
     for key, value in credential_env(org).items():
@@ -130,7 +138,9 @@ def test_a_refused_login_names_the_vendor_code_and_never_the_secret(
 
 
 def test_an_expired_environment_session_cannot_be_renewed(
-    org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch, make_source: Callable[..., SourceConfig]
+    org: SalesforceEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    make_source: Callable[..., SourceConfig],
 ) -> None:
     env = credential_env(org, "session")
     set_env(monkeypatch, env)
@@ -156,8 +166,10 @@ def test_secrets_and_bad_names_are_refused_in_the_config(
     with pytest.raises(ConfigValidationError, match="credential"):
         make_source({"password": "hunter2"})
     with pytest.raises(ConfigValidationError, match="API name"):
-        make_source(entities={"people": {"objects": {"Lead": {"columns": {"email": "Email FROM User --"}}}}})
-    with pytest.raises(ConfigValidationError, match="bulk_treshold|bulk_threshold"):
+        make_source(
+            entities={"people": {"objects": {"Lead": {"columns": {"email": "Email FROM User --"}}}}}
+        )
+    with pytest.raises(ConfigValidationError, match=r"bulk_treshold.*bulk_threshold"):
         make_source({"bulk_treshold": 10})
 
 

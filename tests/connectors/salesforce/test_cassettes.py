@@ -102,11 +102,21 @@ def target(
         if replaying:
             env = {"SALESFORCE_LOGIN_URL": HOST}
             if flow == "session":
-                env |= {"SALESFORCE_SESSION_ID": "replayed-session", "SALESFORCE_INSTANCE_URL": HOST}
+                env |= {
+                    "SALESFORCE_SESSION_ID": "replayed-session",
+                    "SALESFORCE_INSTANCE_URL": HOST,
+                }
             elif flow == "client_credentials":
-                env |= {"SALESFORCE_CONSUMER_KEY": "replay-key", "SALESFORCE_CONSUMER_SECRET": "replay"}
+                env |= {
+                    "SALESFORCE_CONSUMER_KEY": "replay-key",
+                    "SALESFORCE_CONSUMER_SECRET": "replay",
+                }
             else:
-                env |= {"SALESFORCE_USERNAME": "replay@x", "SALESFORCE_PASSWORD": "r", "SALESFORCE_SECURITY_TOKEN": "r"}
+                env |= {
+                    "SALESFORCE_USERNAME": "replay@x",
+                    "SALESFORCE_PASSWORD": "r",
+                    "SALESFORCE_SECURITY_TOKEN": "r",
+                }
             set_env(monkeypatch, env)
             return None
         emu = Emulator().start()
@@ -177,7 +187,11 @@ def test_bulk_job_states_and_csv_pages_replay(target: Callable[[str], Any]) -> N
         return
     interactions = _interactions("bulk_leads.yaml")
     results = [i for i in interactions if i["request"]["uri"].split("?")[0].endswith("/results")]
-    states = [json.loads(_body(i))["state"] for i in interactions if re.search(r"/jobs/query/\w+$", i["request"]["uri"]) and i["request"]["method"] == "GET"]
+    states = [
+        json.loads(_body(i))["state"]
+        for i in interactions
+        if re.search(r"/jobs/query/\w+$", i["request"]["uri"]) and i["request"]["method"] == "GET"
+    ]
     assert states[-1] == "JobComplete"
     locators = [i["response"]["headers"]["Sforce-Locator"][0] for i in results]
     assert locators[-1] == "null" and len(locators) >= 3

@@ -18,7 +18,9 @@ from revgov.store import SnapshotStore
 pytestmark = pytest.mark.usefixtures("sf_env")
 
 
-def _write(tmp: Path, options: dict[str, object] | None = None, entities: dict[str, object] | None = None) -> Path:
+def _write(
+    tmp: Path, options: dict[str, object] | None = None, entities: dict[str, object] | None = None
+) -> Path:
     doc = {
         "pipelines": [PIPELINE],
         "sources": [
@@ -36,7 +38,18 @@ def _write(tmp: Path, options: dict[str, object] | None = None, entities: dict[s
 
 
 def _pull(path: Path, *extra: str) -> int:
-    return main(["pull", "--config", str(path), "--snapshot", str(path.parent / "snap"), "--source", "sf", *extra])
+    return main(
+        [
+            "pull",
+            "--config",
+            str(path),
+            "--snapshot",
+            str(path.parent / "snap"),
+            "--source",
+            "sf",
+            *extra,
+        ]
+    )
 
 
 def test_pull_shows_progress_per_object_with_api_usage(
@@ -68,9 +81,7 @@ def test_untypable_values_go_to_quarantine_with_their_text(
     assert f"{bad.height:,} row(s) quarantined" in capsys.readouterr().out
 
 
-def test_refresh_formulas_rereads_formula_fields(
-    org: SalesforceEmulator, tmp_path: Path
-) -> None:
+def test_refresh_formulas_rereads_formula_fields(org: SalesforceEmulator, tmp_path: Path) -> None:
     entities = {"people": {"objects": {"Lead": {"custom_fields": {"Fit_Grade__c": "string"}}}}}
     path = _write(tmp_path, entities=entities)
     assert _pull(path, "--no-progress") == 0

@@ -60,7 +60,10 @@ def test_429_waits_as_retry_after_says(
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_5xx_backs_off_with_a_cap_and_recovers(
-    status: int, org: SalesforceEmulator, make_source: Callable[..., SourceConfig], waits: list[float]
+    status: int,
+    org: SalesforceEmulator,
+    make_source: Callable[..., SourceConfig],
+    waits: list[float],
 ) -> None:
     body = [{"message": "unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
     org.emulator.inject(Fault(status=status, path=MORE_PAGES, body=body, times=3))
@@ -81,9 +84,16 @@ def test_a_service_that_stays_down_is_reported_with_the_request(
     assert len(waits) == 3  # four attempts
 
 
-@pytest.mark.parametrize(("kind", "path"), [("drop", MORE_PAGES), ("truncate", MORE_PAGES), ("drop", RESULTS), ("truncate", RESULTS)])
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [("drop", MORE_PAGES), ("truncate", MORE_PAGES), ("drop", RESULTS), ("truncate", RESULTS)],
+)
 def test_dropped_and_truncated_responses_are_retried(
-    kind: str, path: str, org: SalesforceEmulator, make_source: Callable[..., SourceConfig], waits: list[float]
+    kind: str,
+    path: str,
+    org: SalesforceEmulator,
+    make_source: Callable[..., SourceConfig],
+    waits: list[float],
 ) -> None:
     org.emulator.inject(Fault(kind=kind, path=path, times=2))  # type: ignore[arg-type]
     options = {"bulk_threshold": 10, "page_size": 200} if path == RESULTS else {}
@@ -122,7 +132,11 @@ def test_a_session_that_expires_again_at_once_is_an_error(
     ("code", "fix"), [("MALFORMED_QUERY", "SOQL"), ("INVALID_FIELD", "field-level security")]
 )
 def test_other_4xx_fail_at_once_naming_object_query_and_fix(
-    code: str, fix: str, org: SalesforceEmulator, make_source: Callable[..., SourceConfig], waits: list[float]
+    code: str,
+    fix: str,
+    org: SalesforceEmulator,
+    make_source: Callable[..., SourceConfig],
+    waits: list[float],
 ) -> None:
     body = [{"message": "no", "errorCode": code}]
     org.emulator.inject(Fault(status=400, path=FIRST_PAGE, body=body, after=1))
@@ -157,7 +171,10 @@ def test_the_budget_stops_before_its_share_and_the_pull_resumes(
     org.api_used = 100  # the limit reset
     pull(cfg, tmp_path / "snap", progress=False)
     pull(cfg, tmp_path / "whole", progress=False)
-    resumed, whole = SnapshotStore(tmp_path / "snap").frames(), SnapshotStore(tmp_path / "whole").frames()
+    resumed, whole = (
+        SnapshotStore(tmp_path / "snap").frames(),
+        SnapshotStore(tmp_path / "whole").frames(),
+    )
     for entity in ("people", "opportunities", "stage_events", "activities"):
         left = resumed[entity].drop("pulled_at").collect().sort(pl.all())
         right = whole[entity].drop("pulled_at").collect().sort(pl.all())
@@ -177,7 +194,9 @@ def test_usage_is_shown_with_every_page(
 
 
 def test_a_session_id_from_the_environment_is_never_renewed(
-    org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch, make_source: Callable[..., SourceConfig]
+    org: SalesforceEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    make_source: Callable[..., SourceConfig],
 ) -> None:
     set_env(monkeypatch, credential_env(org, "session"))
     org.expire_on(MORE_PAGES)

@@ -23,18 +23,28 @@ STAGE_ORDER = {s["name"]: s["order"] for s in PIPELINE["stages"]}
 OPEN = {s["name"] for s in PIPELINE["stages"] if not s.get("is_closed")}
 
 
-def _events(make_source: Callable[..., SourceConfig], cursor: str | None = None) -> tuple[pl.DataFrame, list[str], str]:
+def _events(
+    make_source: Callable[..., SourceConfig], cursor: str | None = None
+) -> tuple[pl.DataFrame, list[str], str]:
     pages = list(connector(make_source()).fetch("stage_events", cursor))
     return frame(pages), [d for p in pages for d in p.deletions], str(pages[-1].cursor)
 
 
 def _at(col: str) -> pl.Expr:
-    return pl.col(col).str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC").dt.cast_time_unit("ms")
+    return (
+        pl.col(col)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+        .dt.cast_time_unit("ms")
+    )
 
 
 def _transitions(org: SalesforceEmulator) -> pl.DataFrame:
     """OpportunityHistory rows per stage entered, repeats dropped, from_value derived."""
-    oh = org.org.frame("OpportunityHistory").filter(~pl.col("IsDeleted")).sort("OpportunityId", "CreatedDate")
+    oh = (
+        org.org.frame("OpportunityHistory")
+        .filter(~pl.col("IsDeleted"))
+        .sort("OpportunityId", "CreatedDate")
+    )
     prev = pl.col("StageName").shift(1).over("OpportunityId")
     moves = oh.filter(prev.is_null() | (prev != pl.col("StageName")))
     return moves.select(
@@ -63,7 +73,9 @@ def test_opportunity_history_becomes_transitions_once(
     org: SalesforceEmulator, make_source: Callable[..., SourceConfig]
 ) -> None:
     events, deletions, _ = _events(make_source)
-    stage = events.filter((pl.col("record_entity") == "opportunities") & (pl.col("field") == "stage"))
+    stage = events.filter(
+        (pl.col("record_entity") == "opportunities") & (pl.col("field") == "stage")
+    )
     # OpportunityFieldHistory repeats OpportunityHistory's stage changes: both give the same
     # events (same ids, same values), which the store keeps once per id.
     assert stage.height > stage["event_id"].n_unique()
@@ -83,7 +95,9 @@ def test_owner_changes_are_one_event_with_ids(
     org: SalesforceEmulator, make_source: Callable[..., SourceConfig]
 ) -> None:
     events, _, _ = _events(make_source)
-    owners = events.filter((pl.col("record_entity") == "opportunities") & (pl.col("field") == "owner"))
+    owners = events.filter(
+        (pl.col("record_entity") == "opportunities") & (pl.col("field") == "owner")
+    )
     truth = org.org.frame("OpportunityFieldHistory").filter(
         (pl.col("Field") == "Owner") & (pl.col("DataType") == "EntityId") & ~pl.col("IsDeleted")
     )
@@ -102,16 +116,27 @@ def test_a_new_stage_row_gets_its_from_value_from_earlier_pulls(
     org: SalesforceEmulator, make_source: Callable[..., SourceConfig]
 ) -> None:
     _, _, cursor = _events(make_source)
-    opp = org.org.frame("Opportunity").filter(
-        ~pl.col("IsDeleted") & (pl.col("StageName") == "Qualification")
-    ).row(0, named=True)
+    opp = (
+        org.org.frame("Opportunity")
+        .filter(~pl.col("IsDeleted") & (pl.col("StageName") == "Qualification"))
+        .row(0, named=True)
+    )
     at = datetime.now(UTC) - timedelta(seconds=30)
     org.org.insert(
         "OpportunityHistory",
-        [{"OpportunityId": opp["Id"], "StageName": "Needs Analysis", "CreatedDate": at, "SystemModstamp": at}],
+        [
+            {
+                "OpportunityId": opp["Id"],
+                "StageName": "Needs Analysis",
+                "CreatedDate": at,
+                "SystemModstamp": at,
+            }
+        ],
     )
     events, _, _ = _events(make_source, cursor)
-    new = events.filter((pl.col("record_id") == opp["Id"]) & (pl.col("to_value") == "Needs Analysis"))
+    new = events.filter(
+        (pl.col("record_id") == opp["Id"]) & (pl.col("to_value") == "Needs Analysis")
+    )
     assert new["from_value"].to_list()[-1] == "Qualification"
 
 
@@ -122,11 +147,15 @@ def test_stage_entered_at_from_the_field_or_from_history(
     if not has_field:
         org.org.absent.add(("Opportunity", "LastStageChangeDate"))
     opps = frame(list(connector(make_source()).fetch("opportunities")))
-    got = opps.select("opportunity_id", _at("stage_entered_at").alias("entered")).sort("opportunity_id")
+    got = opps.select("opportunity_id", _at("stage_entered_at").alias("entered")).sort(
+        "opportunity_id"
+    )
     live = org.org.frame("Opportunity").filter(~pl.col("IsDeleted"))
     truth = live.join(_entered(org), on="Id", how="left")
     entered = pl.col("derived") if not has_field else pl.coalesce("LastStageChangeDate", "derived")
-    want = truth.select(pl.col("Id").alias("opportunity_id"), entered.alias("entered")).sort("opportunity_id")
+    want = truth.select(pl.col("Id").alias("opportunity_id"), entered.alias("entered")).sort(
+        "opportunity_id"
+    )
     assert got.equals(want)
     assert got["entered"].null_count() == 0
 
@@ -142,7 +171,9 @@ def test_stale_deals_and_regressions_found_by_the_audit(
     frames = SnapshotStore(tmp_path / "snap").frames()
     as_of = datetime.now(UTC)
     report = audit(frames, config=cfg, as_of=as_of)
-    findings = report.findings.collect() if isinstance(report.findings, pl.LazyFrame) else report.findings
+    findings = (
+        report.findings.collect() if isinstance(report.findings, pl.LazyFrame) else report.findings
+    )
 
     def flagged(rule: str) -> set[str]:
         return set(findings.filter(pl.col("rule_id") == rule)["record_id"])
@@ -157,6 +188,9 @@ def test_stale_deals_and_regressions_found_by_the_audit(
     moves = _transitions(org).filter(pl.col("from_value").is_not_null())
     back = moves.filter(
         pl.col("to_value").is_in(list(OPEN))
-        & (pl.col("to_value").replace_strict(STAGE_ORDER) < pl.col("from_value").replace_strict(STAGE_ORDER))
+        & (
+            pl.col("to_value").replace_strict(STAGE_ORDER)
+            < pl.col("from_value").replace_strict(STAGE_ORDER)
+        )
     )
     assert flagged("opportunities.stage_regression") == set(back["record_id"]) != set()

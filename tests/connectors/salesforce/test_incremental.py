@@ -84,9 +84,13 @@ def test_late_commits_inside_the_lookback_are_read(
     first = _pull(make_source({"lookback_seconds": 600}, LEADS_ONLY))
     mark = _mark(first)
     late = org.org.insert("Lead", [_lead(mark - timedelta(seconds=300), "Late")])
-    assert set(late) <= _ids(_pull(make_source({"lookback_seconds": 600}, LEADS_ONLY), first[-1].cursor))
+    assert set(late) <= _ids(
+        _pull(make_source({"lookback_seconds": 600}, LEADS_ONLY), first[-1].cursor)
+    )
     # Without a look-back the same late record is missed: that is what the window is for.
-    assert not set(late) & _ids(_pull(make_source({"lookback_seconds": 0}, LEADS_ONLY), first[-1].cursor))
+    assert not set(late) & _ids(
+        _pull(make_source({"lookback_seconds": 0}, LEADS_ONLY), first[-1].cursor)
+    )
 
 
 def test_a_record_changed_during_the_pull_does_not_move_the_cursor(

@@ -34,12 +34,16 @@ def test_leads_and_contacts_become_people(
     people = frame(list(connector(make_source()).fetch("people")))
     leads = _live(org, "Lead")
     contacts = _live(org, "Contact").join(
-        org.org.frame("Account").select(pl.col("Id").alias("AccountId"), pl.col("Name").alias("Company")),
+        org.org.frame("Account").select(
+            pl.col("Id").alias("AccountId"), pl.col("Name").alias("Company")
+        ),
         on="AccountId",
         how="left",
     )
     assert people.height == leads.height + contacts.height
-    got = people.select("person_id", "kind", "email", "status", "country", "company").sort("person_id")
+    got = people.select("person_id", "kind", "email", "status", "country", "company").sort(
+        "person_id"
+    )
     want = pl.concat(
         [
             leads.select(
@@ -62,9 +66,11 @@ def test_leads_and_contacts_become_people(
     ).sort("person_id")
     assert got.equals(want)
     # Namibia's code is text, not a missing value, on every path.
-    assert (people["country"] == "NA").sum() == (leads["Country"] == "NA").sum() + (
-        contacts["MailingCountry"] == "NA"
-    ).sum() > 0
+    assert (
+        (people["country"] == "NA").sum()
+        == (leads["Country"] == "NA").sum() + (contacts["MailingCountry"] == "NA").sum()
+        > 0
+    )
 
 
 def test_overrides_apply_field_by_field(
@@ -126,9 +132,10 @@ def test_a_custom_object_is_mapped_into_an_entity(
     assert deals["amount"].cast(pl.Float64).to_list() == truth["Amount__c"].to_list()
     names = dict(org.org.frame("Account").select("Id", "Name").iter_rows())
     assert deals["Account__r.Name"].to_list() == [names[a] for a in truth["Account__c"]]
-    assert opps.filter(pl.col("opportunity_id").str.starts_with("006")).height == _live(
-        org, "Opportunity"
-    ).height
+    assert (
+        opps.filter(pl.col("opportunity_id").str.starts_with("006")).height
+        == _live(org, "Opportunity").height
+    )
 
 
 def test_an_object_the_org_lacks_is_an_error_with_a_suggestion(
@@ -140,7 +147,7 @@ def test_an_object_the_org_lacks_is_an_error_with_a_suggestion(
 
 
 def test_a_default_object_the_org_lacks_is_noted_and_skipped(
-    emulator: object, make_source: Callable[..., SourceConfig], org: SalesforceEmulator
+    make_source: Callable[..., SourceConfig], org: SalesforceEmulator
 ) -> None:
     org.org.missing_objects.add("LeadHistory")
     pages = list(connector(make_source()).fetch("stage_events"))
@@ -155,16 +162,25 @@ def test_activities_resolve_who_and_what_by_key_prefix(
     tasks = _live(org, "Task")
     events = _live(org, "Event")
     assert acts.height == tasks.height + events.height
-    rows = pl.concat([tasks.select("Id", "WhoId", "WhatId"), events.select("Id", "WhoId", "WhatId")])
+    rows = pl.concat(
+        [tasks.select("Id", "WhoId", "WhatId"), events.select("Id", "WhoId", "WhatId")]
+    )
     truth = rows.select(
         pl.col("Id").alias("activity_id"),
-        pl.when(pl.col("WhoId").str.slice(0, 3).is_in(["00Q", "003"])).then(pl.col("WhoId")).alias("person_id"),
-        pl.when(pl.col("WhatId").str.starts_with("006")).then(pl.col("WhatId")).alias("opportunity_id"),
+        pl.when(pl.col("WhoId").str.slice(0, 3).is_in(["00Q", "003"]))
+        .then(pl.col("WhoId"))
+        .alias("person_id"),
+        pl.when(pl.col("WhatId").str.starts_with("006"))
+        .then(pl.col("WhatId"))
+        .alias("opportunity_id"),
         pl.when(pl.col("WhatId").str.starts_with("001")).then(pl.col("WhatId")).alias("account_id"),
     ).sort("activity_id")
     got = acts.select(truth.columns).sort("activity_id")
     assert got.equals(truth)
-    assert got["person_id"].str.starts_with("00Q").sum() > 0 and got["person_id"].str.starts_with("003").sum() > 0
+    assert (
+        got["person_id"].str.starts_with("00Q").sum() > 0
+        and got["person_id"].str.starts_with("003").sum() > 0
+    )
     kinds = dict(acts.group_by("type").len().iter_rows())
     assert set(kinds) <= {"call", "email", "task", "meeting", None}
     assert kinds["meeting"] == events.height

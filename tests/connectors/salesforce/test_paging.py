@@ -92,7 +92,9 @@ def test_long_field_lists_are_split_and_stitched_by_id(
     org: SalesforceEmulator, make_source: Callable[..., SourceConfig]
 ) -> None:
     extra = {"Region__c": "string", "Employee_Band__c": "string", "Fit_Grade__c": "string"}
-    entities = {"people": {"objects": {"Contact": {"enabled": False}, "Lead": {"custom_fields": extra}}}}
+    entities = {
+        "people": {"objects": {"Contact": {"enabled": False}, "Lead": {"custom_fields": extra}}}
+    }
     # The last two months only: every stitched query carries a few ids at this URL length.
     recent = (datetime.now(UTC) - timedelta(days=60)).isoformat()
     _, whole = _pull(make_source({"bulk": False, "start": recent}, entities))
@@ -109,7 +111,14 @@ def test_long_field_lists_are_split_and_stitched_by_id(
 def test_literals_survive_as_text_on_both_paths(
     org: SalesforceEmulator, make_source: Callable[..., SourceConfig]
 ) -> None:
-    entities = {"people": {"objects": {"Contact": {"enabled": False}, "Lead": {"custom_fields": {"Region__c": "string", "State": "string"}}}}}
+    entities = {
+        "people": {
+            "objects": {
+                "Contact": {"enabled": False},
+                "Lead": {"custom_fields": {"Region__c": "string", "State": "string"}},
+            }
+        }
+    }
     for options in ({"bulk": False}, {"bulk_threshold": 10}):
         _, people = _pull(make_source(options, entities))
         truth = _leads(org).sort("Id")

@@ -46,7 +46,15 @@ bulk_threshold = 1000
 retry_max_wait = 0.01
 bulk_poll_seconds = 0.01
 """
-ENTITIES = ("users", "accounts", "people", "opportunities", "stage_events", "activities", "campaign_touches")
+ENTITIES = (
+    "users",
+    "accounts",
+    "people",
+    "opportunities",
+    "stage_events",
+    "activities",
+    "campaign_touches",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +64,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulato
 
 
 @pytest.fixture(scope="module")
-def project(running: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+def project(
+    running: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("project")
     (root / "revgov.toml").write_text(CONFIG, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESFORCE_")}
@@ -92,10 +102,14 @@ def _run(root: Path, env: dict[str, str], snapshot: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def _kill(root: Path, env: dict[str, str], snapshot: Path, *, parts: int | None, seconds: float | None) -> bool:
+def _kill(
+    root: Path, env: dict[str, str], snapshot: Path, *, parts: int | None, seconds: float | None
+) -> bool:
     """Start a pull and SIGKILL it after ``parts`` commits or ``seconds``; whether it was
     killed before finishing."""
-    proc = subprocess.Popen(_command(root, snapshot), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _command(root, snapshot), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     started = time.monotonic()
     try:
         while proc.poll() is None:
@@ -121,7 +135,9 @@ def _frames(snapshot: Path) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def reference(project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+def reference(
+    project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pl.DataFrame]:
     root, env = project
     snapshot = tmp_path_factory.mktemp("reference") / "snap"
     _run(root, env, snapshot)
@@ -139,7 +155,11 @@ KILLS = [
 TWICE = {2, 8}
 
 
-@pytest.mark.parametrize("kill", KILLS, ids=[f"parts={k['parts']}" if k["parts"] else f"t={k['seconds']}s" for k in KILLS])
+@pytest.mark.parametrize(
+    "kill",
+    KILLS,
+    ids=[f"parts={k['parts']}" if k["parts"] else f"t={k['seconds']}s" for k in KILLS],
+)
 def test_a_killed_pull_resumes_to_the_same_records(
     kill: dict[str, float | None],
     project: tuple[Path, dict[str, str]],
