@@ -385,7 +385,9 @@ class SalesforceEmulator:
             job.failure = "InternalServerError: the job failed, retry later"
         else:
             positions = self.org.evaluate(query, include_deleted=job.operation == "queryAll")
-            job.frame = self.org.select(query.sobject, query.fields, positions)
+            # The job's results are fixed when it runs: written as Bulk 2.0 text once.
+            selected = self.org.select(query.sobject, query.fields, positions)
+            job.frame = _as_text_times(selected, _BULK_TIME)
         self._jobs[job.id] = job
         self.bulk_jobs.append(job.id)
         return Response.json(self._job_body(job, request.params["version"]))
@@ -434,7 +436,7 @@ class SalesforceEmulator:
             if after < job.frame.height
             else "null"
         )
-        text = _as_text_times(page, _BULK_TIME).write_csv(null_value="")
+        text = page.write_csv(null_value="")
         headers = {
             "Content-Type": "text/csv",
             "Sforce-Locator": following,

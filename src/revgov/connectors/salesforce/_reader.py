@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -274,21 +275,28 @@ class ObjectReader:
                 yield self._fallback(state, total, f"the Bulk API 2.0 job {job_id} ended {final}")
                 return
             state = state.advanced(mode="bulk", job=job_id, locator=None, after_id=None)
-        locator = state.locator
-        while True:
-            text, locator = job.results(job_id, locator, settings.page_size)
-            frame = normalise(csv_frame(text, plan.select), plan)
-            state = state.advanced(
-                mode="bulk",
-                job=job_id,
-                locator=locator,
-                seen=self._seen(frame, state),
-                done=state.done + frame.height,
-            )
-            yield Batch(frame, state, total, "bulk")
-            if locator is None:
-                self._forget(job, job_id)
-                return
+        # The next result page downloads while this one is typed and committed: Salesforce
+        # takes its time to answer, and the two overlap (at most one page is in flight).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revgov-bulk") as pool:
+            size = settings.page_size
+            pending = pool.submit(job.results, job_id, state.locator, size)
+            while True:
+                text, locator = pending.result()
+                if locator is not None:
+                    pending = pool.submit(job.results, job_id, locator, size)
+                frame = normalise(csv_frame(text, plan.select), plan)
+                del text
+                state = state.advanced(
+                    mode="bulk",
+                    job=job_id,
+                    locator=locator,
+                    seen=self._seen(frame, state),
+                    done=state.done + frame.height,
+                )
+                yield Batch(frame, state, total, "bulk")
+                if locator is None:
+                    self._forget(job, job_id)
+                    return
 
     def _job_alive(self, job_id: str) -> bool:
         try:
