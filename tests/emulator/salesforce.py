@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import secrets
 import string
@@ -242,46 +243,43 @@ class SalesforceEmulator:
     def _page(self, locator_id: str, offset: int, version: str) -> Response:
         loc = self._locators[locator_id]
         chunk = loc.positions.slice(offset, loc.batch)
-        records = self._records(loc.sobject, loc.fields, chunk, version)
         done = offset + loc.batch >= len(loc.positions)
-        body: dict[str, Any] = {"totalSize": len(loc.positions), "done": done}
+        head = f'{{"totalSize": {len(loc.positions)}, "done": {json.dumps(done)}, '
         if not done:
-            body["nextRecordsUrl"] = (
-                f"/services/data/v{version}/{loc.kind}/{locator_id}-{offset + loc.batch}"
-            )
-        body["records"] = records
-        return Response.json(body)
+            url = f"/services/data/v{version}/{loc.kind}/{locator_id}-{offset + loc.batch}"
+            head += f'"nextRecordsUrl": "{url}", '
+        records = self._records(loc.sobject, loc.fields, chunk, version)
+        return Response(
+            200, head + '"records": ' + records + "}", {"Content-Type": "application/json"}
+        )
 
     def _records(
         self, sobject: str, fields: Sequence[str], positions: pl.Series, version: str
-    ) -> list[dict[str, Any]]:
+    ) -> str:
+        """The records as REST sends them (a JSON array), written by polars in one pass:
+        ``attributes`` first, parent records nested (null when the lookup is empty)."""
         frame = _as_text_times(self.org.select(sobject, fields, positions), _REST_TIME)
-        rows = frame.to_dicts()
-        types = {f.name: f for f in self.org.visible(sobject)}
-        out = []
-        for row in rows:
-            record: dict[str, Any] = {
-                "attributes": {
-                    "type": sobject,
-                    "url": f"/services/data/v{version}/sobjects/{sobject}/{row.get('Id', '')}",
-                }
-            }
-            for name in fields:
-                head, _, rest = name.partition(".")
-                if not rest:
-                    record[name] = row[name]
-                    continue
-                link = next(f for f in types.values() if f.relationship == head)
-                parent = record.get(head)
-                if row[name] is None and parent is None:
-                    record[head] = None
-                    continue
-                if parent is None:
-                    parent = {"attributes": {"type": link.reference_to[-1], "url": ""}}
-                    record[head] = parent
-                parent[rest] = row[name]
-            out.append(record)
-        return out
+        if frame.height == 0:
+            return "[]"
+        base = f"/services/data/v{version}/sobjects/"
+        url = pl.lit(base + sobject + "/") + (pl.col("Id") if "Id" in fields else pl.lit(""))
+        columns = [pl.struct(pl.lit(sobject).alias("type"), url.alias("url")).alias("attributes")]
+        parents: dict[str, list[str]] = {}
+        for name in fields:
+            head, _, rest = name.partition(".")
+            if rest:
+                parents.setdefault(head, []).append(rest)
+            else:
+                columns.append(pl.col(name))
+        types = {f.relationship: f for f in self.org.visible(sobject) if f.relationship}
+        for head, parts in parents.items():
+            attributes = pl.struct(
+                pl.lit(types[head].reference_to[-1]).alias("type"), pl.lit("").alias("url")
+            ).alias("attributes")
+            empty = pl.all_horizontal([pl.col(f"{head}.{p}").is_null() for p in parts])
+            nested = pl.struct(attributes, *[pl.col(f"{head}.{p}").alias(p) for p in parts])
+            columns.append(pl.when(empty).then(None).otherwise(nested).alias(head))
+        return frame.select(columns).write_json()
 
     def _global_describe(self, request: Request) -> Response:
         version = request.params["version"]

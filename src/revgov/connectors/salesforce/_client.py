@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import polars as pl
 import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
@@ -28,6 +29,7 @@ from simple_salesforce.util import call_salesforce
 from revgov.connectors._resilience import ApiBudget, Resilience, RetryPolicy
 from revgov.connectors.salesforce._auth import LoginTarget, SessionInfo, login
 from revgov.connectors.salesforce._classify import BulkPageError, classify
+from revgov.connectors.salesforce._frames import csv_frame
 from revgov.connectors.salesforce._limits import Usage, parse_limit_info
 from revgov.connectors.salesforce.credentials import SalesforceCredentials, choose_flow
 from revgov.connectors.salesforce.settings import SalesforceSettings
@@ -104,15 +106,33 @@ class BulkJob:
                 return "Timeout"
             self._client.sleep(poll)
 
-    def results(self, job_id: str, locator: str | None, max_records: int) -> tuple[str, str | None]:
-        """One page of CSV results and the next locator (None after the last page)."""
+    def results(
+        self, job_id: str, locator: str | None, max_records: int, fields: Sequence[str]
+    ) -> tuple[pl.DataFrame, str | None]:
+        """One page of results as text columns, and the next locator (None after the last).
 
-        def page(sf: Salesforce) -> tuple[str, str | None]:
-            try:
-                got = self._bulk(sf).get_query_results(job_id, locator or "", max_records)
-            except KeyError as exc:  # Sforce-NumberOfRecords missing: a cut response
-                raise BulkPageError(str(exc)) from None
-            return str(got["records"]), (got["locator"] or None)
+        The CSV is read from the response's bytes (simple-salesforce's ``get_query_results``
+        would decode, filter and re-encode each multi-megabyte page) and checked against
+        ``Sforce-NumberOfRecords``: a page cut short is retried.
+        """
+
+        def page(sf: Salesforce) -> tuple[pl.DataFrame, str | None]:
+            bulk = self._bulk(sf)
+            url = bulk._construct_request_url(job_id, True) + "/results"
+            params: dict[str, str | int] = {"maxRecords": max_records}
+            if locator:
+                params["locator"] = locator
+            headers = bulk._get_headers(bulk.JSON_CONTENT_TYPE, bulk.CSV_CONTENT_TYPE)
+            reply = call_salesforce(url, "GET", self._client.http, headers, params=params)
+            expected = reply.headers.get("Sforce-NumberOfRecords")
+            body = reply.content
+            if b"\x00" in body:  # NUL bytes break CSV readers (airbytehq/airbyte#8300)
+                body = body.replace(b"\x00", b"")
+            frame = csv_frame(body, fields)
+            if expected is None or int(expected) != frame.height:
+                raise BulkPageError(f"{frame.height} rows where {expected} were announced")
+            following = reply.headers.get("Sforce-Locator")
+            return frame, (None if following in (None, "", "null") else following)
 
         return self._client.call(page, what=f"{self.sobject} Bulk 2.0 results of job {job_id}")
 

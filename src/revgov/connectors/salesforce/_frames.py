@@ -47,6 +47,35 @@ def _dig(record: Mapping[str, Any], path: Sequence[str]) -> Any:
 
 def rest_frame(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> pl.DataFrame:
     """REST query records (parsed JSON) as text columns named like ``fields``."""
+    if not records:
+        return pl.DataFrame(schema=dict.fromkeys(fields, pl.String))
+    try:
+        # polars reads the page in one pass, nested parents as structs.
+        raw = pl.from_dicts(records, infer_schema_length=None)
+        return raw.select(_text_path(raw.schema, name).alias(name) for name in fields)
+    except (pl.exceptions.PolarsError, TypeError, ValueError):
+        return _walked(records, fields)
+
+
+def _text_path(schema: pl.Schema, name: str) -> pl.Expr:
+    """The text of ``name`` (``Owner.Name`` walks the parent's struct), null if absent."""
+    head, *rest = name.split(".")
+    dtype = schema.get(head)
+    expr = pl.col(head)
+    for part in rest:
+        if not isinstance(dtype, pl.Struct) or part not in {f.name for f in dtype.fields}:
+            return pl.lit(None, pl.String)
+        dtype = next(f.dtype for f in dtype.fields if f.name == part)
+        expr = expr.struct.field(part)
+    if dtype is None:
+        return pl.lit(None, pl.String)
+    if isinstance(dtype, pl.Struct | pl.List):
+        return expr.struct.json_encode() if isinstance(dtype, pl.Struct) else expr.cast(pl.String)
+    return expr.cast(pl.String)
+
+
+def _walked(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> pl.DataFrame:
+    """The same, one value at a time (for pages polars cannot read as a whole)."""
     columns: dict[str, pl.Series] = {}
     for name in fields:
         if "." in name:
@@ -58,11 +87,11 @@ def rest_frame(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> p
     return pl.DataFrame(columns, schema=dict.fromkeys(fields, pl.String))
 
 
-def csv_frame(text: str, fields: Sequence[str]) -> pl.DataFrame:
+def csv_frame(body: bytes, fields: Sequence[str]) -> pl.DataFrame:
     """A Bulk 2.0 CSV result page as text columns (only the empty field is null)."""
-    if not text.strip():
+    if not body.strip():
         return pl.DataFrame(schema=dict.fromkeys(fields, pl.String))
-    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, null_values=None)
+    frame = pl.read_csv(io.BytesIO(body), infer_schema=False, null_values=None)
     missing = [f for f in fields if f not in frame.columns]
     if missing:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(f) for f in missing)

@@ -28,7 +28,7 @@ from revgov.connectors.base import SourceNote
 from revgov.connectors.salesforce._client import SalesforceClient
 from revgov.connectors.salesforce._cursor import ObjectCursor, parse_time, stamp
 from revgov.connectors.salesforce._describe import FieldPlan
-from revgov.connectors.salesforce._frames import csv_frame, normalise, rest_frame
+from revgov.connectors.salesforce._frames import normalise, rest_frame
 from revgov.connectors.salesforce._soql import (
     Window,
     count_query,
@@ -279,13 +279,13 @@ class ObjectReader:
         # takes its time to answer, and the two overlap (at most one page is in flight).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revgov-bulk") as pool:
             size = settings.page_size
-            pending = pool.submit(job.results, job_id, state.locator, size)
+            pending = pool.submit(job.results, job_id, state.locator, size, plan.select)
             while True:
-                text, locator = pending.result()
+                raw, locator = pending.result()
                 if locator is not None:
-                    pending = pool.submit(job.results, job_id, locator, size)
-                frame = normalise(csv_frame(text, plan.select), plan)
-                del text
+                    pending = pool.submit(job.results, job_id, locator, size, plan.select)
+                frame = normalise(raw, plan)
+                del raw
                 state = state.advanced(
                     mode="bulk",
                     job=job_id,

@@ -244,3 +244,26 @@ DEFAULT_ENTITIES: dict[str, dict[str, ObjectMapping]] = {
         ),
     },
 }
+
+
+def mapping_table() -> str:
+    """The default mapping as a Markdown table (docs/salesforce.md embeds it; a test checks)."""
+    rows = ["| entity | object | canonical column | Salesforce field(s) |", "|---|---|---|---|"]
+    for entity, objects in DEFAULT_ENTITIES.items():
+        for sobject, mapping in objects.items():
+            for target, fields in mapping.columns.items():
+                names = [fields] if isinstance(fields, str) else fields
+                shown = " or ".join(f"`{n}`" for n in names)
+                if target in mapping.prefixes:
+                    shown += " (if it is a " + " or ".join(mapping.prefixes[target]) + ")"
+                if target in (mapping.percent or ()):
+                    shown += " ÷ 100"
+                rows.append(f"| {entity} | {sobject} | `{target}` | {shown} |")
+            for target, value in mapping.constants.items():
+                rows.append(f"| {entity} | {sobject} | `{target}` | constant `{value}` |")
+            if mapping.history == "changes":
+                fields_ = ", ".join(f"`{k}` → `{v}`" for k, v in mapping.fields.items())
+                rows.append(f"| {entity} | {sobject} | `field` | {fields_} |")
+            elif mapping.history == "entered":
+                rows.append(f"| {entity} | {sobject} | `field` | constant `{mapping.field}` |")
+    return "\n".join(rows)

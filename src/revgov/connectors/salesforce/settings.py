@@ -97,9 +97,10 @@ class SalesforceSettings(ConnectorSettings):
         "2.0; smaller ones with REST query.",
     )
     page_size: int = Field(
-        50_000,
+        25_000,
         ge=1,
-        description="Records per committed page (also Bulk 2.0's maxRecords per result page).",
+        description="Records per committed page (also Bulk 2.0's maxRecords per result page); "
+        "about two pages are in memory at once.",
     )
     rest_batch_size: int = Field(
         2_000, ge=200, le=2_000, description="REST query page size (Sforce-Query-Options)."
