@@ -60,7 +60,7 @@ def rest_frame(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> p
 def _text_path(schema: pl.Schema, name: str) -> pl.Expr:
     """The text of ``name`` (``Owner.Name`` walks the parent's struct), null if absent."""
     head, *rest = name.split(".")
-    dtype = schema.get(head)
+    dtype: Any = schema.get(head)
     expr = pl.col(head)
     for part in rest:
         if not isinstance(dtype, pl.Struct) or part not in {f.name for f in dtype.fields}:
