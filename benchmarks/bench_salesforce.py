@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.emulator.process import spawn  # noqa: E402
-from tests.emulator.salesforce import CREDENTIALS  # noqa: E402
+from tests.emulator.salesforce import login_environment  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "salesforce.json"
 OTHERS = ("users", "accounts", "opportunities", "stage_events", "activities", "campaigns",
@@ -100,13 +100,7 @@ def run(path: str, leads: int) -> dict[str, float | int | str]:
             "tests.emulator.salesforce:build", root / "org", _org(leads), timeout=600
         ) as emu:
             env = {k: v for k, v in os.environ.items() if not k.startswith("SALESFORCE_")}
-            env |= {
-                "SALESFORCE_LOGIN_URL": emu.url,
-                "SALESFORCE_CA_BUNDLE": str(emu.ca),
-                "SALESFORCE_USERNAME": CREDENTIALS["username"],
-                "SALESFORCE_PASSWORD": CREDENTIALS["password"],
-                "SALESFORCE_SECURITY_TOKEN": CREDENTIALS["security_token"],
-            }
+            env |= login_environment(emu.url, emu.ca)
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, str(root / "revgov.toml"), str(root / "snap")],
                 check=True,

@@ -236,6 +236,22 @@ def _stage_path(rng: np.random.Generator, regress: bool, stale: bool) -> list[in
     return path
 
 
+def _deal_times(
+    rng: np.random.Generator, clock: _Clock, stages: int, *, stale: bool
+) -> tuple[datetime, list[datetime]]:
+    """When a deal was created and entered each of its stages (a stale one: long ago)."""
+    if stale:
+        created = clock.end - timedelta(days=400 + int(rng.integers(0, 100)))
+        steps = [created + timedelta(days=3 * k) for k in range(stages)]
+    else:
+        created = clock.end - timedelta(days=int(rng.integers(5, 600)))
+        span = (clock.end - created).total_seconds()
+        offsets = sorted(rng.random(stages - 1) * span * 0.9)
+        steps = [created] + [created + timedelta(seconds=float(o)) for o in offsets]
+    steps = [s.replace(microsecond=int(rng.integers(0, 1000)) * 1000) for s in steps]
+    return steps[0], steps
+
+
 def _opportunities(
     rng: np.random.Generator,
     clock: _Clock,
@@ -252,15 +268,7 @@ def _opportunities(
         regress = i % 13 == 3
         stale = i % 11 == 5
         path = _stage_path(rng, regress, stale)
-        if stale:
-            created = clock.end - timedelta(days=400 + int(rng.integers(0, 100)))
-            steps = [created + timedelta(days=3 * k) for k in range(len(path))]
-        else:
-            created = clock.end - timedelta(days=int(rng.integers(5, 600)))
-            span = (clock.end - created).total_seconds()
-            offsets = sorted(rng.random(len(path) - 1) * span * 0.9)
-            steps = [created] + [created + timedelta(seconds=float(o)) for o in offsets]
-        steps = [s.replace(microsecond=int(rng.integers(0, 1000)) * 1000) for s in steps]
+        created, steps = _deal_times(rng, clock, len(path), stale=stale)
         owner = users[i % len(users)]
         deleted = i % 29 == 7
         amount = float(rng.integers(1, 200)) * 1000.0

@@ -41,7 +41,7 @@ from tests.emulator._salesforce_org import Org, generate
 from tests.emulator._salesforce_soql import SoqlError, parse
 from tests.emulator.server import Emulator, Request, Response
 
-__all__ = ["CREDENTIALS", "ORG_ID", "SalesforceEmulator", "build"]
+__all__ = ["CREDENTIALS", "ORG_ID", "SalesforceEmulator", "build", "login_environment"]
 
 ORG_ID = "00D5g000004EmUl"
 #: The integration user's credentials in the emulated org (fake, for tests only).
@@ -53,6 +53,20 @@ CREDENTIALS = {
     "consumer_secret": "EMULATED-consumer-secret-0042",
 }
 _V = r"/services/data/v(?P<version>\d+\.\d)"
+
+
+def login_environment(url: str, ca: str | None) -> dict[str, str]:
+    """The ``SALESFORCE_*`` variables a deployment would set to log in to the emulated org at
+    ``url`` with username, password and security token."""
+    env = {
+        "SALESFORCE_LOGIN_URL": url,
+        "SALESFORCE_USERNAME": CREDENTIALS["username"],
+        "SALESFORCE_PASSWORD": CREDENTIALS["password"],
+        "SALESFORCE_SECURITY_TOKEN": CREDENTIALS["security_token"],
+    }
+    return env | ({"SALESFORCE_CA_BUNDLE": ca} if ca else {})
+
+
 _REST_TIME = "%Y-%m-%dT%H:%M:%S%.3f+0000"
 _BULK_TIME = "%Y-%m-%dT%H:%M:%S%.3fZ"
 _TOKEN_CHARS = string.ascii_letters + string.digits + "._"

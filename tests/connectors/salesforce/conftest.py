@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from tests.emulator.salesforce import CREDENTIALS, SalesforceEmulator, build
+from tests.emulator.salesforce import CREDENTIALS, SalesforceEmulator, build, login_environment
 from tests.emulator.server import Emulator
 
 from revgov.config import Config, SourceConfig, config_from_dict
@@ -69,16 +69,10 @@ def credential_env(
 ) -> dict[str, str]:
     """The environment a deployment would set for ``flow`` against the emulated org."""
     assert org.emulator.ca_pem is not None
-    env = {
-        "SALESFORCE_LOGIN_URL": org.url,
-        "SALESFORCE_CA_BUNDLE": str(org.emulator.ca_pem),
-    }
+    password = login_environment(org.url, str(org.emulator.ca_pem))
+    env = {k: password[k] for k in ("SALESFORCE_LOGIN_URL", "SALESFORCE_CA_BUNDLE")}
     if flow == "password":
-        env |= {
-            "SALESFORCE_USERNAME": CREDENTIALS["username"],
-            "SALESFORCE_PASSWORD": CREDENTIALS["password"],
-            "SALESFORCE_SECURITY_TOKEN": CREDENTIALS["security_token"],
-        }
+        env = password
     elif flow == "jwt":
         assert private_key is not None
         env |= {

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from tests.emulator.process import RunningEmulator, spawn
-from tests.emulator.salesforce import CREDENTIALS
+from tests.emulator.salesforce import login_environment
 
 from revgov.store import SnapshotStore
 
@@ -70,14 +70,7 @@ def project(
     root = tmp_path_factory.mktemp("project")
     (root / "revgov.toml").write_text(CONFIG, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESFORCE_")}
-    env |= {
-        "SALESFORCE_LOGIN_URL": running.url,
-        "SALESFORCE_CA_BUNDLE": str(running.ca),
-        "SALESFORCE_USERNAME": CREDENTIALS["username"],
-        "SALESFORCE_PASSWORD": CREDENTIALS["password"],
-        "SALESFORCE_SECURITY_TOKEN": CREDENTIALS["security_token"],
-    }
-    return root, env
+    return root, env | login_environment(running.url, running.ca)
 
 
 def _command(root: Path, snapshot: Path) -> list[str]:

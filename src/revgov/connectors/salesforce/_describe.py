@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from revgov.connectors.base import SourceNote
 from revgov.connectors.salesforce.settings import ObjectMapping
@@ -171,46 +171,49 @@ def _resolve(
     return None
 
 
+def _note(kind: str, sobject: str, entity: str, name: str, message: str) -> SourceNote:
+    severity: Literal["info", "warn"] = "warn" if kind == "hidden_field" else "info"
+    field = f"{sobject}.{name}"
+    return SourceNote(kind, entity, f"{field} {message}", field=field, severity=severity)
+
+
 def _hidden(sobject: str, entity: str, name: str, target: str, *, optional: bool) -> SourceNote:
     if optional:
-        return SourceNote(
-            kind="missing_field",
-            entity=entity,
-            field=f"{sobject}.{name}",
-            severity="info",
-            message=f"{sobject}.{name} (mapped to {target}) does not exist in this org; "
-            f"{target} is derived or left empty",
+        return _note(
+            "missing_field",
+            sobject,
+            entity,
+            name,
+            f"(mapped to {target}) does not exist in this org; {target} is derived or left empty",
         )
-    return SourceNote(
-        kind="hidden_field",
-        entity=entity,
-        field=f"{sobject}.{name}",
-        severity="warn",
-        message=f"{sobject}.{name} is mapped (to {entity}.{target}) but missing from the "
-        f"describe of {sobject}: most likely field-level security hides it from the "
-        f"integration user, so {target} stays empty; grant read access to the field or fix "
-        "the mapping",
+    return _note(
+        "hidden_field",
+        sobject,
+        entity,
+        name,
+        f"is mapped (to {entity}.{target}) but missing from the describe of {sobject}: most "
+        f"likely field-level security hides it from the integration user, so {target} stays "
+        "empty; grant read access to the field or fix the mapping",
     )
 
 
 def _compound_note(sobject: str, entity: str, name: str, parts: list[str]) -> SourceNote:
-    return SourceNote(
-        kind="compound_field",
-        entity=entity,
-        field=f"{sobject}.{name}",
-        severity="info",
-        message=f"{sobject}.{name} is a compound field: read as its components "
-        f"({', '.join(parts)}) and kept as their JSON",
+    return _note(
+        "compound_field",
+        sobject,
+        entity,
+        name,
+        f"is a compound field: read as its components ({', '.join(parts)}) and kept as their JSON",
     )
 
 
 def _formula_note(sobject: str, entity: str, name: str) -> SourceNote:
-    return SourceNote(
-        kind="calculated_field",
-        entity=entity,
-        field=f"{sobject}.{name}",
-        severity="info",
-        message=f"{sobject}.{name} is a formula field: its value changes without moving "
-        "the record's SystemModstamp, so incremental pulls can hold stale values; "
-        "`revgov pull --refresh-formulas` re-reads it",
+    return _note(
+        "calculated_field",
+        sobject,
+        entity,
+        name,
+        "is a formula field: its value changes without moving the record's SystemModstamp, "
+        "so incremental pulls can hold stale values; `revgov pull --refresh-formulas` "
+        "re-reads it",
     )

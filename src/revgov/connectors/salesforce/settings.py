@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from revgov._typing import Entity
 from revgov.connectors.settings import ConnectorSettings, EntityMapping
@@ -148,7 +148,21 @@ class SalesforceSettings(ConnectorSettings):
     )
 
 
-class ObjectMapping(BaseModel):
+class _NamesFields(BaseModel):
+    """Checks the field names a mapping puts into SOQL (``columns`` values, custom fields)."""
+
+    @field_validator("columns", "custom_fields", check_fields=False)
+    @classmethod
+    def _field_names(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        named = value.keys() if info.field_name == "custom_fields" else value.values()
+        for item in named:
+            for name in [item] if isinstance(item, str) else item:
+                if name:  # "" unmaps a default column
+                    check_field_name(name)
+        return value
+
+
+class ObjectMapping(_NamesFields):
     """How one Salesforce object maps onto its canonical entity; every key overrides the
     default mapping of that object key by key."""
 
@@ -194,22 +208,6 @@ class ObjectMapping(BaseModel):
         description="History `changes`: the object's `Field` values to canonical field names.",
     )
 
-    @field_validator("columns")
-    @classmethod
-    def _column_fields(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
-        for fields in value.values():
-            for name in [fields] if isinstance(fields, str) else fields:
-                if name:
-                    check_field_name(name)
-        return value
-
-    @field_validator("custom_fields")
-    @classmethod
-    def _custom_fields(cls, value: dict[str, FieldType]) -> dict[str, FieldType]:
-        for name in value:
-            check_field_name(name)
-        return value
-
     @field_validator("prefixes")
     @classmethod
     def _prefix_objects(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -219,7 +217,7 @@ class ObjectMapping(BaseModel):
         return value
 
 
-class SalesforceEntitySettings(EntityMapping):
+class SalesforceEntitySettings(EntityMapping, _NamesFields):
     """``[sources.entities.NAME]`` of a Salesforce source: the top-level mapping keys apply to
     every object of the entity; ``objects`` overrides or adds objects one by one."""
 
@@ -235,19 +233,4 @@ class SalesforceEntitySettings(EntityMapping):
     def _object_names(cls, value: dict[str, ObjectMapping]) -> dict[str, ObjectMapping]:
         for name in value:
             check_object_name(name)
-        return value
-
-    @field_validator("columns")
-    @classmethod
-    def _column_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value.values():
-            if name:
-                check_field_name(name)
-        return value
-
-    @field_validator("custom_fields")
-    @classmethod
-    def _custom_fields(cls, value: dict[str, FieldType]) -> dict[str, FieldType]:
-        for name in value:
-            check_field_name(name)
         return value
