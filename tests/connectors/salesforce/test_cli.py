@@ -10,6 +10,7 @@ import pytest
 import tomlkit
 from tests.connectors.salesforce.conftest import PIPELINE
 from tests.emulator.salesforce import SalesforceEmulator
+from tests.emulator.server import Fault
 
 from revgov.cli import EXIT_REVGOV_ERROR, main
 from revgov.config import load_config
@@ -124,3 +125,23 @@ def test_config_check_names_the_missing_variable(
     path = _write(tmp_path, {"auth": "password"})
     assert main(["config", "check", str(path)]) == EXIT_REVGOV_ERROR
     assert "SALESFORCE_PASSWORD" in capsys.readouterr().err
+
+
+def test_the_daily_limit_stops_the_pull_cleanly_and_it_resumes(
+    org: SalesforceEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    org.emulator.inject(Fault(status=403, path=r"/queryAll/", body=body, after=8))
+    path = _write(tmp_path, {"page_size": 200})
+    assert _pull(path, "--no-progress") == EXIT_REVGOV_ERROR
+    err = capsys.readouterr().err
+    assert "[RG413]" in err and "REQUEST_LIMIT_EXCEEDED" in err and "resumes" in err
+    saved = SnapshotStore(tmp_path / "snap").cursors()["sf"]
+    assert saved  # what was pulled before the stop is committed
+    assert _pull(path, "--no-progress") == 0
+    people = SnapshotStore(tmp_path / "snap").scan("people").collect()
+    live = (
+        org.org.frame("Lead").filter(~pl.col("IsDeleted")).height
+        + org.org.frame("Contact").filter(~pl.col("IsDeleted")).height
+    )
+    assert people.height == live
