@@ -145,6 +145,13 @@ def main() -> None:
             low, high = sorted(rss)
             ratios[path] = rss[high] / rss[low]
             print(f"{path}: peak RSS at {high:,} / at {low:,} = {ratios[path]:.2f}x")
+    # Runs of paths not measured this time are kept from the previous results.
+    if RESULTS.is_file():
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8"))
+        runs = [r for r in earlier.get("runs", []) if r["path"] not in args.paths] + runs
+        ratios = {
+            k: v for k, v in earlier.get("peak_rss_ratio", {}).items() if k not in ratios
+        } | ratios
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, python "
         f"{platform.python_version()}, polars {pl.__version__}",
