@@ -23,11 +23,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from revgov._typing import Entity
 from revgov.connectors.settings import ConnectorSettings, EntityMapping
-from revgov.model._types import FieldType
 
 __all__ = [
     "ObjectMapping",
@@ -162,26 +161,16 @@ class _NamesFields(BaseModel):
         return value
 
 
-class ObjectMapping(_NamesFields):
+class ObjectMapping(EntityMapping, _NamesFields):
     """How one Salesforce object maps onto its canonical entity; every key overrides the
-    default mapping of that object key by key."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    default mapping of that object key by key (``values``, ``constants`` and
+    ``custom_fields`` as for any source)."""
 
     enabled: bool | None = Field(None, description="Read this object (default: yes).")
-    columns: dict[str, str | list[str]] = Field(
+    columns: dict[str, str | list[str]] = Field(  # type: ignore[assignment]
         default_factory=dict,
         description="Canonical column to a field (`Owner.Name` for a parent's field), or a list "
         "of fields: the first that is not null. An empty string unmaps a default.",
-    )
-    values: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="Per canonical column, Salesforce value to canonical."
-    )
-    constants: dict[str, str] = Field(
-        default_factory=dict, description="Canonical column to a constant value."
-    )
-    custom_fields: dict[str, FieldType] = Field(
-        default_factory=dict, description="Fields (e.g. `Score__c`) kept as typed extra columns."
     )
     prefixes: dict[str, list[str]] = Field(
         default_factory=dict,
