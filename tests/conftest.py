@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -31,3 +32,25 @@ def datasets_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--live",
+        action="store_true",
+        default=False,
+        help="also run the tests marked `live`, which talk to real CRMs (credentials from "
+        "the environment); `-m live` runs only those",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``live`` are deselected (not skipped) unless ``--live`` or a ``-m``
+    expression that names ``live`` asks for them."""
+    expression = str(config.getoption("markexpr") or "")
+    if config.getoption("--live") or re.search(r"(?<!not )\blive\b", expression):
+        return
+    live = [item for item in items if item.get_closest_marker("live") is not None]
+    if live:
+        config.hook.pytest_deselected(items=live)
+        items[:] = [item for item in items if item.get_closest_marker("live") is None]

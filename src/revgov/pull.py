@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -29,10 +29,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from revgov.config import Config, SourceConfig
 from revgov.connectors.base import Connector, ConnectorContext, Page, SourceNote
@@ -152,6 +155,24 @@ def _select_sources(config: Config, names: Sequence[str] | None) -> list[SourceC
     return [s for s in config.sources if s.name in names]
 
 
+class _RateColumn(ProgressColumn):
+    """Rows per second of a task since it started (rich's speed column counts bytes)."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed
+        if not elapsed or not task.completed:
+            return Text("")
+        return Text(f"{task.completed / elapsed:,.0f} rows/s", style="progress.data.speed")
+
+
+def _status_text(status: Mapping[str, str | int | float]) -> str:
+    """A connector's ``Page.status`` as one line (e.g. ``api calls 12 · org usage 1,204/15,000``)."""
+    return " · ".join(
+        f"{k} {v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k} {v}"
+        for k, v in status.items()
+    )
+
+
 @contextmanager
 def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
     bar = Progress(
@@ -160,7 +181,9 @@ def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("rows"),
+        _RateColumn(),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}", style="dim"),
         console=console or Console(stderr=True),
         disable=not enabled,
     )
@@ -197,7 +220,7 @@ def _pull_entity(
         # a full refresh is how it is rebuilt.
         store.check_files(entity)
     read = store.begin_read(source.name, entity, full_refresh=opts.full_refresh)
-    task = bar.add_task(f"{source.name} · {entity}", total=None)
+    task = bar.add_task(f"{source.name} · {entity}", total=None, status="")
     pages = typed_rows = quarantined = 0
     total: int | None = None
     notes: list[SourceNote] = []
@@ -227,7 +250,7 @@ def _pull_entity(
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height
         total = page.total if page.total is not None else total
-        bar.update(task, total=total, advance=typed.rows_in)
+        bar.update(task, total=total, advance=typed.rows_in, status=_status_text(page.status))
     done = typed_rows + quarantined
     bar.update(task, total=total or done, completed=total or done)
     refreshed = read.refresh and bool(read.pages)
@@ -291,6 +314,7 @@ def pull(
     full_refresh: bool = False,
     allow_shrink: bool = False,
     shrink_share: float = DEFAULT_SHRINK_SHARE,
+    refresh_formulas: bool = False,
     console: Console | None = None,
 ) -> PullResult:
     """Pull ``sources`` (default: every configured source) into the snapshot at ``snapshot_dir``
@@ -304,14 +328,19 @@ def pull(
     than ``shrink_share`` of a source's rows is refused (:class:`~revgov.errors.ShrinkRefusedError`,
     the entity left as it was) unless ``allow_shrink``. When no source provides
     ``pipeline_stages``, the configured pipelines are stored as that entity (source
-    ``revgov.toml``). A rich progress bar goes to stderr unless ``progress`` is off.
+    ``revgov.toml``). ``refresh_formulas`` has connectors re-read formula fields of every
+    record (they change without moving cursors). A rich progress bar goes to stderr unless
+    ``progress`` is off.
     """
     selected = _select_sources(config, sources)
     wanted = _select_entities(selected, entities)
     store = SnapshotStore.open_or_create(snapshot_dir, config_hash=config.config_hash)
     store.writer_config_hash = config.config_hash
     previous_hash = store.config_hash if store.updated_at is not None else None
-    context = ConnectorContext(config.path.parent if config.path is not None else Path.cwd())
+    context = ConnectorContext(
+        config.path.parent if config.path is not None else Path.cwd(),
+        refresh_formulas=refresh_formulas,
+    )
     opts = _Options(full_refresh, allow_shrink, shrink_share, datetime.now(UTC))
     results: list[EntityPull] = []
     provided: set[str] = {e for s in config.sources for e in s.entities}

@@ -120,6 +120,14 @@ def register(app: typer.Typer) -> None:
                 help="Share of a source's rows a full refresh may remove without --allow-shrink.",
             ),
         ] = DEFAULT_SHRINK_SHARE,
+        refresh_formulas: Annotated[
+            bool,
+            typer.Option(
+                "--refresh-formulas",
+                help="Re-read formula fields of every record (they change without moving "
+                "the cursor).",
+            ),
+        ] = False,
         progress: Annotated[
             bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
         ] = True,
@@ -138,6 +146,7 @@ def register(app: typer.Typer) -> None:
             full_refresh=full_refresh,
             allow_shrink=allow_shrink,
             shrink_share=shrink_limit,
+            refresh_formulas=refresh_formulas,
         )
         if fmt is OutputFormat.json:
             typer.echo(json.dumps(result.to_dict(), indent=2))

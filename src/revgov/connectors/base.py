@@ -86,6 +86,9 @@ class ConnectorContext:
 
     #: The directory of revgov.toml (or the working directory): relative paths resolve here.
     config_dir: Path = field(default_factory=Path.cwd)
+    #: Re-read formula (calculated) fields of every record, not only of changed ones: they
+    #: change without moving the cursor (``revgov pull --refresh-formulas``).
+    refresh_formulas: bool = False
 
 
 @runtime_checkable
