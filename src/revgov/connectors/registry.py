@@ -43,6 +43,7 @@ ENTRY_POINT_GROUP = "revgov.connectors"
 #: module imports its vendor's client library only when a connector is built.
 BUILTIN_CONNECTORS: dict[str, str] = {
     "files": "revgov.connectors.files:FilesConnector",
+    "hubspot": "revgov.connectors.hubspot:HubSpotConnector",
 }
 
 
