@@ -135,6 +135,13 @@ def _select_sources(config: Config, names: Sequence[str] | None) -> list[SourceC
     return [s for s in config.sources if s.name in names]
 
 
+def _status_text(page: Page) -> str:
+    """A connector's vendor status (API calls, rate budget left...) as one short line."""
+    return " · ".join(
+        f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in page.status.items()
+    )
+
+
 @contextmanager
 def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
     bar = Progress(
@@ -144,6 +151,8 @@ def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
         MofNCompleteColumn(),
         TextColumn("rows"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("[dim]{task.fields[status]}"),
         console=console or Console(stderr=True),
         disable=not enabled,
     )
@@ -168,7 +177,7 @@ def _pull_entity(
 ) -> EntityPull:
     model_for(entity)  # an unknown entity name fails before any page is read
     cursor = None if full_refresh else store.cursor(source.name, entity)
-    task = bar.add_task(f"{source.name} · {entity}", total=None)
+    task = bar.add_task(f"{source.name} · {entity}", total=None, rate="", status="")
     pages = typed_rows = quarantined = 0
     refreshed = False
     total: int | None = None
@@ -196,7 +205,9 @@ def _pull_entity(
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height
         total = page.total if page.total is not None else total
-        bar.update(task, total=total, advance=typed.rows_in)
+        bar.update(task, total=total, advance=typed.rows_in, status=_status_text(page))
+        speed = next((t.speed for t in bar.tasks if t.id == task), None)
+        bar.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
     done = typed_rows + quarantined
     bar.update(task, total=total or done, completed=total or done)
     return EntityPull(source.name, entity, pages, typed_rows, quarantined, refreshed)

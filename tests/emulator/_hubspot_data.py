@@ -132,7 +132,8 @@ def contact(seed: int, rid: int, n_companies: int) -> Rec:
         UTM_PROPERTIES[2]: rng.choice(["2024-q1_search_na_demo", "brand", None]),
         **_date_columns(path, legacy="hs_lifecyclestage_{stage}_date"),
     }
-    return Rec(rid, props, history, created, path[-1][1] + timedelta(minutes=5))
+    modified = path[-1][1] + timedelta(minutes=5)
+    return Rec(rid, props, history, created, modified, truth=path)
 
 
 def company(seed: int, rid: int) -> Rec:
@@ -190,7 +191,8 @@ def deal(seed: int, rid: int) -> Rec:
         "hs_analytics_source": rng.choice(["OFFLINE", "ORGANIC_SEARCH", None]),
         **_date_columns(path, legacy="hs_date_entered_{stage}"),
     }
-    return Rec(rid, props, {"dealstage": _history(path, rng, truncated)}, created, modified)
+    history = {"dealstage": _history(path, rng, truncated)}
+    return Rec(rid, props, history, created, modified, truth=path)
 
 
 def engagement(seed: int, object_type: str, rid: int) -> Rec:

@@ -10,6 +10,7 @@ string or null, datetimes ISO with a Z (with or without milliseconds), history n
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -131,14 +132,21 @@ class Rec:
     created: datetime = EPOCH
     updated: datetime = EPOCH
     archived_at: datetime | None = None
+    #: The stage path the generator chose, for tests to check history against (never sent).
+    truth: list[tuple[str, datetime]] = field(default_factory=list)
 
     def modified_ms(self, prop: str) -> int:
         value = self.properties.get(prop)
-        return to_ms(parse(value)) if value else to_ms(self.updated)
+        return _ms_of(value) if value else to_ms(self.updated)
 
 
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _ms_of(text: str) -> int:
+    return to_ms(parse(text))
 
 
 @dataclass(frozen=True)
@@ -243,10 +251,13 @@ class Portal:
                 {k: list(v) for k, v in rec.history.items()},
                 rec.created,
                 at,
+                truth=list(rec.truth),
             )
             for name, value in props.items():
                 if name in new.history:
                     new.history[name].insert(0, history_entry(value, at, "API", None))
+                if name in STAGE_PROPERTIES and value is not None:
+                    _entered(new, value, at)
             table.changed[rid] = new
             return new
 
@@ -270,6 +281,18 @@ class Portal:
             table.extra_ids.append(rid)
             table.changed[rid] = rec
             return rec
+
+
+#: Properties whose changes move a record along its stages (and their date properties).
+STAGE_PROPERTIES = ("dealstage", "lifecyclestage")
+
+
+def _entered(rec: Rec, value: str, at: datetime) -> None:
+    """Keep the date properties and the true path in step with a stage change."""
+    if rec.truth:
+        rec.properties[f"hs_v2_date_exited_{rec.truth[-1][0]}"] = stamp(at)
+    rec.properties[f"hs_v2_date_entered_{value}"] = stamp(at)
+    rec.truth.append((value, at))
 
 
 def history_entry(
