@@ -137,7 +137,7 @@ class Rec:
 
     def modified_ms(self, prop: str) -> int:
         value = self.properties.get(prop)
-        return _ms_of(value) if value else to_ms(self.updated)
+        return ms_of(value) if value else to_ms(self.updated)
 
 
 def parse(text: str) -> datetime:
@@ -145,7 +145,7 @@ def parse(text: str) -> datetime:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _ms_of(text: str) -> int:
+def ms_of(text: str) -> int:
     return to_ms(parse(text))
 
 
@@ -219,6 +219,7 @@ class Portal:
         self.link_overrides: dict[tuple[str, str], dict[int, list[Link]]] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.lock = threading.RLock()
+        self._name_cache: dict[str, tuple[int, frozenset[str]]] = {}
 
     def table(self, object_type: str) -> ObjectTable | None:
         return self.tables.get(object_type)
@@ -231,8 +232,15 @@ class Portal:
         return make(rid) if make is not None else []
 
     def known_property(self, object_type: str, name: str) -> bool:
-        names = {p["name"] for p in self.properties.get(object_type, [])}
-        return name in names or bool(BUILT_PROPERTY.match(name))
+        return name in self._names(object_type) or bool(BUILT_PROPERTY.match(name))
+
+    def _names(self, object_type: str) -> frozenset[str]:
+        defs = self.properties.get(object_type, [])
+        cached = self._name_cache.get(object_type)
+        if cached is None or cached[0] != len(defs):
+            cached = (len(defs), frozenset(p["name"] for p in defs))
+            self._name_cache[object_type] = cached
+        return cached[1]
 
     # -- changes a test makes -----------------------------------------------------------
 

@@ -32,7 +32,7 @@ from tests.emulator._hubspot_portal import (
     Portal,
     Rec,
     history_entry,
-    parse,
+    ms_of,
     stamp,
     to_ms,
 )
@@ -251,12 +251,13 @@ class _Api:
             )
         horizon = to_ms(self.portal.clock() - timedelta(seconds=self.hs.search_lag))
         modified = table.modified_property
+        predicates = [self._predicate(g) for g in groups]
         with self.portal.lock:
             matched = [
                 rec
                 for rec in table.live()
                 if rec.modified_ms(modified) <= horizon
-                and (not groups or any(self._group(rec, g, object_type) for g in groups))
+                and (not predicates or any(test(rec) for test in predicates))
             ]
         sorts = body.get("sorts") or []
         if sorts:
@@ -278,7 +279,9 @@ class _Api:
 
     @staticmethod
     def _value(rec: Rec, name: str) -> tuple[int, float | str] | None:
-        raw = str(rec.id) if name == "hs_object_id" else rec.properties.get(name)
+        if name == "hs_object_id":
+            return (0, float(rec.id))
+        raw = rec.properties.get(name)
         if raw is None or raw == "":
             return None
         try:
@@ -286,44 +289,51 @@ class _Api:
         except ValueError:
             pass
         try:
-            return (0, float(to_ms(parse(raw))))
+            return (0, float(ms_of(raw)))
         except ValueError:
             return (1, raw)
 
     def _sort_key(self, rec: Rec, *, name: str) -> tuple[int, float | str]:
         return self._value(rec, name) or (2, "")
 
-    def _group(self, rec: Rec, group: dict[str, Any], object_type: str) -> bool:
-        return all(self._filter(rec, f) for f in group.get("filters") or [])
+    def _predicate(self, group: dict[str, Any]) -> Callable[[Rec], bool]:
+        """One filter group as a test of a record (filter values parsed once)."""
+        tests = [self._filter(f) for f in group.get("filters") or []]
+        return lambda rec: all(test(rec) for test in tests)
 
-    def _filter(self, rec: Rec, f: dict[str, Any]) -> bool:
+    def _filter(self, f: dict[str, Any]) -> Callable[[Rec], bool]:
         op = f.get("operator", "EQ")
-        have = self._value(rec, f["propertyName"])
-        if op == "HAS_PROPERTY":
-            return have is not None
-        if op == "NOT_HAS_PROPERTY":
-            return have is None
-        if have is None:
-            return op in ("NEQ", "NOT_IN")
+        name = f["propertyName"]
 
-        def value(raw: Any) -> tuple[int, float | str]:
-            probe = Rec(0, {"v": str(raw)})
-            return self._value(probe, "v") or (2, "")
+        def parsed(raw: Any) -> tuple[int, float | str]:
+            return self._value(Rec(0, {"v": str(raw)}), "v") or (2, "")
 
-        if op in ("IN", "NOT_IN"):
-            hit = any(value(v) == have for v in f.get("values") or [])
-            return hit if op == "IN" else not hit
-        target = value(f.get("value"))
-        if op == "BETWEEN":
-            return target <= have <= value(f.get("highValue"))
-        return {
-            "EQ": have == target,
-            "NEQ": have != target,
-            "LT": have < target,
-            "LTE": have <= target,
-            "GT": have > target,
-            "GTE": have >= target,
-        }.get(op, False)
+        values = [parsed(v) for v in f.get("values") or []]
+        target = parsed(f.get("value"))
+        high = parsed(f.get("highValue"))
+
+        def test(rec: Rec) -> bool:
+            have = self._value(rec, name)
+            if op == "HAS_PROPERTY":
+                return have is not None
+            if op == "NOT_HAS_PROPERTY":
+                return have is None
+            if have is None:
+                return op in ("NEQ", "NOT_IN")
+            if op in ("IN", "NOT_IN"):
+                return (have in values) == (op == "IN")
+            if op == "BETWEEN":
+                return target <= have <= high
+            return {
+                "EQ": have == target,
+                "NEQ": have != target,
+                "LT": have < target,
+                "LTE": have <= target,
+                "GT": have > target,
+                "GTE": have >= target,
+            }.get(op, False)
+
+        return test
 
     # -- associations v4 -----------------------------------------------------------------
 
@@ -488,6 +498,9 @@ def hubspot(
         retry_after=retry_after,
     )
     hs = HubSpotEmulator(emulator, portal, gate, search_lag=search_lag, max_url=max_url)
+    # The harness writes a response's headers and body separately; with Nagle's algorithm on,
+    # the client's delayed ACK then stalls every response ~40 ms. HubSpot answers in one go.
+    emulator._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
     api = _Api(hs)
 
     def guarded(
