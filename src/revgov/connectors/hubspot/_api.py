@@ -87,7 +87,7 @@ class HubSpotApi:
             policy=RetryPolicy(
                 attempts=settings.retry_attempts, max_retry_after=settings.max_retry_after
             ),
-            reauthenticate=self.tokens.renew if self.tokens.oauth else None,
+            reauthenticate=self.tokens.renew,
             limiter=limiter,
             budget=budget,
             sleep=sleep,
