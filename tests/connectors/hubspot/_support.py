@@ -48,7 +48,11 @@ def source_config(
         **options,
     }
     return config_from_dict(
-        {"sources": [{"name": name, "connector": "hubspot", "options": opts, "entities": entities or {}}]}
+        {
+            "sources": [
+                {"name": name, "connector": "hubspot", "options": opts, "entities": entities or {}}
+            ]
+        }
     )
 
 

@@ -17,7 +17,11 @@ from tests.emulator.hubspot import HubSpotEmulator
 from revgov.connectors.hubspot import HubSpotCredentials, HubSpotSettings
 from revgov.errors import AuthenticationError
 
-CLIENT = {"client_id": "app-1", "client_secret": "s3cret-oauth-client", "refresh_token": "rt-9f8e7d6c5b4a"}
+CLIENT = {
+    "client_id": "app-1",
+    "client_secret": "s3cret-oauth-client",
+    "refresh_token": "rt-9f8e7d6c5b4a",
+}
 
 
 @pytest.fixture
@@ -28,7 +32,9 @@ def oauth_portal(
     monkeypatch.setenv("HUBSPOT_CLIENT_ID", CLIENT["client_id"])
     monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", CLIENT["client_secret"])
     monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", CLIENT["refresh_token"])
-    return portal_factory(private_token=None, token_ttl=1.2, burst=200, interval_ms=1000, daily=1000, **CLIENT)
+    return portal_factory(
+        private_token=None, token_ttl=1.2, burst=200, interval_ms=1000, daily=1000, **CLIENT
+    )
 
 
 def _statuses(portal: HubSpotEmulator, status: int) -> int:
@@ -91,7 +97,9 @@ def test_no_credentials_is_a_check_problem_and_a_clear_error(
         pages(conn, "users")
 
 
-def test_credentials_come_from_the_variables_the_options_name(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_come_from_the_variables_the_options_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PORTAL_B_TOKEN", "pat-eu1-aaaabbbbccccddddeeeeffff")
     creds = HubSpotCredentials.from_environment(HubSpotSettings(token_env="PORTAL_B_TOKEN"))
     assert creds.access_token is not None
@@ -118,5 +126,7 @@ def test_importing_the_connector_does_not_import_the_client_library() -> None:
         "get_connector_spec('hubspot');"
         "print('hubspot' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
     assert out.stdout.strip() == "False"

@@ -53,7 +53,10 @@ def test_history_names_the_owner_who_changed_the_stage(portal: HubSpotEmulator) 
         for entry in rec.history["dealstage"]:
             user = entry.get("updatedByUserId")
             moment = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00"))
-            key = (str(rec.id), moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z")
+            key = (
+                str(rec.id),
+                moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
+            )
             expected[key] = by_user[user] if user is not None else None
     got = {
         (r["record_id"], r["changed_at"]): r["changed_by"]
@@ -93,7 +96,12 @@ def _record(rid: str, history: list[tuple[str, str, int | None]], **props: Any) 
         "properties": props,
         "propertiesWithHistory": {
             "dealstage": [
-                {"value": v, "timestamp": t, "sourceType": "CRM_UI", **({"updatedByUserId": u} if u else {})}
+                {
+                    "value": v,
+                    "timestamp": t,
+                    "sourceType": "CRM_UI",
+                    **({"updatedByUserId": u} if u else {}),
+                }
                 for v, t, u in history
             ]
         },
@@ -116,7 +124,9 @@ def test_reconciliation_keeps_one_event_per_entry_and_fills_gaps() -> None:
     found = stage_history(
         records, HISTORY["deals"], values=["z", "a", "b"], labels={"a": "A"}, users={9001: "101"}
     )
-    rows = found.events.sort("changed_at").select("from_value", "to_value", "changed_at", "changed_by")
+    rows = found.events.sort("changed_at").select(
+        "from_value", "to_value", "changed_at", "changed_by"
+    )
     assert rows.rows() == [
         (None, "z", "2023-12-25T08:00:00.000Z", None),
         ("z", "A", "2024-01-01T00:00:00.000Z", None),
@@ -144,4 +154,6 @@ def test_a_stage_change_after_the_full_pull_arrives_as_a_new_event(
     mine = later.filter(pl.col("record_id") == str(rid)).sort("changed_at")
     assert mine["to_value"][-1] == "Closed Won"
     assert mine["changed_at"][-1] == stamp(at).replace("Z", ".000Z")
-    assert mine["from_value"][-1] == STAGE_LABELS[portal.portal.tables["deals"].get(rid).truth[-2][0]]
+    assert (
+        mine["from_value"][-1] == STAGE_LABELS[portal.portal.tables["deals"].get(rid).truth[-2][0]]
+    )

@@ -30,7 +30,11 @@ def test_people_carry_the_configured_utm_properties_and_their_primary_company(
         assert row["lifecycle_stage"] == rec.properties["lifecyclestage"]
         assert row["kind"] == "contact"
         links = portal.portal.associations("contacts", "companies", rec.id)
-        primary = [str(link.to_id) for link in links if TYPE_IDS[("contacts", "companies")][1] in link.type_ids]
+        primary = [
+            str(link.to_id)
+            for link in links
+            if TYPE_IDS[("contacts", "companies")][1] in link.type_ids
+        ]
         assert row["account_id"] == primary[0]
         assert row["company_ids"] == ";".join(sorted(str(link.to_id) for link in links))
     # Some contacts have two companies: the second is kept, not lost.
@@ -78,7 +82,11 @@ def test_owners_include_archived_ones_and_pipelines_carry_probability_and_won(
         for _, slabel, prob, closed in st
     }
     got = {
-        (r["pipeline"], r["stage"]): (float(r["probability"]), r["is_closed"] == "true", r["is_won"] == "true")
+        (r["pipeline"], r["stage"]): (
+            float(r["probability"]),
+            r["is_closed"] == "true",
+            r["is_won"] == "true",
+        )
         for r in stages.iter_rows(named=True)
     }
     assert got == expected
@@ -95,7 +103,9 @@ def test_engagements_become_activities_with_owner_time_and_outcome_labels(
     calls = activities.filter(pl.col("type") == "call")
     assert set(calls["outcome"]) <= set(CALL_DISPOSITIONS.values())
     for row in activities.iter_rows(named=True):
-        kind = {"call": "calls", "email": "emails", "meeting": "meetings", "task": "tasks"}[row["type"]]
+        kind = {"call": "calls", "email": "emails", "meeting": "meetings", "task": "tasks"}[
+            row["type"]
+        ]
         rec = portal.portal.tables[kind].get(int(row["activity_id"]))
         assert rec is not None
         assert row["occurred_at"] == rec.properties["hs_timestamp"]
