@@ -18,7 +18,14 @@ import urllib3.exceptions
 
 from revgov.connectors._resilience import Classifier, Failure, FailureKind
 
-__all__ = ["ErrorBody", "MalformedResponseError", "classifier", "error_body", "retry_after"]
+__all__ = [
+    "ErrorBody",
+    "MalformedResponseError",
+    "classifier",
+    "error_body",
+    "header",
+    "retry_after",
+]
 
 #: Statuses HubSpot documents as temporary: timeouts, a locked record, a portal migration.
 _TRANSIENT_STATUSES = frozenset({408, 423, 477, 502, 503, 504})
@@ -86,19 +93,22 @@ def error_body(body: Any) -> ErrorBody:
     )
 
 
-def _header(headers: Any, name: str) -> str | None:
+def header(headers: Any, name: str) -> str | None:
+    """A response header by name, any case, from a header mapping or a list of pairs (what
+    ``getheaders()`` gives, depending on the HTTP layer underneath)."""
     if headers is None:
         return None
-    try:
-        value = headers.get(name)
-    except AttributeError:
-        return None
-    return str(value) if value is not None else None
+    pairs = headers.items() if hasattr(headers, "items") else headers
+    wanted = name.lower()
+    for key, value in pairs:
+        if str(key).lower() == wanted:
+            return str(value)
+    return None
 
 
 def retry_after(headers: Any) -> float | None:
     """Seconds from a ``Retry-After`` header (seconds form; HubSpot sends no dates)."""
-    value = _header(headers, "Retry-After")
+    value = header(headers, "Retry-After")
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:

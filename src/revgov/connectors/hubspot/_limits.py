@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from revgov.connectors._resilience import ApiBudget, RateLimiter
+from revgov.connectors.hubspot._errors import header
 
 __all__ = ["HubSpotLimits"]
 
@@ -27,10 +28,10 @@ _DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
 
 
 def _int(headers: Any, name: str) -> int | None:
+    value = header(headers, name)
     try:
-        value = headers.get(name) if headers is not None else None
         return int(value) if value is not None else None
-    except (ValueError, TypeError, AttributeError):
+    except ValueError:
         return None
 
 

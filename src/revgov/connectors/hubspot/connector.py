@@ -233,7 +233,9 @@ class HubSpotConnector:
             self.portal.users()  # once, before the threads need it
         items = self._read(plans, EntityCursor.parse(cursor))
         workers = self.settings.concurrency
-        yield from ordered_map(items, self._page, workers=workers, ahead=workers + 1)
+        # concurrency = 1: one request at a time, on this thread (no reading ahead).
+        ahead = workers + 1 if workers > 1 else 1
+        yield from ordered_map(items, self._page, workers=workers, ahead=ahead)
 
     # -- one page of records -------------------------------------------------------------
 
