@@ -512,8 +512,8 @@ def hubspot(
             )
             if url > hs.max_url:
                 return Response(
-                    "<html><body>414 Request-URI Too Large</body></html>",
                     414,
+                    "<html><body>414 Request-URI Too Large</body></html>",
                     {"Content-Type": "text/html"},
                 )
             refused, headers = gate.check(request, search=search)
