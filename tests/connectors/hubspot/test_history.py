@@ -124,7 +124,7 @@ def test_reconciliation_keeps_one_event_per_entry_and_fills_gaps() -> None:
     found = stage_history(
         records, HISTORY["deals"], values=["z", "a", "b"], labels={"a": "A"}, users={9001: "101"}
     )
-    rows = found.events.sort("changed_at").select(
+    rows = found.events.collect().sort("changed_at").select(
         "from_value", "to_value", "changed_at", "changed_by"
     )
     assert rows.rows() == [
@@ -138,7 +138,8 @@ def test_reconciliation_keeps_one_event_per_entry_and_fills_gaps() -> None:
     again = stage_history(
         records, HISTORY["deals"], values=["z", "a", "b"], labels={"a": "A"}, users={9001: "101"}
     )
-    assert sorted(again.events["event_id"]) == sorted(found.events["event_id"])
+    ids = found.events.collect()["event_id"]
+    assert sorted(again.events.collect()["event_id"]) == sorted(ids)
 
 
 def test_a_stage_change_after_the_full_pull_arrives_as_a_new_event(

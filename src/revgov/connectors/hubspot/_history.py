@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
 from revgov.connectors.history import events_from_entered
 from revgov.connectors.hubspot._objects import HistorySpec
-from revgov.model._casting import full_parse
 
 __all__ = ["StageHistory", "stage_history"]
 
@@ -45,79 +45,81 @@ _ROW_SCHEMA = {
 
 @dataclass(frozen=True)
 class StageHistory:
-    """The canonical events of a page, and how many records' history is known incomplete."""
+    """The canonical events of a page (lazy: the page is collected once, with whatever uses
+    them), and how many records' history is known incomplete."""
 
-    events: pl.DataFrame
+    events: pl.LazyFrame
     incomplete: int
 
 
-def _normalised(col: str) -> pl.Expr:
-    """One spelling for every timestamp (ISO, milliseconds, Z), so text sorts as time."""
-    return full_parse(pl.col(col), "datetime").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").alias(col)
+def _stamp(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def _history_rows(
-    records: Sequence[Mapping[str, Any]], prop: str, users: Mapping[int, str]
-) -> pl.DataFrame:
-    rows: dict[str, list[str | None]] = {k: [] for k in _ROW_SCHEMA}
-    for rec in records:
-        for entry in (rec.get("propertiesWithHistory") or {}).get(prop) or []:
-            user = entry.get("updatedByUserId")
-            rows["record_id"].append(str(rec["id"]))
-            rows["to_value"].append(entry.get("value"))
-            rows["changed_at"].append(entry.get("timestamp"))
-            rows["changed_by"].append(users.get(user, str(user)) if user is not None else None)
-    return pl.DataFrame(rows, schema=_ROW_SCHEMA)
+def _moment(text: Any) -> tuple[int, str] | None:
+    """Epoch milliseconds of a HubSpot timestamp (ISO with a Z, with or without milliseconds,
+    or epoch milliseconds as text), and one spelling of it (ISO, milliseconds, Z) so that equal
+    moments are equal text and text sorts as time; None if it is not a timestamp."""
+    if not text:
+        return None
+    raw = str(text)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return (int(raw), _stamp(int(raw))) if raw.isdigit() else None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    ms = int(moment.timestamp() * 1000)
+    if len(raw) == 24 and raw[19] == "." and raw[-1] == "Z":  # HubSpot's usual spelling
+        return ms, raw
+    if len(raw) == 20 and raw[-1] == "Z":  # whole seconds
+        return ms, raw[:19] + ".000Z"
+    return ms, _stamp(ms)
 
 
-def _column_rows(records: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> pl.DataFrame:
-    rows: dict[str, list[str | None]] = {k: [] for k in _ROW_SCHEMA}
-    for rec in records:
-        props = rec.get("properties") or {}
-        for column, value in columns.items():
-            at = props.get(column)
-            if at:
-                rows["record_id"].append(str(rec["id"]))
-                rows["to_value"].append(value)
-                rows["changed_at"].append(at)
-                rows["changed_by"].append(None)
-    return pl.DataFrame(rows, schema=_ROW_SCHEMA)
+_Entry = tuple[int, str, str, str | None]  # ms, changed_at, value, changed_by
 
 
-def _ms(col: str = "changed_at") -> pl.Expr:
-    return full_parse(pl.col(col), "datetime").dt.epoch("ms")
+def _entries(
+    record: Mapping[str, Any],
+    spec: HistorySpec,
+    entered: Mapping[str, str],
+    users: Mapping[int, str],
+) -> list[_Entry]:
+    """One record's history, then the date properties' entries the history does not already
+    hold (same value within the tolerance)."""
+    found: list[_Entry] = []
+    for entry in (record.get("propertiesWithHistory") or {}).get(spec.property) or []:
+        at, value = _moment(entry.get("timestamp")), entry.get("value")
+        if at is None or not value:
+            continue
+        user = entry.get("updatedByUserId")
+        by = None if user is None else users.get(user, str(user))
+        found.append((at[0], at[1], str(value), by))
+    known: dict[str, list[int]] = {}
+    for ms, _, value, _ in found:
+        known.setdefault(value, []).append(ms)
+    props = record.get("properties") or {}
+    for column, value in entered.items():
+        text = props.get(column)
+        at = _moment(text) if text else None  # most stages were never entered: skip fast
+        if at is None or any(abs(at[0] - seen) <= TOLERANCE_MS for seen in known.get(value, ())):
+            continue
+        known.setdefault(value, []).append(at[0])
+        found.append((at[0], at[1], value, None))
+    return found
 
 
-def _reconcile(history: pl.DataFrame, columns: pl.DataFrame) -> pl.DataFrame:
-    """History rows, plus the date-property rows the history does not already have."""
-    columns = columns.unique(["record_id", "to_value", "changed_at"], maintain_order=True)
-    if columns.is_empty() or history.is_empty():
-        return pl.concat([history, columns])
-    keyed = columns.with_row_index("__row").with_columns(_ms().alias("__t"))
-    seen = history.select("record_id", "to_value", _ms().alias("__h"))
-    known = (
-        keyed.join(seen, on=["record_id", "to_value"], how="inner")
-        .filter((pl.col("__t") - pl.col("__h")).abs() <= TOLERANCE_MS)
-        .select("__row")
-        .unique()
-    )
-    extra = keyed.join(known, on="__row", how="anti").drop("__row", "__t")
-    return pl.concat([history, extra])
-
-
-def _incomplete(
-    events: pl.DataFrame, records: Sequence[Mapping[str, Any]], exited: Mapping[str, str]
-) -> int:
-    """Records that left a stage after their last known change (their history has a gap)."""
-    exits = _column_rows(records, exited)
-    if exits.is_empty():
-        return 0
-    last = events.group_by("record_id").agg(_ms().max().alias("__last"))
-    late = exits.with_columns(_ms().alias("__exit")).join(last, on="record_id", how="left")
-    late = late.filter(
-        pl.col("__last").is_null() | (pl.col("__exit") > pl.col("__last") + TOLERANCE_MS)
-    )
-    return late.select("record_id").n_unique()
+def _left_after(record: Mapping[str, Any], exited: Mapping[str, str], last: int | None) -> bool:
+    """The record left a stage after its last known change: its history has a gap."""
+    props = record.get("properties") or {}
+    for column in exited:
+        text = props.get(column)
+        at = _moment(text) if text else None
+        if at is not None and (last is None or at[0] > last + TOLERANCE_MS):
+            return True
+    return False
 
 
 def stage_history(
@@ -133,17 +135,27 @@ def stage_history(
     ``values`` are the stage ids or lifecycle values the date properties are built from;
     ``labels`` translates values (deal stage ids to their labels) after reconciliation;
     ``users`` maps HubSpot user ids to owner ids (``changed_by`` names an owner, like every
-    other user column).
+    other user column). Flattening is plain Python over a page's few hundred entries; the
+    transitions are :func:`~revgov.connectors.history.events_from_entered`'s.
     """
-    history = _history_rows(records, spec.property, users or {})
-    columns = _column_rows(records, spec.entered_columns(values))
-    rows = _reconcile(history, columns).with_columns(_normalised("changed_at"))
-    if labels:
-        rows = rows.with_columns(pl.col("to_value").replace(dict(labels)))
+    entered, exited = spec.entered_columns(values), spec.exited_columns(values)
+    labels, users = labels or {}, users or {}
+    rows: dict[str, list[str | None]] = {k: [] for k in _ROW_SCHEMA}
+    incomplete = 0
+    for record in records:
+        rid = str(record["id"])
+        entries = _entries(record, spec, entered, users)
+        last = max((entry[0] for entry in entries), default=None)
+        incomplete += _left_after(record, exited, last)
+        for _, changed_at, value, by in entries:
+            rows["record_id"].append(rid)
+            rows["to_value"].append(labels.get(value, value))
+            rows["changed_at"].append(changed_at)
+            rows["changed_by"].append(by)
     events = events_from_entered(
-        rows,
+        pl.DataFrame(rows, schema=_ROW_SCHEMA),
         record_entity=spec.record_entity,
         field=spec.field,
         changed_by="changed_by",
-    ).collect()
-    return StageHistory(events, _incomplete(events, records, spec.exited_columns(values)))
+    )
+    return StageHistory(events, incomplete)

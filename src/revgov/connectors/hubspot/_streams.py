@@ -135,19 +135,21 @@ class StreamReader:
         after = state.after if state is not None else None
         chunks = self.plan.chunks
         while True:
-            data = self.api.list_page(
-                self.plan.object_type,
-                after=after,
-                properties=chunks[0],
-                history=self.plan.history,
-            )
+            # History comes by batch read (50 ids a request): asked for here, it would cap the
+            # page at 50 records, and twice the pages cost more than the reads.
+            data = self.api.list_page(self.plan.object_type, after=after, properties=chunks[0])
             after = _next_after(data)
             new = (
                 StreamState("list", after=after, started=started)
                 if after
                 else StreamState("idle", since=started)
             )
-            yield Batch(list(data.get("results") or []), new, missing=chunks[1:])
+            yield Batch(
+                list(data.get("results") or []),
+                new,
+                missing=chunks[1:],
+                need_history=bool(self.plan.history),
+            )
             if after is None:
                 return
 

@@ -305,15 +305,12 @@ class HubSpotConnector:
             if found.incomplete:
                 notes.append(self._gap_note(plan, found.incomplete))
         if plan.entity == "stage_events":
-            frame = events if events is not None else pl.DataFrame(schema=_EVENT_SCHEMA)
+            frame = events.collect() if events is not None else pl.DataFrame(schema=_EVENT_SCHEMA)
             extras: dict[str, Any] = {}
         else:
-            if events is not None:
-                raw = self._derive(plan, raw, events)
-            mapped = map_columns(
-                raw.lazy(), plan.entity, plan.mapping, where=plan.where, auto_map=False
-            )
-            frame = mapped.frame.collect()
+            lazy = raw.lazy() if events is None else self._derive(plan, raw.lazy(), events)
+            mapped = map_columns(lazy, plan.entity, plan.mapping, where=plan.where, auto_map=False)
+            frame = mapped.frame.collect()  # one query per page: derivations and mapping
             extras = dict(plan.mapping.custom_fields)
         return Page(
             entity=plan.entity,
@@ -327,11 +324,11 @@ class HubSpotConnector:
         )
 
     @staticmethod
-    def _derive(plan: ObjectPlan, raw: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    def _derive(plan: ObjectPlan, raw: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame:
         """stage_entered_at and lifecycle timestamps, where HubSpot's own values are blank."""
         assert plan.history is not None
         field = plan.history.field
-        if plan.current_stage is not None and plan.current_stage in raw.columns:
+        if plan.current_stage is not None and plan.current_stage in plan.raw_columns:
             raw = derive_entered_at(
                 raw,
                 events,
@@ -339,7 +336,7 @@ class HubSpotConnector:
                 field=field,
                 current=plan.current_stage,
                 target="__stage_entered_at",
-            ).collect()
+            )
         for target, value in plan.timestamps.items():
             raw = derive_entered_at(
                 raw,
@@ -350,7 +347,7 @@ class HubSpotConnector:
                 value=value,
                 target=target,
                 which="first",
-            ).collect()
+            )
         return raw
 
     @staticmethod
