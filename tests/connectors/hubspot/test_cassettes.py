@@ -158,7 +158,7 @@ def test_full_pull_of_contacts_deals_owners_and_pipelines(target: Any) -> None:
     )
     people = pages(conn, "people")
     assert frame(people).height == 110
-    assert len(people) == 3  # pages of 50 (history); the last one has no paging.next
+    assert len(people) == 2  # pages of 100; the last one has no paging.next
     assert json.loads(people[-1].cursor)["streams"]["contacts"]["phase"] == "idle"
     assert frame(people)["utm_source"].null_count() < 110
     deals = frame(pages(conn, "opportunities"))

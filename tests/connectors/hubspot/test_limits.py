@@ -109,7 +109,7 @@ def test_a_daily_429_stops_cleanly_with_the_reason(portal: HubSpotEmulator, tmp_
     assert "midnight" in (err.value.hint or "")
     assert "You have reached" not in str(err.value)  # never the message text
     assert portal.emulator.faults_fired() == 1  # not retried
-    assert SnapshotStore(tmp_path / "snap").row_count("people") == 100  # two pages kept
+    assert SnapshotStore(tmp_path / "snap").row_count("people") == 200  # two pages kept
 
 
 def test_posts_are_retried_by_revgov_with_urllib3s_retries_off(portal: HubSpotEmulator) -> None:
