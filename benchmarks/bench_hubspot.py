@@ -153,9 +153,10 @@ def measure(contacts: int, burst: int, interval_ms: int, baseline: bool) -> dict
         "daily": 50_000_000,
     }
     interval = interval_ms / 1000
-    with tempfile.TemporaryDirectory() as state, spawn(
-        "tests.emulator.hubspot:hubspot", Path(state), options, timeout=300
-    ) as emu:
+    with (
+        tempfile.TemporaryDirectory() as state,
+        spawn("tests.emulator.hubspot:hubspot", Path(state), options, timeout=300) as emu,
+    ):
         assert emu.ca is not None
         pulled = _run(CHILD, emu.url, emu.ca)
         stats = _stats(emu.url, emu.ca)
@@ -180,9 +181,10 @@ def measure(contacts: int, burst: int, interval_ms: int, baseline: bool) -> dict
         "status": pulled["status"],
     }
     if baseline:
-        with tempfile.TemporaryDirectory() as state, spawn(
-            "tests.emulator.hubspot:hubspot", Path(state), options, timeout=300
-        ) as emu:
+        with (
+            tempfile.TemporaryDirectory() as state,
+            spawn("tests.emulator.hubspot:hubspot", Path(state), options, timeout=300) as emu,
+        ):
             assert emu.ca is not None
             try:
                 base = _run(BASELINE, emu.url, emu.ca, TOKEN)

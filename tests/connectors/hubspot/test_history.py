@@ -124,8 +124,10 @@ def test_reconciliation_keeps_one_event_per_entry_and_fills_gaps() -> None:
     found = stage_history(
         records, HISTORY["deals"], values=["z", "a", "b"], labels={"a": "A"}, users={9001: "101"}
     )
-    rows = found.events.collect().sort("changed_at").select(
-        "from_value", "to_value", "changed_at", "changed_by"
+    rows = (
+        found.events.collect()
+        .sort("changed_at")
+        .select("from_value", "to_value", "changed_at", "changed_by")
     )
     assert rows.rows() == [
         (None, "z", "2023-12-25T08:00:00.000Z", None),
