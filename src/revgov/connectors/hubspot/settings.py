@@ -151,7 +151,7 @@ class HubSpotCredentials(BaseSettings):
     secret, refresh token). Which variables hold them is the source's ``*_env`` options.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="HUBSPOT_", extra="ignore", frozen=True)
 
     access_token: SecretStr | None = None
     client_id: str | None = None
