@@ -169,10 +169,23 @@ class Gate:
             body["requestId"] = str(uuid.uuid4())
         return Response.json(body, 429)
 
+    def busiest(self, seconds: float) -> int:
+        """The most requests admitted in any window of ``seconds`` (sliding)."""
+        with self._lock:
+            arrivals = list(self.arrivals)
+        best, lo = 0, 0
+        for hi, t in enumerate(arrivals):
+            while arrivals[lo] <= t - seconds:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
     def stats(self) -> dict[str, Any]:
+        busiest = self.busiest(self.interval_ms / 1000)
         with self._lock:
             start = self.arrivals[0] if self.arrivals else 0.0
             return {
+                "busiest_window": busiest,
                 "arrivals": [round(t - start, 4) for t in self.arrivals],
                 "rejections": dict(self.rejections),
                 "used_today": self.used_today,

@@ -19,19 +19,12 @@ from tests.emulator.hubspot import HubSpotEmulator
 from tests.emulator.process import REPO_ROOT, spawn
 from tests.emulator.server import Fault
 
+from revgov.connectors.hubspot import DEFAULT_ENTITIES
 from revgov.errors import StoreError
 from revgov.pull import pull
 from revgov.store import SnapshotStore
 
-ENTITIES = (
-    "pipeline_stages",
-    "users",
-    "accounts",
-    "people",
-    "opportunities",
-    "activities",
-    "stage_events",
-)
+ENTITIES = DEFAULT_ENTITIES
 
 
 def _snapshot(root: Path) -> dict[str, pl.DataFrame]:

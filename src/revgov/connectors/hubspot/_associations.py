@@ -5,20 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from revgov.connectors.hubspot._api import HubSpotApi
 
 __all__ = ["Associated", "associations", "primary_and_every"]
 
 #: Ids per v4 batch read (HubSpot accepts up to 1,000).
 _BATCH = 1000
-
-
-class _Api(Protocol):
-    def associations_batch(self, from_type: str, to_type: str, ids: Sequence[str]) -> Any: ...
-
-    def associations_page(
-        self, from_type: str, record_id: str, to_type: str, after: str
-    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +40,7 @@ def _next(page: Any) -> str | None:
 
 
 def associations(
-    api: _Api, from_type: str, to_type: str, ids: Sequence[str]
+    api: HubSpotApi, from_type: str, to_type: str, ids: Sequence[str]
 ) -> dict[str, list[Associated]]:
     """Every association of ``ids`` to ``to_type``; records without any are left out."""
     found: dict[str, list[Associated]] = {}

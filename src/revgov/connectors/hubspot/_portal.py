@@ -6,17 +6,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from revgov.connectors.hubspot._api import HubSpotApi
 
 __all__ = ["Pipeline", "PortalInfo", "Stage", "list_owners"]
-
-
-class _Api(Protocol):
-    def pipelines(self, object_type: str) -> Any: ...
-
-    def properties(self, object_type: str) -> Any: ...
-
-    def owners_page(self, *, after: str | None, archived: bool) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ def _pipeline(raw: dict[str, Any]) -> Pipeline:
     )
 
 
-def list_owners(api: _Api) -> Iterator[tuple[dict[str, Any], str | None, bool]]:
+def list_owners(api: HubSpotApi) -> Iterator[tuple[dict[str, Any], str | None, bool]]:
     """Every owner, active then archived: (owner, next ``after``, archived)."""
     for archived in (False, True):
         after: str | None = None
@@ -80,7 +75,7 @@ def list_owners(api: _Api) -> Iterator[tuple[dict[str, Any], str | None, bool]]:
 class PortalInfo:
     """The portal's definitions, each read once (on first use) and shared by threads."""
 
-    def __init__(self, api: _Api) -> None:
+    def __init__(self, api: HubSpotApi) -> None:
         self.api = api
         self._lock = threading.Lock()
         self._pipelines: dict[str, list[Pipeline]] = {}

@@ -17,27 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from revgov.connectors.hubspot._cursor import StreamState, iso, parse_iso
+
+if TYPE_CHECKING:
+    from revgov.connectors.hubspot._api import HubSpotApi
 
 __all__ = ["Batch", "StreamPlan", "StreamReader", "chunk_properties"]
 
 SEARCH_PAGE = 200
-
-
-class _Api(Protocol):
-    def list_page(
-        self,
-        object_type: str,
-        *,
-        after: str | None,
-        properties: Sequence[str],
-        history: Sequence[str] = (),
-        archived: bool = False,
-    ) -> Any: ...
-
-    def search(self, object_type: str, body: dict[str, Any]) -> Any: ...
 
 
 def chunk_properties(names: Sequence[str], max_chars: int) -> list[list[str]]:
@@ -100,7 +89,7 @@ class StreamReader:
 
     def __init__(
         self,
-        api: _Api,
+        api: HubSpotApi,
         plan: StreamPlan,
         *,
         clock: Callable[[], datetime],
