@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ EPOCH = datetime(2023, 1, 2, 9, 0, tzinfo=UTC)
 
 #: Objects built once when at most this many (larger ones are built on demand).
 MATERIALIZE_UP_TO = 50_000
+#: Records of a large table kept after being built on demand.
+RECENT = 5_000
 
 LIFECYCLE = [
     "subscriber",
@@ -112,10 +115,8 @@ BUILT_PROPERTY = re.compile(
 
 def stamp(moment: datetime) -> str:
     """HubSpot's ISO form: milliseconds when there are any, ``Z`` always."""
-    moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")  # ...SS.mmm+00:00
+    return text[:19] + "Z" if moment.microsecond < 1000 else text[:23] + "Z"
 
 
 def to_ms(moment: datetime) -> int:
@@ -168,6 +169,9 @@ class ObjectTable:
         self._built: dict[int, Rec] | None = None
         if count <= MATERIALIZE_UP_TO:
             self._built = {i: make(i) for i in range(first_id, first_id + count)}
+        # Large tables are built on demand; a page's batch reads and associations follow its
+        # listing, so the records built last are kept a while.
+        self._recent: OrderedDict[int, Rec] = OrderedDict()
         self.changed: dict[int, Rec] = {}
         self.archived: dict[int, Rec] = {}
         self.extra_ids: list[int] = []
@@ -178,7 +182,14 @@ class ObjectTable:
     def _base(self, rid: int) -> Rec | None:
         if not self.first_id <= rid < self.first_id + self.count:
             return None
-        return self._built[rid] if self._built is not None else self._make(rid)
+        if self._built is not None:
+            return self._built[rid]
+        rec = self._recent.get(rid)
+        if rec is None:
+            rec = self._recent[rid] = self._make(rid)
+            if len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return rec
 
     def get(self, rid: int) -> Rec | None:
         if rid in self.archived:

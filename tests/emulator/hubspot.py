@@ -88,6 +88,7 @@ class _Api:
     def __init__(self, hs: HubSpotEmulator) -> None:
         self.hs = hs
         self.portal = hs.portal
+        self._known_cache: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -101,10 +102,11 @@ class _Api:
         archived: bool = False,
     ) -> dict[str, Any]:
         table = self.portal.tables[object_type]
-        wanted = ["hs_object_id", "createdate", table.modified_property, *props]
+        wanted = ("hs_object_id", "createdate", table.modified_property, *props)
+        known = self._known(object_type, wanted)
         properties: dict[str, str | None] = {}
         for name in wanted:
-            if name in rec.properties or self.portal.known_property(object_type, name):
+            if name in known or name in rec.properties:
                 properties[name] = (
                     str(rec.id) if name == "hs_object_id" else rec.properties.get(name)
                 )
@@ -124,6 +126,15 @@ class _Api:
                 if name in rec.properties or self.portal.known_property(object_type, name)
             }
         return out
+
+    def _known(self, object_type: str, names: tuple[str, ...]) -> frozenset[str]:
+        """The names the object type has (asked once per request shape, not per record)."""
+        key = (object_type, names)
+        found = self._known_cache.get(key)
+        if found is None:
+            found = frozenset(n for n in names if self.portal.known_property(object_type, n))
+            self._known_cache[key] = found
+        return found
 
     @staticmethod
     def _history(rec: Rec, name: str) -> list[dict[str, Any]]:
