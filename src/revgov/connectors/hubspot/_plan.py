@@ -27,7 +27,7 @@ from revgov.connectors.mapping import map_columns
 from revgov.connectors.settings import EntityMapping
 from revgov.model.frames import model_for
 
-__all__ = ["ObjectPlan", "plan_object"]
+__all__ = ["ObjectPlan", "merged_mapping", "plan_object"]
 
 #: people: the lifecycle value whose first entry each timestamp records, by default.
 DEFAULT_TIMESTAMPS = {"mql_at": "marketingqualifiedlead"}
@@ -62,7 +62,8 @@ class ObjectPlan:
         return list(dict.fromkeys(["hs_object_id", *self.stream.properties, *derived]))
 
 
-def _merged(defaults: ObjectDefaults, settings: HubSpotEntitySettings) -> EntityMapping:
+def merged_mapping(defaults: ObjectDefaults, settings: HubSpotEntitySettings) -> EntityMapping:
+    """The entity table's mapping over the defaults (its columns win, custom fields add)."""
     return EntityMapping(
         columns={**defaults.columns, **settings.columns},
         values=dict(settings.values),
@@ -142,7 +143,7 @@ def plan_object(
     """
     pk = model_for(entity).primary_key[0]
     defaults = defaults_for(entity, object_type, pk)
-    mapping = _merged(defaults, settings)
+    mapping = merged_mapping(defaults, settings)
     history = _history(entity, object_type, settings)
     values = portal.stage_values(object_type) if history is not None else []
     timestamps: dict[str, str] = {}

@@ -59,15 +59,15 @@ def _pipeline(raw: dict[str, Any]) -> Pipeline:
     )
 
 
-def list_owners(api: HubSpotApi) -> Iterator[tuple[dict[str, Any], str | None, bool]]:
-    """Every owner, active then archived: (owner, next ``after``, archived)."""
+def list_owners(api: HubSpotApi) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every owner, active then archived: (owner, archived)."""
     for archived in (False, True):
         after: str | None = None
         while True:
             data = api.owners_page(after=after, archived=archived)
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             for owner in data.get("results") or []:
-                yield owner, after, archived
+                yield owner, archived
             if not after:
                 break
 
@@ -117,7 +117,7 @@ class PortalInfo:
         with self._lock:
             if self._users is None:
                 found: dict[int, str] = {}
-                for owner, _, _ in list_owners(self.api):
+                for owner, _ in list_owners(self.api):
                     for key in ("userId", "userIdIncludingInactive"):
                         if owner.get(key) is not None:
                             found.setdefault(int(owner[key]), str(owner["id"]))

@@ -31,9 +31,9 @@ from revgov.connectors.history import STAGE_EVENT_COLUMNS, derive_entered_at
 from revgov.connectors.hubspot._associations import associations, primary_and_every
 from revgov.connectors.hubspot._cursor import EntityCursor, iso
 from revgov.connectors.hubspot._history import stage_history
-from revgov.connectors.hubspot._objects import ENTITY_OBJECTS
+from revgov.connectors.hubspot._objects import ENTITY_OBJECTS, ObjectDefaults
 from revgov.connectors.hubspot._pipeline import ordered_map
-from revgov.connectors.hubspot._plan import ObjectPlan, plan_object
+from revgov.connectors.hubspot._plan import ObjectPlan, merged_mapping, plan_object
 from revgov.connectors.hubspot._portal import PortalInfo, list_owners
 from revgov.connectors.hubspot._streams import Batch, StreamReader
 from revgov.connectors.hubspot.settings import (
@@ -42,7 +42,6 @@ from revgov.connectors.hubspot.settings import (
     HubSpotSettings,
 )
 from revgov.connectors.mapping import map_columns
-from revgov.connectors.settings import EntityMapping
 from revgov.errors import UnknownEntityError
 
 if TYPE_CHECKING:
@@ -364,13 +363,7 @@ class HubSpotConnector:
     # -- owners and pipelines, read whole ------------------------------------------------
 
     def _mapped(self, entity: str, raw: pl.DataFrame, defaults: dict[str, str]) -> pl.DataFrame:
-        settings = self.entity_settings(entity)
-        mapping = EntityMapping(
-            columns={**defaults, **settings.columns},
-            values=dict(settings.values),
-            constants=dict(settings.constants),
-            custom_fields=dict(settings.custom_fields),
-        )
+        mapping = merged_mapping(ObjectDefaults(defaults), self.entity_settings(entity))
         where = f"source {self.source.name!r}, HubSpot {entity}"
         return map_columns(raw.lazy(), entity, mapping, where=where, auto_map=False).frame.collect()
 
@@ -397,7 +390,7 @@ class HubSpotConnector:
             rows, replace = [], False
             return out
 
-        for owner, _after, archived in list_owners(self.api):
+        for owner, archived in list_owners(self.api):
             read += 1
             if read <= skip:
                 continue
