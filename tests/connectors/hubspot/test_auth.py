@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import pytest
@@ -33,7 +32,7 @@ def oauth_portal(
     monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", CLIENT["client_secret"])
     monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", CLIENT["refresh_token"])
     return portal_factory(
-        private_token=None, token_ttl=1.2, burst=200, interval_ms=1000, daily=1000, **CLIENT
+        private_token=None, token_ttl=60, burst=200, interval_ms=1000, daily=1000, **CLIENT
     )
 
 
@@ -43,8 +42,13 @@ def _statuses(portal: HubSpotEmulator, status: int) -> int:
 
 def test_oauth_tokens_are_refreshed_before_they_expire(oauth_portal: HubSpotEmulator) -> None:
     conn = connector(oauth_portal)
+    now = [1000.0]
+    conn.api.tokens.clock = lambda: now[0]
     assert frame(pages(conn, "users")).height == 11
-    time.sleep(1.0)  # past the refresh margin (a quarter of the token's 1.2 s)
+    now[0] += 44.0  # the token lives 60 s: still 16 s to go, outside the 15 s margin
+    assert frame(pages(conn, "users")).height == 11
+    assert conn.api.tokens.refreshes == 1
+    now[0] += 2.0  # 14 s to go: inside the margin, renewed before HubSpot would refuse it
     assert frame(pages(conn, "users")).height == 11
     assert oauth_portal.gate.refreshes == 2 and conn.api.tokens.refreshes == 2
     assert _statuses(oauth_portal, 401) == 0  # renewed in time, never refused

@@ -33,11 +33,12 @@ def test_the_limiter_takes_the_window_from_the_headers_and_stays_under_it(
 ) -> None:
     portal = portal_factory(burst=30, interval_ms=1000, daily=100_000)
     # Configured for HubSpot's default (100 per 10 s) until the first response says 30 per 1 s.
-    conn = connector(portal, rate_limit=100, rate_interval=10.0, concurrency=4)
+    # A fifth kept free: the server counts arrivals, which a loaded machine can bunch up.
+    conn = connector(portal, rate_limit=100, rate_interval=10.0, rate_headroom=0.2, concurrency=4)
     found = pages(conn, "people")
     assert frame(found).height == 300
     limiter = conn.api.limits.limiter
-    assert (limiter.limit, limiter.interval) == (28, 1.0)  # 30 less 5% headroom
+    assert (limiter.limit, limiter.interval) == (24, 1.0)  # 30 less the headroom
     assert portal.gate.rejections == {}
     assert portal.gate.busiest(1.0) <= 30
     status = found[-1].status

@@ -47,7 +47,8 @@ class TokenSource:
         self._token = credentials.access_token
         self._refresh = credentials.refresh_token
         self._exchange = exchange
-        self._clock = clock
+        #: Monotonic seconds (tests move it to see a token through its lifetime).
+        self.clock = clock
         self._margin = margin
         self._expires_at = float("-inf")
         self._lock = threading.Lock()
@@ -60,7 +61,7 @@ class TokenSource:
     def auth(self) -> dict[str, str]:
         """The client's ``_request_auth`` for one request, refreshed first if due."""
         with self._lock:
-            if self.oauth and self._clock() >= self._expires_at:
+            if self.oauth and self.clock() >= self._expires_at:
                 self._renew_locked()
             assert self._token is not None
             value = "Bearer " + self._token.get_secret_value()
@@ -84,5 +85,5 @@ class TokenSource:
             self._refresh = issued.refresh_token
         # Renew a margin before expiry (a quarter of short lifetimes), never at the last second.
         margin = min(self._margin, issued.expires_in / 4)
-        self._expires_at = self._clock() + issued.expires_in - margin
+        self._expires_at = self.clock() + issued.expires_in - margin
         self.refreshes += 1
