@@ -25,10 +25,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 
 from revgov.config import Config, SourceConfig
 from revgov.connectors.base import Connector, ConnectorContext, Page
@@ -144,18 +146,22 @@ def _status_text(page: Page) -> str:
 
 @contextmanager
 def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
-    bar = Progress(
+    console = console or Console(stderr=True)
+    whole = Column(no_wrap=True)  # names and counts are never cut short
+    columns: list[ProgressColumn] = [
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]{task.description}", table_column=whole),
         BarColumn(),
-        MofNCompleteColumn(),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
         TextColumn("rows"),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TextColumn("[dim]{task.fields[status]}"),
-        console=console or Console(stderr=True),
-        disable=not enabled,
-    )
+    ]
+    if console.width >= 110:
+        columns.append(TextColumn("{task.fields[rate]}", table_column=Column(no_wrap=True)))
+    # A connector's status (API calls, rate budget left) takes what room is left.
+    room = Column(no_wrap=True, overflow="ellipsis", max_width=max(12, console.width - 62))
+    columns.append(TextColumn("[dim]{task.fields[status]}", table_column=room))
+    bar = Progress(*columns, console=console, disable=not enabled)
     with bar:
         yield bar
 

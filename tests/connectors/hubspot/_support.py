@@ -31,12 +31,12 @@ class Clock:
 
 def source_config(
     hs: HubSpotEmulator,
-    entities: dict[str, Any] | None = None,
+    tables: dict[str, Any] | None = None,
     *,
     name: str = "hs",
     **options: Any,
 ) -> Config:
-    """A config with one HubSpot source reading ``hs`` (pipelines so stages are known)."""
+    """A config with one HubSpot source reading ``hs``."""
     opts = {
         "base_url": hs.url,
         "ca_bundle": str(hs.emulator.ca_pem),
@@ -50,7 +50,7 @@ def source_config(
     return config_from_dict(
         {
             "sources": [
-                {"name": name, "connector": "hubspot", "options": opts, "entities": entities or {}}
+                {"name": name, "connector": "hubspot", "options": opts, "entities": tables or {}}
             ]
         }
     )
@@ -58,12 +58,12 @@ def source_config(
 
 def connector(
     hs: HubSpotEmulator,
-    entities: dict[str, Any] | None = None,
+    tables: dict[str, Any] | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
     **options: Any,
 ) -> HubSpotConnector:
-    built = HubSpotConnector(source_config(hs, entities, **options).sources[0])
+    built = HubSpotConnector(source_config(hs, tables, **options).sources[0])
     built.clock = clock or (lambda: NOW)
     built.sleep = lambda seconds: None  # retries wait for real only where a test says so
     return built

@@ -94,8 +94,8 @@ def test_no_credentials_is_a_check_problem_and_a_clear_error(
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
     conn = connector(portal)
     assert conn.check() == [
-        "source 'hs': no HubSpot credentials: set $HUBSPOT_ACCESS_TOKEN (a private app "
-        "token), or $HUBSPOT_CLIENT_ID, $HUBSPOT_CLIENT_SECRET and $HUBSPOT_REFRESH_TOKEN (OAuth)"
+        "no HubSpot credentials: set $HUBSPOT_ACCESS_TOKEN (a private app token), or "
+        "$HUBSPOT_CLIENT_ID, $HUBSPOT_CLIENT_SECRET and $HUBSPOT_REFRESH_TOKEN (OAuth)"
     ]
     with pytest.raises(AuthenticationError, match="no HubSpot credentials"):
         pages(conn, "users")

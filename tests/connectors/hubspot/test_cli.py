@@ -73,7 +73,7 @@ def test_pull_shows_the_rate_budget_beside_each_progress_bar(
 ) -> None:
     hs = portal_factory(burst=100, interval_ms=10_000, daily=250_000)
     console = Console(record=True, width=200, force_terminal=False)
-    pull(source_config(hs, {"users": {}}), tmp_path / "snap", console=console)
+    pull(source_config(hs, entities=["users"]), tmp_path / "snap", console=console)
     shown = console.export_text()
     assert "hs · users" in shown
     assert "api calls 2" in shown and "burst left" in shown and "/100 per 10s" in shown

@@ -73,7 +73,7 @@ def test_the_pull_stops_before_passing_its_share_of_the_daily_allowance(
     portal_factory: Callable[..., HubSpotEmulator], tmp_path: Path
 ) -> None:
     portal = portal_factory(contacts=1000, burst=500, interval_ms=1000, daily=40)
-    config = source_config(portal, {"people": {}}, api_budget_share=0.5)
+    config = source_config(portal, entities=["people"], api_budget_share=0.5)
     with pytest.raises(ApiBudgetError, match=r"stopped before passing 50% of HubSpot's daily"):
         pull(config, tmp_path / "snap", progress=False)
     assert portal.gate.used_today <= 20
@@ -91,7 +91,7 @@ def test_the_pull_stops_before_passing_its_share_of_the_daily_allowance(
 
 def test_a_daily_429_stops_cleanly_with_the_reason(portal: HubSpotEmulator, tmp_path: Path) -> None:
     """Other apps of the account spent the daily limit: HubSpot says so with a 429 DAILY."""
-    config = source_config(portal, {"people": {}})
+    config = source_config(portal, entities=["people"])
     portal.emulator.inject(
         Fault(status=429, body=_limited("DAILY"), path=r"^/crm/v3/objects/contacts$", after=2)
     )

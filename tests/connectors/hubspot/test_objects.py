@@ -133,7 +133,29 @@ def test_custom_objects_and_properties_named_in_the_config_come_through(
     assert accounts.height == 12
     assert accounts["name"][0] == "Partner 0"
     assert set(accounts["partner_tier"]) == {"gold", "silver", "bronze"}
-    assert conn.entities() == ["accounts"]
+    assert conn.objects("accounts") == [CUSTOM_OBJECT]
+
+
+def test_which_entities_are_pulled(portal: HubSpotEmulator) -> None:
+    defaults = [
+        "pipeline_stages",
+        "users",
+        "accounts",
+        "people",
+        "opportunities",
+        "activities",
+        "stage_events",
+    ]
+    # An entity table configures its entity; it does not leave the others out.
+    assert (
+        connector(portal, {"people": {"columns": {"utm_source": "utm_source_c"}}}).entities()
+        == defaults
+    )
+    # Another entity, from a custom object, comes after them.
+    campaigns = {"campaigns": {"objects": [CUSTOM_OBJECT], "columns": {"name": "partner_name"}}}
+    assert connector(portal, campaigns).entities() == [*defaults, "campaigns"]
+    # The `entities` option chooses.
+    assert connector(portal, entities=["users", "people"]).entities() == ["users", "people"]
 
 
 def test_a_mapped_property_the_portal_lacks_is_a_hidden_field_note(portal: HubSpotEmulator) -> None:

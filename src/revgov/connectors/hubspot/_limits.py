@@ -77,9 +77,10 @@ class HubSpotLimits:
             self.rejections[policy or "?"] += 1
 
     def status(self) -> Mapping[str, str | int | float]:
-        """What to show beside the progress bar: calls, the window, what is left, 429s."""
+        """What to show beside the progress bar, most telling first (a narrow terminal shows
+        the start): what is left of the window and of the day, 429s, calls made."""
         with self._lock:
-            out: dict[str, str | int | float] = {"api calls": self.requests}
+            out: dict[str, str | int | float] = {}
             if self.burst_max is not None:
                 window = f"{(self.interval_ms or 10_000) / 1000:g}s"
                 left = "?" if self.burst_remaining is None else str(self.burst_remaining)
@@ -88,4 +89,5 @@ class HubSpotLimits:
                 out["daily left"] = f"{self.daily_remaining:,}/{self.daily:,}"
             if self.rejections:
                 out["429s"] = ", ".join(f"{k} x{v}" for k, v in sorted(self.rejections.items()))
+            out["api calls"] = self.requests
             return out

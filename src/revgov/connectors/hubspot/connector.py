@@ -113,10 +113,12 @@ class HubSpotConnector:
     # -- what is pulled ------------------------------------------------------------------
 
     def entities(self) -> Sequence[str]:
-        if not self.source.entities:
-            return list(DEFAULT_ENTITIES)
+        """The ``entities`` option, else every default entity and any other a table names
+        (an entity table configures an entity; it does not leave the others out)."""
+        if self.settings.entities is not None:
+            return list(dict.fromkeys(self.settings.entities))
         others = [e for e in self.source.entities if e not in DEFAULT_ENTITIES]
-        return [e for e in (*DEFAULT_ENTITIES, *others) if e in self.source.entities]
+        return [*DEFAULT_ENTITIES, *others]
 
     def entity_settings(self, entity: str) -> HubSpotEntitySettings:
         if entity in self.source.entities:
@@ -146,13 +148,12 @@ class HubSpotConnector:
         if not credentials.usable:
             s = self.settings
             problems.append(
-                f"source {self.source.name!r}: no HubSpot credentials: set ${s.token_env} "
-                f"(a private app token), or ${s.client_id_env}, ${s.client_secret_env} and "
-                f"${s.refresh_token_env} (OAuth)"
+                f"no HubSpot credentials: set ${s.token_env} (a private app token), or "
+                f"${s.client_id_env}, ${s.client_secret_env} and ${s.refresh_token_env} (OAuth)"
             )
         ca = self.settings.ca_bundle or credentials.ca_bundle
         if ca is not None and not (self.context.config_dir / ca).is_file():
-            problems.append(f"source {self.source.name!r}: the CA bundle {str(ca)!r} is missing")
+            problems.append(f"the CA bundle {str(ca)!r} is missing")
         return problems
 
     @property

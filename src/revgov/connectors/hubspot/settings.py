@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from revgov._typing import Entity
 from revgov.connectors.settings import ConnectorSettings, EntityMapping
 
 __all__ = [
@@ -95,6 +96,11 @@ class HubSpotSettings(ConnectorSettings):
     stage_labels: bool = Field(
         True,
         description="Show deal pipelines and stages by their labels (false: HubSpot's ids).",
+    )
+    entities: list[Entity] | None = Field(
+        None,
+        description="The entities to pull (default: pipeline_stages, users, accounts, people, "
+        "opportunities, activities and stage_events, plus any other an entity table names).",
     )
 
     @model_validator(mode="after")
