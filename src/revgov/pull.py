@@ -35,6 +35,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 from revgov.config import Config, SourceConfig
@@ -175,18 +176,22 @@ def _status_text(status: Mapping[str, str | int | float]) -> str:
 
 @contextmanager
 def _progress_bar(enabled: bool, console: Console | None) -> Iterator[Progress]:
-    bar = Progress(
+    console = console or Console(stderr=True)
+    whole = Column(no_wrap=True)  # names and counts are never cut short
+    columns: list[ProgressColumn] = [
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]{task.description}", table_column=whole),
         BarColumn(),
-        MofNCompleteColumn(),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
         TextColumn("rows"),
-        _RateColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}", style="dim"),
-        console=console or Console(stderr=True),
-        disable=not enabled,
-    )
+    ]
+    if console.width >= 110:
+        columns.append(_RateColumn(table_column=Column(no_wrap=True)))
+    # A connector's status (API calls, rate budget left) takes what room is left.
+    room = Column(no_wrap=True, overflow="ellipsis", max_width=max(12, console.width - 62))
+    columns.append(TextColumn("[dim]{task.fields[status]}", table_column=room))
+    bar = Progress(*columns, console=console, disable=not enabled)
     with bar:
         yield bar
 

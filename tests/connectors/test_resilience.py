@@ -153,3 +153,31 @@ def test_limiter_resizes_and_keeps_headroom() -> None:
     assert limiter.limit == 90
     limiter.resize(190)
     assert limiter.limit == 171
+
+
+def test_resize_can_change_the_window_too() -> None:
+    limiter = RateLimiter(100, 10.0, headroom=0.05)
+    limiter.resize(30, 1.0)  # e.g. X-HubSpot-RateLimit-Max 30, -Interval-Milliseconds 1000
+    assert (limiter.limit, limiter.interval) == (28, 1.0)
+    for _ in range(28):
+        limiter.acquire()
+    blocked = threading.Thread(target=limiter.acquire, daemon=True)
+    blocked.start()
+    blocked.join(timeout=0.2)
+    assert blocked.is_alive(), "the 29th call in a 28-per-second window must wait"
+    blocked.join(timeout=5)
+    assert not blocked.is_alive(), "and go once the window has moved on"
+
+
+def test_a_call_can_also_fit_an_endpoints_own_window() -> None:
+    res, _ = layer(limiter=RateLimiter(100, 60.0))
+    search = RateLimiter(1, 60.0)  # an endpoint with a lower limit of its own
+    call, calls = failing()
+    assert res.call(call, what="search", limiter=search) == "ok"
+    assert res.call(call, what="list") == "ok"  # other calls are not held by it
+    second = threading.Thread(
+        target=lambda: res.call(call, what="search", limiter=search), daemon=True
+    )
+    second.start()
+    second.join(timeout=0.3)
+    assert second.is_alive() and len(calls) == 2

@@ -123,14 +123,17 @@ class RateLimiter:
         self._limiter: Limiter | None = None
         self.resize(limit)
 
-    def resize(self, limit: int) -> None:
-        """Use a new per-interval limit (e.g. from ``X-HubSpot-RateLimit-Max``)."""
+    def resize(self, limit: int, interval: float | None = None) -> None:
+        """Use a new per-interval limit (e.g. from ``X-HubSpot-RateLimit-Max``), and a new
+        window length if the vendor names one (``X-HubSpot-RateLimit-Interval-Milliseconds``)."""
         effective = max(1, int(limit * (1.0 - self.headroom)))
         with self._lock:
-            if effective == self.limit:
+            if effective == self.limit and (interval is None or interval == self.interval):
                 return
             self.limit = effective
-            rate = Rate(effective, Duration.SECOND * self.interval)
+            if interval is not None:
+                self.interval = interval
+            rate = Rate(effective, int(Duration.SECOND * self.interval))
             self._limiter = Limiter(rate)
 
     def acquire(self) -> None:
@@ -208,13 +211,19 @@ class Resilience:
         self._sleep = sleep
         #: Failures retried so far, by kind (shown in progress output and tests).
         self.retries: dict[FailureKind, int] = {}
+        # Calls may run on several threads (a connector's concurrent requests).
+        self._lock = threading.Lock()
 
-    def call(self, fn: Callable[[], T], *, what: str) -> T:
-        """``fn()`` with retries; ``what`` names the request for errors (object and query)."""
+    def call(self, fn: Callable[[], T], *, what: str, limiter: RateLimiter | None = None) -> T:
+        """``fn()`` with retries; ``what`` names the request for errors (object and query).
+
+        ``limiter`` is a second window this call must also fit in (e.g. an endpoint with a
+        lower limit of its own, such as HubSpot's search API), acquired before every attempt.
+        """
         reauthenticated = False
         while True:
             try:
-                return self._retrying(fn, what)
+                return self._retrying(fn, what, limiter)
             except _SessionExpiredError as expired:
                 if reauthenticated or self.reauthenticate is None:
                     raise AuthenticationError(
@@ -225,7 +234,7 @@ class Resilience:
                 reauthenticated = True
                 self.reauthenticate()
 
-    def _retrying(self, fn: Callable[[], T], what: str) -> T:
+    def _retrying(self, fn: Callable[[], T], what: str, limiter: RateLimiter | None) -> T:
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts)
             | stop_after_delay(self.policy.max_elapsed),
@@ -236,7 +245,7 @@ class Resilience:
             sleep=self._sleep or nap.sleep,
         )
         try:
-            return cast(T, retrying(self._attempt, fn))
+            return cast(T, retrying(self._attempt, fn, limiter))
         except RevgovError:
             raise
         except Exception as exc:
@@ -245,9 +254,11 @@ class Resilience:
                 raise
             raise self._error(failure, what) from exc
 
-    def _attempt(self, fn: Callable[[], T]) -> T:
+    def _attempt(self, fn: Callable[[], T], limiter: RateLimiter | None) -> T:
         if self.budget is not None:
             self.budget.check()
+        if limiter is not None:
+            limiter.acquire()
         if self.limiter is not None:
             self.limiter.acquire()
         if self.budget is not None:
@@ -268,7 +279,8 @@ class Resilience:
         exc = state.outcome.exception() if state.outcome else None
         failure = self.classify(exc) if exc is not None else None
         if failure is not None:
-            self.retries[failure.kind] = self.retries.get(failure.kind, 0) + 1
+            with self._lock:
+                self.retries[failure.kind] = self.retries.get(failure.kind, 0) + 1
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -44,6 +44,7 @@ ENTRY_POINT_GROUP = "revgov.connectors"
 BUILTIN_CONNECTORS: dict[str, str] = {
     "files": "revgov.connectors.files:FilesConnector",
     "salesforce": "revgov.connectors.salesforce:SalesforceConnector",
+    "hubspot": "revgov.connectors.hubspot:HubSpotConnector",
 }
 
 
