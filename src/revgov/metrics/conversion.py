@@ -25,6 +25,7 @@ from revgov.metrics._frames import (
 from revgov.metrics._kpi import PERIOD, aggregate, count_if, keyed, won_flag
 from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages
 from revgov.metrics._time import naive
+from revgov.metrics.registry import MARKETING, REVENUE_OPERATIONS, SALES, RunContext, kpi
 
 __all__ = [
     "funnel_leakage",
@@ -47,6 +48,18 @@ def _stage_events(
     return ev
 
 
+@kpi(
+    title="Stage conversion",
+    unit="count; share",
+    basis="entry cohorts (deal creation period), optional conversion window",
+    owner=SALES,
+    driver="Qualification and stage exit criteria; manager deal reviews.",
+    remediation="Find the step with the largest drop (funnel_leakage); enforce its exit "
+    "criteria and review stuck deals at that step weekly.",
+    inputs=("stage_events", "opportunities"),
+    example="stage_conversion(stage_events, stages=config.pipelines, opportunities=opportunities)",
+    by_entities=("opportunities",),
+)
 def stage_conversion(
     stage_events: FrameT,
     *,
@@ -216,6 +229,18 @@ def _converted_people(
     return people.with_columns(conv.alias("__converted"))
 
 
+@kpi(
+    title="Lead-to-opportunity conversion",
+    unit="share",
+    basis="people by creation period",
+    owner=MARKETING,
+    driver="Lead quality, speed to lead and SDR follow-up.",
+    remediation="Split by source and segment; cut sources that do not convert and fix "
+    "follow-up where leads go untouched.",
+    inputs=("people",),
+    example='lead_to_opportunity(people, opportunities, by="lead_source")',
+    headline="conversion_rate",
+)
 def lead_to_opportunity(
     people: FrameT,
     opportunities: Any = None,
@@ -267,6 +292,18 @@ def lead_to_opportunity(
     return back(sort_keys(out, keys), people)
 
 
+@kpi(
+    title="MQL-to-SQL conversion",
+    unit="share",
+    basis="people by MQL period",
+    owner=MARKETING,
+    driver="MQL scoring threshold and sales acceptance.",
+    remediation="Review rejected MQLs with sales; retune the scoring threshold or the "
+    "definition of an MQL.",
+    inputs=("people",),
+    example="mql_to_sql(people, opportunities=opportunities)",
+    headline="conversion_rate",
+)
 def mql_to_sql(
     people: FrameT,
     *,
@@ -336,6 +373,17 @@ def mql_to_sql(
     return back(sort_keys(out, keys), people)
 
 
+@kpi(
+    title="Opportunity-to-win conversion",
+    unit="share",
+    basis="deals by creation period (open deals stay in the denominator)",
+    owner=SALES,
+    driver="Qualification at entry and win rate.",
+    remediation="Read with the cohort's age; compare mature cohorts by segment and source.",
+    inputs=("opportunities",),
+    example='opportunity_to_win(opportunities, every="1mo")',
+    headline="conversion_rate",
+)
 def opportunity_to_win(
     opportunities: FrameT,
     *,
@@ -366,6 +414,33 @@ def opportunity_to_win(
     return back(sort_keys(out, keys), opportunities)
 
 
+def _leakage_on_snapshot(ctx: RunContext) -> Any:
+    """``revgov metrics --kpi funnel_leakage``: stage conversion by period (monthly unless
+    ``--every`` says otherwise), then its leakage against the targets, if any."""
+    conversion = stage_conversion(
+        ctx["stage_events"],
+        stages=ctx.pipelines,
+        opportunities=ctx["opportunities"],
+        by=ctx.by,
+        every=ctx.every or "1mo",
+    )
+    return funnel_leakage(conversion, targets=ctx.frames.get("targets"), by=ctx.by)
+
+
+@kpi(
+    title="Funnel leakage",
+    unit="deals",
+    basis="the latest cohort period against the previous one and against step targets",
+    owner=REVENUE_OPERATIONS,
+    driver="The conversion step that fell most.",
+    remediation="Work the flagged step first: review its lost deals and its exit criteria.",
+    inputs=("stage_events", "opportunities"),
+    example="funnel_leakage(stage_conversion(stage_events, stages=config.pipelines, "
+    'opportunities=opportunities, every="1mo"), targets=targets)',
+    by_entities=("opportunities",),
+    run=_leakage_on_snapshot,
+    takes_every=True,
+)
 def funnel_leakage(
     conversion: FrameT,
     *,

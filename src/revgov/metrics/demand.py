@@ -22,10 +22,23 @@ from revgov.metrics._frames import (
 )
 from revgov.metrics._kpi import aggregate, close_time, closed_flag, count_if, keyed
 from revgov.metrics._time import naive, naive_utc
+from revgov.metrics.registry import MARKETING, SALES, kpi
 
 __all__ = ["buying_group_coverage", "icp_fit_rate"]
 
 
+@kpi(
+    title="ICP fit rate",
+    unit="share",
+    basis="new records (people or accounts) by creation period; [icp] in revgov.toml",
+    owner=MARKETING,
+    driver="Targeting of campaigns and lists.",
+    remediation="Cut sources and campaigns that bring poor-fit records; enrich records "
+    "with missing firmographics.",
+    inputs=("people",),
+    example="icp_fit_rate(accounts, config.icp)",
+    headline="icp_fit_rate",
+)
 def icp_fit_rate(
     records: FrameT,
     icp: ICP,
@@ -94,6 +107,19 @@ def icp_fit_rate(
     return back(sort_keys(out, keys), records)
 
 
+@kpi(
+    title="Buying-group coverage",
+    unit="people per deal; share",
+    basis="deals open at as_of; activity in the lookback window",
+    owner=SALES,
+    driver="Multi-threading: how many people and roles reps engage.",
+    remediation="Map the buying group on every deal past discovery; bring in the missing "
+    "roles (economic buyer, champion) before proposal.",
+    inputs=("opportunities", "people", "activities"),
+    example="buying_group_coverage(opportunities, people, activities, as_of=as_of)",
+    headline="mean_contacts",
+    headline_unit="people per deal",
+)
 def buying_group_coverage(
     opportunities: FrameT,
     people: Any,

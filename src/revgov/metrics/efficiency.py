@@ -24,6 +24,7 @@ from revgov.metrics._frames import (
 )
 from revgov.metrics._kpi import PERIOD, close_time, total, won_flag
 from revgov.metrics._time import naive, parse_every, period_start
+from revgov.metrics.registry import FINANCE, MARKETING, kpi
 
 __all__ = [
     "NEW_BUSINESS_TYPES",
@@ -108,6 +109,18 @@ def _acquisition(
     return joined, [*dims, PERIOD]
 
 
+@kpi(
+    title="Customer acquisition cost",
+    unit="currency per customer",
+    basis="spend lagged by kpis.cac_spend_lag_months against new customers won",
+    owner=FINANCE,
+    driver="Spend efficiency and win rate of new business.",
+    remediation="Compare by channel (channel_efficiency); move budget from channels with "
+    "the lowest bookings per spend.",
+    inputs=("spend", "opportunities"),
+    example="cac(spend, opportunities, choices=config.kpis)",
+    by_entities=("spend", "opportunities"),
+)
 def cac(
     spend: FrameT,
     opportunities: Any,
@@ -171,6 +184,17 @@ def cac(
     return back(sort_keys(out, keys), spend)
 
 
+@kpi(
+    title="CAC payback",
+    unit="months",
+    basis="spend lagged by kpis.cac_spend_lag_months; new ARR x kpis.gross_margin",
+    owner=FINANCE,
+    driver="CAC, deal size and gross margin.",
+    remediation="Raise deal size or margin, or cut spend in channels with the longest payback.",
+    inputs=("spend", "opportunities"),
+    example="cac_payback_months(spend, opportunities, choices=config.kpis)",
+    by_entities=("spend", "opportunities"),
+)
 def cac_payback_months(
     spend: FrameT,
     opportunities: Any,
@@ -291,6 +315,18 @@ def _check_dims(dims: Sequence[str], what: str) -> None:
         )
 
 
+@kpi(
+    title="Channel efficiency",
+    unit="currency per currency",
+    basis="deals by creation (pipeline) and close (bookings) period; spend by period",
+    owner=MARKETING,
+    driver="Channel mix and cost per opportunity.",
+    remediation="Shift budget toward channels with the highest bookings per spend; pause "
+    "channels that create pipeline that does not close.",
+    inputs=("opportunities", "spend"),
+    example="channel_efficiency(opportunities, spend, campaigns=campaigns)",
+    by_entities=("opportunities", "spend"),
+)
 def channel_efficiency(
     opportunities: FrameT,
     spend: Any,
@@ -391,6 +427,18 @@ def channel_efficiency(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Campaign efficiency",
+    unit="currency per currency",
+    basis="deals by primary campaign; campaign cost or spend lines",
+    owner=MARKETING,
+    driver="Campaign targeting and offer.",
+    remediation="Retire campaigns with no pipeline after their window; scale the ones "
+    "with the best bookings per cost.",
+    inputs=("opportunities", "campaigns"),
+    example="campaign_efficiency(opportunities, campaigns, spend=spend)",
+    by_entities=("opportunities", "spend"),
+)
 def campaign_efficiency(
     opportunities: FrameT,
     campaigns: Any,

@@ -21,6 +21,7 @@ from revgov.metrics._frames import (
 )
 from revgov.metrics._kpi import aggregate, count_if, keyed, total, won_flag
 from revgov.metrics._time import naive
+from revgov.metrics.registry import MARKETING, kpi
 
 __all__ = [
     "MARKETING_SOURCES",
@@ -53,6 +54,19 @@ MARKETING_SOURCES = (
 Model = Literal["first", "last", "linear"]
 
 
+@kpi(
+    title="Marketing-sourced pipeline",
+    unit="count; currency; share",
+    basis="deals by creation period; a primary campaign or a marketing lead source",
+    owner=MARKETING,
+    driver="Inbound demand and campaign tagging on deals.",
+    remediation="Check that deals carry their campaign and source (the audit's UTM and "
+    "required-field rules) before judging the share.",
+    inputs=("opportunities",),
+    example="marketing_sourced_pipeline(opportunities)",
+    headline="sourced_share",
+    headline_unit="share",
+)
 def marketing_sourced_pipeline(
     opportunities: FrameT,
     *,
@@ -196,6 +210,19 @@ def _deal_touches(
     return joined
 
 
+@kpi(
+    title="Marketing-influenced pipeline",
+    unit="count; currency; share",
+    basis="deals by creation period; a campaign touch on the deal's people before creation",
+    owner=MARKETING,
+    driver="Campaign reach into accounts with open buying cycles.",
+    remediation="Target programmes at accounts with open pipeline; make sure touches are "
+    "recorded against people and accounts.",
+    inputs=("opportunities", "campaign_touches"),
+    example="marketing_influenced_pipeline(opportunities, campaign_touches, people=people)",
+    headline="influenced_share",
+    headline_unit="share",
+)
 def marketing_influenced_pipeline(
     opportunities: FrameT,
     touches: Any,
@@ -246,6 +273,17 @@ def marketing_influenced_pipeline(
     return back(out, opportunities)
 
 
+@kpi(
+    title="Pipeline attribution (directional)",
+    unit="credited deals; currency",
+    basis="touches by the deal's people at or before creation; first, last, linear",
+    owner=MARKETING,
+    driver="Which campaigns are present in buying journeys.",
+    remediation="Use it to compare campaigns, not to prove causality; confirm with "
+    "sourced and influenced pipeline and holdout tests.",
+    inputs=("opportunities", "campaign_touches"),
+    example="attribution(opportunities, campaign_touches, campaigns=campaigns)",
+)
 def attribution(
     opportunities: FrameT,
     touches: Any,

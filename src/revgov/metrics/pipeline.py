@@ -32,6 +32,7 @@ from revgov.metrics._kpi import (
 )
 from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages, stage_attr
 from revgov.metrics._time import naive, parse_every, period_start
+from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
 
 __all__ = [
     "bookings",
@@ -42,6 +43,19 @@ __all__ = [
 ]
 
 
+@kpi(
+    title="Pipeline created",
+    unit="count; currency",
+    basis="deals by creation period",
+    owner=REVENUE_OPERATIONS,
+    driver="Volume of demand reaching sales and outbound prospecting.",
+    remediation="Trace a shortfall to its source and segment; move SDR capacity and budget "
+    "to the sources whose pipeline converts.",
+    inputs=("opportunities",),
+    example='pipeline_created(opportunities, by="segment")',
+    headline="pipeline_amount",
+    headline_unit="currency",
+)
 def pipeline_created(
     opportunities: FrameT,
     *,
@@ -74,6 +88,20 @@ def pipeline_created(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Qualified pipeline",
+    unit="count; currency; share",
+    basis="deals by creation period, qualified per [qualified] in revgov.toml",
+    owner=REVENUE_OPERATIONS,
+    driver="Discovery quality and how quickly reps advance real deals.",
+    remediation="Review the unqualified deals by owner; tighten the entry criteria of the "
+    "first stage and coach discovery.",
+    inputs=("opportunities",),
+    example="qualified_pipeline(opportunities, config.pipelines, "
+    "qualified=config.qualified, stage_events=stage_events)",
+    headline="qualified_amount",
+    headline_unit="currency",
+)
 def qualified_pipeline(
     opportunities: FrameT,
     pipelines: Pipelines,
@@ -149,6 +177,18 @@ def qualified_pipeline(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Bookings",
+    unit="count; currency",
+    basis="won deals by close period",
+    owner=SALES,
+    driver="Win rate, deal size and the pipeline maturing in the period.",
+    remediation="Compare with the forecast; inspect slipped deals and late-stage losses.",
+    inputs=("opportunities",),
+    example='bookings(opportunities, every="1mo")',
+    headline="bookings",
+    headline_unit="currency",
+)
 def bookings(
     opportunities: FrameT,
     *,
@@ -188,6 +228,19 @@ def bookings(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Pipeline coverage",
+    unit="ratio (x)",
+    basis="open pipeline by expected close period against the bookings target "
+    "(kpis.coverage_basis)",
+    owner=REVENUE_OPERATIONS,
+    driver="Pipeline created in earlier periods and slippage of close dates.",
+    remediation="Below required_coverage: pull pipeline generation forward, or reset the "
+    "target; above it with poor results: check close-date hygiene.",
+    inputs=("opportunities", "targets"),
+    example='pipeline_coverage(opportunities, targets, by="segment", choices=config.kpis)',
+    by_entities=("opportunities", "targets"),
+)
 def pipeline_coverage(
     opportunities: FrameT,
     targets: Any,
@@ -281,6 +334,18 @@ def pipeline_coverage(
     return back(sort_keys(out, [*keys, "period"]), opportunities)
 
 
+@kpi(
+    title="Required coverage",
+    unit="ratio (x)",
+    basis="deals closed in the period (kpis.win_rate_basis)",
+    owner=REVENUE_OPERATIONS,
+    driver="Historical win rate.",
+    remediation="Plan pipeline generation to this multiple of the target; raise the win "
+    "rate to lower it.",
+    inputs=("opportunities",),
+    example="required_coverage(opportunities, choices=config.kpis)",
+    headline="required_coverage",
+)
 def required_coverage(
     opportunities: FrameT,
     *,

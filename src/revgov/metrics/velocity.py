@@ -44,6 +44,7 @@ from revgov.metrics._kpi import (
 from revgov.metrics._stages import Pipelines, pipelines_list
 from revgov.metrics._time import days_between, naive, naive_utc, parse_every, period_start
 from revgov.metrics.enrich import with_person_attributes
+from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -82,6 +83,18 @@ def _closed_deals(
     return keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
 
 
+@kpi(
+    title="Win rate (by count)",
+    unit="share",
+    basis="deals closed in the period, each counting once",
+    owner=SALES,
+    driver="Qualification, competitive position and sales execution.",
+    remediation="Run win/loss reviews on recent losses; check qualification of the deals "
+    "that entered the pipeline.",
+    inputs=("opportunities",),
+    example='win_rate_by_count(opportunities, by="segment")',
+    headline="win_rate",
+)
 def win_rate_by_count(
     opportunities: FrameT,
     *,
@@ -116,6 +129,18 @@ def win_rate_by_count(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Win rate (by amount)",
+    unit="share",
+    basis="value of deals closed in the period",
+    owner=SALES,
+    driver="Win rate on large deals.",
+    remediation="Compare with the count basis: a lower amount win rate means large deals "
+    "are lost; review those with the deal desk.",
+    inputs=("opportunities",),
+    example="win_rate_by_amount(opportunities)",
+    headline="win_rate",
+)
 def win_rate_by_amount(
     opportunities: FrameT,
     *,
@@ -169,6 +194,17 @@ def win_rate(
     return win_rate_by_count(opportunities, **kwargs)
 
 
+@kpi(
+    title="Average deal size",
+    unit="currency",
+    basis="won deals by close period",
+    owner=SALES,
+    driver="Packaging, pricing, discounting and segment mix.",
+    remediation="Split by segment and product; review discounting and multi-product attach.",
+    inputs=("opportunities",),
+    example='average_deal_size(opportunities, by="segment")',
+    headline="average_deal_size",
+)
 def average_deal_size(
     opportunities: FrameT,
     *,
@@ -219,6 +255,18 @@ def _outcome_filter(outcome: Outcome) -> nw.Expr:
     return nw.col(CLOSED)
 
 
+@kpi(
+    title="Sales cycle length",
+    unit="days",
+    basis="won deals by close period, creation to close",
+    owner=SALES,
+    driver="Deal complexity, buying-group size and stage velocity.",
+    remediation="Find the stage that grew (time_in_stage); multi-thread slow deals and "
+    "agree mutual close plans.",
+    inputs=("opportunities",),
+    example='sales_cycle_days(opportunities, by="segment")',
+    headline="median_days",
+)
 def sales_cycle_days(
     opportunities: FrameT,
     *,
@@ -266,6 +314,18 @@ def sales_cycle_days(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Lead-to-close time",
+    unit="days",
+    basis="won deals by close period, the person's first contact to close",
+    owner=REVENUE_OPERATIONS,
+    driver="Speed to lead, qualification time and the sales cycle together.",
+    remediation="Split into speed to lead, lead-to-opportunity time and the sales cycle; "
+    "fix the slowest part.",
+    inputs=("opportunities", "people"),
+    example="lead_to_close_days(opportunities, people)",
+    headline="median_days",
+)
 def lead_to_close_days(
     opportunities: FrameT,
     people: Any,
@@ -322,6 +382,18 @@ def _terminal_stages(pipelines: Pipelines | None, extra: Sequence[str] | None) -
     return sorted(names)
 
 
+@kpi(
+    title="Time in stage",
+    unit="days",
+    basis="stage stays from stage history; open stays counted to as_of",
+    owner=SALES,
+    driver="Deal hygiene, buyer engagement and stage exit criteria.",
+    remediation="Review deals past the p75 of their stage; set stale_days per stage in "
+    "revgov.toml and act on stale deals.",
+    inputs=("stage_events",),
+    example="time_in_stage(stage_events, as_of=as_of, pipelines=config.pipelines)",
+    by_entities=("opportunities",),
+)
 def time_in_stage(
     stage_events: FrameT,
     *,
@@ -404,6 +476,19 @@ def time_in_stage(
     return back(sort_keys(out, ["stage", *keys]), stage_events)
 
 
+@kpi(
+    title="Sales velocity",
+    unit="currency per day; currency per month",
+    basis="open deals at as_of; win rate, deal size and cycle over the trailing "
+    "kpis.cycle_window_days",
+    owner=REVENUE_OPERATIONS,
+    driver="The four levers: number of deals, win rate, deal size, cycle length.",
+    remediation="Find the lever that moved most against the previous period and work that one.",
+    inputs=("opportunities",),
+    example="sales_velocity(opportunities, as_of=as_of, choices=config.kpis)",
+    headline="velocity_per_month",
+    headline_unit="currency per month",
+)
 def sales_velocity(
     opportunities: FrameT,
     *,
