@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,16 +11,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from revgov._typing import SummaryFormat
 from revgov.model.frames import ENTITIES
 from revgov.store import SnapshotStore
 
+__all__ = ["snapshot_app", "snapshot_summary"]
+
 console = Console()
 snapshot_app = typer.Typer(help="Inspect snapshot directories.", no_args_is_help=True)
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def snapshot_summary(store: SnapshotStore) -> dict[str, Any]:
@@ -68,13 +65,11 @@ def _short_cursor(cursor: str | None) -> str:
 @snapshot_app.command("info")
 def info(
     directory: Annotated[Path, typer.Argument(help="The snapshot directory.")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Table or JSON.")] = (
-        OutputFormat.text
-    ),
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Table or JSON.")] = "text",
 ) -> None:
     """Print a snapshot's entities, row counts, cursors, quarantine counts and config hash."""
     summary = snapshot_summary(SnapshotStore(directory))
-    if fmt is OutputFormat.json:
+    if fmt == "json":
         typer.echo(json.dumps(summary, indent=2))
         return
     console.print(f"snapshot [bold]{summary['snapshot']}[/]", highlight=False)
@@ -117,8 +112,3 @@ def vacuum(directory: Annotated[Path, typer.Argument(help="The snapshot director
     """
     removed = SnapshotStore(directory).vacuum()
     console.print(f"removed {len(removed)} file(s) from {directory}", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``revgov snapshot`` to the app."""
-    app.add_typer(snapshot_app, name="snapshot")
