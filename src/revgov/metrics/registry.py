@@ -391,13 +391,20 @@ def _plugin_modules() -> list[tuple[str, ModuleType]]:
     return out
 
 
-def _build() -> dict[str, KPIDefinition]:
+def _builtins() -> dict[str, KPIDefinition]:
+    """The KPIs of :data:`KPI_MODULES`, in catalogue order."""
     out: dict[str, KPIDefinition] = {}
     for module_name in KPI_MODULES:
         for d in _definitions(importlib.import_module(module_name)):
             if d.name in out:  # pragma: no cover - a built-in bug, caught by the tests
                 raise TypeError(f"two built-in KPIs are named {d.name!r}")
             out[d.name] = d
+    return out
+
+
+def _build() -> dict[str, KPIDefinition]:
+    """The built-in KPIs, then the plugins' (a plugin KPI never replaces one already there)."""
+    out = _builtins()
     for plugin, module in _plugin_modules():
         for d in _definitions(module):
             if d.name in out:
