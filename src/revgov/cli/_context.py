@@ -10,12 +10,32 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from revgov.config import Config, load_config
 
-__all__ = ["demo_as_of", "find_config", "parse_as_of"]
+__all__ = ["ConfigOpt", "SnapshotOpt", "demo_as_of", "find_config", "parse_as_of"]
+
+#: ``--config`` of the commands that read a snapshot (found as :func:`find_config` says).
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
+    ),
+]
+#: ``--snapshot`` of every command that reads or writes one.
+SnapshotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--snapshot",
+        "-s",
+        help="Snapshot directory (default: revgov-snapshot/ beside the config).",
+    ),
+]
 
 
 def find_config(config: Path | None, snapshot: Path | None) -> Config:

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from revgov._typing import DIMENSIONS, ReportFormat, Severity
-from revgov.cli._context import demo_as_of, find_config, parse_as_of
+from revgov.cli._context import ConfigOpt, SnapshotOpt, demo_as_of, find_config, parse_as_of
 from revgov.config import Config
 from revgov.demo import DemoOutput
 from revgov.errors import ConfigValidationError
@@ -95,23 +95,8 @@ def _write_findings(report: Report, path: Path) -> None:
 
 
 def audit_cmd(
-    snapshot: Annotated[
-        Path | None,
-        typer.Option(
-            "--snapshot",
-            "-s",
-            help="Snapshot directory (default: revgov-snapshot/ beside the config).",
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            help="The governed definitions (default: ./revgov.toml, else the one beside "
-            "the snapshot).",
-        ),
-    ] = None,
+    snapshot: SnapshotOpt = None,
+    config: ConfigOpt = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Table, JSON or Markdown.")
     ] = "table",

@@ -25,7 +25,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from revgov._typing import TableFormat
-from revgov.cli._context import demo_as_of, find_config, parse_as_of
+from revgov.cli._context import ConfigOpt, SnapshotOpt, demo_as_of, find_config, parse_as_of
 from revgov.config import Config
 from revgov.demo import DemoOutput
 from revgov.errors import MetricInputError, RevgovError
@@ -52,22 +52,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
-    ),
-]
-SnapshotOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--snapshot",
-        "-s",
-        help="Snapshot directory (default: revgov-snapshot/ beside the config).",
-    ),
-]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(

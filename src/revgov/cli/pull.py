@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from revgov._typing import SummaryFormat
+from revgov.cli._context import SnapshotOpt
 from revgov.config import load_config
 from revgov.pull import PullResult, default_snapshot_dir, pull
 
@@ -60,14 +61,7 @@ def pull_cmd(
     config: Annotated[
         Path, typer.Option("--config", "-c", help="The revgov.toml naming the sources.")
     ] = Path("revgov.toml"),
-    snapshot: Annotated[
-        Path | None,
-        typer.Option(
-            "--snapshot",
-            "-s",
-            help="Snapshot directory (default: revgov-snapshot/ beside the config).",
-        ),
-    ] = None,
+    snapshot: SnapshotOpt = None,
     source: Annotated[
         list[str] | None,
         typer.Option("--source", help="Pull only this source (repeatable)."),
