@@ -35,7 +35,8 @@ How it measures, the same way for everyone:
   L before starting; the load averages at start and end are recorded.
 
 Results go to benchmarks/results/rules.json and a Markdown table to
-benchmarks/results/rules.md.
+benchmarks/results/rules.md (``--out NAME`` for other names). benchmarks/_data/ is created
+when missing (a fresh clone has none).
 """
 
 from __future__ import annotations
@@ -442,14 +443,21 @@ def main() -> None:
     parser.add_argument("--gx-rss-max-gb", type=float, default=14.0)
     parser.add_argument("--wait-quiet", type=float, default=None)
     parser.add_argument(
-        "--render", action="store_true", help="Only rewrite rules.md from rules.json."
+        "--out",
+        default="rules",
+        help="Name of the results files (benchmarks/results/OUT.json and .md); a partial run "
+        "(e.g. --sizes 1000000 --gx-max 0 --gx-once-at) can keep the full run's files.",
     )
+    parser.add_argument("--render", action="store_true", help="Only rewrite OUT.md from OUT.json.")
     args = parser.parse_args()
+    json_path, md_path = RESULTS / f"{args.out}.json", RESULTS / f"{args.out}.md"
     if args.render:
-        saved = json.loads((RESULTS / "rules.json").read_text(encoding="utf-8"))
-        (RESULTS / "rules.md").write_text(markdown(saved) + "\n", encoding="utf-8")
+        saved = json.loads(json_path.read_text(encoding="utf-8"))
+        md_path.write_text(markdown(saved) + "\n", encoding="utf-8")
         return
 
+    # A fresh clone has no _data/ yet: every process writes its output (and bytecode) there.
+    DATA.mkdir(parents=True, exist_ok=True)
     wait_for_quiet(args.wait_quiet)
     load_start = [round(x, 2) for x in os.getloadavg()]
     imports = {m: round(import_seconds(m), 3) for m in ("polars", "revgov.rules")}
@@ -523,8 +531,8 @@ def main() -> None:
         "target_summary": target_summary,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "rules.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "rules.md").write_text(markdown(result) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(result) + "\n", encoding="utf-8")
     print(markdown(result))
     print(json.dumps(targets, indent=2))
 
