@@ -64,10 +64,11 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
     """The concrete rules to run: the config's packs and declared rules by default, else the
     given rules and packs, each bound to ``config``; ``[rules]`` overrides applied."""
     from revgov.rules.from_config import apply_settings, rules_settings
-    from revgov.rules.packs import builtin_rules
 
     settings = rules_settings(config)
     if rules is None:
+        from revgov.rules.packs import builtin_rules  # the packs load only when they run
+
         return builtin_rules(config, settings=settings)
     out: list[Rule] = []
     for item in rules:
