@@ -4,7 +4,11 @@ Target (issue 7): ``revgov --help`` within 0.25 s of ``python -c "import polars"
 process. Also measured: ``revgov --version``, ``import revgov``, ``import revgov.rules``, and
 the bare interpreter (``python -c pass``) as the floor.
 
-    python benchmarks/bench_startup.py [--rounds 15] [--wait-quiet 1.0]
+    python benchmarks/bench_startup.py [--rounds 15] [--wait-quiet 1.0] [--before DIR]
+
+``--before DIR`` also runs ``revgov --help`` and ``--version`` from another source tree (the
+``src`` folder of an earlier commit, e.g. ``git archive <commit> src | tar -x -C DIR``) in
+the same rounds, through ``revgov.cli.main`` with that folder first on ``PYTHONPATH``.
 
 How it measures: each command is a fresh process, timed from spawn to exit (wall clock),
 with bytecode caching on as an installed package has it (see ``bench_rules.bench_env``).
@@ -37,20 +41,30 @@ from bench_rules import DATA, RESULTS, bench_env, wait_for_quiet
 TARGET_GAP = 0.25
 
 
-def commands() -> dict[str, list[str]]:
-    """The measured commands, each a whole process. The console script is the one installed
-    beside this interpreter (as ``pip install`` puts it)."""
+Command = tuple[list[str], dict[str, str]]
+
+
+def commands(before: Path | None) -> dict[str, Command]:
+    """The measured commands, each a whole process, with their extra environment. The console
+    script is the one installed beside this interpreter (as ``pip install`` puts it)."""
     py = sys.executable
     script = Path(py).with_name("revgov")
     revgov = [str(script)] if script.is_file() else [py, "-m", "revgov.cli"]
-    return {
-        "python -c pass": [py, "-c", "pass"],
-        "import polars": [py, "-c", "import polars"],
-        "revgov --help": [*revgov, "--help"],
-        "revgov --version": [*revgov, "--version"],
-        "import revgov": [py, "-c", "import revgov"],
-        "import revgov.rules": [py, "-c", "import revgov.rules"],
+    out: dict[str, Command] = {
+        "python -c pass": ([py, "-c", "pass"], {}),
+        "import polars": ([py, "-c", "import polars"], {}),
+        "revgov --help": ([*revgov, "--help"], {}),
+        "revgov --version": ([*revgov, "--version"], {}),
+        "import revgov": ([py, "-c", "import revgov"], {}),
+        "import revgov.rules": ([py, "-c", "import revgov.rules"], {}),
     }
+    if before is not None:
+        old = {"PYTHONPATH": str(before.resolve())}
+        cli = [py, "-c", "import sys; from revgov.cli import main; sys.exit(main(sys.argv[1:]))"]
+        out["revgov --help (before)"] = ([*cli, "--help"], old)
+        out["revgov --version (before)"] = ([*cli, "--version"], old)
+        out["import revgov.rules (before)"] = ([py, "-c", "import revgov.rules"], old)
+    return out
 
 
 def run_once(cmd: list[str], env: dict[str, str]) -> float:
@@ -60,16 +74,16 @@ def run_once(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t
 
 
-def measure(rounds: int) -> dict[str, list[float]]:
+def measure(rounds: int, before: Path | None) -> dict[str, list[float]]:
     env = bench_env()
     env["COLUMNS"] = "100"  # the same help layout in every run
-    cmds = commands()
-    for cmd in cmds.values():
-        run_once(cmd, env)  # warm-up: writes the bytecode cache
+    cmds = {name: (cmd, env | extra) for name, (cmd, extra) in commands(before).items()}
+    for cmd, cmd_env in cmds.values():
+        run_once(cmd, cmd_env)  # warm-up: writes the bytecode cache
     times: dict[str, list[float]] = {name: [] for name in cmds}
     for i in range(rounds):
-        for name, cmd in cmds.items():
-            times[name].append(run_once(cmd, env))
+        for name, (cmd, cmd_env) in cmds.items():
+            times[name].append(run_once(cmd, cmd_env))
         print(f"round {i + 1}: " + ", ".join(f"{n} {t[-1]:.3f}" for n, t in times.items()))
     return times
 
@@ -111,11 +125,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--wait-quiet", type=float, default=None)
+    parser.add_argument("--before", type=Path, default=None, help="An earlier src/ to compare.")
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     wait_for_quiet(args.wait_quiet)
     load_start = [round(x, 2) for x in os.getloadavg()]
-    stats = summary(measure(args.rounds))
+    stats = summary(measure(args.rounds, args.before))
     gap = stats["revgov --help"]["gap_to_import_polars_median"]
     result = {
         "benchmark": "start-up: revgov --help / --version and imports against import polars",
@@ -135,6 +150,7 @@ def main() -> None:
             "(max - min) / median"
         ),
         "rounds": args.rounds,
+        "before": str(args.before) if args.before is not None else None,
         "commands": stats,
         "target": (
             f"revgov --help within {TARGET_GAP} s of import polars (whole process): "
