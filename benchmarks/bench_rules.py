@@ -35,7 +35,8 @@ How it measures, the same way for everyone:
   L before starting; the load averages at start and end are recorded.
 
 Results go to benchmarks/results/rules.json and a Markdown table to
-benchmarks/results/rules.md.
+benchmarks/results/rules.md (``--out NAME`` for other names). benchmarks/_data/ is created
+when missing (a fresh clone has none).
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -209,13 +211,20 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def bench_size(
-    n: int, repeat: int, gx: bool, gx_repeat: int, gx_once: dict[str, float] | None
+    n: int,
+    repeat: int,
+    gx: bool,
+    gx_repeat: int,
+    gx_once: dict[str, float] | None,
+    without: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Every implementation at ``n`` rows. ``gx_once`` (timeout, rss_max_mb): Great
     Expectations runs once, no warm-up, under those limits, after the others."""
     path = data_file(n)
-    impls = implementations(path)
-    gx_cmd = impls.pop("great_expectations")
+    impls = {k: v for k, v in implementations(path).items() if k not in without}
+    gx_cmd = impls.pop("great_expectations", None)
+    if gx_cmd is None:
+        gx, gx_once = False, None
     if gx:
         impls["great_expectations"] = gx_cmd
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in impls}
@@ -388,6 +397,14 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _installed(package: str) -> str | None:
+    """The installed version of ``package`` (None when a left-out baseline is not installed)."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def wait_for_quiet(threshold: float | None, limit_s: float = 1800) -> None:
     if threshold is None:
         return
@@ -442,14 +459,28 @@ def main() -> None:
     parser.add_argument("--gx-rss-max-gb", type=float, default=14.0)
     parser.add_argument("--wait-quiet", type=float, default=None)
     parser.add_argument(
-        "--render", action="store_true", help="Only rewrite rules.md from rules.json."
+        "--without",
+        nargs="*",
+        default=[],
+        choices=["pandera", "great_expectations"],
+        help="Leave out these baselines (e.g. when their packages are not installed).",
     )
+    parser.add_argument(
+        "--out",
+        default="rules",
+        help="Name of the results files (benchmarks/results/OUT.json and .md); a partial run "
+        "(e.g. --sizes 1000000 --gx-max 0 --gx-once-at) can keep the full run's files.",
+    )
+    parser.add_argument("--render", action="store_true", help="Only rewrite OUT.md from OUT.json.")
     args = parser.parse_args()
+    json_path, md_path = RESULTS / f"{args.out}.json", RESULTS / f"{args.out}.md"
     if args.render:
-        saved = json.loads((RESULTS / "rules.json").read_text(encoding="utf-8"))
-        (RESULTS / "rules.md").write_text(markdown(saved) + "\n", encoding="utf-8")
+        saved = json.loads(json_path.read_text(encoding="utf-8"))
+        md_path.write_text(markdown(saved) + "\n", encoding="utf-8")
         return
 
+    # A fresh clone has no _data/ yet: every process writes its output (and bytecode) there.
+    DATA.mkdir(parents=True, exist_ok=True)
     wait_for_quiet(args.wait_quiet)
     load_start = [round(x, 2) for x in os.getloadavg()]
     imports = {m: round(import_seconds(m), 3) for m in ("polars", "revgov.rules")}
@@ -463,7 +494,12 @@ def main() -> None:
             else None
         )
         impls = bench_size(
-            n, args.repeat, gx=n <= args.gx_max, gx_repeat=args.gx_repeat, gx_once=once
+            n,
+            args.repeat,
+            gx=n <= args.gx_max,
+            gx_repeat=args.gx_repeat,
+            gx_once=once,
+            without=args.without,
         )
         if "great_expectations" in impls:
             if gx_import is None:
@@ -484,7 +520,9 @@ def main() -> None:
             n: s["ratios"]["revgov_vs_polars_hand"] <= 1.2 for n, s in sizes.items()
         },
         "revgov_1.5x_faster_than_pandera": {
-            n: s["ratios"]["pandera_over_revgov"] >= 1.5 for n, s in sizes.items()
+            n: s["ratios"]["pandera_over_revgov"] >= 1.5
+            for n, s in sizes.items()
+            if s["ratios"]["pandera_over_revgov"] is not None
         },
         "revgov_25x_faster_than_gx": {
             n: s["ratios"]["gx_over_revgov"] >= 25
@@ -506,7 +544,7 @@ def main() -> None:
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "versions": {
-            p: version(p)
+            p: _installed(p)
             for p in ("polars", "narwhals", "pandera", "great-expectations", "pandas", "duckdb")
         },
         "method": (
@@ -523,8 +561,8 @@ def main() -> None:
         "target_summary": target_summary,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "rules.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "rules.md").write_text(markdown(result) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(result) + "\n", encoding="utf-8")
     print(markdown(result))
     print(json.dumps(targets, indent=2))
 

@@ -13,8 +13,9 @@ and compute the revenue KPI spine as plain functions::
     from revgov import metrics
     metrics.win_rate_by_count(frames["opportunities"], by="segment")
 
-The heavier parts (rules, metrics, pull, demo) are imported on first use, so ``import revgov``
-stays cheap for code that only needs the model.
+Every name below is imported on first use, so ``import revgov`` (and ``revgov --version``)
+costs next to nothing: polars, pydantic and the rules engine load when a name that needs
+them is first touched.
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from revgov.config import Config, diff_configs, load_config
-from revgov.errors import RevgovError
-from revgov.model import ENTITIES, TypedPage, polars_schema, type_records
-from revgov.store import SnapshotStore
-
 if TYPE_CHECKING:
+    from revgov.config import Config, diff_configs, load_config
     from revgov.demo import generate as generate_demo
+    from revgov.errors import RevgovError
+    from revgov.model import ENTITIES, TypedPage, polars_schema, type_records
     from revgov.pull import pull
     from revgov.rules import Report, audit
+    from revgov.store import SnapshotStore
 
 __version__ = "0.1.0"
 
@@ -51,11 +51,21 @@ __all__ = [
     "type_records",
 ]
 
+#: Public name -> (module, attribute), imported when the name is first used.
 _LAZY = {
-    "audit": ("revgov.rules", "audit"),
+    "ENTITIES": ("revgov.model", "ENTITIES"),
+    "Config": ("revgov.config", "Config"),
     "Report": ("revgov.rules", "Report"),
-    "pull": ("revgov.pull", "pull"),
+    "RevgovError": ("revgov.errors", "RevgovError"),
+    "SnapshotStore": ("revgov.store", "SnapshotStore"),
+    "TypedPage": ("revgov.model", "TypedPage"),
+    "audit": ("revgov.rules", "audit"),
+    "diff_configs": ("revgov.config", "diff_configs"),
     "generate_demo": ("revgov.demo", "generate"),
+    "load_config": ("revgov.config", "load_config"),
+    "polars_schema": ("revgov.model", "polars_schema"),
+    "pull": ("revgov.pull", "pull"),
+    "type_records": ("revgov.model", "type_records"),
 }
 
 
@@ -64,4 +74,10 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'revgov' has no attribute {name!r}") from None
-    return getattr(importlib.import_module(module), attr)
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -71,3 +71,16 @@ BASES: tuple[Basis, ...] = get_args(Basis)
 
 #: What pipeline coverage divides by the remaining target.
 CoverageBasis = Literal["open_pipeline", "weighted_pipeline"]
+
+#: Every output format of the command line; each command accepts one of the subsets below
+#: (a test checks that each subset stays inside this one).
+OutputFormat = Literal["table", "text", "json", "csv", "md"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+#: ``revgov audit``: the report as a table, JSON or Markdown.
+ReportFormat = Literal["table", "json", "md"]
+#: ``revgov metrics`` and ``revgov forecast``: tables, JSON or CSV.
+TableFormat = Literal["table", "json", "csv"]
+#: ``revgov pull`` and ``revgov snapshot info``: a text summary or JSON.
+SummaryFormat = Literal["text", "json"]
+
+__all__ += ["OUTPUT_FORMATS", "OutputFormat", "ReportFormat", "SummaryFormat", "TableFormat"]

@@ -81,3 +81,45 @@ def olist(
 ) -> tuple[Config, dict[str, pl.LazyFrame]]:
     """The Olist funnel pulled through the files connector and its example config."""
     return _pulled(repo_root, tmp_path_factory.mktemp("olist"), "olist_funnel")
+
+
+# The example CRM's definitions (revgov.metrics._examples) as a revgov.toml.
+EXAMPLE_TOML = """
+[company]
+name = "Acme Analytics"
+currency = "USD"
+
+[[pipelines]]
+name = "new_business"
+stages = [
+  { name = "Discovery", order = 1, probability = 0.1 },
+  { name = "Demo", order = 2, probability = 0.3 },
+  { name = "Proposal", order = 3, probability = 0.6 },
+  { name = "Won", order = 4, probability = 1.0, is_closed = true, is_won = true },
+  { name = "Lost", order = 5, probability = 0.0, is_closed = true },
+]
+
+[qualified]
+opportunity_min_stage = "Demo"
+
+[icp]
+industries = ["software"]
+employees_min = 50
+employees_max = 2000
+
+[sla]
+timezone = "America/New_York"
+holidays = [2024-01-15]
+speed_to_lead_hours = { default = 4.0, enterprise = 2.0 }
+"""
+
+
+@pytest.fixture(scope="session")
+def example_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example CRM's snapshot, with its revgov.toml beside it."""
+    root = tmp_path_factory.mktemp("example-cli")
+    (root / "revgov.toml").write_text(EXAMPLE_TOML, encoding="utf-8")
+    assert load_config(root / "revgov.toml").config_hash == example_config().config_hash
+    snap = root / "snapshot"
+    SnapshotStore.create(snap, config_hash=example_config().config_hash).commit(example_frames())
+    return snap

@@ -14,9 +14,7 @@ from revgov.cli import EXIT_REVGOV_ERROR, EXIT_USAGE, main
 from revgov.config import load_config
 from revgov.demo import write_demo
 from revgov.metrics import KPIS
-from revgov.metrics._examples import example_config, example_frames
 from revgov.pull import pull
-from revgov.store import SnapshotStore
 
 
 @pytest.fixture(scope="module")
@@ -27,48 +25,6 @@ def maven_snapshot(
     snap = tmp_path_factory.mktemp("maven-cli")
     pull(load_config(config), snap, progress=False)
     return config, snap
-
-
-# The example CRM's definitions (revgov.metrics._examples) as a revgov.toml.
-EXAMPLE_TOML = """
-[company]
-name = "Acme Analytics"
-currency = "USD"
-
-[[pipelines]]
-name = "new_business"
-stages = [
-  { name = "Discovery", order = 1, probability = 0.1 },
-  { name = "Demo", order = 2, probability = 0.3 },
-  { name = "Proposal", order = 3, probability = 0.6 },
-  { name = "Won", order = 4, probability = 1.0, is_closed = true, is_won = true },
-  { name = "Lost", order = 5, probability = 0.0, is_closed = true },
-]
-
-[qualified]
-opportunity_min_stage = "Demo"
-
-[icp]
-industries = ["software"]
-employees_min = 50
-employees_max = 2000
-
-[sla]
-timezone = "America/New_York"
-holidays = [2024-01-15]
-speed_to_lead_hours = { default = 4.0, enterprise = 2.0 }
-"""
-
-
-@pytest.fixture(scope="module")
-def example_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example CRM's snapshot, with its revgov.toml beside it."""
-    root = tmp_path_factory.mktemp("example-cli")
-    (root / "revgov.toml").write_text(EXAMPLE_TOML, encoding="utf-8")
-    assert load_config(root / "revgov.toml").config_hash == example_config().config_hash
-    snap = root / "snapshot"
-    SnapshotStore.create(snap, config_hash=example_config().config_hash).commit(example_frames())
-    return snap
 
 
 def _json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]

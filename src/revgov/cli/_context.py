@@ -20,6 +20,8 @@ from revgov.store import SnapshotStore
 
 __all__ = [
     "AtOpt",
+    "ConfigOpt",
+    "SnapshotOpt",
     "VersionOpt",
     "demo_as_of",
     "find_config",
@@ -28,6 +30,7 @@ __all__ = [
     "stamp_line",
 ]
 
+#: ``--version N`` of the commands that read a snapshot.
 VersionOpt = Annotated[
     int | None,
     typer.Option(
@@ -36,11 +39,31 @@ VersionOpt = Annotated[
         help="Read this version of the snapshot (see `revgov snapshot history`; default: latest).",
     ),
 ]
+#: ``--at TIME`` of the commands that read a snapshot.
 AtOpt = Annotated[
     str | None,
     typer.Option(
         "--at",
         help="Read the snapshot as it was at this time (ISO, UTC without a zone).",
+    ),
+]
+
+#: ``--config`` of the commands that read a snapshot (found as :func:`find_config` says).
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
+    ),
+]
+#: ``--snapshot`` of every command that reads or writes one.
+SnapshotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--snapshot",
+        "-s",
+        help="Snapshot directory (default: revgov-snapshot/ beside the config).",
     ),
 ]
 

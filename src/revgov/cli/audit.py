@@ -18,8 +18,11 @@ import polars as pl
 import typer
 from rich.console import Console
 
+from revgov._typing import DIMENSIONS, ReportFormat, Severity
 from revgov.cli._context import (
     AtOpt,
+    ConfigOpt,
+    SnapshotOpt,
     VersionOpt,
     demo_as_of,
     find_config,
@@ -28,21 +31,17 @@ from revgov.cli._context import (
     stamp_line,
 )
 from revgov.config import Config
+from revgov.demo import DemoOutput
 from revgov.errors import ConfigValidationError
-from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules
+from revgov.pull import default_snapshot_dir
+from revgov.rules import Report, audit, builtin_rules
 from revgov.rules.findings import sort_findings
 from revgov.store import SnapshotStore
 
-__all__ = ["audit_snapshot", "register"]
+__all__ = ["audit_cmd", "audit_snapshot", "demo_audit"]
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    md = "md"
 
 
 class FailOn(StrEnum):
@@ -58,6 +57,7 @@ _SEVERITY: dict[FailOn, Severity] = {
     FailOn.error: "error",
 }
 
+# typer takes a repeatable option's choices from an enum (not from a list of a Literal).
 Dimension = StrEnum("Dimension", {d: d for d in DIMENSIONS})  # type: ignore[misc]
 
 
@@ -105,106 +105,76 @@ def _write_findings(report: Report, path: Path) -> None:
         )
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``revgov audit`` to the app, and an audit step to ``revgov demo``."""
-
-    @app.command("audit")
-    def audit_cmd(
-        snapshot: Annotated[
-            Path | None,
-            typer.Option(
-                "--snapshot",
-                "-s",
-                help="Snapshot directory (default: revgov-snapshot/ beside the config).",
-            ),
-        ] = None,
-        config: Annotated[
-            Path | None,
-            typer.Option(
-                "--config",
-                "-c",
-                help="The governed definitions (default: ./revgov.toml, else the one beside "
-                "the snapshot).",
-            ),
-        ] = None,
-        fmt: Annotated[
-            OutputFormat, typer.Option("--format", "-f", help="Table, JSON or Markdown.")
-        ] = OutputFormat.table,
-        fail_on: Annotated[
-            FailOn,
-            typer.Option(
-                "--fail-on",
-                help="Exit 1 when a rule of this severity or worse fails (beyond its threshold).",
-            ),
-        ] = FailOn.error,
-        rule_ids: Annotated[
-            list[str] | None,
-            typer.Option("--rule", "-r", help="Run only this rule (repeatable)."),
-        ] = None,
-        dimension: Annotated[
-            list[Dimension] | None,
-            typer.Option("--dimension", "-d", help="Run only this dimension (repeatable)."),
-        ] = None,
-        as_of: Annotated[
-            str | None,
-            typer.Option(
-                "--as-of",
-                help="Reference time of SLA and staleness rules (ISO; default: a demo's "
-                "as_of, else now, UTC).",
-            ),
-        ] = None,
-        findings_out: Annotated[
-            Path | None,
-            typer.Option(
-                "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
-            ),
-        ] = None,
-        version: VersionOpt = None,
-        at: AtOpt = None,
-    ) -> None:
-        """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
-        cfg = find_config(config, snapshot)
-        if snapshot is None:
-            from revgov.pull import default_snapshot_dir
-
-            snapshot = default_snapshot_dir(cfg)
-        moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
-        ids = list(rule_ids or [])
-        if ids:
-            _check_rule_ids(cfg, ids)
-        dims = [str(d.value) for d in dimension] if dimension else None
-        store = open_snapshot(snapshot, version, at)
-        report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
-        stamp = store.stamp()
-        if findings_out is not None:
-            _write_findings(report, findings_out)
-        if fmt is OutputFormat.json:
-            typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
-        elif fmt is OutputFormat.md:
-            typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_")
-        else:
-            console.print(report)
-            console.print(stamp_line(stamp), highlight=False, style="dim")
-            if cfg.path is None:
-                err_console.print(
-                    "note: no revgov.toml found; audited against the default definitions",
-                    style="yellow",
-                )
-        if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
-            raise typer.Exit(code=1)
-
-    from revgov.cli.demo import POST_STEPS, PostStep
-
-    if not any(step.name == "audit" for step in POST_STEPS):
-        POST_STEPS.append(PostStep("audit", _demo_audit))
+def audit_cmd(
+    snapshot: SnapshotOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Table, JSON or Markdown.")
+    ] = "table",
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a rule of this severity or worse fails (beyond its threshold).",
+        ),
+    ] = FailOn.error,
+    rule_ids: Annotated[
+        list[str] | None,
+        typer.Option("--rule", "-r", help="Run only this rule (repeatable)."),
+    ] = None,
+    dimension: Annotated[
+        list[Dimension] | None,
+        typer.Option("--dimension", "-d", help="Run only this dimension (repeatable)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Reference time of SLA and staleness rules (ISO; default: a demo's "
+            "as_of, else now, UTC).",
+        ),
+    ] = None,
+    findings_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
+        ),
+    ] = None,
+    version: VersionOpt = None,
+    at: AtOpt = None,
+) -> None:
+    """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
+    cfg = find_config(config, snapshot)
+    if snapshot is None:
+        snapshot = default_snapshot_dir(cfg)
+    moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
+    ids = list(rule_ids or [])
+    if ids:
+        _check_rule_ids(cfg, ids)
+    dims = [str(d.value) for d in dimension] if dimension else None
+    store = open_snapshot(snapshot, version, at)
+    report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
+    stamp = store.stamp()
+    if findings_out is not None:
+        _write_findings(report, findings_out)
+    if fmt == "json":
+        typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
+    elif fmt == "md":
+        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_")
+    else:
+        console.print(report)
+        console.print(stamp_line(stamp), highlight=False, style="dim")
+        if cfg.path is None:
+            err_console.print(
+                "note: no revgov.toml found; audited against the default definitions",
+                style="yellow",
+            )
+    if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
+        raise typer.Exit(code=1)
 
 
-def _demo_audit(output: object, out_console: Console) -> None:
+def demo_audit(output: DemoOutput, out_console: Console) -> None:
     """After ``revgov demo``: audit the demo data and compare with the planted defects."""
-    from revgov.demo import DemoOutput
-
-    if not isinstance(output, DemoOutput):  # pragma: no cover - demo passes its output
-        return
     data = output.data
     moment = datetime.fromisoformat(str(data.manifest["as_of"]))
     report = audit({e: f.lazy() for e, f in data.frames.items()}, config=data.config, as_of=moment)

@@ -56,7 +56,3 @@ def diff(
     console.print(f"{len(changes)} definition change(s):")
     for line in changes:
         console.print(f"  - {line}", highlight=False, markup=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(config_app, name="config")

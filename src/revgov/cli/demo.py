@@ -1,7 +1,8 @@
 """CLI: ``revgov demo``: generate the synthetic CRM, write it, and summarize what was planted.
 
-After the summary, the command runs :data:`POST_STEPS` in order (e.g. an audit of the demo
-snapshot, the KPI spine): each gets the :class:`~revgov.demo.DemoOutput` and the console.
+After the summary, the command runs :data:`POST_STEPS` in order (an audit of the demo
+snapshot, then its headline KPIs): each gets the :class:`~revgov.demo.DemoOutput` and the
+console.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from revgov.cli.audit import demo_audit
+from revgov.cli.metrics import demo_metrics
 from revgov.demo import STEPS, DemoOutput, write_demo
 
-__all__ = ["POST_STEPS", "PostStep", "register", "run_demo", "summarize"]
+__all__ = ["POST_STEPS", "PostStep", "demo_cmd", "run_demo", "summarize"]
 
 console = Console()
 
@@ -39,8 +42,8 @@ class PostStep:
     run: Callable[[DemoOutput, Console], None]
 
 
-#: Steps run after the summary, in order; other command modules append to it.
-POST_STEPS: list[PostStep] = []
+#: Steps run after the summary, in order: the whole list, written here.
+POST_STEPS: list[PostStep] = [PostStep("audit", demo_audit), PostStep("metrics", demo_metrics)]
 
 
 def run_demo(
@@ -110,25 +113,19 @@ def summarize(output: DemoOutput, console: Console) -> None:
         console.print(f"  {label:<13} {path}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``revgov demo`` to the app."""
-
-    @app.command("demo")
-    def demo(
-        scale: Annotated[
-            float,
-            typer.Option("--scale", min=0.001, help="Size multiplier: 1 is ~50,000 people."),
-        ] = 1.0,
-        seed: Annotated[
-            int, typer.Option("--seed", help="Random seed (same seed, same data).")
-        ] = 7,
-        out: Annotated[
-            Path, typer.Option("--out", help="Output directory (must be empty or new).")
-        ] = Path("revgov-demo"),
-        force: Annotated[
-            bool, typer.Option("--force", help="Replace the demo files in a non-empty --out.")
-        ] = False,
-    ) -> None:
-        """Generate a seeded synthetic CRM with planted defects, and write its snapshot,
-        definitions (revgov.toml) and ground truth."""
-        run_demo(out, scale=scale, seed=seed, force=force, console=console, post_steps=POST_STEPS)
+def demo_cmd(
+    scale: Annotated[
+        float,
+        typer.Option("--scale", min=0.001, help="Size multiplier: 1 is ~50,000 people."),
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output directory (must be empty or new).")
+    ] = Path("revgov-demo"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the demo files in a non-empty --out.")
+    ] = False,
+) -> None:
+    """Generate a seeded synthetic CRM with planted defects, and write its snapshot,
+    definitions (revgov.toml) and ground truth."""
+    run_demo(out, scale=scale, seed=seed, force=force, console=console, post_steps=POST_STEPS)

@@ -14,10 +14,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from revgov.config import config_from_dict
-from revgov.config._errors import parse_toml
+from revgov.config import config_from_text
 from revgov.connectors import ConnectorContext, get_connector_spec
 from revgov.errors import ConfigValidationError, ConnectorError
+
+__all__ = ["init_cmd"]
 
 console = Console()
 
@@ -39,7 +40,7 @@ def _connector_name(
     return "files"
 
 
-def init(
+def init_cmd(
     folder: Annotated[
         Path | None, typer.Argument(help="A folder of CRM exports (CSV or Parquet files).")
     ] = None,
@@ -76,10 +77,6 @@ def init(
             hint="write revgov.toml by hand: see docs/config-guide.md",
         )
     text = str(starting_config(folder, ConnectorContext(out.resolve().parent)))
-    config_from_dict(parse_toml(text, path=out), path=out)  # what we write must load
+    config_from_text(text, path=out)  # what we write must load
     out.write_text(text, encoding="utf-8")
     console.print(f"wrote {out}: review the places marked TODO, then `revgov config check {out}`")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +24,11 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from revgov._typing import TableFormat
 from revgov.cli._context import (
     AtOpt,
+    ConfigOpt,
+    SnapshotOpt,
     VersionOpt,
     demo_as_of,
     find_config,
@@ -34,47 +36,31 @@ from revgov.cli._context import (
     parse_as_of,
 )
 from revgov.config import Config
+from revgov.demo import DemoOutput
 from revgov.errors import MetricInputError, RevgovError
-from revgov.metrics._frames import lazy
-from revgov.metrics._time import EVERY_HELP, naive_utc, parse_every
-from revgov.metrics.cadence import quarterly_reforecast
-from revgov.metrics.registry import (
-    KPIS,
+from revgov.metrics import (
     by_closeness,
     check_options,
     compute,
+    frame_columns,
+    get_kpi,
     groupable_columns,
+    kpis,
+    naive_utc,
+    parse_every,
     prepare_frames,
+    quarterly_reforecast,
     row_count,
 )
+from revgov.pull import default_snapshot_dir
 from revgov.store import SnapshotStore
+
+__all__ = ["demo_metrics", "forecast_cmd", "metrics_cmd"]
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
-    ),
-]
-SnapshotOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--snapshot",
-        "-s",
-        help="Snapshot directory (default: revgov-snapshot/ beside the config).",
-    ),
-]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
@@ -84,7 +70,7 @@ AsOfOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[
-    OutputFormat,
+    TableFormat,
     typer.Option(
         "--format",
         "-f",
@@ -103,8 +89,6 @@ def _load(
     there is no config file or its hash is not the one stamped on the snapshot."""
     cfg = find_config(config, snapshot)
     if snapshot is None:
-        from revgov.pull import default_snapshot_dir
-
         snapshot = default_snapshot_dir(cfg)
     store = open_snapshot(snapshot, version, at)
     if cfg.path is None:
@@ -185,16 +169,16 @@ def _print_table(frame: pl.DataFrame, title: str) -> None:
 
 
 def _emit(
-    tables: dict[str, pl.DataFrame], fmt: OutputFormat, meta: dict[str, Any], csv_table: str
+    tables: dict[str, pl.DataFrame], fmt: TableFormat, meta: dict[str, Any], csv_table: str
 ) -> None:
-    if fmt is OutputFormat.json:
+    if fmt == "json":
         payload = dict(meta)
         payload["tables"] = {
             name: [{k: _json_value(v) for k, v in row.items()} for row in t.iter_rows(named=True)]
             for name, t in tables.items()
         }
         typer.echo(json.dumps(payload, indent=2))
-    elif fmt is OutputFormat.csv:
+    elif fmt == "csv":
         if csv_table not in tables:
             raise MetricInputError(
                 f"no table {csv_table!r} to write as CSV",
@@ -220,7 +204,7 @@ def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFra
         return counts[entity] > 0
 
     rows = []
-    for d in KPIS.values():
+    for d in kpis().values():
         if d.headline is None:
             continue
         missing = [e for e in d.inputs if not present(e)]
@@ -257,171 +241,160 @@ def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFra
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``revgov metrics`` and ``revgov forecast`` to the app."""
-
-    @app.command("metrics")
-    def metrics_cmd(
-        snapshot: SnapshotOpt = None,
-        config: ConfigOpt = None,
-        kpi: Annotated[
-            str | None,
-            typer.Option("--kpi", "-k", help="One KPI's full table (default: headline values)."),
-        ] = None,
-        by: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--by",
-                help="Group by this column (repeatable), e.g. segment, owner_id, owner_region.",
-            ),
-        ] = None,
-        every: Annotated[
-            str | None,
-            typer.Option(
-                "--every",
-                help="Period: 1d, 1w, 1mo, 1q or 1y (quarters and years are fiscal when "
-                "kpis.fiscal_calendar is true).",
-            ),
-        ] = None,
-        as_of: AsOfOpt = None,
-        fmt: FormatOpt = OutputFormat.table,
-        list_: Annotated[bool, typer.Option("--list", help="List the KPIs and exit.")] = False,
-        version: VersionOpt = None,
-        at: AtOpt = None,
-    ) -> None:
-        """Compute the KPI spine on a snapshot: headline values, or one KPI's table."""
-        if list_:
-            listing = pl.DataFrame(
-                {
-                    "kpi": list(KPIS),
-                    "title": [d.title for d in KPIS.values()],
-                    "unit": [d.unit for d in KPIS.values()],
-                    "inputs": [", ".join(d.inputs) for d in KPIS.values()],
-                }
-            )
-            _emit({"kpis": listing}, fmt, {}, "kpis")
-            return
-        if kpi is None and (by or every):
-            raise typer.BadParameter("--by and --every need --kpi NAME", param_hint="--by/--every")
-        if kpi is not None and kpi not in KPIS:
-            names = by_closeness(kpi, list(KPIS))
-            raise typer.BadParameter(
-                f"unknown KPI {kpi!r}; the KPIs, closest first: {', '.join(names)}",
-                param_hint="--kpi",
-            )
+def metrics_cmd(
+    snapshot: SnapshotOpt = None,
+    config: ConfigOpt = None,
+    kpi: Annotated[
+        str | None,
+        typer.Option("--kpi", "-k", help="One KPI's full table (default: headline values)."),
+    ] = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Group by this column (repeatable), e.g. segment, owner_id, owner_region.",
+        ),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            help="Period: 1d, 1w, 1mo, 1q or 1y (quarters and years are fiscal when "
+            "kpis.fiscal_calendar is true).",
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = "table",
+    list_: Annotated[bool, typer.Option("--list", help="List the KPIs and exit.")] = False,
+    version: VersionOpt = None,
+    at: AtOpt = None,
+) -> None:
+    """Compute the KPI spine on a snapshot: headline values, or one KPI's table."""
+    registry = kpis()
+    if list_:
+        listing = pl.DataFrame(
+            {
+                "kpi": list(registry),
+                "title": [d.title for d in registry.values()],
+                "unit": [d.unit for d in registry.values()],
+                "inputs": [", ".join(d.inputs) for d in registry.values()],
+            }
+        )
+        _emit({"kpis": listing}, fmt, {}, "kpis")
+        return
+    if kpi is None and (by or every):
+        raise typer.BadParameter("--by and --every need --kpi NAME", param_hint="--by/--every")
+    if kpi is not None:
         try:
-            parse_every(every)
-        except MetricInputError:
-            raise typer.BadParameter(
-                f"unsupported period {every!r}: {EVERY_HELP}", param_hint="--every"
-            ) from None
-        moment_given = parse_as_of(as_of) if as_of is not None else None
-        cfg, store = _load(config, snapshot, version, at)
-        moment = _moment(moment_given, store)
-        frames = prepare_frames(store.frames(), cfg, as_of=moment)
-        meta = {
-            "snapshot": store.uri,
-            "snapshot_version": store.version,
-            "config_hash": cfg.config_hash,
-            "snapshot_config_hash": store.config_hash,
-            "as_of": moment.isoformat(),
-        }
-        if kpi is None:
-            summary = _summary(_materialized(frames), cfg, moment)
-            _emit({"metrics": summary}, fmt, meta, "metrics")
-            return
-        _check_usage(kpi, frames, by, every)
-        result = _collect(
-            compute(kpi, frames, cfg, by=by, every=every, as_of=moment, prepared=True)
-        )
-        _emit({kpi: result}, fmt, {"kpi": kpi, **meta}, kpi)
+            get_kpi(kpi)
+        except MetricInputError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--kpi") from None
+    try:
+        parse_every(every)
+    except MetricInputError as exc:
+        raise typer.BadParameter(
+            f"unsupported period {every!r}: {exc.hint}", param_hint="--every"
+        ) from None
+    moment_given = parse_as_of(as_of) if as_of is not None else None
+    cfg, store = _load(config, snapshot, version, at)
+    moment = _moment(moment_given, store)
+    frames = prepare_frames(store.frames(), cfg, as_of=moment)
+    meta = {
+        "snapshot": store.uri,
+        "snapshot_version": store.version,
+        "config_hash": cfg.config_hash,
+        "snapshot_config_hash": store.config_hash,
+        "as_of": moment.isoformat(),
+    }
+    if kpi is None:
+        summary = _summary(_materialized(frames), cfg, moment)
+        _emit({"metrics": summary}, fmt, meta, "metrics")
+        return
+    _check_usage(kpi, frames, by, every)
+    result = _collect(compute(kpi, frames, cfg, by=by, every=every, as_of=moment, prepared=True))
+    _emit({kpi: result}, fmt, {"kpi": kpi, **meta}, kpi)
 
-    @app.command("forecast")
-    def forecast_cmd(
-        snapshot: SnapshotOpt = None,
-        config: ConfigOpt = None,
-        by: Annotated[
-            str | None,
-            typer.Option("--by", help="Fit the funnel per value of this column (default: none)."),
-        ] = None,
-        as_of: AsOfOpt = None,
-        months: Annotated[int, typer.Option("--months", min=1, help="Months to forecast.")] = 3,
-        window_days: Annotated[
-            int, typer.Option("--window-days", min=1, help="Trailing days of history to fit.")
-        ] = 365,
-        target: Annotated[
-            float | None,
-            typer.Option(
-                "--target",
-                help="Bookings target to plan backward from (default: bookings targets of "
-                "the forecast months, if any).",
-            ),
-        ] = None,
-        conservative: Annotated[
-            float | None,
-            typer.Option("--conservative", help="Multiplier for the conservative case, e.g. 0.8."),
-        ] = None,
-        aggressive: Annotated[
-            float | None,
-            typer.Option("--aggressive", help="Multiplier for the aggressive case, e.g. 1.2."),
-        ] = None,
-        fmt: FormatOpt = OutputFormat.table,
-        table: Annotated[
-            str,
-            typer.Option(
-                "--table", help="With --format csv: assumptions, scenarios, forward or backward."
-            ),
-        ] = "forward",
-        version: VersionOpt = None,
-        at: AtOpt = None,
-    ) -> None:
-        """Refit the funnel model and forecast bookings forward and plan backward."""
-        if (conservative is None) != (aggressive is None):
-            raise typer.BadParameter(
-                "give both --conservative and --aggressive, or neither",
-                param_hint="--conservative/--aggressive",
-            )
-        multipliers = (
-            {"conservative": conservative, "aggressive": aggressive}
-            if conservative is not None and aggressive is not None
-            else None
-        )
-        moment_given = parse_as_of(as_of) if as_of is not None else None
-        cfg, store = _load(config, snapshot, version, at)
-        moment = _moment(moment_given, store)
-        frames = store.frames()
-        if by is not None:
-            _check_forecast_by(by, frames)
-        result = quarterly_reforecast(
-            frames,
-            cfg,
-            as_of=moment,
-            target=target,
-            multipliers=multipliers,
-            by=by,
-            months=months,
-            window_days=window_days,
-        )
-        tables = {name: _collect(t) for name, t in result.tables().items()}
-        meta = {
-            "snapshot": store.uri,
-            "snapshot_version": store.version,
-            "config_hash": cfg.config_hash,
-            "snapshot_config_hash": store.config_hash,
-            "as_of": moment.isoformat(),
-        }
-        _emit(tables, fmt, meta, table)
 
-    from revgov.cli.demo import POST_STEPS, PostStep
-
-    if not any(step.name == "metrics" for step in POST_STEPS):
-        POST_STEPS.append(PostStep("metrics", _demo_metrics))
+def forecast_cmd(
+    snapshot: SnapshotOpt = None,
+    config: ConfigOpt = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Fit the funnel per value of this column (default: none)."),
+    ] = None,
+    as_of: AsOfOpt = None,
+    months: Annotated[int, typer.Option("--months", min=1, help="Months to forecast.")] = 3,
+    window_days: Annotated[
+        int, typer.Option("--window-days", min=1, help="Trailing days of history to fit.")
+    ] = 365,
+    target: Annotated[
+        float | None,
+        typer.Option(
+            "--target",
+            help="Bookings target to plan backward from (default: bookings targets of "
+            "the forecast months, if any).",
+        ),
+    ] = None,
+    conservative: Annotated[
+        float | None,
+        typer.Option("--conservative", help="Multiplier for the conservative case, e.g. 0.8."),
+    ] = None,
+    aggressive: Annotated[
+        float | None,
+        typer.Option("--aggressive", help="Multiplier for the aggressive case, e.g. 1.2."),
+    ] = None,
+    fmt: FormatOpt = "table",
+    table: Annotated[
+        str,
+        typer.Option(
+            "--table", help="With --format csv: assumptions, scenarios, forward or backward."
+        ),
+    ] = "forward",
+    version: VersionOpt = None,
+    at: AtOpt = None,
+) -> None:
+    """Refit the funnel model and forecast bookings forward and plan backward."""
+    if (conservative is None) != (aggressive is None):
+        raise typer.BadParameter(
+            "give both --conservative and --aggressive, or neither",
+            param_hint="--conservative/--aggressive",
+        )
+    multipliers = (
+        {"conservative": conservative, "aggressive": aggressive}
+        if conservative is not None and aggressive is not None
+        else None
+    )
+    moment_given = parse_as_of(as_of) if as_of is not None else None
+    cfg, store = _load(config, snapshot, version, at)
+    moment = _moment(moment_given, store)
+    frames = store.frames()
+    if by is not None:
+        _check_forecast_by(by, frames)
+    result = quarterly_reforecast(
+        frames,
+        cfg,
+        as_of=moment,
+        target=target,
+        multipliers=multipliers,
+        by=by,
+        months=months,
+        window_days=window_days,
+    )
+    tables = {name: _collect(t) for name, t in result.tables().items()}
+    meta = {
+        "snapshot": store.uri,
+        "snapshot_version": store.version,
+        "config_hash": cfg.config_hash,
+        "snapshot_config_hash": store.config_hash,
+        "as_of": moment.isoformat(),
+    }
+    _emit(tables, fmt, meta, table)
 
 
 def _check_usage(kpi: str, frames: dict[str, Any], by: list[str] | None, every: str | None) -> None:
     """A ``--by`` or ``--every`` the KPI cannot take is a usage error (exit 2) that lists the
     columns it can group by, closest first."""
-    definition = KPIS[kpi]
+    definition = get_kpi(kpi)
     try:
         check_options(definition, frames, by=by, every=every)
     except MetricInputError as exc:
@@ -439,7 +412,7 @@ def _check_forecast_by(by: str, frames: dict[str, Any]) -> None:
     for entity in ("opportunities", "people"):
         if frames.get(entity) is None or row_count(frames[entity]) == 0:
             continue
-        names = lazy(frames[entity], name=entity).collect_schema().names()
+        names = frame_columns(frames[entity])
         if by not in names:
             close = by_closeness(by, names)
             raise typer.BadParameter(
@@ -448,12 +421,8 @@ def _check_forecast_by(by: str, frames: dict[str, Any]) -> None:
             )
 
 
-def _demo_metrics(output: object, out_console: Console) -> None:
+def demo_metrics(output: DemoOutput, out_console: Console) -> None:
     """After ``revgov demo``: the headline KPIs of the demo CRM as of its ``as_of``."""
-    from revgov.demo import DemoOutput
-
-    if not isinstance(output, DemoOutput):  # pragma: no cover - demo passes its output
-        return
     data = output.data
     moment = naive_utc(str(data.manifest["as_of"]))
     frames = prepare_frames(

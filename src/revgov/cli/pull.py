@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,16 +12,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from revgov._typing import SummaryFormat
 from revgov.config import load_config
 from revgov.pull import PullResult, default_snapshot_dir, pull
 from revgov.store import DEFAULT_SHRINK_SHARE
 
+__all__ = ["pull_cmd"]
+
 console = Console()
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def _print_text(result: PullResult) -> None:
@@ -71,84 +68,79 @@ def _print_text(result: PullResult) -> None:
         )
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``revgov pull`` to the app."""
-
-    @app.command("pull")
-    def pull_cmd(
-        config: Annotated[
-            Path, typer.Option("--config", "-c", help="The revgov.toml naming the sources.")
-        ] = Path("revgov.toml"),
-        snapshot: Annotated[
-            str | None,
-            typer.Option(
-                "--snapshot",
-                "-s",
-                help="Snapshot directory or s3://, gs://, az:// URI (default: revgov-snapshot/ "
-                "beside the config).",
-            ),
-        ] = None,
-        source: Annotated[
-            list[str] | None,
-            typer.Option("--source", help="Pull only this source (repeatable)."),
-        ] = None,
-        entity: Annotated[
-            list[str] | None,
-            typer.Option("--entity", help="Pull only this entity (repeatable)."),
-        ] = None,
-        full_refresh: Annotated[
-            bool,
-            typer.Option(
-                "--full-refresh",
-                help="Ignore stored cursors; re-read everything (with --entity: rebuild it).",
-            ),
-        ] = False,
-        allow_shrink: Annotated[
-            bool,
-            typer.Option(
-                "--allow-shrink",
-                help="Apply a full refresh even if it removes more than --shrink-limit of a "
-                "source's rows.",
-            ),
-        ] = False,
-        shrink_limit: Annotated[
-            float,
-            typer.Option(
-                "--shrink-limit",
-                min=0.0,
-                max=1.0,
-                help="Share of a source's rows a full refresh may remove without --allow-shrink.",
-            ),
-        ] = DEFAULT_SHRINK_SHARE,
-        refresh_formulas: Annotated[
-            bool,
-            typer.Option(
-                "--refresh-formulas",
-                help="Re-read formula fields of every record (they change without moving "
-                "the cursor).",
-            ),
-        ] = False,
-        progress: Annotated[
-            bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
-        ] = True,
-        fmt: Annotated[
-            OutputFormat, typer.Option("--format", help="Summary as a table or as JSON.")
-        ] = OutputFormat.text,
-    ) -> None:
-        """Pull every configured source into the snapshot (atomic per page, resumable)."""
-        cfg = load_config(config)
-        result = pull(
-            cfg,
-            snapshot if snapshot is not None else default_snapshot_dir(cfg),
-            sources=source,
-            entities=entity,
-            progress=progress and fmt is OutputFormat.text,
-            full_refresh=full_refresh,
-            allow_shrink=allow_shrink,
-            shrink_share=shrink_limit,
-            refresh_formulas=refresh_formulas,
-        )
-        if fmt is OutputFormat.json:
-            typer.echo(json.dumps(result.to_dict(), indent=2))
-        else:
-            _print_text(result)
+def pull_cmd(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="The revgov.toml naming the sources.")
+    ] = Path("revgov.toml"),
+    snapshot: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot",
+            "-s",
+            help="Snapshot directory or s3://, gs://, az:// URI (default: revgov-snapshot/ "
+            "beside the config).",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="Pull only this source (repeatable)."),
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        typer.Option("--entity", help="Pull only this entity (repeatable)."),
+    ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Ignore stored cursors; re-read everything (with --entity: rebuild it).",
+        ),
+    ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Apply a full refresh even if it removes more than --shrink-limit of a "
+            "source's rows.",
+        ),
+    ] = False,
+    shrink_limit: Annotated[
+        float,
+        typer.Option(
+            "--shrink-limit",
+            min=0.0,
+            max=1.0,
+            help="Share of a source's rows a full refresh may remove without --allow-shrink.",
+        ),
+    ] = DEFAULT_SHRINK_SHARE,
+    refresh_formulas: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-formulas",
+            help="Re-read formula fields of every record (they change without moving the cursor).",
+        ),
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="Summary as a table or as JSON.")
+    ] = "text",
+) -> None:
+    """Pull every configured source into the snapshot (atomic per page, resumable)."""
+    cfg = load_config(config)
+    result = pull(
+        cfg,
+        snapshot if snapshot is not None else default_snapshot_dir(cfg),
+        sources=source,
+        entities=entity,
+        progress=progress and fmt == "text",
+        full_refresh=full_refresh,
+        allow_shrink=allow_shrink,
+        shrink_share=shrink_limit,
+        refresh_formulas=refresh_formulas,
+    )
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_text(result)

@@ -6,7 +6,6 @@ Every command takes a snapshot directory or an ``s3://``, ``gs://`` or ``az://``
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -14,10 +13,13 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from revgov._typing import SummaryFormat
 from revgov.cli._context import AtOpt, VersionOpt, open_snapshot, stamp_line
 from revgov.errors import SnapshotCorruptError
 from revgov.model.frames import ENTITIES
 from revgov.store import DEFAULT_RETENTION_HOURS, SnapshotStore, verify_snapshot
+
+__all__ = ["snapshot_app", "snapshot_summary"]
 
 console = Console()
 snapshot_app = typer.Typer(help="Inspect and maintain snapshots.", no_args_is_help=True)
@@ -25,12 +27,7 @@ snapshot_app = typer.Typer(help="Inspect and maintain snapshots.", no_args_is_he
 SnapshotArg = Annotated[str, typer.Argument(help="The snapshot directory or URI.")]
 
 
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Table or JSON.")]
+FormatOpt = Annotated[SummaryFormat, typer.Option("--format", help="Table or JSON.")]
 
 
 def snapshot_summary(store: SnapshotStore) -> dict[str, Any]:
@@ -84,13 +81,13 @@ def _short_cursor(cursor: str | None) -> str:
 @snapshot_app.command("info")
 def info(
     directory: SnapshotArg,
-    fmt: FormatOpt = OutputFormat.text,
+    fmt: FormatOpt = "text",
     version: VersionOpt = None,
     at: AtOpt = None,
 ) -> None:
     """Print a snapshot's entities, row counts, cursors, quarantine counts and config hash."""
     summary = snapshot_summary(open_snapshot(directory, version, at))
-    if fmt is OutputFormat.json:
+    if fmt == "json":
         typer.echo(json.dumps(summary, indent=2))
         return
     console.print(stamp_line(summary["version"]), highlight=False)
@@ -136,11 +133,11 @@ def _count(value: int | None) -> str:
 
 
 @snapshot_app.command("history")
-def history_cmd(directory: SnapshotArg, fmt: FormatOpt = OutputFormat.text) -> None:
+def history_cmd(directory: SnapshotArg, fmt: FormatOpt = "text") -> None:
     """List the snapshot's versions: time, source, entity, rows added/updated/deleted, cursor
     and config hash. Read one with `revgov audit|metrics --version N` (or `--at TIME`)."""
     versions = SnapshotStore(directory).history()
-    if fmt is OutputFormat.json:
+    if fmt == "json":
         typer.echo(json.dumps([v.to_dict() for v in versions], indent=2))
         return
     table = Table(title=f"versions of {directory}", title_justify="left", box=box.SIMPLE_HEAD)
@@ -169,11 +166,11 @@ def history_cmd(directory: SnapshotArg, fmt: FormatOpt = OutputFormat.text) -> N
 
 
 @snapshot_app.command("verify")
-def verify_cmd(directory: SnapshotArg, fmt: FormatOpt = OutputFormat.text) -> None:
+def verify_cmd(directory: SnapshotArg, fmt: FormatOpt = "text") -> None:
     """Check every table (log, data files, row counts) and name what is broken (exit 3)."""
     checks = verify_snapshot(directory)
     problems = [str(p) for c in checks for p in c.problems]
-    if fmt is OutputFormat.json:
+    if fmt == "json":
         typer.echo(
             json.dumps(
                 [
@@ -253,8 +250,3 @@ def migrate(
         f"{sum(store.quarantine_counts().values()):,} quarantined, version {store.version}",
         highlight=False,
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``revgov snapshot`` to the app."""
-    app.add_typer(snapshot_app, name="snapshot")

@@ -13,10 +13,10 @@ The models live in :mod:`revgov.config.schema` (one module per table), loading i
 from __future__ import annotations
 
 from revgov.config import schema
-from revgov.config.loading import config_from_dict, load_config
+from revgov.config.loading import config_from_dict, config_from_text, load_config
 from revgov.config.schema import *  # noqa: F403 - the model of every table
 
-__all__ = ["config_from_dict", "diff_configs", "load_config"]
+__all__ = ["config_from_dict", "config_from_text", "diff_configs", "load_config"]
 __all__ += schema.__all__
 
 

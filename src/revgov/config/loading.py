@@ -21,7 +21,7 @@ from revgov.config.schema import Config
 if TYPE_CHECKING:
     from revgov.config._errors import Problem
 
-__all__ = ["config_from_dict", "load_config"]
+__all__ = ["config_from_dict", "config_from_text", "load_config"]
 
 
 def _bind(cfg: Config) -> list[Problem]:
@@ -64,9 +64,18 @@ def config_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Confi
     return cfg
 
 
+def config_from_text(text: str, *, path: Path | None = None) -> Config:
+    """Validate revgov.toml text (e.g. one ``revgov init`` is about to write); errors name
+    the line, key and a fix."""
+    from revgov.config._errors import parse_toml
+
+    cfg = _validate(parse_toml(text, path=path), path=path, text=text)
+    cfg._path = path
+    return cfg
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate ``revgov.toml``; errors name the file, line, key and a fix."""
-    from revgov.config._errors import parse_toml
     from revgov.errors import ConfigNotFoundError
 
     p = Path(path)
@@ -75,7 +84,6 @@ def load_config(path: str | Path) -> Config:
             f"config file {str(p)!r} does not exist",
             hint="pass --config PATH, or run `revgov demo` to write an example revgov.toml",
         )
-    text = p.read_text(encoding="utf-8")
-    cfg = _validate(parse_toml(text, path=p), path=p, text=text)
+    cfg = config_from_text(p.read_text(encoding="utf-8"), path=p)
     cfg._path = p.resolve()
     return cfg

@@ -1,9 +1,9 @@
 """Write docs/metrics.md from the KPI registry: ``python -m revgov.docgen metrics``.
 
-Everything in the page comes from code: definitions from :data:`revgov.metrics.KPIS`,
-formulas and output columns from the functions' docstrings, the config choices from
-:class:`revgov.config.KPIChoices`, and every worked example is run on the example CRM
-(:mod:`revgov.metrics._examples`) as the page is written. A test checks that the committed
+Everything in the page comes from code: definitions from :data:`revgov.metrics.KPIS` (each
+KPI's :func:`~revgov.metrics.kpi` decorator), formulas and output columns from the functions'
+docstrings, the config choices from :class:`revgov.config.KPIChoices`, and every worked
+example is run on the example CRM (:mod:`revgov.metrics._examples`) as the page is written. A test checks that the committed
 page equals this output, so the docs cannot drift from the code.
 """
 
@@ -17,7 +17,7 @@ import polars as pl
 import revgov.metrics as metrics
 from revgov.config import KPIChoices
 from revgov.metrics._examples import EXAMPLE_AS_OF, example_config, example_frames, shown_columns
-from revgov.metrics.registry import KPIS, KPIDefinition, plain
+from revgov.metrics.registry import KPIDefinition, kpis, plain
 
 __all__ = ["render"]
 
@@ -98,6 +98,7 @@ def _table(frame: pl.DataFrame) -> str:
 
 def _namespace() -> dict[str, Any]:
     ns: dict[str, Any] = {name: getattr(metrics, name) for name in metrics.__all__}
+    ns.update({name: d.function for name, d in kpis().items()})  # plugins' KPIs too
     ns.update(example_frames())
     ns["config"] = example_config()
     ns["as_of"] = EXAMPLE_AS_OF
@@ -223,9 +224,9 @@ def render() -> str:
     """The whole of docs/metrics.md."""
     parts = [_HEADER, _choices(), ""]
     parts += ["## Index", "", "| KPI | unit | owner |", "|---|---|---|"]
-    parts += [f"| [{d.title}](#{_anchor(d)}) | {d.unit} | {d.owner} |" for d in KPIS.values()]
+    parts += [f"| [{d.title}](#{_anchor(d)}) | {d.unit} | {d.owner} |" for d in kpis().values()]
     parts += ["", _examples_section()]
-    parts += [_kpi_section(d) for d in KPIS.values()]
+    parts += [_kpi_section(d) for d in kpis().values()]
     cadence = [_CADENCE.rstrip("\n")]
     for name in _MODEL_FUNCTIONS:
         func = getattr(metrics, name)

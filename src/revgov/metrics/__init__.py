@@ -8,122 +8,87 @@ defaults; a zero denominator gives null. Each docstring states its formula, and
 
 >>> from revgov.metrics import win_rate_by_count
 >>> win_rate_by_count(store.scan("opportunities"), by="segment", every="1q")  # doctest: +SKIP
+
+Each topic module lists its public names in its ``__all__``; this package re-exports them
+all, so a KPI added to a topic module (see :func:`kpi`) needs no edit here.
 """
 
 from __future__ import annotations
 
-from revgov.metrics.cadence import (
-    MonthlyReview,
-    Reforecast,
-    monthly_pipeline_review,
-    quarterly_reforecast,
-    weekly_scoreboard,
+from typing import TYPE_CHECKING, Any
+
+from revgov.metrics import (
+    cadence,
+    conversion,
+    demand,
+    efficiency,
+    enrich,
+    marketing,
+    pipeline,
+    responsiveness,
+    scenarios,
+    velocity,
 )
-from revgov.metrics.conversion import (
-    funnel_leakage,
-    lead_to_opportunity,
-    mql_to_sql,
-    opportunity_to_win,
-    stage_conversion,
+from revgov.metrics._time import naive_utc, parse_every
+from revgov.metrics.cadence import *  # noqa: F403
+from revgov.metrics.conversion import *  # noqa: F403
+from revgov.metrics.demand import *  # noqa: F403
+from revgov.metrics.efficiency import *  # noqa: F403
+from revgov.metrics.enrich import *  # noqa: F403
+from revgov.metrics.marketing import *  # noqa: F403
+from revgov.metrics.pipeline import *  # noqa: F403
+from revgov.metrics.registry import (
+    KPIDefinition,
+    RunContext,
+    by_closeness,
+    check_options,
+    compute,
+    frame_columns,
+    get_kpi,
+    groupable_columns,
+    kpi,
+    kpis,
+    prepare_frames,
+    row_count,
 )
-from revgov.metrics.demand import buying_group_coverage, icp_fit_rate
-from revgov.metrics.efficiency import (
-    NEW_BUSINESS_TYPES,
-    cac,
-    cac_payback_months,
-    campaign_efficiency,
-    channel_efficiency,
-)
-from revgov.metrics.enrich import (
-    with_owner_attributes,
-    with_person_attributes,
-    with_stage_attributes,
-)
-from revgov.metrics.marketing import (
-    MARKETING_SOURCES,
-    attribution,
-    marketing_influenced_pipeline,
-    marketing_sourced_pipeline,
-)
-from revgov.metrics.pipeline import (
-    bookings,
-    pipeline_coverage,
-    pipeline_created,
-    qualified_pipeline,
-    required_coverage,
-)
-from revgov.metrics.registry import KPIS, KPIDefinition, compute, get_kpi, prepare_frames
-from revgov.metrics.responsiveness import sla_compliance_rate, speed_to_lead
-from revgov.metrics.scenarios import (
-    ASSUMPTIONS,
-    SCENARIOS,
-    fit_funnel,
-    forecast_bookings,
-    funnel_scenarios,
-    plan_backward,
-)
-from revgov.metrics.velocity import (
-    DAYS_PER_MONTH,
-    average_deal_size,
-    lead_to_close_days,
-    sales_cycle_days,
-    sales_velocity,
-    time_in_stage,
-    win_rate,
-    win_rate_by_amount,
-    win_rate_by_count,
-)
+from revgov.metrics.responsiveness import *  # noqa: F403
+from revgov.metrics.scenarios import *  # noqa: F403
+from revgov.metrics.velocity import *  # noqa: F403
+
+if TYPE_CHECKING:
+    from revgov.metrics.registry import KPIS
 
 __all__ = [
-    "ASSUMPTIONS",
-    "DAYS_PER_MONTH",
     "KPIS",
-    "MARKETING_SOURCES",
-    "NEW_BUSINESS_TYPES",
-    "SCENARIOS",
     "KPIDefinition",
-    "MonthlyReview",
-    "Reforecast",
-    "attribution",
-    "average_deal_size",
-    "bookings",
-    "buying_group_coverage",
-    "cac",
-    "cac_payback_months",
-    "campaign_efficiency",
-    "channel_efficiency",
+    "RunContext",
+    "by_closeness",
+    "check_options",
     "compute",
-    "fit_funnel",
-    "forecast_bookings",
-    "funnel_leakage",
-    "funnel_scenarios",
+    "frame_columns",
     "get_kpi",
-    "icp_fit_rate",
-    "lead_to_close_days",
-    "lead_to_opportunity",
-    "marketing_influenced_pipeline",
-    "marketing_sourced_pipeline",
-    "monthly_pipeline_review",
-    "mql_to_sql",
-    "opportunity_to_win",
-    "pipeline_coverage",
-    "pipeline_created",
-    "plan_backward",
+    "groupable_columns",
+    "kpi",
+    "kpis",
+    "naive_utc",
+    "parse_every",
     "prepare_frames",
-    "qualified_pipeline",
-    "quarterly_reforecast",
-    "required_coverage",
-    "sales_cycle_days",
-    "sales_velocity",
-    "sla_compliance_rate",
-    "speed_to_lead",
-    "stage_conversion",
-    "time_in_stage",
-    "weekly_scoreboard",
-    "win_rate",
-    "win_rate_by_amount",
-    "win_rate_by_count",
-    "with_owner_attributes",
-    "with_person_attributes",
-    "with_stage_attributes",
+    "row_count",
 ]
+__all__ += cadence.__all__
+__all__ += conversion.__all__
+__all__ += demand.__all__
+__all__ += efficiency.__all__
+__all__ += enrich.__all__
+__all__ += marketing.__all__
+__all__ += pipeline.__all__
+__all__ += responsiveness.__all__
+__all__ += scenarios.__all__
+__all__ += velocity.__all__
+
+
+def __getattr__(name: str) -> Any:
+    # KPIS is built on first use (it also reads the installed KPI plugins).
+    if name == "KPIS":
+        return kpis()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,25 +12,32 @@ window) before dividing with :func:`~revgov.metrics._frames.safe_div`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import narwhals as nw
 
 from revgov._typing import Basis
-from revgov.metrics._frames import has
-from revgov.metrics._kpi import close_time, closed_flag, count_if, total, won_flag
+from revgov.metrics._frames import Columns, lazy, require
+from revgov.metrics._kpi import close_time, count_if, deal_closed, keyed, total, won_flag
 from revgov.metrics._time import days_between, naive
 
 __all__ = [
     "CLOSED",
     "CLOSE_T",
     "DAYS",
+    "TERMS",
     "WON",
+    "closed_deals",
+    "created_aggs",
     "cycle_terms",
     "deal_size_terms",
+    "open_at",
+    "pooled_terms",
     "win_rate_terms",
     "with_cycle_days",
     "with_outcome",
+    "won_aggs",
 ]
 
 #: Columns :func:`with_outcome` adds.
@@ -53,10 +60,52 @@ def with_outcome(
 
     A frame without ``is_closed`` counts its won deals as its closed ones.
     """
-    closed = closed_flag(is_closed, is_won) if has(lf, is_closed) else won_flag(is_won)
+    closed = deal_closed(lf, is_closed, is_won)
     end = close_time(lf, closed_at, close_date)
     lf = lf.with_columns(closed.alias(CLOSED), won_flag(is_won).alias(WON), end.alias(CLOSE_T))
     return with_cycle_days(lf, start=start, calendar=calendar) if start is not None else lf
+
+
+def closed_deals(
+    opportunities: Any,
+    *,
+    by: Columns,
+    every: str | None,
+    needs: list[str | None],
+    is_closed: str,
+    is_won: str,
+    closed_at: str,
+    close_date: str,
+    won_only: bool = False,
+) -> tuple[nw.LazyFrame[Any], list[str]]:
+    """The deals closed (or, with ``won_only``, won) with :func:`with_outcome`'s columns, and
+    the group keys: ``by`` and the period of the close. ``needs`` are the columns the KPI
+    reads besides ``is_won``."""
+    lf = lazy(opportunities, name="opportunities")
+    require(lf, [*needs, is_won], what="opportunities")
+    lf = with_outcome(
+        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
+    ).filter(nw.col(WON) if won_only else nw.col(CLOSED))
+    return keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+
+
+def open_at(
+    lf: nw.LazyFrame[Any],
+    moment: datetime,
+    *,
+    created_at: str,
+    is_closed: str,
+    is_won: str,
+    closed_at: str,
+    close_date: str,
+) -> nw.Expr:
+    """Whether each deal was open at ``moment``: created by then and not closed by then (a
+    closed deal without a close time counts as closed)."""
+    at = nw.lit(moment)
+    closed_by_then = deal_closed(lf, is_closed, is_won) & (
+        close_time(lf, closed_at, close_date) <= at
+    ).fill_null(True)
+    return (naive(lf.collect_schema(), created_at) <= at) & ~closed_by_then
 
 
 def with_cycle_days(
@@ -93,3 +142,37 @@ def cycle_terms(where: nw.Expr | None = None) -> tuple[nw.Expr, nw.Expr]:
     first)."""
     known = (nw.col(WON) if where is None else where) & ~nw.col(DAYS).is_null()
     return total(nw.col(DAYS), where=known), count_if(known)
+
+
+#: The terms :func:`pooled_terms` sums, each a (numerator, denominator) pair of columns.
+TERMS = {
+    "win_rate": ("__rate_n", "__rate_d"),
+    "average_deal_size": ("__size_n", "__size_d"),
+    "cycle_days": ("__days_n", "__days_d"),
+}
+
+
+def pooled_terms(basis: Basis, amount: str) -> list[nw.Expr]:
+    """The numerators and denominators of the win rate, deal size and cycle length, to sum
+    over closed deals (``with_outcome(..., start=...)`` first), pool over periods, and divide
+    (the columns of :data:`TERMS`)."""
+    pairs = (win_rate_terms(basis, amount), deal_size_terms(amount), cycle_terms())
+    out = []
+    for (num, den), (num_name, den_name) in zip(pairs, TERMS.values(), strict=True):
+        out += [num.cast(nw.Float64).alias(num_name), den.cast(nw.Float64).alias(den_name)]
+    return out
+
+
+def created_aggs(amount: str) -> list[nw.Expr]:
+    """``opportunities`` and ``pipeline_amount``: the deals counted and their amount summed
+    (as :func:`~revgov.metrics.pipeline_created`)."""
+    return [
+        nw.len().cast(nw.Int64).alias("opportunities"),
+        total(nw.col(amount)).alias("pipeline_amount"),
+    ]
+
+
+def won_aggs(amount: str) -> list[nw.Expr]:
+    """``won_deals`` and ``bookings``: won deals counted and their amount summed (as
+    :func:`~revgov.metrics.bookings`)."""
+    return [nw.len().cast(nw.Int64).alias("won_deals"), total(nw.col(amount)).alias("bookings")]

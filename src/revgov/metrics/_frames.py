@@ -22,6 +22,7 @@ __all__ = [
     "FrameT",
     "as_list",
     "back",
+    "column_or_null",
     "full_join",
     "has",
     "lazy",
@@ -93,6 +94,11 @@ def back(result: nw.LazyFrame[Any], like: FrameT) -> FrameT:
 
 def has(lf: nw.LazyFrame[Any], column: str) -> bool:
     return column in lf.collect_schema().names()
+
+
+def column_or_null(lf: nw.LazyFrame[Any], column: str, dtype: Any) -> nw.Expr:
+    """``column`` where the frame has it, else a null of ``dtype`` (an optional input)."""
+    return nw.col(column) if has(lf, column) else nw.lit(None, dtype=dtype)
 
 
 def require(lf: nw.LazyFrame[Any], columns: Iterable[str | None], *, what: str) -> None:

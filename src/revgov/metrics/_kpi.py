@@ -1,25 +1,32 @@
-"""Building blocks the KPI modules share: outcome flags, close time, grouping keys."""
+"""Building blocks the KPI modules share: outcome flags, close time, grouping keys, the
+aggregations and the shape of a KPI's result."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
 
 from revgov.errors import MetricInputError
-from revgov.metrics._frames import Columns, as_list, require
+from revgov.metrics._frames import Columns, FrameT, as_list, back, has, require, sort_keys
 from revgov.metrics._time import naive, parse_every, period_start
 
 __all__ = [
     "PERIOD",
+    "absent_as_zero",
     "aggregate",
     "close_time",
     "closed_flag",
     "count_if",
+    "deal_closed",
     "keyed",
+    "lookup",
     "lost_flag",
+    "per_group",
+    "period_of",
     "quantile_aggs",
+    "summarize",
     "total",
     "won_flag",
 ]
@@ -36,6 +43,12 @@ def won_flag(is_won: str) -> nw.Expr:
 def closed_flag(is_closed: str, is_won: str) -> nw.Expr:
     """Closed, won or lost (a won deal is closed even when the closed flag is blank)."""
     return nw.col(is_closed).fill_null(False) | nw.col(is_won).fill_null(False)
+
+
+def deal_closed(lf: nw.LazyFrame[Any], is_closed: str, is_won: str) -> nw.Expr:
+    """:func:`closed_flag` of ``lf``'s deals; a frame without ``is_closed`` counts its won
+    deals as its closed ones."""
+    return closed_flag(is_closed, is_won) if has(lf, is_closed) else won_flag(is_won)
 
 
 def lost_flag(is_closed: str, is_won: str) -> nw.Expr:
@@ -59,12 +72,15 @@ def keyed(
     *,
     by: Columns,
     every: str | None,
-    time: nw.Expr | None,
+    time: nw.Expr | str | None,
     what: str,
 ) -> tuple[nw.LazyFrame[Any], list[str]]:
-    """Check the ``by`` columns and add the ``period`` column; returns the group keys."""
+    """Check the ``by`` columns and add the ``period`` column of ``time`` (an expression, or
+    the name of a date or datetime column); returns the group keys."""
     keys = as_list(by)
     require(lf, keys, what=what)
+    if isinstance(time, str):
+        time = naive(lf.collect_schema(), time)
     if PERIOD in keys:
         raise MetricInputError(f"{PERIOD!r} is reserved for every=; rename that column")
     step = parse_every(every)
@@ -83,6 +99,52 @@ def aggregate(
     if keys:
         return lf.group_by(list(keys)).agg(*aggs)
     return lf.select(*aggs)
+
+
+def summarize(
+    lf: nw.LazyFrame[Any],
+    keys: Sequence[str],
+    aggs: Sequence[nw.Expr],
+    like: FrameT,
+    *,
+    then: Sequence[nw.Expr] = (),
+) -> FrameT:
+    """A KPI's result: one row per group of ``keys`` with ``aggs`` (and the columns ``then``
+    computes from them), sorted by the keys, as the kind of frame ``like`` is."""
+    out = aggregate(lf, keys, aggs)
+    if then:
+        out = out.with_columns(*then)
+    return back(sort_keys(out, keys), like)
+
+
+def period_of(lf: nw.LazyFrame[Any], column: str, every: str) -> nw.Expr:
+    """The ``period`` column: the start of the ``every`` period holding date/time ``column``."""
+    return period_start(naive(lf.collect_schema(), column), every).alias(PERIOD)
+
+
+def per_group(expr: nw.Expr, keys: Sequence[str], *, order_by: str | None = None) -> nw.Expr:
+    """``expr`` as a window over each group of ``keys`` (the whole frame without keys)."""
+    if order_by is not None:
+        return expr.over(*keys, order_by=order_by)
+    return expr.over(*keys) if keys else expr
+
+
+def absent_as_zero(column: str, marker: str) -> nw.Expr:
+    """``column`` after an outer join: 0 where the row's side was absent (``marker`` is null),
+    else its value (a null sum of blank amounts stays unknown)."""
+    return nw.when(nw.col(marker).is_null()).then(0.0).otherwise(nw.col(column)).alias(column)
+
+
+def lookup(key: nw.Expr, values: Mapping[Any, Any], dtype: Any) -> nw.Expr:
+    """``values[key]`` per row as a literal of ``dtype`` (null for other keys): a small table
+    of the config as a ``when/then`` chain, one query on every engine."""
+    items = list(values.items())
+    if not items:
+        return nw.lit(None, dtype=dtype)
+    chain = nw.when(key == items[0][0]).then(nw.lit(items[0][1], dtype=dtype))
+    for k, v in items[1:]:
+        chain = chain.when(key == k).then(nw.lit(v, dtype=dtype))
+    return chain
 
 
 def count_if(cond: nw.Expr) -> nw.Expr:

@@ -23,9 +23,20 @@ from revgov.metrics._frames import (
     safe_div,
     sort_keys,
 )
-from revgov.metrics._kpi import PERIOD, aggregate, count_if, keyed, won_flag
-from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages
+from revgov.metrics._history import field_history
+from revgov.metrics._kpi import (
+    PERIOD,
+    aggregate,
+    count_if,
+    keyed,
+    lookup,
+    per_group,
+    summarize,
+    won_flag,
+)
+from revgov.metrics._stages import FunnelStage, Pipelines, funnel_position, funnel_stages
 from revgov.metrics._time import naive
+from revgov.metrics.registry import MARKETING, REVENUE_OPERATIONS, SALES, RunContext, kpi
 
 __all__ = [
     "funnel_leakage",
@@ -36,18 +47,18 @@ __all__ = [
 ]
 
 
-def _stage_events(
-    stage_events: Any, *, entity: str, field: str, record_id: str, to_value: str, changed_at: str
-) -> nw.LazyFrame[Any]:
-    ev = lazy(stage_events, name="stage_events")
-    require(ev, [record_id, to_value, changed_at], what="stage_events")
-    if has(ev, "field"):
-        ev = ev.filter(nw.col("field").fill_null(field) == field)
-    if has(ev, "record_entity"):
-        ev = ev.filter(nw.col("record_entity").fill_null(entity) == entity)
-    return ev
-
-
+@kpi(
+    title="Stage conversion",
+    unit="count; share",
+    basis="entry cohorts (deal creation period), optional conversion window",
+    owner=SALES,
+    driver="Qualification and stage exit criteria; manager deal reviews.",
+    remediation="Find the step with the largest drop (funnel_leakage); enforce its exit "
+    "criteria and review stuck deals at that step weekly.",
+    inputs=("stage_events", "opportunities"),
+    example="stage_conversion(stage_events, stages=config.pipelines, opportunities=opportunities)",
+    by_entities=("opportunities",),
+)
 def stage_conversion(
     stage_events: FrameT,
     *,
@@ -83,7 +94,7 @@ def stage_conversion(
     cumulative_conversion``.
     """
     steps = funnel_stages(stages)
-    ev = _stage_events(
+    ev = field_history(
         stage_events,
         entity=entity,
         field=stage_field,
@@ -101,29 +112,20 @@ def stage_conversion(
     per_record = ev.group_by("__rid").agg(
         nw.col("__t").min().alias("__first_t"), nw.col("__pos").max().alias("__ev_pos")
     )
-    first = per_record.select("__rid", "__first_t")
     dims = as_list(by)
     if opportunities is not None:
         opps = lazy(opportunities, name="opportunities", like=ev)
         require(opps, [opportunity_id, stage, created_at, *dims], what="opportunities")
         oschema = opps.collect_schema()
-        current = funnel_position(steps, stage)
-        if window_days is not None:
-            entered = (
-                naive(oschema, stage_entered_at)
-                if stage_entered_at in oschema.names()
-                else nw.lit(None, dtype=nw.Datetime("us"))
-            )
-            current_t = entered
-        else:
-            current_t = nw.lit(None, dtype=nw.Datetime("us"))
+        no_time = nw.lit(None, dtype=nw.Datetime("us"))
+        entered = naive(oschema, stage_entered_at) if has(opps, stage_entered_at) else no_time
         pop = opps.select(
             nw.col(opportunity_id).alias("__rid"),
             naive(oschema, created_at).alias("__created"),
-            current.alias("__cur_pos"),
-            current_t.alias("__cur_t"),
+            funnel_position(steps, stage).alias("__cur_pos"),
+            (entered if window_days is not None else no_time).alias("__cur_t"),
             *dims,
-        ).join(first, on="__rid", how="left")
+        ).join(per_record.select("__rid", "__first_t"), on="__rid", how="left")
         pop = pop.with_columns(nw.coalesce("__created", "__first_t").alias("__cohort"))
     else:
         if dims:
@@ -131,11 +133,29 @@ def stage_conversion(
                 "stage_conversion(by=...) needs opportunities= to take the columns from",
                 hint="pass opportunities=frames['opportunities']",
             )
-        pop = first.with_columns(
+        pop = per_record.select("__rid", "__first_t").with_columns(
             nw.col("__first_t").alias("__cohort"),
             nw.lit(None, dtype=nw.Int64()).alias("__cur_pos"),
             nw.lit(None, dtype=nw.Datetime("us")).alias("__cur_t"),
         )
+    pop = _with_furthest_step(pop, ev, per_record, window_days)
+    pop, keys = keyed(pop, by=dims, every=every, time=nw.col("__cohort"), what="opportunities")
+    counts = aggregate(
+        pop,
+        keys,
+        [count_if(nw.col("__reached") >= s.position).alias(f"__r{s.position}") for s in steps],
+    )
+    return back(sort_keys(_step_rows(counts, keys, steps), [*keys, "stage_order"]), stage_events)
+
+
+def _with_furthest_step(
+    pop: nw.LazyFrame[Any],
+    ev: nw.LazyFrame[Any],
+    per_record: nw.LazyFrame[Any],
+    window_days: int | None,
+) -> nw.LazyFrame[Any]:
+    """Each record of the cohort population with ``__reached``: the furthest step its events
+    or its current stage show (within ``window_days`` of entry, if given); at least step 1."""
     if window_days is not None:
         limit = nw.col("__cohort").dt.offset_by(f"{int(window_days)}d")
         timed = ev.join(pop.select("__rid", "__cohort"), on="__rid", how="inner")
@@ -145,36 +165,36 @@ def stage_conversion(
     else:
         cur_ok = nw.lit(True)
         best = per_record.select("__rid", "__ev_pos")
-    pop = pop.join(best, on="__rid", how="left").with_columns(
+    return pop.join(best, on="__rid", how="left").with_columns(
         nw.max_horizontal(
             nw.col("__ev_pos").fill_null(1),
             nw.when(cur_ok).then(nw.col("__cur_pos")).otherwise(1).fill_null(1),
         ).alias("__reached")
     )
-    pop, keys = keyed(pop, by=dims, every=every, time=nw.col("__cohort"), what="opportunities")
-    counts = aggregate(
-        pop,
-        keys,
-        [count_if(nw.col("__reached") >= s.position).alias(f"__r{s.position}") for s in steps],
-    )
+
+
+def _step_rows(
+    counts: nw.LazyFrame[Any], keys: list[str], steps: list[FunnelStage]
+) -> nw.LazyFrame[Any]:
+    """The reached counts (one ``__r<k>`` column per step) as one row per group and step,
+    with the step and cumulative conversions."""
     # Long form in one pass over the counts (a concat per step would recompute them).
     names = [f"__r{s.position}" for s in steps]
     long = counts.unpivot(on=names, index=keys, variable_name="__var", value_name="reached")
-    order = nw.when(nw.col("__var") == names[0]).then(nw.lit(1, dtype=nw.Int64()))
-    label = nw.when(nw.col("__var") == names[0]).then(nw.lit(steps[0].name))
-    for s, n in zip(steps[1:], names[1:], strict=True):
-        order = order.when(nw.col("__var") == n).then(nw.lit(s.position, dtype=nw.Int64()))
-        label = label.when(nw.col("__var") == n).then(nw.lit(s.name))
-    long = long.with_columns(order.alias("stage_order"), label.alias("stage"))
-    reached = nw.col("reached")
-    previous = (
-        reached.shift(1).over(*keys, order_by="stage_order")
-        if keys
-        else reached.shift(1).over(order_by="stage_order")
+    var = nw.col("__var")
+    long = long.with_columns(
+        lookup(var, {n: s.position for n, s in zip(names, steps, strict=True)}, nw.Int64()).alias(
+            "stage_order"
+        ),
+        lookup(var, {n: s.name for n, s in zip(names, steps, strict=True)}, nw.String()).alias(
+            "stage"
+        ),
     )
+    reached = nw.col("reached")
+    previous = per_group(reached.shift(1), keys, order_by="stage_order")
     # Every record reached step 1, so step 1 holds the most: the cumulative denominator.
-    top = reached.max().over(*keys) if keys else reached.max()
-    out = long.select(
+    top = per_group(reached.max(), keys)
+    return long.select(
         *keys,
         "stage",
         "stage_order",
@@ -182,7 +202,6 @@ def stage_conversion(
         safe_div(reached, previous).alias("step_conversion"),
         safe_div(reached, top).alias("cumulative_conversion"),
     )
-    return back(sort_keys(out, [*keys, "stage_order"]), stage_events)
 
 
 def _linked_opportunities(
@@ -203,6 +222,18 @@ def _events(stage_events: Any, like: nw.LazyFrame[Any]) -> nw.LazyFrame[Any] | N
     return ev
 
 
+@kpi(
+    title="Lead-to-opportunity conversion",
+    unit="share",
+    basis="people by creation period",
+    owner=MARKETING,
+    driver="Lead quality, speed to lead and SDR follow-up.",
+    remediation="Split by source and segment; cut sources that do not convert and fix "
+    "follow-up where leads go untouched.",
+    inputs=("people",),
+    example='lead_to_opportunity(people, opportunities, by="lead_source")',
+    headline="conversion_rate",
+)
 def lead_to_opportunity(
     people: FrameT,
     opportunities: Any = None,
@@ -240,20 +271,22 @@ def lead_to_opportunity(
         converted_opportunity_id=converted_opportunity_id,
         is_converted=is_converted,
     )
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="people"
-    )
-    out = aggregate(
-        lf,
-        keys,
-        [
-            nw.len().cast(nw.Int64).alias("leads"),
-            count_if(nw.col("__converted")).alias("converted"),
-        ],
-    ).with_columns(safe_div(nw.col("converted"), nw.col("leads")).alias("conversion_rate"))
-    return back(sort_keys(out, keys), people)
+    lf, keys = keyed(lf, by=by, every=every, time=created_at, what="people")
+    return _rate(lf, keys, people, ("leads", "converted"), nw.col("__converted"))
 
 
+@kpi(
+    title="MQL-to-SQL conversion",
+    unit="share",
+    basis="people by MQL period",
+    owner=MARKETING,
+    driver="MQL scoring threshold and sales acceptance.",
+    remediation="Review rejected MQLs with sales; retune the scoring threshold or the "
+    "definition of an MQL.",
+    inputs=("people",),
+    example="mql_to_sql(people, opportunities=opportunities)",
+    headline="conversion_rate",
+)
 def mql_to_sql(
     people: FrameT,
     *,
@@ -296,13 +329,21 @@ def mql_to_sql(
         converted_opportunity_id=converted_opportunity_id,
         is_converted=is_converted,
     )
-    lf, keys = keyed(lf, by=by, every=every, time=naive(lf.collect_schema(), mql_at), what="people")
-    out = aggregate(
-        lf, keys, [nw.len().cast(nw.Int64).alias("mqls"), count_if(nw.col("__sql")).alias("sqls")]
-    ).with_columns(safe_div(nw.col("sqls"), nw.col("mqls")).alias("conversion_rate"))
-    return back(sort_keys(out, keys), people)
+    lf, keys = keyed(lf, by=by, every=every, time=mql_at, what="people")
+    return _rate(lf, keys, people, ("mqls", "sqls"), nw.col("__sql"))
 
 
+@kpi(
+    title="Opportunity-to-win conversion",
+    unit="share",
+    basis="deals by creation period (open deals stay in the denominator)",
+    owner=SALES,
+    driver="Qualification at entry and win rate.",
+    remediation="Read with the cohort's age; compare mature cohorts by segment and source.",
+    inputs=("opportunities",),
+    example='opportunity_to_win(opportunities, every="1mo")',
+    headline="conversion_rate",
+)
 def opportunity_to_win(
     opportunities: FrameT,
     *,
@@ -322,17 +363,52 @@ def opportunity_to_win(
     """
     lf = lazy(opportunities, name="opportunities")
     require(lf, [created_at, is_won], what="opportunities")
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
-    )
-    out = aggregate(
+    lf, keys = keyed(lf, by=by, every=every, time=created_at, what="opportunities")
+    return _rate(lf, keys, opportunities, ("opportunities", "won"), won_flag(is_won))
+
+
+def _rate(
+    lf: nw.LazyFrame[Any], keys: list[str], like: FrameT, names: tuple[str, str], hit: nw.Expr
+) -> FrameT:
+    """Per group: the rows, those meeting ``hit`` and ``conversion_rate``, the share of them
+    (``names``: what the two counts are called)."""
+    rows, hits = names
+    return summarize(
         lf,
         keys,
-        [nw.len().cast(nw.Int64).alias("opportunities"), count_if(won_flag(is_won)).alias("won")],
-    ).with_columns(safe_div(nw.col("won"), nw.col("opportunities")).alias("conversion_rate"))
-    return back(sort_keys(out, keys), opportunities)
+        [nw.len().cast(nw.Int64).alias(rows), count_if(hit).alias(hits)],
+        like,
+        then=[safe_div(nw.col(hits), nw.col(rows)).alias("conversion_rate")],
+    )
 
 
+def _leakage_on_snapshot(ctx: RunContext) -> Any:
+    """``revgov metrics --kpi funnel_leakage``: stage conversion by period (monthly unless
+    ``--every`` says otherwise), then its leakage against the targets, if any."""
+    conversion = stage_conversion(
+        ctx["stage_events"],
+        stages=ctx.pipelines,
+        opportunities=ctx["opportunities"],
+        by=ctx.by,
+        every=ctx.every or "1mo",
+    )
+    return funnel_leakage(conversion, targets=ctx.frames.get("targets"), by=ctx.by)
+
+
+@kpi(
+    title="Funnel leakage",
+    unit="deals",
+    basis="the latest cohort period against the previous one and against step targets",
+    owner=REVENUE_OPERATIONS,
+    driver="The conversion step that fell most.",
+    remediation="Work the flagged step first: review its lost deals and its exit criteria.",
+    inputs=("stage_events", "opportunities"),
+    example="funnel_leakage(stage_conversion(stage_events, stages=config.pipelines, "
+    'opportunities=opportunities, every="1mo"), targets=targets)',
+    by_entities=("opportunities",),
+    run=_leakage_on_snapshot,
+    takes_every=True,
+)
 def funnel_leakage(
     conversion: FrameT,
     *,
@@ -379,14 +455,10 @@ def funnel_leakage(
         nw.col("__prev").alias("previous_period"),
     )
     cur = lf.filter(nw.col(PERIOD) == nw.col("__cur"))
-    entered = (
-        nw.col("reached").shift(1).over(*keys, order_by="stage_order")
-        if keys
-        else nw.col("reached").shift(1).over(order_by="stage_order")
+    entered = per_group(nw.col("reached").shift(1), keys, order_by="stage_order")
+    joined = _with_targets(
+        cur.with_columns(entered.alias("__entered")), targets, keys, target_metric, target_amount
     )
-    joined = cur.with_columns(entered.alias("__entered"))
-    target_col = _target_expr(targets, joined, keys, target_metric, target_amount)
-    joined = target_col(joined)
     step = nw.col("step_conversion")
     entered = nw.col("__entered").cast(nw.Float64)
     out = joined.with_columns(
@@ -394,10 +466,9 @@ def funnel_leakage(
         (entered * (nw.col("previous_step_conversion") - step)).alias("lost_vs_previous"),
         (entered * (nw.col("target_step_conversion") - step)).alias("lost_vs_target"),
     )
-    part = keys if keys else []
 
     def biggest(col: str) -> nw.Expr:
-        top = nw.col(col).max().over(*part) if part else nw.col(col).max()
+        top = per_group(nw.col(col).max(), keys)
         return ((nw.col(col) == top) & (nw.col(col) > 0)).fill_null(False)
 
     out = out.with_columns(
@@ -422,27 +493,22 @@ def funnel_leakage(
     return back(sort_keys(out, [*keys, "stage_order"]), conversion)
 
 
-def _target_expr(
+def _with_targets(
+    lf: nw.LazyFrame[Any],
     targets: Mapping[str, float] | Any,
-    frame: nw.LazyFrame[Any],
     keys: Sequence[str],
     target_metric: str,
     target_amount: str,
-) -> Any:
-    if targets is None:
-        return lambda lf: lf.with_columns(
-            nw.lit(None, dtype=nw.Float64()).alias("target_step_conversion")
-        )
-    if isinstance(targets, Mapping):
-        items = [(str(k).lower(), float(v)) for k, v in targets.items()]
-        if not items:
-            return _target_expr(None, frame, keys, target_metric, target_amount)
-        low = nw.col("stage").str.to_lowercase()
-        chain = nw.when(low == items[0][0]).then(nw.lit(items[0][1], dtype=nw.Float64()))
-        for name, value in items[1:]:
-            chain = chain.when(low == name).then(nw.lit(value, dtype=nw.Float64()))
-        return lambda lf: lf.with_columns(chain.alias("target_step_conversion"))
-    tg = lazy(targets, name="targets", like=frame)
+) -> nw.LazyFrame[Any]:
+    """``lf`` with ``target_step_conversion`` per stage: from a mapping of stage to target,
+    or from the ``step_conversion:<stage>`` rows of a targets frame; null without targets."""
+    if targets is None or isinstance(targets, Mapping):
+        values: dict[str, float] = {}
+        for k, v in (targets or {}).items():
+            values.setdefault(str(k).lower(), float(v))  # the first spelling of a stage wins
+        stage = nw.col("stage").str.to_lowercase()
+        return lf.with_columns(lookup(stage, values, nw.Float64()).alias("target_step_conversion"))
+    tg = lazy(targets, name="targets", like=lf)
     require(tg, [target_metric, target_amount], what="targets")
     prefix = "step_conversion:"
     shared = [k for k in keys if has(tg, k)]
@@ -454,9 +520,5 @@ def _target_expr(
         .group_by([*shared, "__stage"])
         .agg(nw.col(target_amount).cast(nw.Float64).mean().alias("target_step_conversion"))
     )
-
-    def attach(lf: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
-        with_key = lf.with_columns(nw.col("stage").str.to_lowercase().alias("__stage"))
-        return null_safe_join(with_key, rows, [*shared, "__stage"], how="left").drop("__stage")
-
-    return attach
+    with_key = lf.with_columns(nw.col("stage").str.to_lowercase().alias("__stage"))
+    return null_safe_join(with_key, rows, [*shared, "__stage"], how="left").drop("__stage")

@@ -10,23 +10,35 @@ import narwhals as nw
 from revgov.config import ICP
 from revgov.definitions.icp import Firmographics, icp_fit
 from revgov.errors import MetricInputError
+from revgov.metrics._deals import open_at
 from revgov.metrics._frames import (
     Columns,
     FrameT,
     as_list,
-    back,
-    has,
+    column_or_null,
     lazy,
     require,
     safe_div,
-    sort_keys,
 )
-from revgov.metrics._kpi import aggregate, close_time, closed_flag, count_if, keyed
+from revgov.metrics._kpi import count_if, keyed, summarize
 from revgov.metrics._time import naive, naive_utc
+from revgov.metrics.registry import MARKETING, SALES, kpi
 
 __all__ = ["buying_group_coverage", "icp_fit_rate"]
 
 
+@kpi(
+    title="ICP fit rate",
+    unit="share",
+    basis="new records (people or accounts) by creation period; [icp] in revgov.toml",
+    owner=MARKETING,
+    driver="Targeting of campaigns and lists.",
+    remediation="Cut sources and campaigns that bring poor-fit records; enrich records "
+    "with missing firmographics.",
+    inputs=("people",),
+    example="icp_fit_rate(accounts, config.icp)",
+    headline="icp_fit_rate",
+)
 def icp_fit_rate(
     records: FrameT,
     icp: ICP,
@@ -66,20 +78,32 @@ def icp_fit_rate(
         )
     fit, labels = found
     lf = lf.with_columns(fit.alias("__fit"))
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="records"
-    )
-    out = aggregate(
+    lf, keys = keyed(lf, by=by, every=every, time=created_at, what="records")
+    return summarize(
         lf,
         keys,
         [nw.len().cast(nw.Int64).alias("records"), count_if(nw.col("__fit")).alias("icp_fit")],
-    ).with_columns(
-        safe_div(nw.col("icp_fit"), nw.col("records")).alias("icp_fit_rate"),
-        nw.lit(", ".join(labels)).alias("criteria"),
+        records,
+        then=[
+            safe_div(nw.col("icp_fit"), nw.col("records")).alias("icp_fit_rate"),
+            nw.lit(", ".join(labels)).alias("criteria"),
+        ],
     )
-    return back(sort_keys(out, keys), records)
 
 
+@kpi(
+    title="Buying-group coverage",
+    unit="people per deal; share",
+    basis="deals open at as_of; activity in the lookback window",
+    owner=SALES,
+    driver="Multi-threading: how many people and roles reps engage.",
+    remediation="Map the buying group on every deal past discovery; bring in the missing "
+    "roles (economic buyer, champion) before proposal.",
+    inputs=("opportunities", "people", "activities"),
+    example="buying_group_coverage(opportunities, people, activities, as_of=as_of)",
+    headline="mean_contacts",
+    headline_unit="people per deal",
+)
 def buying_group_coverage(
     opportunities: FrameT,
     people: Any,
@@ -125,46 +149,22 @@ def buying_group_coverage(
     require(op, [opportunity_id, account_id, created_at, is_won, *dims], what="opportunities")
     require(pp, ["person_id", "account_id"], what="people")
     require(ac, ["person_id", "occurred_at"], what="activities")
-    if not has(op, is_closed):
-        op = op.with_columns(nw.lit(None, dtype=nw.Boolean()).alias(is_closed))
-    closed_by_then = closed_flag(is_closed, is_won) & (
-        close_time(op, closed_at, close_date) <= nw.lit(cutoff)
-    ).fill_null(True)
-    created = naive(op.collect_schema(), created_at)
-    open_deals = op.filter((created <= nw.lit(cutoff)) & ~closed_by_then).select(
+    open_now = open_at(
+        op,
+        cutoff,
+        created_at=created_at,
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
+    open_deals = op.filter(open_now).select(
         nw.col(opportunity_id).alias("__oid"),
         nw.col(account_id).alias("__acc"),
-        created.alias("__created"),
+        naive(op.collect_schema(), created_at).alias("__created"),
         *dims,
     )
-    at = naive(ac.collect_schema(), "occurred_at")
-    recent = ac.filter((at > nw.lit(since)) & (at <= nw.lit(cutoff))).filter(
-        ~nw.col("person_id").is_null()
-    )
-    person_cols = [nw.col("person_id").alias("__pid"), nw.col("account_id").alias("__pacc")]
-    person_cols.append(
-        nw.col(role).alias("__role")
-        if has(pp, role)
-        else nw.lit(None, dtype=nw.String()).alias("__role")
-    )
-    persons = pp.select(*person_cols).unique(["__pid"])
-    acts = recent.select(
-        nw.col("person_id").alias("__pid"),
-        (
-            nw.col("opportunity_id")
-            if has(ac, "opportunity_id")
-            else nw.lit(None, dtype=nw.String())
-        ).alias("__aoid"),
-    ).join(persons, on="__pid", how="left")
-    by_deal = acts.filter(~nw.col("__aoid").is_null()).select(
-        nw.col("__aoid").alias("__oid"), "__pid", "__role"
-    )
-    by_account = (
-        acts.filter(~nw.col("__pacc").is_null())
-        .join(open_deals.select("__oid", "__acc"), left_on="__pacc", right_on="__acc", how="inner")
-        .select("__oid", "__pid", "__role")
-    )
-    pairs = nw.concat([by_deal, by_account]).unique(["__oid", "__pid"])
+    pairs = _engaged(open_deals, pp, ac, since=since, cutoff=cutoff, role=role)
     contacts = pairs.group_by("__oid").agg(nw.len().cast(nw.Int64).alias("__contacts"))
     roles = (
         pairs.filter(~nw.col("__role").is_null())
@@ -180,28 +180,50 @@ def buying_group_coverage(
     per_deal, keys = keyed(
         per_deal, by=dims, every=every, time=nw.col("__created"), what="opportunities"
     )
-    c = nw.col("__contacts")
-    out = (
-        aggregate(
-            per_deal,
-            keys,
-            [
-                nw.len().cast(nw.Int64).alias("open_opportunities"),
-                c.cast(nw.Float64).mean().alias("mean_contacts"),
-                c.cast(nw.Float64).median().alias("median_contacts"),
-                nw.col("__roles").cast(nw.Float64).mean().alias("mean_roles"),
-                count_if(c >= min_contacts).alias("__multi"),
-                count_if(c == 1).alias("__single"),
-                count_if(c == 0).alias("__dark"),
-            ],
-        )
-        .with_columns(
-            safe_div(nw.col("__multi"), nw.col("open_opportunities")).alias("multi_threaded_share"),
-            safe_div(nw.col("__single"), nw.col("open_opportunities")).alias(
-                "single_threaded_share"
-            ),
-            safe_div(nw.col("__dark"), nw.col("open_opportunities")).alias("dark_share"),
-        )
-        .drop("__multi", "__single", "__dark")
+    c, deals = nw.col("__contacts"), nw.len()
+    aggs = [
+        deals.cast(nw.Int64).alias("open_opportunities"),
+        c.cast(nw.Float64).mean().alias("mean_contacts"),
+        c.cast(nw.Float64).median().alias("median_contacts"),
+        nw.col("__roles").cast(nw.Float64).mean().alias("mean_roles"),
+        safe_div(count_if(c >= min_contacts), deals).alias("multi_threaded_share"),
+        safe_div(count_if(c == 1), deals).alias("single_threaded_share"),
+        safe_div(count_if(c == 0), deals).alias("dark_share"),
+    ]
+    return summarize(per_deal, keys, aggs, opportunities)
+
+
+def _engaged(
+    open_deals: nw.LazyFrame[Any],
+    people: nw.LazyFrame[Any],
+    activities: nw.LazyFrame[Any],
+    *,
+    since: datetime,
+    cutoff: datetime,
+    role: str,
+) -> nw.LazyFrame[Any]:
+    """(deal, person, role) of the people engaged on each open deal: an activity after
+    ``since`` and by ``cutoff`` that names the deal, or names them while they belong to the
+    deal's account."""
+    at = naive(activities.collect_schema(), "occurred_at")
+    recent = activities.filter((at > nw.lit(since)) & (at <= nw.lit(cutoff))).filter(
+        ~nw.col("person_id").is_null()
     )
-    return back(sort_keys(out, keys), opportunities)
+    persons = people.select(
+        nw.col("person_id").alias("__pid"),
+        nw.col("account_id").alias("__pacc"),
+        column_or_null(people, role, nw.String()).alias("__role"),
+    ).unique(["__pid"])
+    acts = recent.select(
+        nw.col("person_id").alias("__pid"),
+        column_or_null(activities, "opportunity_id", nw.String()).alias("__aoid"),
+    ).join(persons, on="__pid", how="left")
+    by_deal = acts.filter(~nw.col("__aoid").is_null()).select(
+        nw.col("__aoid").alias("__oid"), "__pid", "__role"
+    )
+    by_account = (
+        acts.filter(~nw.col("__pacc").is_null())
+        .join(open_deals.select("__oid", "__acc"), left_on="__pacc", right_on="__acc", how="inner")
+        .select("__oid", "__pid", "__role")
+    )
+    return nw.concat([by_deal, by_account]).unique(["__oid", "__pid"])

@@ -10,11 +10,13 @@ import narwhals as nw
 
 from revgov.config import KPIChoices
 from revgov.errors import MetricInputError
+from revgov.metrics._deals import created_aggs, won_aggs
 from revgov.metrics._frames import (
     Columns,
     FrameT,
     as_list,
     back,
+    column_or_null,
     full_join,
     has,
     lazy,
@@ -22,8 +24,16 @@ from revgov.metrics._frames import (
     safe_div,
     sort_keys,
 )
-from revgov.metrics._kpi import PERIOD, close_time, total, won_flag
+from revgov.metrics._kpi import (
+    PERIOD,
+    absent_as_zero,
+    close_time,
+    period_of,
+    total,
+    won_flag,
+)
 from revgov.metrics._time import naive, parse_every, period_start
+from revgov.metrics.registry import FINANCE, MARKETING, kpi
 
 __all__ = [
     "NEW_BUSINESS_TYPES",
@@ -65,10 +75,8 @@ def _acquisition(
     shifted = naive(sp.collect_schema(), spend_period)
     if lag:
         shifted = shifted.dt.offset_by(f"{lag}mo")
-    spent = (
-        sp.with_columns(period_start(shifted, step).alias(PERIOD))
-        .group_by([*dims, PERIOD])
-        .agg(total(nw.col(spend_amount)).alias("spend"), nw.len().alias("__spend_rows"))
+    spent = _spend(
+        sp.with_columns(period_start(shifted, step).alias(PERIOD)), [*dims, PERIOD], spend_amount
     )
     new = won_flag(is_won)
     if has(op, deal_type):
@@ -95,19 +103,32 @@ def _acquisition(
     )
     # A side missing from the join had no rows (0); a null from the sums stays unknown.
     joined = full_join(spent, won, [*dims, PERIOD]).with_columns(
-        nw.when(nw.col("__spend_rows").is_null())
-        .then(0.0)
-        .otherwise(nw.col("spend"))
-        .alias("spend"),
-        nw.when(nw.col("new_customers").is_null())
-        .then(0.0)
-        .otherwise(nw.col("new_arr"))
-        .alias("new_arr"),
+        absent_as_zero("spend", "__spend_rows"),
+        absent_as_zero("new_arr", "new_customers"),
         nw.col("new_customers").fill_null(0),
     )
     return joined, [*dims, PERIOD]
 
 
+def _spend(sp: nw.LazyFrame[Any], keys: list[str], amount: str) -> nw.LazyFrame[Any]:
+    """Spend per group of ``keys`` (``__spend_rows`` marks the groups that have lines)."""
+    return sp.group_by(keys).agg(
+        total(nw.col(amount)).alias("spend"), nw.len().alias("__spend_rows")
+    )
+
+
+@kpi(
+    title="Customer acquisition cost",
+    unit="currency per customer",
+    basis="spend lagged by kpis.cac_spend_lag_months against new customers won",
+    owner=FINANCE,
+    driver="Spend efficiency and win rate of new business.",
+    remediation="Compare by channel (channel_efficiency); move budget from channels with "
+    "the lowest bookings per spend.",
+    inputs=("spend", "opportunities"),
+    example="cac(spend, opportunities, choices=config.kpis)",
+    by_entities=("spend", "opportunities"),
+)
 def cac(
     spend: FrameT,
     opportunities: Any,
@@ -171,6 +192,17 @@ def cac(
     return back(sort_keys(out, keys), spend)
 
 
+@kpi(
+    title="CAC payback",
+    unit="months",
+    basis="spend lagged by kpis.cac_spend_lag_months; new ARR x kpis.gross_margin",
+    owner=FINANCE,
+    driver="CAC, deal size and gross margin.",
+    remediation="Raise deal size or margin, or cut spend in channels with the longest payback.",
+    inputs=("spend", "opportunities"),
+    example="cac_payback_months(spend, opportunities, choices=config.kpis)",
+    by_entities=("spend", "opportunities"),
+)
 def cac_payback_months(
     spend: FrameT,
     opportunities: Any,
@@ -247,36 +279,38 @@ def _outcomes(
     closed_at: str,
     close_date: str,
 ) -> nw.LazyFrame[Any]:
-    """Pipeline created and bookings won per ``keys`` (and period)."""
+    """Pipeline created and bookings won per ``keys`` (and period); a side without deals is
+    null until :func:`_filled_outcomes`."""
     group = [*keys, PERIOD] if every else list(keys)
-    schema = op.collect_schema()
     created = op
     won = op.filter(won_flag(is_won))
     if every:
-        created = created.with_columns(period_start(naive(schema, created_at), every).alias(PERIOD))
+        created = created.with_columns(period_of(op, created_at, every))
         won = won.with_columns(
             period_start(close_time(op, closed_at, close_date), every).alias(PERIOD)
         )
-    made = created.group_by(group).agg(
-        nw.len().cast(nw.Int64).alias("opportunities"),
-        total(nw.col(amount)).alias("pipeline_amount"),
-    )
-    booked = won.group_by(group).agg(
-        nw.len().cast(nw.Int64).alias("won_deals"), total(nw.col(amount)).alias("bookings")
-    )
-    # No deals on a side: 0; deals whose amounts are all blank: null (unknown), kept.
-    return full_join(made, booked, group).with_columns(
-        nw.when(nw.col("opportunities").is_null())
-        .then(0.0)
-        .otherwise(nw.col("pipeline_amount"))
-        .alias("pipeline_amount"),
-        nw.when(nw.col("won_deals").is_null())
-        .then(0.0)
-        .otherwise(nw.col("bookings"))
-        .alias("bookings"),
+    made = created.group_by(group).agg(*created_aggs(amount))
+    booked = won.group_by(group).agg(*won_aggs(amount))
+    return full_join(made, booked, group)
+
+
+def _filled_outcomes() -> list[nw.Expr]:
+    """The columns of :func:`_outcomes` after the last join: no deals on a side is 0; deals
+    whose amounts are all blank stay null (unknown)."""
+    return [
         nw.col("opportunities").fill_null(0),
+        absent_as_zero("pipeline_amount", "opportunities"),
         nw.col("won_deals").fill_null(0),
-    )
+        absent_as_zero("bookings", "won_deals"),
+    ]
+
+
+def _per(unit: str) -> list[nw.Expr]:
+    """Pipeline and bookings per unit of ``unit`` (a column): ``*_per_<unit>``."""
+    return [
+        safe_div(nw.col("pipeline_amount"), nw.col(unit)).alias(f"pipeline_per_{unit}"),
+        safe_div(nw.col("bookings"), nw.col(unit)).alias(f"bookings_per_{unit}"),
+    ]
 
 
 _RESERVED = ("channel", "campaign_id", "name", "cost", "spend", PERIOD)
@@ -291,6 +325,18 @@ def _check_dims(dims: Sequence[str], what: str) -> None:
         )
 
 
+@kpi(
+    title="Channel efficiency",
+    unit="currency per currency",
+    basis="deals by creation (pipeline) and close (bookings) period; spend by period",
+    owner=MARKETING,
+    driver="Channel mix and cost per opportunity.",
+    remediation="Shift budget toward channels with the highest bookings per spend; pause "
+    "channels that create pipeline that does not close.",
+    inputs=("opportunities", "spend"),
+    example="channel_efficiency(opportunities, spend, campaigns=campaigns)",
+    by_entities=("opportunities", "spend"),
+)
 def channel_efficiency(
     opportunities: FrameT,
     spend: Any,
@@ -327,13 +373,10 @@ def channel_efficiency(
     dims = as_list(by)
     _check_dims(dims, "channel_efficiency")
     op = lazy(opportunities, name="opportunities")
-    sp = lazy(spend, name="spend", like=op)
     require(op, [amount, is_won, created_at, *dims], what="opportunities")
-    require(sp, [spend_period, spend_amount], what="spend")
-    if dims:
-        require(sp, dims, what="spend (by= splits spend too)")
-    deal_channel = nw.col(channel) if has(op, channel) else nw.lit(None, dtype=nw.String())
-    spend_ch = nw.col(spend_channel) if has(sp, spend_channel) else nw.lit(None, dtype=nw.String())
+    sp = _spend_lines(spend, op, dims, step, period=spend_period, amount=spend_amount)
+    deal_channel = column_or_null(op, channel, nw.String())
+    spend_ch = column_or_null(sp, spend_channel, nw.String())
     if campaigns is not None:
         cp = lazy(campaigns, name="campaigns", like=op)
         require(cp, ["campaign_id", "channel"], what="campaigns")
@@ -346,10 +389,9 @@ def channel_efficiency(
         if has(sp, "campaign_id"):
             sp = sp.join(lookup, left_on="campaign_id", right_on="__cid", how="left")
             spend_ch = nw.coalesce(spend_ch, nw.col("__cch"))
-    op = op.with_columns(deal_channel.alias("channel"))
     keys = ["channel", *dims]
     outcomes = _outcomes(
-        op,
+        op.with_columns(deal_channel.alias("channel")),
         keys=keys,
         every=step,
         amount=amount,
@@ -358,39 +400,26 @@ def channel_efficiency(
         closed_at=closed_at,
         close_date=close_date,
     )
-    sp = sp.with_columns(spend_ch.alias("channel"))
-    if step:
-        keys = [*keys, PERIOD]
-        sp = sp.with_columns(
-            period_start(naive(sp.collect_schema(), spend_period), step).alias(PERIOD)
-        )
-    spent = sp.group_by(keys).agg(
-        total(nw.col(spend_amount)).alias("spend"), nw.len().alias("__spend_rows")
+    keys += [PERIOD] if step else []
+    spent = _spend(sp.with_columns(spend_ch.alias("channel")), keys, spend_amount)
+    out = full_join(spent, outcomes, keys).select(
+        *keys, absent_as_zero("spend", "__spend_rows"), *_filled_outcomes()
     )
-    joined = full_join(spent, outcomes, keys)
-    out = joined.select(
-        *keys,
-        nw.when(nw.col("__spend_rows").is_null())
-        .then(0.0)
-        .otherwise(nw.col("spend"))
-        .alias("spend"),
-        nw.col("opportunities").fill_null(0),
-        nw.when(nw.col("opportunities").is_null())
-        .then(0.0)
-        .otherwise(nw.col("pipeline_amount"))
-        .alias("pipeline_amount"),
-        nw.col("won_deals").fill_null(0),
-        nw.when(nw.col("won_deals").is_null())
-        .then(0.0)
-        .otherwise(nw.col("bookings"))
-        .alias("bookings"),
-    ).with_columns(
-        safe_div(nw.col("pipeline_amount"), nw.col("spend")).alias("pipeline_per_spend"),
-        safe_div(nw.col("bookings"), nw.col("spend")).alias("bookings_per_spend"),
-    )
-    return back(sort_keys(out, keys), opportunities)
+    return back(sort_keys(out.with_columns(*_per("spend")), keys), opportunities)
 
 
+@kpi(
+    title="Campaign efficiency",
+    unit="currency per currency",
+    basis="deals by primary campaign; campaign cost or spend lines",
+    owner=MARKETING,
+    driver="Campaign targeting and offer.",
+    remediation="Retire campaigns with no pipeline after their window; scale the ones "
+    "with the best bookings per cost.",
+    inputs=("opportunities", "campaigns"),
+    example="campaign_efficiency(opportunities, campaigns, spend=spend)",
+    by_entities=("opportunities", "spend"),
+)
 def campaign_efficiency(
     opportunities: FrameT,
     campaigns: Any,
@@ -447,56 +476,60 @@ def campaign_efficiency(
     keys = ["campaign_id", *dims, *([PERIOD] if step else [])]
     costs: nw.LazyFrame[Any] | None = None
     if spend is not None:
-        sp = lazy(spend, name="spend", like=op)
-        require(sp, [spend_period, spend_amount, "campaign_id"], what="spend")
-        if dims:
-            require(sp, dims, what="spend (by= splits spend too)")
+        sp = _spend_lines(
+            spend, op, dims, step, period=spend_period, amount=spend_amount, also=["campaign_id"]
+        )
         sp = sp.filter(~nw.col("campaign_id").is_null())
-        if step:
-            sp = sp.with_columns(
-                period_start(naive(sp.collect_schema(), spend_period), step).alias(PERIOD)
-            )
         costs = sp.group_by(keys).agg(total(nw.col(spend_amount)).alias("__spend"))
     info = cp.select(
         "campaign_id",
-        nw.col("name") if has(cp, "name") else nw.lit(None, dtype=nw.String()).alias("name"),
-        nw.col("channel")
-        if has(cp, "channel")
-        else nw.lit(None, dtype=nw.String()).alias("channel"),
-        (nw.col("cost") if has(cp, "cost") else nw.lit(None, dtype=nw.Float64()))
-        .cast(nw.Float64)
-        .alias("__cost"),
+        column_or_null(cp, "name", nw.String()).alias("name"),
+        column_or_null(cp, "channel", nw.String()).alias("channel"),
+        column_or_null(cp, "cost", nw.Float64()).cast(nw.Float64).alias("__cost"),
     ).unique(["campaign_id"])
-    if step or dims:
+    joined, cost = _with_costs(outcomes, info, costs, keys, split=bool(step or dims))
+    out = joined.select(
+        "campaign_id", "name", "channel", *keys[1:], cost.alias("cost"), *_filled_outcomes()
+    )
+    return back(sort_keys(out.with_columns(*_per("cost")), keys), opportunities)
+
+
+def _with_costs(
+    outcomes: nw.LazyFrame[Any],
+    info: nw.LazyFrame[Any],
+    costs: nw.LazyFrame[Any] | None,
+    keys: list[str],
+    *,
+    split: bool,
+) -> tuple[nw.LazyFrame[Any], nw.Expr]:
+    """Campaign outcomes with each campaign's details and its cost: the spend lines naming it,
+    else (over all time and groups only) its own ``cost``. Unsplit, every campaign is listed,
+    with deals or not."""
+    if split:
         base = outcomes if costs is None else full_join(costs, outcomes, keys)
         joined = base.join(info, on="campaign_id", how="left")
-        cost = nw.col("__spend") if costs is not None else nw.lit(None, dtype=nw.Float64())
-    else:
-        every_campaign = full_join(info.select("campaign_id"), outcomes, keys)
-        joined = every_campaign.join(info, on="campaign_id", how="left")
-        if costs is not None:
-            joined = joined.join(costs, on="campaign_id", how="left")
-            cost = nw.coalesce(nw.col("__spend"), nw.col("__cost"))
-        else:
-            cost = nw.col("__cost")
-    out = joined.select(
-        "campaign_id",
-        "name",
-        "channel",
-        *keys[1:],
-        cost.alias("cost"),
-        nw.col("opportunities").fill_null(0),
-        nw.when(nw.col("opportunities").is_null())
-        .then(0.0)
-        .otherwise(nw.col("pipeline_amount"))
-        .alias("pipeline_amount"),
-        nw.col("won_deals").fill_null(0),
-        nw.when(nw.col("won_deals").is_null())
-        .then(0.0)
-        .otherwise(nw.col("bookings"))
-        .alias("bookings"),
-    ).with_columns(
-        safe_div(nw.col("pipeline_amount"), nw.col("cost")).alias("pipeline_per_cost"),
-        safe_div(nw.col("bookings"), nw.col("cost")).alias("bookings_per_cost"),
-    )
-    return back(sort_keys(out, keys), opportunities)
+        return joined, nw.col("__spend") if costs is not None else nw.lit(None, dtype=nw.Float64())
+    every_campaign = full_join(info.select("campaign_id"), outcomes, keys)
+    joined = every_campaign.join(info, on="campaign_id", how="left")
+    if costs is None:
+        return joined, nw.col("__cost")
+    joined = joined.join(costs, on="campaign_id", how="left")
+    return joined, nw.coalesce(nw.col("__spend"), nw.col("__cost"))
+
+
+def _spend_lines(
+    spend: Any,
+    like: nw.LazyFrame[Any],
+    dims: list[str],
+    step: str | None,
+    *,
+    period: str,
+    amount: str,
+    also: Sequence[str] = (),
+) -> nw.LazyFrame[Any]:
+    """The spend lines, which ``by`` must split too, with their ``period`` given ``step``."""
+    sp = lazy(spend, name="spend", like=like)
+    require(sp, [period, amount, *also], what="spend")
+    if dims:
+        require(sp, dims, what="spend (by= splits spend too)")
+    return sp.with_columns(period_of(sp, period, step)) if step else sp

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import narwhals as nw
 
 from revgov.errors import MetricInputError
+from revgov.metrics._deals import created_aggs
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -21,6 +22,7 @@ from revgov.metrics._frames import (
 )
 from revgov.metrics._kpi import aggregate, count_if, keyed, total, won_flag
 from revgov.metrics._time import naive
+from revgov.metrics.registry import MARKETING, kpi
 
 __all__ = [
     "MARKETING_SOURCES",
@@ -53,6 +55,19 @@ MARKETING_SOURCES = (
 Model = Literal["first", "last", "linear"]
 
 
+@kpi(
+    title="Marketing-sourced pipeline",
+    unit="count; currency; share",
+    basis="deals by creation period; a primary campaign or a marketing lead source",
+    owner=MARKETING,
+    driver="Inbound demand and campaign tagging on deals.",
+    remediation="Check that deals carry their campaign and source (the audit's UTM and "
+    "required-field rules) before judging the share.",
+    inputs=("opportunities",),
+    example="marketing_sourced_pipeline(opportunities)",
+    headline="sourced_share",
+    headline_unit="share",
+)
 def marketing_sourced_pipeline(
     opportunities: FrameT,
     *,
@@ -97,17 +112,15 @@ def _flagged_share(
 ) -> nw.LazyFrame[Any]:
     """Pipeline per group and period, and the count, amount and share of it whose boolean
     ``__flag`` column is true (named ``<label>_opportunities``, ``_amount``, ``_share``)."""
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
-    )
+    lf, keys = keyed(lf, by=by, every=every, time=created_at, what="opportunities")
+    flag = nw.col("__flag")
     out = aggregate(
         lf,
         keys,
         [
-            nw.len().cast(nw.Int64).alias("opportunities"),
-            total(nw.col(amount)).alias("pipeline_amount"),
-            count_if(nw.col("__flag")).alias(f"{label}_opportunities"),
-            total(nw.col(amount), where=nw.col("__flag")).alias(f"{label}_amount"),
+            *created_aggs(amount),
+            count_if(flag).alias(f"{label}_opportunities"),
+            total(nw.col(amount), where=flag).alias(f"{label}_amount"),
         ],
     ).with_columns(
         safe_div(nw.col(f"{label}_amount"), nw.col("pipeline_amount")).alias(f"{label}_share")
@@ -196,6 +209,19 @@ def _deal_touches(
     return joined
 
 
+@kpi(
+    title="Marketing-influenced pipeline",
+    unit="count; currency; share",
+    basis="deals by creation period; a campaign touch on the deal's people before creation",
+    owner=MARKETING,
+    driver="Campaign reach into accounts with open buying cycles.",
+    remediation="Target programmes at accounts with open pipeline; make sure touches are "
+    "recorded against people and accounts.",
+    inputs=("opportunities", "campaign_touches"),
+    example="marketing_influenced_pipeline(opportunities, campaign_touches, people=people)",
+    headline="influenced_share",
+    headline_unit="share",
+)
 def marketing_influenced_pipeline(
     opportunities: FrameT,
     touches: Any,
@@ -246,6 +272,17 @@ def marketing_influenced_pipeline(
     return back(out, opportunities)
 
 
+@kpi(
+    title="Pipeline attribution (directional)",
+    unit="credited deals; currency",
+    basis="touches by the deal's people at or before creation; first, last, linear",
+    owner=MARKETING,
+    driver="Which campaigns are present in buying journeys.",
+    remediation="Use it to compare campaigns, not to prove causality; confirm with "
+    "sourced and influenced pipeline and holdout tests.",
+    inputs=("opportunities", "campaign_touches"),
+    example="attribution(opportunities, campaign_touches, campaigns=campaigns)",
+)
 def attribution(
     opportunities: FrameT,
     touches: Any,
@@ -308,19 +345,51 @@ def attribution(
             *[nw.col(d) for d in dims],
         ],
     )
+    pairs, keys = keyed(
+        _with_credit_shares(pairs), by=dims, every=every, time=nw.col("__created"), what="deals"
+    )
+    out = _credited(pairs, ["campaign_id", *keys], models)
+    extra_cols: list[str] = []
+    if campaigns is not None:
+        cp = lazy(campaigns, name="campaigns", like=op)
+        require(cp, ["campaign_id", "channel"], what="campaigns")
+        out = out.join(
+            cp.select("campaign_id", "channel").unique(["campaign_id"]),
+            on="campaign_id",
+            how="left",
+        )
+        extra_cols = ["channel"]
+    out = out.select(
+        "campaign_id",
+        *extra_cols,
+        *keys,
+        "model",
+        "attributed_opportunities",
+        "attributed_pipeline",
+        "attributed_bookings",
+        nw.lit("directional").alias("reading"),
+    )
+    return back(sort_keys(out, ["campaign_id", *keys, "model"]), opportunities)
+
+
+def _with_credit_shares(pairs: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """(deal, touch) pairs with what the models divide by: the deal's touches (``__n``), and
+    whether the touch is (one of) its first and last, and how many share that instant."""
     t = nw.col("__touched")
-    first_t = t.min().over("__oid")
-    last_t = t.max().over("__oid")
-    pairs = pairs.with_columns(
+    return pairs.with_columns(
         nw.len().over("__oid").cast(nw.Float64).alias("__n"),
-        (t == first_t).alias("__is_first"),
-        (t == last_t).alias("__is_last"),
+        (t == t.min().over("__oid")).alias("__is_first"),
+        (t == t.max().over("__oid")).alias("__is_last"),
     ).with_columns(
         nw.col("__is_first").cast(nw.Float64).sum().over("__oid").alias("__n_first"),
         nw.col("__is_last").cast(nw.Float64).sum().over("__oid").alias("__n_last"),
     )
-    pairs, keys = keyed(pairs, by=dims, every=every, time=nw.col("__created"), what="deals")
-    keys = ["campaign_id", *keys]
+
+
+def _credited(
+    pairs: nw.LazyFrame[Any], keys: list[str], models: Sequence[Model]
+) -> nw.LazyFrame[Any]:
+    """Per group of ``keys`` and model: the credited deals, pipeline and bookings."""
     credits = {
         "first": nw.when(nw.col("__is_first")).then(1.0 / nw.col("__n_first")).otherwise(0.0),
         "last": nw.when(nw.col("__is_last")).then(1.0 / nw.col("__n_last")).otherwise(0.0),
@@ -339,35 +408,15 @@ def attribution(
             total(value, where=nw.col("__won"), exact=True).alias(f"__{model}_book"),
         ]
     summed = pairs.group_by(keys).agg(*aggs)
-    parts = [
-        summed.select(
-            *keys,
-            nw.lit(model).alias("model"),
-            nw.col(f"__{model}_opps").alias("attributed_opportunities"),
-            nw.col(f"__{model}_pipe").alias("attributed_pipeline"),
-            nw.col(f"__{model}_book").alias("attributed_bookings"),
-        )
-        for model in models
-    ]
-    out = nw.concat(parts)
-    extra_cols: list[str] = []
-    if campaigns is not None:
-        cp = lazy(campaigns, name="campaigns", like=op)
-        require(cp, ["campaign_id", "channel"], what="campaigns")
-        out = out.join(
-            cp.select("campaign_id", "channel").unique(["campaign_id"]),
-            on="campaign_id",
-            how="left",
-        )
-        extra_cols = ["channel"]
-    out = out.select(
-        "campaign_id",
-        *extra_cols,
-        *keys[1:],
-        "model",
-        "attributed_opportunities",
-        "attributed_pipeline",
-        "attributed_bookings",
-        nw.lit("directional").alias("reading"),
+    return nw.concat(
+        [
+            summed.select(
+                *keys,
+                nw.lit(model).alias("model"),
+                nw.col(f"__{model}_opps").alias("attributed_opportunities"),
+                nw.col(f"__{model}_pipe").alias("attributed_pipeline"),
+                nw.col(f"__{model}_book").alias("attributed_bookings"),
+            )
+            for model in models
+        ]
     )
-    return back(sort_keys(out, [*keys, "model"]), opportunities)

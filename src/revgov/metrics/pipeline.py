@@ -9,7 +9,7 @@ import narwhals as nw
 from revgov.config import KPIChoices, QualifiedDefinition
 from revgov.definitions.qualified import min_stage_position
 from revgov.errors import MetricInputError
-from revgov.metrics._deals import CLOSE_T, CLOSED, win_rate_terms, with_outcome
+from revgov.metrics._deals import closed_deals, created_aggs, win_rate_terms, won_aggs
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -23,16 +23,20 @@ from revgov.metrics._frames import (
     sort_keys,
 )
 from revgov.metrics._kpi import (
-    aggregate,
+    PERIOD,
+    absent_as_zero,
     close_time,
-    closed_flag,
     count_if,
+    deal_closed,
     keyed,
+    period_of,
+    summarize,
     total,
     won_flag,
 )
 from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages, stage_attr
-from revgov.metrics._time import naive, parse_every, period_start
+from revgov.metrics._time import parse_every, period_start
+from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
 
 __all__ = [
     "bookings",
@@ -43,6 +47,19 @@ __all__ = [
 ]
 
 
+@kpi(
+    title="Pipeline created",
+    unit="count; currency",
+    basis="deals by creation period",
+    owner=REVENUE_OPERATIONS,
+    driver="Volume of demand reaching sales and outbound prospecting.",
+    remediation="Trace a shortfall to its source and segment; move SDR capacity and budget "
+    "to the sources whose pipeline converts.",
+    inputs=("opportunities",),
+    example='pipeline_created(opportunities, by="segment")',
+    headline="pipeline_amount",
+    headline_unit="currency",
+)
 def pipeline_created(
     opportunities: FrameT,
     *,
@@ -61,20 +78,24 @@ def pipeline_created(
     """
     lf = lazy(opportunities, name="opportunities")
     require(lf, [created_at, amount], what="opportunities")
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
-    )
-    out = aggregate(
-        lf,
-        keys,
-        [
-            nw.len().cast(nw.Int64).alias("opportunities"),
-            total(nw.col(amount)).alias("pipeline_amount"),
-        ],
-    )
-    return back(sort_keys(out, keys), opportunities)
+    lf, keys = keyed(lf, by=by, every=every, time=created_at, what="opportunities")
+    return summarize(lf, keys, created_aggs(amount), opportunities)
 
 
+@kpi(
+    title="Qualified pipeline",
+    unit="count; currency; share",
+    basis="deals by creation period, qualified per [qualified] in revgov.toml",
+    owner=REVENUE_OPERATIONS,
+    driver="Discovery quality and how quickly reps advance real deals.",
+    remediation="Review the unqualified deals by owner; tighten the entry criteria of the "
+    "first stage and coach discovery.",
+    inputs=("opportunities",),
+    example="qualified_pipeline(opportunities, config.pipelines, "
+    "qualified=config.qualified, stage_events=stage_events)",
+    headline="qualified_amount",
+    headline_unit="currency",
+)
 def qualified_pipeline(
     opportunities: FrameT,
     pipelines: Pipelines,
@@ -132,23 +153,37 @@ def qualified_pipeline(
     if definition.opportunity_min_amount is not None:
         cond = cond & (nw.col(amount).fill_null(0) >= definition.opportunity_min_amount)
     lf = lf.with_columns(cond.alias("__q"))
-    lf, keys = keyed(
-        lf, by=by, every=every, time=naive(lf.collect_schema(), created_at), what="opportunities"
-    )
-    out = aggregate(
+    lf, keys = keyed(lf, by=by, every=every, time=created_at, what="opportunities")
+    q = nw.col("__q")
+    return summarize(
         lf,
         keys,
         [
             nw.len().cast(nw.Int64).alias("opportunities"),
-            count_if(nw.col("__q")).alias("qualified_opportunities"),
-            total(nw.col(amount), where=nw.col("__q")).alias("qualified_amount"),
+            count_if(q).alias("qualified_opportunities"),
+            total(nw.col(amount), where=q).alias("qualified_amount"),
         ],
-    ).with_columns(
-        safe_div(nw.col("qualified_opportunities"), nw.col("opportunities")).alias("qualified_rate")
+        opportunities,
+        then=[
+            safe_div(nw.col("qualified_opportunities"), nw.col("opportunities")).alias(
+                "qualified_rate"
+            )
+        ],
     )
-    return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Bookings",
+    unit="count; currency",
+    basis="won deals by close period",
+    owner=SALES,
+    driver="Win rate, deal size and the pipeline maturing in the period.",
+    remediation="Compare with the forecast; inspect slipped deals and late-stage losses.",
+    inputs=("opportunities",),
+    example='bookings(opportunities, every="1mo")',
+    headline="bookings",
+    headline_unit="currency",
+)
 def bookings(
     opportunities: FrameT,
     *,
@@ -170,24 +205,24 @@ def bookings(
     lf = lazy(opportunities, name="opportunities")
     require(lf, [amount, is_won], what="opportunities")
     lf = lf.filter(won_flag(is_won))
-    lf, keys = keyed(
-        lf,
-        by=by,
-        every=every,
-        time=close_time(lf, closed_at, close_date),
-        what="opportunities",
-    )
-    out = aggregate(
-        lf,
-        keys,
-        [
-            nw.len().cast(nw.Int64).alias("won_deals"),
-            total(nw.col(amount)).alias("bookings"),
-        ],
-    )
-    return back(sort_keys(out, keys), opportunities)
+    time = close_time(lf, closed_at, close_date)
+    lf, keys = keyed(lf, by=by, every=every, time=time, what="opportunities")
+    return summarize(lf, keys, won_aggs(amount), opportunities)
 
 
+@kpi(
+    title="Pipeline coverage",
+    unit="ratio (x)",
+    basis="open pipeline by expected close period against the bookings target "
+    "(kpis.coverage_basis)",
+    owner=REVENUE_OPERATIONS,
+    driver="Pipeline created in earlier periods and slippage of close dates.",
+    remediation="Below required_coverage: pull pipeline generation forward, or reset the "
+    "target; above it with poor results: check close-date hygiene.",
+    inputs=("opportunities", "targets"),
+    example='pipeline_coverage(opportunities, targets, by="segment", choices=config.kpis)',
+    by_entities=("opportunities", "targets"),
+)
 def pipeline_coverage(
     opportunities: FrameT,
     targets: Any,
@@ -228,7 +263,6 @@ def pipeline_coverage(
     keys = as_list(by)
     require(lf, [amount, is_won, close_date, *keys], what="opportunities")
     require(tg, [target_period, target_metric, target_amount, *keys], what="targets")
-    schema = lf.collect_schema()
     value = nw.col(amount).cast(nw.Float64)
     if chosen == "weighted_pipeline":
         if has(lf, "stage_probability"):
@@ -241,46 +275,56 @@ def pipeline_coverage(
                 hint="pass pipelines=config.pipelines, or use with_stage_attributes() first",
             )
         value = value * prob.fill_null(0.0)
-    closed = closed_flag(is_closed, is_won) if has(lf, is_closed) else won_flag(is_won)
+    group = [*keys, PERIOD]
     open_pipe = (
-        lf.filter(~closed)
-        .with_columns(period_start(naive(schema, close_date), step).alias("period"))
-        .group_by([*keys, "period"])
+        lf.filter(~deal_closed(lf, is_closed, is_won))
+        .with_columns(period_of(lf, close_date, step))
+        .group_by(group)
         .agg(total(value).alias("pipeline"), nw.len().alias("__open_rows"))
     )
     booked = (
         lf.filter(won_flag(is_won))
-        .with_columns(period_start(close_time(lf, closed_at, close_date), step).alias("period"))
-        .group_by([*keys, "period"])
+        .with_columns(period_start(close_time(lf, closed_at, close_date), step).alias(PERIOD))
+        .group_by(group)
         .agg(total(nw.col(amount)).alias("booked"), nw.len().alias("__booked_rows"))
     )
-    tschema = tg.collect_schema()
     target = (
         tg.filter(nw.col(target_metric).str.to_lowercase() == metric.lower())
-        .with_columns(period_start(naive(tschema, target_period), step).alias("period"))
-        .group_by([*keys, "period"])
+        .with_columns(period_of(tg, target_period, step))
+        .group_by(group)
         .agg(nw.col(target_amount).cast(nw.Float64).sum().alias("target"))
     )
-    joined = full_join(full_join(target, booked, [*keys, "period"]), open_pipe, [*keys, "period"])
     # A period with no won or open deals has 0 of them; deals whose amounts are all blank
     # have an unknown value (null), which the join must not turn into 0.
-    booked_v = nw.when(nw.col("__booked_rows").is_null()).then(0.0).otherwise(nw.col("booked"))
-    pipe_v = nw.when(nw.col("__open_rows").is_null()).then(0.0).otherwise(nw.col("pipeline"))
-    remaining = nw.col("target") - booked_v
+    joined = full_join(full_join(target, booked, group), open_pipe, group).with_columns(
+        absent_as_zero("booked", "__booked_rows"), absent_as_zero("pipeline", "__open_rows")
+    )
+    remaining = nw.col("target") - nw.col("booked")
     den = remaining if against == "remaining" else nw.col("target")
     out = joined.select(
-        *keys,
-        "period",
+        *group,
         "target",
-        booked_v.alias("booked"),
+        "booked",
         remaining.alias("remaining"),
-        pipe_v.alias("pipeline"),
+        "pipeline",
         nw.lit(chosen).alias("basis"),
-        nw.when(den > 0).then(safe_div(pipe_v, den)).alias("coverage"),
+        nw.when(den > 0).then(safe_div(nw.col("pipeline"), den)).alias("coverage"),
     )
-    return back(sort_keys(out, [*keys, "period"]), opportunities)
+    return back(sort_keys(out, group), opportunities)
 
 
+@kpi(
+    title="Required coverage",
+    unit="ratio (x)",
+    basis="deals closed in the period (kpis.win_rate_basis)",
+    owner=REVENUE_OPERATIONS,
+    driver="Historical win rate.",
+    remediation="Plan pipeline generation to this multiple of the target; raise the win "
+    "rate to lower it.",
+    inputs=("opportunities",),
+    example="required_coverage(opportunities, choices=config.kpis)",
+    headline="required_coverage",
+)
 def required_coverage(
     opportunities: FrameT,
     *,
@@ -303,20 +347,24 @@ def required_coverage(
     Returns: ``[*by, period], closed, win_rate, basis, required_coverage``.
     """
     chosen = basis or (choices or KPIChoices()).win_rate_basis
-    lf = lazy(opportunities, name="opportunities")
-    require(lf, [amount, is_won], what="opportunities")
-    lf = with_outcome(
-        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
-    ).filter(nw.col(CLOSED))
-    lf, keys = keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
-    num, den = win_rate_terms(chosen, amount)
-    out = (
-        aggregate(
-            lf,
-            keys,
-            [nw.len().cast(nw.Int64).alias("closed"), safe_div(num, den).alias("win_rate")],
-        )
-        .with_columns(nw.lit(chosen).alias("basis"))
-        .with_columns(safe_div(nw.lit(1.0), nw.col("win_rate")).alias("required_coverage"))
+    lf, keys = closed_deals(
+        opportunities,
+        by=by,
+        every=every,
+        needs=[amount],
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
     )
-    return back(sort_keys(out, keys), opportunities)
+    num, den = win_rate_terms(chosen, amount)
+    return summarize(
+        lf,
+        keys,
+        [nw.len().cast(nw.Int64).alias("closed"), safe_div(num, den).alias("win_rate")],
+        opportunities,
+        then=[
+            nw.lit(chosen).alias("basis"),
+            safe_div(nw.lit(1.0), nw.col("win_rate")).alias("required_coverage"),
+        ],
+    )

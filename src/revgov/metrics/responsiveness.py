@@ -30,6 +30,7 @@ from revgov.metrics._frames import (
 )
 from revgov.metrics._kpi import aggregate, count_if, keyed, quantile_aggs
 from revgov.metrics._time import naive, naive_utc
+from revgov.metrics.registry import SALES_DEVELOPMENT, kpi
 
 __all__ = ["sla_compliance_rate", "speed_to_lead"]
 
@@ -87,6 +88,18 @@ def _leads(
     return lf.filter(nw.col("__stl_started"))
 
 
+@kpi(
+    title="Speed to lead",
+    unit="business hours",
+    basis="people by MQL period, as of as_of; business hours from [sla]",
+    owner=SALES_DEVELOPMENT,
+    driver="Routing, SDR capacity and alerting on new leads.",
+    remediation="Fix routing gaps and unassigned leads; alert owners on new leads; cover "
+    "the hours with the slowest response.",
+    inputs=("people", "activities"),
+    example='speed_to_lead(people, activities, sla=config.sla, by="segment")',
+    headline="median_hours",
+)
 def speed_to_lead(
     people: FrameT,
     activities: Any,
@@ -156,6 +169,18 @@ def speed_to_lead(
     return back(sort_keys(out, keys), people)
 
 
+@kpi(
+    title="SLA compliance rate",
+    unit="share",
+    basis="people by MQL period, as of as_of; SLA hours per segment from [sla]",
+    owner=SALES_DEVELOPMENT,
+    driver="Speed to lead against the agreed SLA.",
+    remediation="List breached leads by owner; rebalance queues and set alerts before the "
+    "SLA expires.",
+    inputs=("people", "activities"),
+    example="sla_compliance_rate(people, activities, sla=config.sla, as_of=as_of)",
+    headline="sla_compliance_rate",
+)
 def sla_compliance_rate(
     people: FrameT,
     activities: Any,

@@ -18,16 +18,17 @@ from typing import Any, cast
 
 import narwhals as nw
 
+from revgov._typing import Basis
 from revgov.config import KPIChoices, LifecycleConfig, QualifiedDefinition
 from revgov.definitions.qualified import with_sql
 from revgov.errors import MetricInputError
 from revgov.metrics._deals import (
     CLOSE_T,
     CLOSED,
+    TERMS,
     WON,
-    cycle_terms,
-    deal_size_terms,
-    win_rate_terms,
+    open_at,
+    pooled_terms,
     with_outcome,
 )
 from revgov.metrics._frames import (
@@ -42,12 +43,12 @@ from revgov.metrics._frames import (
     safe_div,
     sort_keys,
 )
+from revgov.metrics._history import field_history
 from revgov.metrics._kpi import (
     PERIOD,
     aggregate,
-    close_time,
-    closed_flag,
     count_if,
+    lookup,
     total,
 )
 from revgov.metrics._stages import (
@@ -120,10 +121,17 @@ def _rows(
     name: str,
     *,
     basis: str,
+    terms: tuple[str, str | None] | None = None,
     value: nw.Expr | None = None,
 ) -> nw.LazyFrame[Any]:
-    """One assumption row per group from monthly ``__num`` / ``__den``: the pooled value and
+    """One assumption row per group from the monthly ratios of ``terms`` (numerator and
+    denominator columns, None for 1; default ``__num`` / ``__den``): the pooled value and
     the 25th and 75th percentiles of the monthly values."""
+    if terms is not None:
+        num, den = terms
+        monthly = monthly.with_columns(
+            nw.col(num).alias("__num"), (nw.col(den) if den else nw.lit(1)).alias("__den")
+        )
     pooled = aggregate(
         monthly,
         keys,
@@ -138,8 +146,7 @@ def _rows(
             count_if(~nw.col("__m").is_null()).alias("months"),
         ],
     )
-    joined = null_safe_join(pooled, spread, keys) if keys else pooled.join(spread, how="cross")
-    return joined.select(
+    return null_safe_join(pooled, spread, keys).select(
         *keys,
         nw.lit(name).alias("assumption"),
         (value if value is not None else safe_div(nw.col("__n"), nw.col("__d"))).alias("value"),
@@ -231,35 +238,23 @@ def fit_funnel(
         )
         parts += [
             _rows(
-                monthly_people.with_columns(
-                    nw.col("__mqls").alias("__num"), nw.lit(1).alias("__den")
-                ),
+                monthly_people,
                 keys,
                 "mqls_per_month",
                 basis=_BASIS["mqls_per_month"],
+                terms=("__mqls", None),
                 value=safe_div(nw.col("__n"), nw.col("months")),
             ),
-            _rows(
-                monthly_people.with_columns(
-                    nw.col("__sqls").alias("__num"), nw.col("__mqls").alias("__den")
-                ),
-                keys,
-                "mql_to_sql",
-                basis=_BASIS["mql_to_sql"],
-            ),
-            _rows(
-                monthly_people.with_columns(
-                    nw.col("__opps").alias("__num"), nw.col("__sqls").alias("__den")
-                ),
-                keys,
-                "sql_to_opportunity",
-                basis=_BASIS["sql_to_opportunity"],
-            ),
+            *[
+                _rows(monthly_people, keys, name, basis=_BASIS[name], terms=terms)
+                for name, terms in (
+                    ("mql_to_sql", ("__sqls", "__mqls")),
+                    ("sql_to_opportunity", ("__opps", "__sqls")),
+                )
+            ],
         ]
 
     # -- deals closed in the window: win rate, deal size, cycle --------------------------------
-    # The same terms as win_rate_by_count / _by_amount, average_deal_size and
-    # sales_cycle_days (revgov.metrics._deals), pooled over the window's months.
     closed = (
         with_outcome(
             op,
@@ -273,43 +268,7 @@ def fit_funnel(
         .filter(nw.col(CLOSED) & window)
         .with_columns(period_start(nw.col("__t"), "1mo").alias(PERIOD))
     )
-    rate_num, rate_den = win_rate_terms(cfg.win_rate_basis, amount)
-    size_num, size_den = deal_size_terms(amount)
-    days_num, days_den = cycle_terms()
-    monthly_deals = closed.group_by([*keys, PERIOD]).agg(
-        rate_num.cast(nw.Float64).alias("__rate_num"),
-        rate_den.cast(nw.Float64).alias("__rate_den"),
-        size_num.alias("__won_amt"),
-        size_den.alias("__won_n"),
-        days_num.alias("__days_sum"),
-        days_den.alias("__days_n"),
-    )
-    parts += [
-        _rows(
-            monthly_deals.with_columns(
-                nw.col("__rate_num").alias("__num"), nw.col("__rate_den").alias("__den")
-            ),
-            keys,
-            "win_rate",
-            basis=_BASIS["win_rate"].format(basis=cfg.win_rate_basis),
-        ),
-        _rows(
-            monthly_deals.with_columns(
-                nw.col("__won_amt").alias("__num"), nw.col("__won_n").alias("__den")
-            ),
-            keys,
-            "average_deal_size",
-            basis=_BASIS["average_deal_size"],
-        ),
-        _rows(
-            monthly_deals.with_columns(
-                nw.col("__days_sum").alias("__num"), nw.col("__days_n").alias("__den")
-            ),
-            keys,
-            "cycle_days",
-            basis=_BASIS["cycle_days"],
-        ),
-    ]
+    parts += _deal_rows(closed, keys, cfg.win_rate_basis, amount)
     parts = [p.with_columns(nw.lit(None, dtype=nw.String()).alias("stage")) for p in parts]
     parts = [p.with_columns(nw.lit(0, dtype=nw.Int64()).alias("__order")) for p in parts]
 
@@ -330,29 +289,8 @@ def fit_funnel(
     if spend is not None and monthly_people is not None:
         sp = lazy(spend, name="spend", like=op)
         require(sp, [spend_period, spend_amount], what="spend")
-        shared = as_list(spend_by)
-        require(sp, shared, what="spend")
-        if any(k not in keys for k in shared):
-            raise MetricInputError(
-                f"spend_by={shared} must be among the by= columns {keys}",
-                hint="group spend only by columns the funnel is grouped by",
-            )
         sp = sp.with_columns(naive(sp.collect_schema(), spend_period).alias("__t")).filter(window)
-        spent = (
-            sp.with_columns(period_start(nw.col("__t"), "1mo").alias(PERIOD))
-            .group_by([*shared, PERIOD])
-            .agg(total(nw.col(spend_amount)).alias("__num"))
-        )
-        mql_m = monthly_people.group_by([*shared, PERIOD]).agg(
-            total(nw.col("__mqls")).alias("__den")
-        )
-        monthly_cost = null_safe_join(spent, mql_m, [*shared, PERIOD], how="left")
-        cost = _rows(monthly_cost, shared, "cost_per_mql", basis=_BASIS["cost_per_mql"])
-        if shared != keys:
-            groups = aggregate(monthly_people, keys, [nw.len().alias("__g")]).drop("__g")
-            cost = (
-                null_safe_join(groups, cost, shared) if shared else groups.join(cost, how="cross")
-            ).select(*keys, "assumption", "value", "low", "high", "months", "basis")
+        cost = _cost_rows(sp, monthly_people, keys, as_list(spend_by), spend_amount)
         parts.append(
             cost.with_columns(
                 nw.lit(None, dtype=nw.String()).alias("stage"),
@@ -364,6 +302,50 @@ def fit_funnel(
     out = sort_keys(out, [*keys, "assumption", "__order"]).drop("__order")
     like = cast("FrameT", people) if people is not None else opportunities
     return back(out, like)
+
+
+def _deal_rows(
+    closed: nw.LazyFrame[Any], keys: list[str], basis: Basis, amount: str
+) -> list[nw.LazyFrame[Any]]:
+    """The ``win_rate``, ``average_deal_size`` and ``cycle_days`` rows from the deals closed
+    in the window: the same terms as win_rate_by_count / _by_amount, average_deal_size and
+    sales_cycle_days (revgov.metrics._deals), pooled over the window's months."""
+    monthly = closed.group_by([*keys, PERIOD]).agg(*pooled_terms(basis, amount))
+    return [
+        _rows(monthly, keys, name, basis=_BASIS[name].format(basis=basis), terms=terms)
+        for name, terms in TERMS.items()
+    ]
+
+
+def _cost_rows(
+    spend: nw.LazyFrame[Any],
+    monthly_people: nw.LazyFrame[Any],
+    keys: list[str],
+    shared: list[str],
+    amount: str,
+) -> nw.LazyFrame[Any]:
+    """The ``cost_per_mql`` rows from the window's spend (with ``__t``) and monthly MQLs,
+    matched on the ``shared`` (``spend_by``) columns and repeated for each group of ``keys``."""
+    require(spend, shared, what="spend")
+    if any(k not in keys for k in shared):
+        raise MetricInputError(
+            f"spend_by={shared} must be among the by= columns {keys}",
+            hint="group spend only by columns the funnel is grouped by",
+        )
+    spent = (
+        spend.with_columns(period_start(nw.col("__t"), "1mo").alias(PERIOD))
+        .group_by([*shared, PERIOD])
+        .agg(total(nw.col(amount)).alias("__num"))
+    )
+    mql_m = monthly_people.group_by([*shared, PERIOD]).agg(total(nw.col("__mqls")).alias("__den"))
+    monthly_cost = null_safe_join(spent, mql_m, [*shared, PERIOD], how="left")
+    cost = _rows(monthly_cost, shared, "cost_per_mql", basis=_BASIS["cost_per_mql"])
+    if shared == keys:
+        return cost
+    groups = aggregate(monthly_people, keys, [nw.len().alias("__g")]).drop("__g")
+    return null_safe_join(groups, cost, shared).select(
+        *keys, "assumption", "value", "low", "high", "months", "basis"
+    )
 
 
 def _stage_rows(
@@ -386,14 +368,8 @@ def _stage_rows(
     n_open = len([s for s in pipelines_list(pipelines)[0].stages if not s.is_closed])
     if len(steps) < 2 or n_open < 1:
         return []
-    require(events, ["record_id", "to_value", "changed_at"], what="stage_events")
+    events = field_history(events, entity="opportunities", field="stage")
     require(closed, [opportunity_id], what="opportunities")
-    if has(events, "field"):
-        events = events.filter(nw.col("field").fill_null("stage") == "stage")
-    if has(events, "record_entity"):
-        events = events.filter(
-            nw.col("record_entity").fill_null("opportunities") == "opportunities"
-        )
     t = naive(events.collect_schema(), "changed_at")
     reached_ev = (
         events.filter(t <= nw.lit(cutoff))
@@ -570,34 +546,24 @@ def forecast_bookings(
     keys = as_list(by)
     require(op, [created_at, amount, is_won, close_date, *keys], what="opportunities")
     require(sc, ["scenario", "assumption", "value", *keys], what="scenarios")
-    if not has(op, is_closed):
-        op = op.with_columns(nw.lit(None, dtype=nw.Boolean()).alias(is_closed))
+    open_now = open_at(
+        op,
+        cutoff,
+        created_at=created_at,
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
     schema = op.collect_schema()
-    created = naive(schema, created_at)
-    closed_by_then = closed_flag(is_closed, is_won) & (
-        close_time(op, closed_at, close_date) <= nw.lit(cutoff)
-    ).fill_null(True)
-    deals = op.filter((created <= nw.lit(cutoff)) & ~closed_by_then).with_columns(
-        created.alias("__created"), naive(schema, close_date).alias("__close")
+    deals = op.filter(open_now).with_columns(
+        naive(schema, created_at).alias("__created"), naive(schema, close_date).alias("__close")
     )
     wide = _wide(sc, keys, ["win_rate", "average_deal_size", "cycle_days"])
-    joined = (
-        null_safe_join(deals, wide, keys, how="inner") if keys else deals.join(wide, how="cross")
-    )
+    joined = null_safe_join(deals, wide, keys, how="inner")
     rate = nw.col("win_rate")
     if has(sc, "stage") and has(op, stage):
-        rates = sc.filter(
-            (nw.col("assumption") == "stage_win_rate") & ~nw.col("stage").is_null()
-        ).select(
-            *keys,
-            "scenario",
-            nw.col("stage").str.to_lowercase().alias("__skey"),
-            nw.col("value").alias("__stage_rate"),
-        )
-        name = stage_attr("name", pipelines, stage=stage) if pipelines is not None else None
-        deal_stage = nw.coalesce(name, nw.col(stage)) if name is not None else nw.col(stage)
-        joined = joined.with_columns(deal_stage.str.to_lowercase().alias("__skey"))
-        joined = null_safe_join(joined, rates, [*keys, "scenario", "__skey"], how="left")
+        joined = _with_stage_rates(joined, sc, keys, pipelines, stage)
         rate = nw.coalesce(nw.col("__stage_rate"), nw.col("win_rate"))
     impl = joined.implementation
     age = days_between(nw.col("__created"), nw.lit(cutoff), impl, calendar=True).cast(nw.Float64)
@@ -639,6 +605,29 @@ def forecast_bookings(
     return back(sort_keys(out, [*keys, "scenario", PERIOD]), opportunities)
 
 
+def _with_stage_rates(
+    deals: nw.LazyFrame[Any],
+    scenarios: nw.LazyFrame[Any],
+    keys: list[str],
+    pipelines: Pipelines | None,
+    stage: str,
+) -> nw.LazyFrame[Any]:
+    """Open deals with ``__stage_rate``: the scenario's ``stage_win_rate`` of the stage each
+    is in (names matched without regard to case; with ``pipelines``, by alias too)."""
+    rates = scenarios.filter(
+        (nw.col("assumption") == "stage_win_rate") & ~nw.col("stage").is_null()
+    ).select(
+        *keys,
+        "scenario",
+        nw.col("stage").str.to_lowercase().alias("__skey"),
+        nw.col("value").alias("__stage_rate"),
+    )
+    name = stage_attr("name", pipelines, stage=stage) if pipelines is not None else None
+    deal_stage = nw.coalesce(name, nw.col(stage)) if name is not None else nw.col(stage)
+    deals = deals.with_columns(deal_stage.str.to_lowercase().alias("__skey"))
+    return null_safe_join(deals, rates, [*keys, "scenario", "__skey"], how="left")
+
+
 def plan_backward(
     scenarios: FrameT,
     target: float | Mapping[Any, float],
@@ -673,13 +662,10 @@ def plan_backward(
                 "a target per group needs exactly one by= column",
                 hint="pass a single number, or by='segment' with {segment: amount}",
             )
-        items = list(target.items())
-        if not items:
+        if not target:
             raise MetricInputError("the target mapping is empty")
-        chain = nw.when(nw.col(keys[0]) == items[0][0]).then(nw.lit(float(items[0][1])))
-        for k, v in items[1:]:
-            chain = chain.when(nw.col(keys[0]) == k).then(nw.lit(float(v)))
-        tgt: nw.Expr = chain
+        values = {k: float(v) for k, v in target.items()}
+        tgt = lookup(nw.col(keys[0]), values, nw.Float64())
     else:
         tgt = nw.lit(float(target))
     wide = wide.with_columns(tgt.cast(nw.Float64).alias("target_bookings"))

@@ -15,9 +15,12 @@ from revgov.metrics._deals import (
     CLOSE_T,
     CLOSED,
     DAYS,
+    TERMS,
     WON,
-    cycle_terms,
+    closed_deals,
     deal_size_terms,
+    open_at,
+    pooled_terms,
     win_rate_terms,
     with_cycle_days,
     with_outcome,
@@ -34,16 +37,20 @@ from revgov.metrics._frames import (
     safe_div,
     sort_keys,
 )
+from revgov.metrics._history import field_history
 from revgov.metrics._kpi import (
     PERIOD,
     aggregate,
     count_if,
     keyed,
+    per_group,
     quantile_aggs,
+    summarize,
 )
 from revgov.metrics._stages import Pipelines, pipelines_list
 from revgov.metrics._time import days_between, naive, naive_utc, parse_every, period_start
 from revgov.metrics.enrich import with_person_attributes
+from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -63,25 +70,18 @@ DAYS_PER_MONTH = 365.25 / 12
 Outcome = Literal["won", "lost", "closed"]
 
 
-def _closed_deals(
-    opportunities: Any,
-    *,
-    by: Columns,
-    every: str | None,
-    amount: str | None,
-    is_closed: str,
-    is_won: str,
-    closed_at: str,
-    close_date: str,
-) -> tuple[nw.LazyFrame[Any], list[str]]:
-    lf = lazy(opportunities, name="opportunities")
-    require(lf, [is_won, amount], what="opportunities")
-    lf = with_outcome(
-        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
-    ).filter(nw.col(CLOSED))
-    return keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
-
-
+@kpi(
+    title="Win rate (by count)",
+    unit="share",
+    basis="deals closed in the period, each counting once",
+    owner=SALES,
+    driver="Qualification, competitive position and sales execution.",
+    remediation="Run win/loss reviews on recent losses; check qualification of the deals "
+    "that entered the pipeline.",
+    inputs=("opportunities",),
+    example='win_rate_by_count(opportunities, by="segment")',
+    headline="win_rate",
+)
 def win_rate_by_count(
     opportunities: FrameT,
     *,
@@ -99,23 +99,38 @@ def win_rate_by_count(
 
     Returns: ``[*by, period], closed, won, win_rate``.
     """
-    lf, keys = _closed_deals(
+    lf, keys = closed_deals(
         opportunities,
         by=by,
         every=every,
-        amount=None,
+        needs=[],
         is_closed=is_closed,
         is_won=is_won,
         closed_at=closed_at,
         close_date=close_date,
     )
     won, closed = win_rate_terms("count", "")
-    out = aggregate(lf, keys, [closed.alias("closed"), won.alias("won")]).with_columns(
-        safe_div(nw.col("won"), nw.col("closed")).alias("win_rate")
+    return summarize(
+        lf,
+        keys,
+        [closed.alias("closed"), won.alias("won")],
+        opportunities,
+        then=[safe_div(nw.col("won"), nw.col("closed")).alias("win_rate")],
     )
-    return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Win rate (by amount)",
+    unit="share",
+    basis="value of deals closed in the period",
+    owner=SALES,
+    driver="Win rate on large deals.",
+    remediation="Compare with the count basis: a lower amount win rate means large deals "
+    "are lost; review those with the deal desk.",
+    inputs=("opportunities",),
+    example="win_rate_by_amount(opportunities)",
+    headline="win_rate",
+)
 def win_rate_by_amount(
     opportunities: FrameT,
     *,
@@ -136,21 +151,24 @@ def win_rate_by_amount(
 
     Returns: ``[*by, period], closed_amount, won_amount, win_rate``.
     """
-    lf, keys = _closed_deals(
+    lf, keys = closed_deals(
         opportunities,
         by=by,
         every=every,
-        amount=amount,
+        needs=[amount],
         is_closed=is_closed,
         is_won=is_won,
         closed_at=closed_at,
         close_date=close_date,
     )
     won, closed = win_rate_terms("amount", amount)
-    out = aggregate(
-        lf, keys, [closed.alias("closed_amount"), won.alias("won_amount")]
-    ).with_columns(safe_div(nw.col("won_amount"), nw.col("closed_amount")).alias("win_rate"))
-    return back(sort_keys(out, keys), opportunities)
+    return summarize(
+        lf,
+        keys,
+        [closed.alias("closed_amount"), won.alias("won_amount")],
+        opportunities,
+        then=[safe_div(nw.col("won_amount"), nw.col("closed_amount")).alias("win_rate")],
+    )
 
 
 def win_rate(
@@ -169,6 +187,17 @@ def win_rate(
     return win_rate_by_count(opportunities, **kwargs)
 
 
+@kpi(
+    title="Average deal size",
+    unit="currency",
+    basis="won deals by close period",
+    owner=SALES,
+    driver="Packaging, pricing, discounting and segment mix.",
+    remediation="Split by segment and product; review discounting and multi-product attach.",
+    inputs=("opportunities",),
+    example='average_deal_size(opportunities, by="segment")',
+    headline="average_deal_size",
+)
 def average_deal_size(
     opportunities: FrameT,
     *,
@@ -190,14 +219,19 @@ def average_deal_size(
 
     Returns: ``[*by, period], won_deals, deals_with_amount, bookings, average_deal_size``.
     """
-    lf = lazy(opportunities, name="opportunities")
-    require(lf, [amount, is_won], what="opportunities")
-    lf = with_outcome(
-        lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
-    ).filter(nw.col(WON))
-    lf, keys = keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+    lf, keys = closed_deals(
+        opportunities,
+        by=by,
+        every=every,
+        needs=[amount],
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
+        won_only=True,
+    )
     won_amount, with_amount = deal_size_terms(amount)
-    out = aggregate(
+    return summarize(
         lf,
         keys,
         [
@@ -205,10 +239,9 @@ def average_deal_size(
             with_amount.alias("deals_with_amount"),
             won_amount.alias("bookings"),
         ],
-    ).with_columns(
-        safe_div(nw.col("bookings"), nw.col("deals_with_amount")).alias("average_deal_size")
+        opportunities,
+        then=[safe_div(nw.col("bookings"), nw.col("deals_with_amount")).alias("average_deal_size")],
     )
-    return back(sort_keys(out, keys), opportunities)
 
 
 def _outcome_filter(outcome: Outcome) -> nw.Expr:
@@ -219,6 +252,18 @@ def _outcome_filter(outcome: Outcome) -> nw.Expr:
     return nw.col(CLOSED)
 
 
+@kpi(
+    title="Sales cycle length",
+    unit="days",
+    basis="won deals by close period, creation to close",
+    owner=SALES,
+    driver="Deal complexity, buying-group size and stage velocity.",
+    remediation="Find the stage that grew (time_in_stage); multi-thread slow deals and "
+    "agree mutual close plans.",
+    inputs=("opportunities",),
+    example='sales_cycle_days(opportunities, by="segment")',
+    headline="median_days",
+)
 def sales_cycle_days(
     opportunities: FrameT,
     *,
@@ -266,6 +311,18 @@ def sales_cycle_days(
     return back(sort_keys(out, keys), opportunities)
 
 
+@kpi(
+    title="Lead-to-close time",
+    unit="days",
+    basis="won deals by close period, the person's first contact to close",
+    owner=REVENUE_OPERATIONS,
+    driver="Speed to lead, qualification time and the sales cycle together.",
+    remediation="Split into speed to lead, lead-to-opportunity time and the sales cycle; "
+    "fix the slowest part.",
+    inputs=("opportunities", "people"),
+    example="lead_to_close_days(opportunities, people)",
+    headline="median_days",
+)
 def lead_to_close_days(
     opportunities: FrameT,
     people: Any,
@@ -322,6 +379,18 @@ def _terminal_stages(pipelines: Pipelines | None, extra: Sequence[str] | None) -
     return sorted(names)
 
 
+@kpi(
+    title="Time in stage",
+    unit="days",
+    basis="stage stays from stage history; open stays counted to as_of",
+    owner=SALES,
+    driver="Deal hygiene, buyer engagement and stage exit criteria.",
+    remediation="Review deals past the p75 of their stage; set stale_days per stage in "
+    "revgov.toml and act on stale deals.",
+    inputs=("stage_events",),
+    example="time_in_stage(stage_events, as_of=as_of, pipelines=config.pipelines)",
+    by_entities=("opportunities",),
+)
 def time_in_stage(
     stage_events: FrameT,
     *,
@@ -354,12 +423,14 @@ def time_in_stage(
     p90_days``.
     """
     cutoff = naive_utc(as_of)
-    ev = lazy(stage_events, name="stage_events")
-    require(ev, [record_id, to_value, changed_at], what="stage_events")
-    if has(ev, "field"):
-        ev = ev.filter(nw.col("field").fill_null(stage_field) == stage_field)
-    if has(ev, "record_entity"):
-        ev = ev.filter(nw.col("record_entity").fill_null(entity) == entity)
+    ev = field_history(
+        stage_events,
+        entity=entity,
+        field=stage_field,
+        record_id=record_id,
+        to_value=to_value,
+        changed_at=changed_at,
+    )
     order = [changed_at, event_id] if has(ev, event_id) else [changed_at]
     t = naive(ev.collect_schema(), changed_at)
     ev = ev.filter(~nw.col(changed_at).is_null())
@@ -404,6 +475,19 @@ def time_in_stage(
     return back(sort_keys(out, ["stage", *keys]), stage_events)
 
 
+@kpi(
+    title="Sales velocity",
+    unit="currency per day; currency per month",
+    basis="open deals at as_of; win rate, deal size and cycle over the trailing "
+    "kpis.cycle_window_days",
+    owner=REVENUE_OPERATIONS,
+    driver="The four levers: number of deals, win rate, deal size, cycle length.",
+    remediation="Find the lever that moved most against the previous period and work that one.",
+    inputs=("opportunities",),
+    example="sales_velocity(opportunities, as_of=as_of, choices=config.kpis)",
+    headline="velocity_per_month",
+    headline_unit="currency per month",
+)
 def sales_velocity(
     opportunities: FrameT,
     *,
@@ -439,8 +523,6 @@ def sales_velocity(
     velocity_per_day, velocity_per_month, window_days``.
     """
     cfg = choices or KPIChoices()
-    chosen = basis or cfg.win_rate_basis
-    window = window_days or cfg.cycle_window_days
     cutoff = naive_utc(as_of)
     step = parse_every(every)
     lf = lazy(opportunities, name="opportunities")
@@ -448,6 +530,15 @@ def sales_velocity(
     require(lf, [created_at, amount, is_won, *keys], what="opportunities")
     if PERIOD in keys:
         raise MetricInputError(f"{PERIOD!r} is reserved for every=; rename that column")
+    open_now = open_at(
+        lf,
+        cutoff,
+        created_at=created_at,
+        is_closed=is_closed,
+        is_won=is_won,
+        closed_at=closed_at,
+        close_date=close_date,
+    )
     lf = with_outcome(
         lf,
         is_closed=is_closed,
@@ -456,83 +547,84 @@ def sales_velocity(
         close_date=close_date,
         start=created_at,
         calendar=calendar,
-    ).with_columns(naive(lf.collect_schema(), created_at).alias("__created"))
-    created = nw.col("__created") <= nw.lit(cutoff)
-    closed_t = nw.col(CLOSE_T)
-    rate_num, rate_den = win_rate_terms(chosen, amount)
-    size_num, size_den = deal_size_terms(amount)
-    days_num, days_den = cycle_terms()
-    terms = [
-        rate_num.cast(nw.Float64).alias("__rate_n"),
-        rate_den.cast(nw.Float64).alias("__rate_d"),
-        size_num.alias("__size_n"),
-        size_den.alias("__size_d"),
-        days_num.alias("__days_n"),
-        days_den.alias("__days_d"),
-    ]
+    ).with_columns(
+        naive(lf.collect_schema(), created_at).alias("__created"), open_now.alias("__open")
+    )
+    terms = pooled_terms(basis or cfg.win_rate_basis, amount)
     if step is None:
-        start = cutoff - timedelta(days=window)
-        closed_by_then = nw.col(CLOSED) & (closed_t <= nw.lit(cutoff)).fill_null(True)
-        opened = aggregate(
-            lf.filter(created & ~closed_by_then),
-            keys,
-            [nw.len().cast(nw.Int64).alias("open_opportunities")],
-        )
-        hist = lf.filter(nw.col(CLOSED) & (closed_t > nw.lit(start)) & (closed_t <= nw.lit(cutoff)))
-        stats = aggregate(hist, keys, terms)
-        joined = full_join(opened, stats, keys) if keys else opened.join(stats, how="cross")
-        group = keys
-        window_col = nw.lit(window, dtype=nw.Int64())
+        window = window_days or cfg.cycle_window_days
+        joined = _trailing_window(lf, keys, terms, cutoff=cutoff, window_days=window)
+        group, window_col = keys, nw.lit(window, dtype=nw.Int64())
     else:
-        # Open at a period's end = created up to then - closed up to then, as running sums;
-        # a closed deal without a close time is never counted open (as without every=).
-        made = (
-            lf.filter(created & ~(nw.col(CLOSED) & closed_t.is_null()))
-            .with_columns(period_start(nw.col("__created"), step).alias(PERIOD))
-            .group_by([*keys, PERIOD])
-            .agg(nw.len().cast(nw.Int64).alias("__made"))
-        )
-        done = (
-            lf.filter(created & nw.col(CLOSED) & (closed_t <= nw.lit(cutoff)))
-            .with_columns(period_start(closed_t, step).alias(PERIOD))
-            .group_by([*keys, PERIOD])
-            .agg(nw.len().cast(nw.Int64).alias("__done"), *terms)
-        )
-        group = [*keys, PERIOD]
-        both = full_join(made, done, group)
-        running = (nw.col("__made").fill_null(0) - nw.col("__done").fill_null(0)).cum_sum()
-        running = running.over(*keys, order_by=PERIOD) if keys else running.over(order_by=PERIOD)
-        joined = both.with_columns(running.cast(nw.Int64).alias("open_opportunities"))
-        window_col = nw.lit(None, dtype=nw.Int64())
+        joined = _per_period(lf, keys, terms, cutoff=cutoff, step=step)
+        group, window_col = [*keys, PERIOD], nw.lit(None, dtype=nw.Int64())
     joined = joined.with_columns(
-        safe_div(nw.col("__rate_n"), nw.col("__rate_d")).alias("win_rate"),
-        safe_div(nw.col("__size_n"), nw.col("__size_d")).alias("average_deal_size"),
-        safe_div(nw.col("__days_n"), nw.col("__days_d")).alias("cycle_days"),
+        *[safe_div(nw.col(n), nw.col(d)).alias(name) for name, (n, d) in TERMS.items()]
     )
-    parts = (
-        nw.col("open_opportunities").fill_null(0).cast(nw.Float64)
-        * nw.col("win_rate")
-        * nw.col("average_deal_size")
-    )
+    opened = nw.col("open_opportunities").fill_null(0)
+    parts = opened.cast(nw.Float64) * nw.col("win_rate") * nw.col("average_deal_size")
+    velocity = nw.when(nw.col("cycle_days") > 0).then(safe_div(parts, nw.col("cycle_days")))
     out = joined.select(
         *group,
-        nw.col("open_opportunities").fill_null(0).cast(nw.Int64),
+        opened.cast(nw.Int64).alias("open_opportunities"),
         "win_rate",
         "average_deal_size",
         "cycle_days",
-        nw.when(nw.col("cycle_days") > 0)
-        .then(safe_div(parts, nw.col("cycle_days")))
-        .alias("velocity_per_day"),
+        velocity.alias("velocity_per_day"),
+        (velocity * DAYS_PER_MONTH).alias("velocity_per_month"),
         window_col.alias("window_days"),
-    ).with_columns((nw.col("velocity_per_day") * DAYS_PER_MONTH).alias("velocity_per_month"))
-    cols = [
-        *group,
-        "open_opportunities",
-        "win_rate",
-        "average_deal_size",
-        "cycle_days",
-        "velocity_per_day",
-        "velocity_per_month",
-        "window_days",
-    ]
-    return back(sort_keys(out.select(cols), group), opportunities)
+    )
+    return back(sort_keys(out, group), opportunities)
+
+
+def _trailing_window(
+    lf: nw.LazyFrame[Any],
+    keys: list[str],
+    terms: list[nw.Expr],
+    *,
+    cutoff: datetime,
+    window_days: int,
+) -> nw.LazyFrame[Any]:
+    """Sales velocity at ``cutoff``: the deals open then, and the terms of the deals closed
+    in the ``window_days`` before it."""
+    opened = aggregate(
+        lf.filter(nw.col("__open")), keys, [nw.len().cast(nw.Int64).alias("open_opportunities")]
+    )
+    closed_t = nw.col(CLOSE_T)
+    start = cutoff - timedelta(days=window_days)
+    in_window = (closed_t > nw.lit(start)) & (closed_t <= nw.lit(cutoff))
+    stats = aggregate(lf.filter(nw.col(CLOSED) & in_window), keys, terms)
+    return full_join(opened, stats, keys)
+
+
+def _per_period(
+    lf: nw.LazyFrame[Any],
+    keys: list[str],
+    terms: list[nw.Expr],
+    *,
+    cutoff: datetime,
+    step: str,
+) -> nw.LazyFrame[Any]:
+    """Sales velocity per period up to ``cutoff``: the deals open at each period's end, and
+    the terms of the deals closed in the period."""
+    # Open at a period's end = created up to then - closed up to then, as running sums;
+    # a closed deal without a close time is never counted open (as without every=).
+    created = nw.col("__created") <= nw.lit(cutoff)
+    closed_t = nw.col(CLOSE_T)
+    group = [*keys, PERIOD]
+    made = (
+        lf.filter(created & ~(nw.col(CLOSED) & closed_t.is_null()))
+        .with_columns(period_start(nw.col("__created"), step).alias(PERIOD))
+        .group_by(group)
+        .agg(nw.len().cast(nw.Int64).alias("__made"))
+    )
+    done = (
+        lf.filter(created & nw.col(CLOSED) & (closed_t <= nw.lit(cutoff)))
+        .with_columns(period_start(closed_t, step).alias(PERIOD))
+        .group_by(group)
+        .agg(nw.len().cast(nw.Int64).alias("__done"), *terms)
+    )
+    running = (nw.col("__made").fill_null(0) - nw.col("__done").fill_null(0)).cum_sum()
+    return full_join(made, done, group).with_columns(
+        per_group(running, keys, order_by=PERIOD).cast(nw.Int64).alias("open_opportunities")
+    )

@@ -13,7 +13,9 @@ PySpark frames. Write your own with :func:`rule` or the constructors in
 
 from __future__ import annotations
 
-from revgov.rules._naming import CampaignName, TokenProblem, parse_campaign_name
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from revgov.rules.base import (
     DIMENSIONS,
     SEVERITIES,
@@ -28,8 +30,11 @@ from revgov.rules.base import (
 from revgov.rules.engine import audit, resolve_rules
 from revgov.rules.findings import FINDINGS_COLUMNS, FINDINGS_SCHEMA
 from revgov.rules.maturity import Maturity
-from revgov.rules.packs import available_packs, builtin_rules, load_pack
 from revgov.rules.report import Report, RuleResult
+
+if TYPE_CHECKING:
+    from revgov.rules._naming import CampaignName, TokenProblem, parse_campaign_name
+    from revgov.rules.packs import available_packs, builtin_rules, load_pack
 
 __all__ = [
     "DIMENSIONS",
@@ -55,3 +60,20 @@ __all__ = [
     "resolve_rules",
     "rule",
 ]
+
+# The packs and campaign naming load on first use: an audit with rules of its own needs
+# neither, and they are the larger part of the package.
+_LAZY = {
+    "CampaignName": "revgov.rules._naming",
+    "TokenProblem": "revgov.rules._naming",
+    "parse_campaign_name": "revgov.rules._naming",
+    "available_packs": "revgov.rules.packs",
+    "builtin_rules": "revgov.rules.packs",
+    "load_pack": "revgov.rules.packs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

@@ -64,10 +64,11 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
     """The concrete rules to run: the config's packs and declared rules by default, else the
     given rules and packs, each bound to ``config``; ``[rules]`` overrides applied."""
     from revgov.rules.from_config import apply_settings
-    from revgov.rules.packs import builtin_rules
 
     settings = config.rules
     if rules is None:
+        from revgov.rules.packs import builtin_rules  # the packs load only when they run
+
         return builtin_rules(config)
     out: list[Rule] = []
     for item in rules:

@@ -7,6 +7,7 @@ Nothing here imports hubspot-api-client: loading a config validates these models
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from pydantic import AliasChoices, Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -195,7 +196,8 @@ class HubSpotCredentials(BaseSettings):
             field: (cls.model_fields[field].annotation, Field(None, validation_alias=variable))
             for field, variable in names.items()
         }
-        reader: type[HubSpotCredentials] = create_model(  # type: ignore[call-overload]
-            "HubSpotEnvironment", __base__=cls, **fields
+        reader = cast(
+            "type[HubSpotCredentials]",
+            create_model("HubSpotEnvironment", __base__=cls, **fields),  # type: ignore[call-overload]
         )
         return reader()
