@@ -22,7 +22,21 @@ from pydantic import ValidationError
 
 from revgov.errors import SchemaMismatchError, UnknownEntityError
 from revgov.model._base import CanonicalRecord
-from revgov.model._casting import blank_to_null, fast_cast, is_blank, slow_cast
+from revgov.model._casting import (
+    blank_to_null,
+    date_reasons,
+    fast_cast,
+    is_blank,
+    is_text,
+    slow_cast,
+)
+from revgov.model._numbers import (
+    AMBIGUOUS_GROUPS,
+    NOT_FINITE,
+    NumberFormat,
+    has_decimal_comma,
+    number_reasons,
+)
 from revgov.model._types import DTYPES, EXPECTED, PY_TYPES, FieldType
 from revgov.model.accounts import Account
 from revgov.model.activities import Activity
@@ -38,6 +52,8 @@ __all__ = [
     "ENTITIES",
     "LINEAGE_COLUMNS",
     "QUARANTINE_SCHEMA",
+    "REJECT_COLUMN",
+    "REJECT_DTYPE",
     "FieldType",
     "TypedPage",
     "empty_frame",
@@ -83,6 +99,13 @@ QUARANTINE_SCHEMA = pl.Schema(
         "pulled_at": pl.Datetime("us", "UTC"),
     }
 )
+
+
+#: A page may carry this column: a connector's verdict on rows it could not read (a CSV record
+#: with too few fields, a number not in the export's format), as a struct of the field, the raw
+#: value and the reason. :func:`type_records` quarantines those rows with that reason first.
+REJECT_COLUMN = "__revgov_reject"
+REJECT_DTYPE = pl.Struct({"field": pl.String(), "raw": pl.String(), "reason": pl.String()})
 
 
 def model_for(entity: str) -> type[CanonicalRecord]:
@@ -184,8 +207,11 @@ def type_records(
     ``raw`` is a frame (any dtypes) or a sequence of dicts. Columns the model has but the page
     lacks become nulls; columns the page has but neither the model nor ``extras`` name are
     ignored (the mapping decides what survives). Blank text is null, not an error. A row goes
-    to quarantine when its primary key is missing or repeats an earlier row's, or when a
-    non-blank value cannot be cast to its field's type; the reason names the first such field.
+    to quarantine when its connector rejected it (:data:`REJECT_COLUMN`), when its primary key
+    is missing or repeats an earlier row's, or when a non-blank value cannot be cast to its
+    field's type (NaN and infinity included); the reason names the first such field, and for a
+    number written in another locale, the format that would read it. A value like ``1.200``
+    in a column whose other values use a decimal comma is quarantined as ambiguous.
     Pydantic validates the first ``explain`` quarantined rows of each field (0: none) one by
     one to add a human-readable ``detail``; the vectorized ``reason`` is always there, so a
     page with a systematic problem costs no more than a few explanations.
@@ -199,41 +225,20 @@ def type_records(
         return TypedPage(
             entity, pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
+    rejected: pl.Series | None = None
+    checks: list[pl.DataFrame] = []  # one frame of failures per check
+    if REJECT_COLUMN in df.columns:
+        rejected = df[REJECT_COLUMN].is_not_null()
+        if rejected.any():
+            checks.append(_rejections(df[REJECT_COLUMN]))
+        df = df.drop(REJECT_COLUMN)
     keys = model.primary_key
     _require_keys(entity, keys, df.columns)
 
     value_cols = [c for c in schema.names() if c not in LINEAGE_COLUMNS]
     present = [c for c in value_cols if c in df.columns]
-    src = df.schema
-    typed = df.select(
-        fast_cast(c, ftypes[c], src[c], df[c].drop_nulls().head(500)) for c in present
-    )
-    checks: list[pl.DataFrame] = []  # one frame of failures per check
-    for rank, c in enumerate(present, start=1):
-        if ftypes[c] == "string" or src[c] == DTYPES[ftypes[c]]:
-            continue
-        retry = (df[c].is_not_null() & typed[c].is_null()).arg_true()
-        if retry.len() == 0:
-            continue
-        sub = df.select(pl.col(c).gather(retry))
-        again = sub.select(slow_cast(c, ftypes[c], src[c]))[c]
-        typed = typed.with_columns(typed[c].scatter(retry, again))
-        failed = again.is_null() & ~sub.select(is_blank(pl.col(c)))[c]
-        if failed.any():
-            reason = f"not {EXPECTED[ftypes[c]]}"
-            checks.append(_failures(retry.filter(failed), rank, c, reason, sub[c].filter(failed)))
-    key_null = typed.select(pl.any_horizontal(pl.col(k).is_null() for k in keys)).to_series()
-    if key_null.any():
-        rows = key_null.arg_true()
-        checks.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
-    key_frame = typed.select(keys)
-    if key_frame.n_unique() < key_frame.height:
-        first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
-        dup = ~first_seen & ~key_null
-        if dup.any():
-            rows = dup.arg_true()
-            why = "duplicate primary key (an earlier row in the page has it)"
-            checks.append(_failures(rows, 0, keys[0], why, df[keys[0]].gather(rows)))
+    typed = _cast_values(df, present, ftypes, checks)
+    checks += _key_checks(df, typed, keys, rejected)
 
     key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")
     if "source_id" in df.columns:  # the vendor's own id, when the mapping provides one
@@ -277,18 +282,125 @@ def type_records(
     return TypedPage(entity=entity, frame=frame, quarantine=quarantine.cast(QUARANTINE_SCHEMA))
 
 
-def _failures(rows: pl.Series, rank: int, field: str, reason: str, raw: pl.Series) -> pl.DataFrame:
-    """One row per failing record of one check; ``rank`` orders checks (keys first)."""
+def _failures(
+    rows: pl.Series, rank: int, field: str | pl.Series, reason: str | pl.Series, raw: pl.Series
+) -> pl.DataFrame:
+    """One row per failing record of one check; ``rank`` orders checks (rejections, keys,
+    then fields in model order). ``field`` and ``reason`` are one text or one per row."""
     n = rows.len()
+
+    def per_row(value: str | pl.Series) -> pl.Series:
+        if isinstance(value, pl.Series):
+            return value.cast(pl.String)
+        return pl.Series([value] * n, dtype=pl.String)
+
     return pl.DataFrame(
         {
             "__row": rows.cast(pl.UInt32),
             "__rank": pl.Series([rank] * n, dtype=pl.Int32),
-            "__field": pl.Series([field] * n, dtype=pl.String),
-            "__reason": pl.Series([reason] * n, dtype=pl.String),
+            "__field": per_row(field),
+            "__reason": per_row(reason),
             "__raw": raw.cast(pl.String),
         }
     )
+
+
+def _cast_values(
+    df: pl.DataFrame,
+    present: list[str],
+    ftypes: Mapping[str, FieldType],
+    checks: list[pl.DataFrame],
+) -> pl.DataFrame:
+    """``present`` columns of ``df`` cast to their types; failures appended to ``checks``."""
+    src = df.schema
+    typed = df.select(
+        fast_cast(c, ftypes[c], src[c], df[c].drop_nulls().head(500)) for c in present
+    )
+    for rank, c in enumerate(present, start=1):
+        ftype = ftypes[c]
+        if ftype == "string":
+            continue
+        reasons = pl.Series(dtype=pl.String)
+        if src[c] != DTYPES[ftype]:
+            retry = (df[c].is_not_null() & typed[c].is_null()).arg_true()
+            if retry.len() > 0:
+                sub = df.select(pl.col(c).gather(retry))
+                again = sub.select(slow_cast(c, ftype, src[c]))[c]
+                typed = typed.with_columns(typed[c].scatter(retry, again))
+                failed = again.is_null() & ~sub.select(is_blank(pl.col(c)))[c]
+                if failed.any():
+                    raw = sub[c].filter(failed).cast(pl.String)
+                    reasons = _reasons(ftype, raw)
+                    checks.append(_failures(retry.filter(failed), rank, c, reasons, raw))
+        if ftype == "float":
+            # NaN and infinity cast fine and then poison every sum: never values.
+            finite = typed[c].is_finite().fill_null(True)
+            if not finite.all():
+                rows = (~finite).arg_true()
+                raw = df[c].gather(rows).cast(pl.String)
+                checks.append(_failures(rows, rank, c, NOT_FINITE, raw))
+        if ftype in ("int", "float") and is_text(src[c]) and has_decimal_comma(reasons):
+            checks += _ambiguous_groups(df, c, rank)
+    return typed
+
+
+def _reasons(ftype: FieldType, raw: pl.Series) -> pl.Series:
+    """Why each of the ``raw`` values (text) could not be cast to ``ftype``."""
+    if ftype in ("int", "float"):
+        why = number_reasons(
+            pl.col("v"), NumberFormat(), whole=ftype == "int", expected=EXPECTED[ftype]
+        )
+    elif ftype == "date":
+        why = date_reasons(pl.col("v"))
+    else:
+        why = pl.lit(f"not {EXPECTED[ftype]}")
+    return raw.to_frame("v").with_columns(why.alias("r"))["r"]
+
+
+def _ambiguous_groups(df: pl.DataFrame, col: str, rank: int) -> list[pl.DataFrame]:
+    """Values like ``1.200`` in a text column whose other values use a decimal comma: 1.2 with
+    a decimal point, 1200 in the column's own format. Neither is a safe guess."""
+    text = df[col].cast(pl.String).str.strip_chars()
+    hits = text.str.contains(AMBIGUOUS_GROUPS).fill_null(False)
+    if not hits.any():
+        return []
+    rows = hits.arg_true()
+    why = (
+        "ambiguous: 1.2 with a decimal point, but other values of this column use a decimal "
+        'comma, which makes it 1200: set decimal = "," and thousands = "." in the export\'s '
+        "number format"
+    )
+    return [_failures(rows, rank, col, why, df[col].gather(rows).cast(pl.String))]
+
+
+def _rejections(column: pl.Series) -> pl.DataFrame:
+    """The rows a connector rejected (the REJECT_COLUMN struct), as failures ranked first."""
+    rows = column.is_not_null().arg_true()
+    picked = column.gather(rows).struct.unnest()
+    return _failures(rows, -1, picked["field"], picked["reason"], picked["raw"])
+
+
+def _key_checks(
+    df: pl.DataFrame, typed: pl.DataFrame, keys: tuple[str, ...], rejected: pl.Series | None
+) -> list[pl.DataFrame]:
+    """Rows whose primary key is missing, or repeats an earlier (not rejected) row's."""
+    checks = []
+    key_null = typed.select(pl.any_horizontal(pl.col(k).is_null() for k in keys)).to_series()
+    if key_null.any():
+        rows = key_null.arg_true()
+        checks.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
+    key_frame = typed.select(keys)
+    if key_frame.n_unique() < key_frame.height:
+        # A rejected row is no earlier occurrence: its twin later in the page is the record.
+        if rejected is not None:
+            key_frame = key_frame.with_columns(rejected.alias("__rejected"))
+        first_seen = key_frame.select(pl.struct(key_frame.columns).is_first_distinct())
+        dup = ~first_seen.to_series() & ~key_null
+        if dup.any():
+            rows = dup.arg_true()
+            why = "duplicate primary key (an earlier row in the page has it)"
+            checks.append(_failures(rows, 0, keys[0], why, df[keys[0]].gather(rows)))
+    return checks
 
 
 def _require_keys(entity: str, keys: tuple[str, ...], columns: list[str]) -> None:
