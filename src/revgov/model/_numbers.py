@@ -140,8 +140,8 @@ _NON_FINITE = r"(?i)^[+-]?(?:nan|inf|infinity)$"
 
 def _shape_reason(fmt: NumberFormat, shape_fmt: NumberFormat) -> str:
     return (
-        f"a number written with {shape_fmt.describe()}, but the export is read with "
-        f"{fmt.describe()}: set the export's number format"
+        f"a number written with {shape_fmt.describe()}; set them in the export's options "
+        f"(now: {fmt.describe()})"
     )
 
 

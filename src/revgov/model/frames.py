@@ -62,6 +62,7 @@ __all__ = [
     "polars_schema",
     "raw_frame",
     "type_records",
+    "with_rejections",
 ]
 
 ENTITIES: dict[str, type[CanonicalRecord]] = {
@@ -106,6 +107,31 @@ QUARANTINE_SCHEMA = pl.Schema(
 #: value and the reason. :func:`type_records` quarantines those rows with that reason first.
 REJECT_COLUMN = "__revgov_reject"
 REJECT_DTYPE = pl.Struct({"field": pl.String(), "raw": pl.String(), "reason": pl.String()})
+
+
+def with_rejections(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with :data:`REJECT_COLUMN` set for the rows of ``failures`` (columns
+    ``__row``, ``__field``, ``__raw``, ``__reason``; the first failure of a row wins, and so
+    does a rejection the row already carries)."""
+    if failures.is_empty():
+        return frame
+    first = failures.unique(subset="__row", keep="first", maintain_order=True).select(
+        pl.col("__row").cast(pl.UInt32),
+        pl.struct(
+            pl.col("__field").alias("field"),
+            pl.col("__raw").alias("raw"),
+            pl.col("__reason").alias("reason"),
+        ).alias("__new"),
+    )
+    joined = frame.with_row_index("__row").join(
+        first, on="__row", how="left", maintain_order="left"
+    )
+    existing = (
+        pl.col(REJECT_COLUMN) if REJECT_COLUMN in frame.columns else pl.lit(None, REJECT_DTYPE)
+    )
+    return joined.with_columns(pl.coalesce(existing, pl.col("__new")).alias(REJECT_COLUMN)).drop(
+        "__row", "__new"
+    )
 
 
 def model_for(entity: str) -> type[CanonicalRecord]:
