@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from math import inf, nan
 
 import polars as pl
 import pytest
@@ -11,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revgov.errors import SchemaMismatchError
-from revgov.model import QUARANTINE_SCHEMA, polars_schema, type_records
+from revgov.model import (
+    QUARANTINE_SCHEMA,
+    REJECT_COLUMN,
+    REJECT_DTYPE,
+    polars_schema,
+    type_records,
+)
+from revgov.model._casting import DATE_HOLDS_TIME
+from revgov.model._numbers import NOT_FINITE
 
 PULLED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -196,3 +205,153 @@ def test_explanations_are_bounded_per_field_but_reasons_are_not() -> None:
         .null_count()
         == 55
     )
+
+
+# -- typing that never guesses (issue 12) -------------------------------------------------------
+
+
+def test_nan_and_infinity_are_quarantined_as_text_and_as_floats() -> None:
+    text = [
+        {"opportunity_id": "a", "amount": "NaN"},
+        {"opportunity_id": "b", "amount": "inf"},
+        {"opportunity_id": "c", "amount": "-Infinity"},
+        {"opportunity_id": "d", "amount": "12.5"},
+    ]
+    floats = pl.DataFrame(
+        {"opportunity_id": ["a", "b", "c", "d"], "amount": [nan, inf, -inf, 12.5]}
+    )
+    for raw, shown in ((text, ["NaN", "inf", "-Infinity"]), (floats, ["NaN", "inf", "-inf"])):
+        page = type_records("opportunities", raw, source_system="t", pulled_at=PULLED)
+        # The typed amounts sum to a number: one NaN can no longer poison every KPI.
+        assert page.frame["amount"].to_list() == [12.5]
+        assert page.frame["amount"].sum() == 12.5
+        q = page.quarantine.sort("source_id")
+        assert q["field"].to_list() == ["amount"] * 3
+        assert q["reason"].to_list() == [NOT_FINITE] * 3
+        assert q["raw_value"].to_list() == shown
+
+
+def test_non_finite_values_in_whole_number_fields() -> None:
+    page = type_records(
+        "accounts",
+        pl.DataFrame({"account_id": ["a", "b", "c"], "employees": [nan, 2.5, 40.0]}),
+        source_system="parquet",
+    )
+    assert page.frame["employees"].to_list() == [40]  # 2.5 is not truncated to 2
+    reasons = dict(page.quarantine.select("source_id", "reason").rows())
+    assert reasons == {"a": NOT_FINITE, "b": "not a whole number"}
+
+
+def test_a_date_with_an_offset_is_not_silently_the_utc_date() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "offset", "close_date": "2024-03-01T23:30-0500"},
+            {"opportunity_id": "zulu", "close_date": "2024-03-01T23:30:00Z"},
+            {"opportunity_id": "date", "close_date": "2024-03-01"},
+            {"opportunity_id": "naive", "close_date": "2024-03-01 23:30:00"},
+            {"opportunity_id": "utc-midnight", "close_date": "2024-03-01T00:00:00.000+0000"},
+            {"opportunity_id": "epoch-midnight", "close_date": "1709251200000"},
+        ],
+        source_system="t",
+    )
+    typed = dict(page.frame.select("opportunity_id", "close_date").rows())
+    # A naive timestamp's date is as written; midnight UTC is how some APIs send a date.
+    assert typed == {
+        "date": date(2024, 3, 1),
+        "naive": date(2024, 3, 1),
+        "utc-midnight": date(2024, 3, 1),
+        "epoch-midnight": date(2024, 3, 1),
+    }
+    q = dict(page.quarantine.select("source_id", "reason").rows())
+    assert q == {"offset": DATE_HOLDS_TIME, "zulu": DATE_HOLDS_TIME}
+
+
+def test_datetime_fields_keep_reading_offsets() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "a", "created_at": "2024-03-01T23:30-0500"},
+            {"opportunity_id": "b", "created_at": "2024-03-01 23:30+01:00"},
+        ],
+        source_system="t",
+    )
+    assert page.frame["created_at"].to_list() == [
+        datetime(2024, 3, 2, 4, 30, tzinfo=UTC),
+        datetime(2024, 3, 1, 22, 30, tzinfo=UTC),
+    ]
+
+
+def test_aware_parquet_timestamps_in_a_date_field() -> None:
+    frame = pl.DataFrame(
+        {
+            "opportunity_id": ["midnight", "evening", "naive"],
+            "close_date": [
+                datetime(2024, 3, 1, tzinfo=UTC),
+                datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
+                datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
+            ],
+        }
+    ).with_columns(pl.col("close_date").dt.convert_time_zone("America/New_York"))
+    naive = frame.with_columns(pl.col("close_date").dt.replace_time_zone(None))
+    aware = type_records("opportunities", frame, source_system="parquet")
+    assert aware.frame["opportunity_id"].to_list() == ["midnight"]
+    assert set(aware.quarantine["reason"]) == {DATE_HOLDS_TIME}
+    # Without a zone the timestamp is a wall clock: its date is as written.
+    plain = type_records("opportunities", naive, source_system="parquet")
+    assert plain.frame["close_date"].to_list() == [date(2024, 2, 29), date(2024, 3, 1)] + [
+        date(2024, 3, 1)
+    ]
+
+
+def test_numbers_are_not_booleans_beyond_zero_and_one() -> None:
+    page = type_records(
+        "opportunities",
+        pl.DataFrame({"opportunity_id": ["a", "b", "c"], "is_won": [0, 1, 2]}),
+        source_system="t",
+    )
+    assert page.frame["is_won"].to_list() == [False, True]
+    assert page.quarantine.select("source_id", "reason").rows() == [("c", "not true/false")]
+
+
+def test_thousands_dots_are_ambiguous_where_the_column_uses_a_decimal_comma() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "a", "amount": "1.234,56"},
+            {"opportunity_id": "b", "amount": "1.200"},
+            {"opportunity_id": "c", "amount": "7"},
+        ],
+        source_system="t",
+    )
+    assert page.frame["opportunity_id"].to_list() == ["c"]
+    reasons = dict(page.quarantine.select("source_id", "reason").rows())
+    assert 'written with decimal = ",", thousands = "."' in reasons["a"]
+    assert reasons["b"].startswith("ambiguous: 1.2 with a decimal point")
+    # Without decimal-comma evidence in the column, 1.200 is the number 1.2.
+    alone = type_records(
+        "opportunities", [{"opportunity_id": "b", "amount": "1.200"}], source_system="t"
+    )
+    assert alone.frame["amount"].to_list() == [1.2]
+
+
+def test_connector_rejections_are_quarantined_first_and_are_no_earlier_twin() -> None:
+    reject = {"field": "(record)", "raw": "d1,ann", "reason": "too few fields (2 of 3) on line 2"}
+    frame = pl.DataFrame(
+        {
+            "opportunity_id": ["d1", "d1", None],
+            "amount": ["x", "5", "1"],
+            REJECT_COLUMN: [reject, None, {**reject, "raw": ",1"}],
+        },
+        schema_overrides={REJECT_COLUMN: REJECT_DTYPE},
+    )
+    page = type_records("opportunities", frame, source_system="files")
+    # The rejected d1 does not make the good d1 a duplicate.
+    assert page.frame.select("opportunity_id", "amount").rows() == [("d1", 5.0)]
+    q = page.quarantine
+    assert q.select("field", "raw_value", "reason").rows() == [
+        ("(record)", "d1,ann", "too few fields (2 of 3) on line 2"),
+        ("(record)", ",1", "too few fields (2 of 3) on line 2"),
+    ]
+    assert REJECT_COLUMN not in q["raw_record"][0]
+    assert q.schema == QUARANTINE_SCHEMA
