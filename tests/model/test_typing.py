@@ -299,9 +299,8 @@ def test_aware_parquet_timestamps_in_a_date_field() -> None:
     assert set(aware.quarantine["reason"]) == {DATE_HOLDS_TIME}
     # Without a zone the timestamp is a wall clock: its date is as written.
     plain = type_records("opportunities", naive, source_system="parquet")
-    assert plain.frame["close_date"].to_list() == [date(2024, 2, 29), date(2024, 3, 1)] + [
-        date(2024, 3, 1)
-    ]
+    midnight_ny, evening_ny = date(2024, 2, 29), date(2024, 3, 1)
+    assert plain.frame["close_date"].to_list() == [midnight_ny, evening_ny, evening_ny]
 
 
 def test_numbers_are_not_booleans_beyond_zero_and_one() -> None:

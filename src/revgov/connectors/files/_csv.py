@@ -157,6 +157,7 @@ class _ExactReader:
         self.records = 0  # data records parsed so far (blank lines included)
         self.newlines = export.header_newlines  # newlines inside fields parsed so far
         self.last_newlines = 0  # of the last record
+        self.last_line = 0  # where the last record starts
 
     def _handler(self, row: pacsv.InvalidRow) -> str:
         self.invalid.append(row)
@@ -204,38 +205,44 @@ class _ExactReader:
                     pending, held = [page.slice(self.page_size)], held - self.page_size
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise self._unparsable() from exc
-        if self.invalid:  # reported after the last batch: they are the last records
-            pending.append(self._records(pl.DataFrame(schema=dict.fromkeys(self.export.header))))
+        if self.invalid:  # after the last valid row: they are the last records
+            empty = pl.DataFrame(schema=dict.fromkeys(self.export.header, pl.String()))
+            pending.append(self._records(empty, final=True))
         tail = pl.concat(pending, how="diagonal_relaxed") if pending else pl.DataFrame()
         tail = self._end_of_file(tail)
         if tail.height:
             yield tail.drop("__rec")
 
-    def _records(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The records of one parsed batch in file order: its valid rows and the invalid ones
-        reported while parsing it, with ``__rec`` (record index) and rejections."""
+    def _records(self, frame: pl.DataFrame, *, final: bool = False) -> pl.DataFrame:
+        """The records of one parsed batch in file order, with ``__rec`` (record index): its
+        valid rows and the invalid rows among them, rejected. pyarrow may report an invalid
+        row while parsing ahead, never later than the batch that holds it; so the batch's
+        valid rows take the first free indices, and the invalid rows before its last one are
+        its own (``final``: every invalid row left is)."""
         first = self.records
-        end = first + frame.height
-        taken: list[pacsv.InvalidRow] = []
-        while self.invalid and self.invalid[0].number - 2 < end:
-            taken.append(self.invalid.pop(0))
-            end += 1
+        invalid = sorted(self.invalid, key=lambda row: row.number)
+        known = np.array([row.number - 2 for row in invalid], dtype=np.int64)
+        slots = np.arange(first, first + frame.height + known.size, dtype=np.int64)
+        valid_idx = slots[~np.isin(slots, known)][: frame.height]
+        end = int(valid_idx[-1]) + 1 if valid_idx.size else first
+        if final:
+            end = max(end, int(known.max()) + 1 if known.size else end)
+        taken = [row for row in invalid if row.number - 2 < end]
+        self.invalid = [row for row in invalid if row.number - 2 >= end]
         n = end - first
-        bad_pos = np.array([row.number - 2 - first for row in taken], dtype=np.int64)
-        good = np.ones(n, dtype=bool)
-        good[bad_pos] = False
         counts = np.zeros(n, dtype=np.int64)
         if frame.height:
             inside = pl.sum_horizontal(pl.all().str.count_matches("\n", literal=True))
-            counts[good] = frame.select(inside).to_series().to_numpy()
-        counts[bad_pos] = [row.text.count("\n") for row in taken]
+            counts[valid_idx - first] = frame.select(inside).to_series().to_numpy()
+        for row in taken:
+            counts[row.number - 2 - first] = row.text.count("\n")
         before = self.newlines + np.cumsum(counts) - counts
         self.newlines += int(counts.sum())
-        self.records = end
+        self.records = first + len(taken) + frame.height  # a gap is caught at the end
         if n:
             self.last_newlines = int(counts[-1])
-        indices = np.arange(first, end)
-        valid = frame.with_columns(pl.Series("__rec", indices[good]))
+            self.last_line = 2 + end - 1 + int(before[-1])
+        valid = frame.with_columns(pl.Series("__rec", valid_idx))
         # A record's line: its number (the header is record 1) plus the newlines inside
         # the fields before it.
         rows = [self._row(row, row.number + int(before[row.number - 2 - first])) for row in taken]
@@ -280,7 +287,7 @@ class _ExactReader:
                 hint="check the quoting of the export around that line",
             )
         if self.last_newlines and quotes % 2 and tail.height:
-            line = lines - self.last_newlines
+            line = self.last_line
             reject = {
                 "field": RECORD_FIELD,
                 "raw": None,
