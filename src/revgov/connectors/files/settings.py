@@ -99,8 +99,9 @@ class FilesSettings(ConnectorSettings, ExportFormatOptions):
 
 
 class FileEntitySettings(EntityMapping, ExportFormatOptions):
-    """``[sources.entities.NAME]`` of a files source: the export file, its mapping, and how
-    it is written where that differs from the source's options."""
+    """``[sources.entities.NAME]`` of a files source: the export file, its mapping and format.
+
+    The format keys (separator, encoding, number format) override the source's options."""
 
     path: str = Field(description="CSV or Parquet file, relative to the config file.")
     format: Literal["csv", "parquet", "auto"] = "auto"
