@@ -8,12 +8,16 @@ export's memory-mapped pages, and sampled RssAnon, the memory the process itself
 at two sizes shows whether peak memory grows with the file (it should not, beyond the page).
 
     python benchmarks/bench_pull_files.py [--rows 2000000] [--page-size 100000]
+
+``--baseline-src DIR`` (the ``src`` folder of another checkout) also pulls each export with that
+revgov, in turns with this one, so that a change is measured side by side in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -21,6 +25,7 @@ import tempfile
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -117,41 +122,49 @@ def write_export(path: Path, n: int, seed: int = 11) -> None:
     ).write_csv(path)
 
 
-def run(rows: int, page_size: int) -> dict[str, float | int]:
+def run(rows: int, page_size: int, baseline: str | None = None) -> list[dict[str, Any]]:
+    """The pull of one export; with ``baseline``, that revgov's pull first, then this one's."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_export(root / "deals.csv", rows)
         (root / "revgov.toml").write_text(CONFIG.format(page_size=page_size), encoding="utf-8")
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(root / "revgov.toml"), str(root / "snap")],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        stats: dict[str, float | int] = json.loads(out.stdout)
-        stats["export_mb"] = (root / "deals.csv").stat().st_size / 2**20
-    stats["rows"] = rows
-    stats["rows_per_second"] = rows / float(stats["seconds"])
-    return stats
+        for i, src in enumerate([baseline, here] if baseline else [here]):
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(root / "revgov.toml"), str(root / f"snap{i}")],
+                check=True,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": src},
+            )
+            stats: dict[str, Any] = json.loads(out.stdout)
+            stats["export_mb"] = (root / "deals.csv").stat().st_size / 2**20
+            stats["rows"] = rows
+            stats["rows_per_second"] = rows / float(stats["seconds"])
+            stats["revgov"] = "baseline" if src == baseline else "current"
+            runs.append(stats)
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--page-size", type=int, default=100_000)
+    parser.add_argument("--baseline-src", default=None)
     args = parser.parse_args()
-    small = run(args.rows // 4, args.page_size)
-    large = run(args.rows, args.page_size)
+    runs = run(args.rows // 4, args.page_size, args.baseline_src)
+    runs += run(args.rows, args.page_size, args.baseline_src)
     report = {
         "machine": f"{platform.machine()}, {platform.processor() or '?'}, "
         f"python {platform.python_version()}, polars {pl.__version__}",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "page_size": args.page_size,
-        "runs": [small, large],
+        "runs": runs,
     }
-    for r in (small, large):
+    for r in runs:
         print(
-            f"{int(r['rows']):>10,} rows ({float(r['export_mb']):.0f} MB CSV): "
+            f"{r['revgov']:>8} {int(r['rows']):>10,} rows ({float(r['export_mb']):.0f} MB CSV): "
             f"{float(r['seconds']):.1f} s, {float(r['rows_per_second']):,.0f} rows/s, "
             f"peak RSS {float(r['peak_rss_mb']):.0f} MB (anonymous {float(r['peak_anon_mb']):.0f} MB), "
             f"quarantined {int(r['rows_quarantined']):,}"
