@@ -103,13 +103,15 @@ CHILD = textwrap.dedent(
 )
 
 
-def write_export(path: Path, n: int, seed: int = 11) -> None:
+def write_export(path: Path, n: int, seed: int = 11, ragged: bool = False) -> None:
+    """``ragged``: 0.01% of the records lose their last field and 0.01% gain one, so that the
+    exact (pyarrow) reader reads the file and quarantines them with their line."""
     rng = np.random.default_rng(seed)
     stages = np.array(["Open", "Closed Won", "Closed Lost"])
     amount = rng.gamma(2, 20000, n).round(2).astype(str)
     amount[rng.random(n) < 0.01] = "n/a"
     days = rng.integers(0, 900, n)
-    pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "Id": np.char.add("006", np.arange(n).astype(str)),
             "AccountId": np.char.add("001", rng.integers(0, n // 10 + 1, n).astype(str)),
@@ -119,16 +121,25 @@ def write_export(path: Path, n: int, seed: int = 11) -> None:
             "CloseDate": (np.datetime64("2024-01-01") + days).astype(str),
             "CreatedDate": (np.datetime64("2023-06-01T09:00:00") + days * 3600).astype(str),
         }
-    ).write_csv(path)
+    )
+    if not ragged:
+        frame.write_csv(path)
+        return
+    text = frame.write_csv().splitlines()
+    for i in rng.choice(np.arange(1, n + 1), size=max(n // 5000, 2), replace=False):
+        text[i] = text[i].rsplit(",", 1)[0] if i % 2 else text[i] + ",extra"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
 
 
-def run(rows: int, page_size: int, baseline: str | None = None) -> list[dict[str, Any]]:
+def run(
+    rows: int, page_size: int, baseline: str | None = None, *, ragged: bool = False
+) -> list[dict[str, Any]]:
     """The pull of one export; with ``baseline``, that revgov's pull first, then this one's."""
     here = str(Path(__file__).resolve().parents[1] / "src")
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_export(root / "deals.csv", rows)
+        write_export(root / "deals.csv", rows, ragged=ragged)
         (root / "revgov.toml").write_text(CONFIG.format(page_size=page_size), encoding="utf-8")
         for i, src in enumerate([baseline, here] if baseline else [here]):
             out = subprocess.run(
@@ -143,6 +154,7 @@ def run(rows: int, page_size: int, baseline: str | None = None) -> list[dict[str
             stats["rows"] = rows
             stats["rows_per_second"] = rows / float(stats["seconds"])
             stats["revgov"] = "baseline" if src == baseline else "current"
+            stats["ragged"] = ragged
             runs.append(stats)
     return runs
 
@@ -152,9 +164,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--page-size", type=int, default=100_000)
     parser.add_argument("--baseline-src", default=None)
+    parser.add_argument("--ragged", action="store_true", help="plant records with wrong widths")
     args = parser.parse_args()
-    runs = run(args.rows // 4, args.page_size, args.baseline_src)
-    runs += run(args.rows, args.page_size, args.baseline_src)
+    # The baseline may not read a ragged export at all (it stopped at the first long record).
+    baseline = None if args.ragged else args.baseline_src
+    runs = run(args.rows // 4, args.page_size, baseline, ragged=args.ragged)
+    runs += run(args.rows, args.page_size, baseline, ragged=args.ragged)
     report = {
         "machine": f"{platform.machine()}, {platform.processor() or '?'}, "
         f"python {platform.python_version()}, polars {pl.__version__}",
@@ -169,9 +184,10 @@ def main() -> None:
             f"peak RSS {float(r['peak_rss_mb']):.0f} MB (anonymous {float(r['peak_anon_mb']):.0f} MB), "
             f"quarantined {int(r['rows_quarantined']):,}"
         )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"written to {RESULTS}")
+    out = RESULTS.with_stem(RESULTS.stem + "_ragged") if args.ragged else RESULTS
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

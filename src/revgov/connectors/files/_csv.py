@@ -203,7 +203,7 @@ class _ExactReader:
                     page = pl.concat(pending, how="diagonal_relaxed")
                     yield page.head(self.page_size).drop("__rec")
                     pending, held = [page.slice(self.page_size)], held - self.page_size
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
             raise self._unparsable() from exc
         if self.invalid:  # after the last valid row: they are the last records
             empty = pl.DataFrame(schema=dict.fromkeys(self.export.header, pl.String()))

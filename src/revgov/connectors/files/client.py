@@ -47,7 +47,13 @@ from revgov.errors import (
     SourceNotFoundError,
     UnknownEntityError,
 )
-from revgov.model import REJECT_COLUMN, decode_frame, field_types, with_rejections
+from revgov.model import (
+    REJECT_COLUMN,
+    NumberFormat,
+    decode_frame,
+    field_types,
+    with_rejections,
+)
 
 __all__ = ["FileCursor", "FilesConnector"]
 
@@ -246,7 +252,9 @@ class FilesConnector:
             raw, entity, self.spec(entity), where=where, auto_map=self.settings.auto_map
         )
 
-    def _mapped_page(self, entity: str, raw: pl.DataFrame, export: MappedExport) -> pl.DataFrame:
+    def _mapped_page(
+        self, entity: str, raw: pl.DataFrame, export: MappedExport, numbers: NumberFormat
+    ) -> pl.DataFrame:
         """One page of export columns as canonical columns, numbers in the export's format
         decoded, and the rejections of the reader and the decoding kept."""
         rejected = raw.get_column(REJECT_COLUMN) if REJECT_COLUMN in raw.columns else None
@@ -255,7 +263,6 @@ class FilesConnector:
         frame = self._map_frame(entity, raw.lazy()).frame.collect()
         if rejected is not None:
             frame = frame.with_columns(rejected)
-        numbers = self.export_format(entity).numbers
         if not numbers.is_default:
             ftypes = field_types(entity) | export.extras
             numeric = {c: t for c, t in ftypes.items() if t in ("int", "float")}
@@ -271,7 +278,17 @@ class FilesConnector:
     def fetch(self, entity: str, cursor: Cursor = None) -> Iterator[Page]:
         """Pages of the export; see the module docstring for what the cursor does."""
         path = self.path(entity)
+        if not path.is_file():
+            raise self._not_found(entity, path)
         previous = FileCursor.parse(cursor)
+        current = fingerprint(path, self._mapping_hash(entity), previous)
+        if previous is not None and previous.same_export(current):
+            if previous.done:
+                return  # unchanged and read to the end: not even opened
+            offset, replace = previous.rows, False
+        else:
+            offset, replace = 0, True  # a new or changed export replaces what it wrote
+        numbers = self.export_format(entity).numbers
         with self._open(entity) as opened:
             export = self._map(entity, opened.columns)
             if opened.total == 0 and not self.spec(entity).allow_empty:
@@ -280,12 +297,6 @@ class FilesConnector:
                     hint="check that the export finished; if the entity really has no records, "
                     "set allow_empty = true for it",
                 )
-            current = fingerprint(path, self._mapping_hash(entity), previous)
-            resume = previous is not None and previous.same_export(current)
-            if resume and previous is not None and previous.done:
-                return
-            offset = previous.rows if resume and previous is not None else 0
-            replace = not resume  # a new or changed export replaces what this source wrote
             # One page of look-ahead, so that the last page can say the file is done.
             ahead: pl.DataFrame | None = None
             for batch in opened.pages(offset):
@@ -293,7 +304,7 @@ class FilesConnector:
                     offset += ahead.height
                     yield self._page(entity, ahead, current, offset, export, opened, replace)
                     replace = False
-                ahead = self._mapped_page(entity, batch, export)
+                ahead = self._mapped_page(entity, batch, export, numbers)
             last = ahead if ahead is not None else export.frame.collect()
             offset += last.height
             yield self._page(entity, last, current, offset, export, opened, replace, done=True)
