@@ -247,24 +247,20 @@ def test_a_date_with_an_offset_is_not_silently_the_utc_date() -> None:
         "opportunities",
         [
             {"opportunity_id": "offset", "close_date": "2024-03-01T23:30-0500"},
-            {"opportunity_id": "zulu", "close_date": "2024-03-01T23:30:00Z"},
+            {"opportunity_id": "offset-midnight", "close_date": "2024-03-01T00:00+01:00"},
             {"opportunity_id": "date", "close_date": "2024-03-01"},
             {"opportunity_id": "naive", "close_date": "2024-03-01 23:30:00"},
-            {"opportunity_id": "utc-midnight", "close_date": "2024-03-01T00:00:00.000+0000"},
-            {"opportunity_id": "epoch-midnight", "close_date": "1709251200000"},
+            {"opportunity_id": "zulu", "close_date": "2024-03-01T23:30:00Z"},
+            {"opportunity_id": "utc", "close_date": "2024-03-01T00:00:00.000+0000"},
+            {"opportunity_id": "epoch", "close_date": "1709251200000"},
         ],
         source_system="t",
     )
+    # In UTC (naive timestamps are UTC everywhere in revgov) the date is the written one.
     typed = dict(page.frame.select("opportunity_id", "close_date").rows())
-    # A naive timestamp's date is as written; midnight UTC is how some APIs send a date.
-    assert typed == {
-        "date": date(2024, 3, 1),
-        "naive": date(2024, 3, 1),
-        "utc-midnight": date(2024, 3, 1),
-        "epoch-midnight": date(2024, 3, 1),
-    }
+    assert typed == dict.fromkeys(["date", "naive", "zulu", "utc", "epoch"], date(2024, 3, 1))
     q = dict(page.quarantine.select("source_id", "reason").rows())
-    assert q == {"offset": DATE_HOLDS_TIME, "zulu": DATE_HOLDS_TIME}
+    assert q == {"offset": DATE_HOLDS_TIME, "offset-midnight": DATE_HOLDS_TIME}
 
 
 def test_datetime_fields_keep_reading_offsets() -> None:
@@ -283,24 +279,20 @@ def test_datetime_fields_keep_reading_offsets() -> None:
 
 
 def test_aware_parquet_timestamps_in_a_date_field() -> None:
-    frame = pl.DataFrame(
-        {
-            "opportunity_id": ["midnight", "evening", "naive"],
-            "close_date": [
-                datetime(2024, 3, 1, tzinfo=UTC),
-                datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
-                datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
-            ],
-        }
-    ).with_columns(pl.col("close_date").dt.convert_time_zone("America/New_York"))
-    naive = frame.with_columns(pl.col("close_date").dt.replace_time_zone(None))
-    aware = type_records("opportunities", frame, source_system="parquet")
-    assert aware.frame["opportunity_id"].to_list() == ["midnight"]
-    assert set(aware.quarantine["reason"]) == {DATE_HOLDS_TIME}
-    # Without a zone the timestamp is a wall clock: its date is as written.
+    stamps = [datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 1, 23, 30, tzinfo=UTC)]
+    frame = pl.DataFrame({"opportunity_id": ["a", "b"], "close_date": stamps})
+    in_utc = type_records("opportunities", frame, source_system="parquet")
+    assert in_utc.frame["close_date"].to_list() == [date(2024, 3, 1)] * 2
+    # In New York the same instants are Feb 29 19:00 and Mar 1 18:30: the offset makes the
+    # date a question of time zone, so neither is taken.
+    new_york = frame.with_columns(pl.col("close_date").dt.convert_time_zone("America/New_York"))
+    aware = type_records("opportunities", new_york, source_system="parquet")
+    assert aware.frame.is_empty()
+    assert aware.quarantine["reason"].to_list() == [DATE_HOLDS_TIME] * 2
+    # Without a zone a timestamp is read as UTC, as everywhere: its date is as written.
+    naive = new_york.with_columns(pl.col("close_date").dt.replace_time_zone(None))
     plain = type_records("opportunities", naive, source_system="parquet")
-    midnight_ny, evening_ny = date(2024, 2, 29), date(2024, 3, 1)
-    assert plain.frame["close_date"].to_list() == [midnight_ny, evening_ny, evening_ny]
+    assert plain.frame["close_date"].to_list() == [date(2024, 2, 29), date(2024, 3, 1)]
 
 
 def test_numbers_are_not_booleans_beyond_zero_and_one() -> None:

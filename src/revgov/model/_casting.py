@@ -6,17 +6,18 @@ pass one left null although the raw value was not blank, trying every known spel
 that still fail are the quarantine's. Most pages never reach pass two, so typing costs about
 one cast per column.
 
-No cast guesses: a ``date`` field takes a calendar date, a timestamp without offset (its date
-as written), or an instant at midnight UTC (how some APIs send dates); a timestamp with a UTC
-offset at any other time is a failure, not the UTC date (``2024-03-01T23:30-0500`` is March 1
-where it was written and March 2 in UTC). An ``int`` field takes whole numbers only (``2.5`` is not truncated to 2), and a
-``bool`` field reads the numbers 0 and 1 only.
+No cast guesses: a ``date`` field takes a calendar date, or the date of a timestamp in UTC
+(without offset, which revgov reads as UTC everywhere, with ``Z`` or ``+00:00``, or epoch
+milliseconds); a timestamp with another UTC offset is a failure, not its UTC date
+(``2024-03-01T23:30-0500`` is March 1 where it was written and March 2 in UTC: which one the
+company means is not the loader's guess). An ``int`` field takes whole numbers only (``2.5``
+is not truncated to 2), and a ``bool`` field reads the numbers 0 and 1 only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time
+from datetime import timedelta
 
 import polars as pl
 
@@ -43,15 +44,14 @@ _BOOL_FAST: Mapping[str, bool] = {
     **{v: False for v in ("false", "False", "FALSE", "0")},
 }
 _BLANK = r"^\s*$"
-#: A UTC offset at the end of a timestamp; one that is not UTC itself; epoch milliseconds.
-_OFFSET = r"(?:[+-]\d{2}:?\d{2}|[+-]\d{2}|Z)$"
+#: A UTC offset other than zero at the end of a timestamp; epoch milliseconds.
 _NONZERO_OFFSET = r"[+-](?:0[1-9]|[1-9]\d)(?::?\d{2})?$|[+-]00:?(?:0[1-9]|[1-5]\d)$"
 _EPOCH_MS = r"^\d{11,13}$"
 
 DATE_HOLDS_TIME = (
     "a date column holds a time with a UTC offset, whose date depends on the time zone (a date "
-    "is YYYY-MM-DD, a timestamp without offset, or midnight UTC): map a column that holds the "
-    "date as the company means it"
+    "column takes YYYY-MM-DD or a UTC timestamp): map a column that holds the date as the "
+    "company means it"
 )
 
 
@@ -106,13 +106,9 @@ def full_parse(raw: pl.Expr, ftype: FieldType) -> pl.Expr:
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
     if ftype == "date":
         stamp = pl.coalesce(*_datetime_candidates(raw))
-        # A timestamp with an offset (or epoch milliseconds) is an instant: its date depends on
-        # the time zone, unless it is midnight UTC. A naive timestamp's date is as written.
-        instant = raw.str.contains(_OFFSET) | raw.str.contains(_EPOCH_MS)
-        utc_midnight = (stamp.dt.time() == time(0)) & ~raw.str.contains(_NONZERO_OFFSET)
         return pl.coalesce(
             raw.str.to_date("%Y-%m-%d", strict=False),
-            pl.when(~instant | utc_midnight).then(stamp.dt.date()),
+            pl.when(~raw.str.contains(_NONZERO_OFFSET)).then(stamp.dt.date()),
         )
     return pl.coalesce(*_datetime_candidates(raw))
 
@@ -152,9 +148,9 @@ def cast_typed(expr: pl.Expr, ftype: FieldType, source: pl.DataType) -> pl.Expr:
         return expr.dt.convert_time_zone("UTC")
     if ftype == "date" and isinstance(source, pl.Datetime):
         if source.time_zone is None:
-            return expr.dt.date()  # a naive timestamp: its date as written
-        utc = expr.dt.convert_time_zone("UTC")
-        return pl.when(utc.dt.time() == time(0)).then(utc.dt.date())
+            return expr.dt.date()
+        offset = expr.dt.base_utc_offset() + expr.dt.dst_offset()
+        return pl.when(offset == timedelta(0)).then(expr.dt.date())
     if ftype == "int" and source.is_float():
         return pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False))
     if ftype == "bool" and source.is_numeric():
