@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from math import inf, nan
 
 import polars as pl
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from revgov.errors import SchemaMismatchError
 from revgov.model import (
     QUARANTINE_SCHEMA,
+    FieldType,
     REJECT_COLUMN,
     REJECT_DTYPE,
     polars_schema,
@@ -346,3 +347,65 @@ def test_connector_rejections_are_quarantined_first_and_are_no_earlier_twin() ->
     ]
     assert REJECT_COLUMN not in q["raw_record"][0]
     assert q.schema == QUARANTINE_SCHEMA
+
+
+_ODD_COLUMNS = {
+    "binary": pl.Series([b"12", b"x"], dtype=pl.Binary),
+    "decimal": pl.Series(["1.5", "2.00"]).cast(pl.Decimal(10, 2)),
+    "time": pl.Series([time(1, 2), time(3, 4)]),
+    "categorical": pl.Series(["12", "b"], dtype=pl.Categorical),
+    "uint64": pl.Series([2**64 - 1, 1709251200000], dtype=pl.UInt64),
+    "null": pl.Series([None, None], dtype=pl.Null),
+    "float": pl.Series([1.0, 0.5]),
+}
+
+
+@pytest.mark.parametrize("kind", list(_ODD_COLUMNS))
+@pytest.mark.parametrize(
+    ("field", "ftype"),
+    [
+        ("name", "string"),
+        ("amount", "float"),
+        ("is_won", "bool"),
+        ("close_date", "date"),
+        ("created_at", "datetime"),
+        ("seats", "int"),
+    ],
+)
+def test_any_scalar_column_dtype_is_typed_or_quarantined(kind: str, field: str, ftype: str) -> None:
+    frame = pl.DataFrame({"opportunity_id": ["a", "b"], field: _ODD_COLUMNS[kind]})
+    extras: dict[str, FieldType] = {"seats": "int"} if field == "seats" else {}
+    page = type_records("opportunities", frame, source_system="parquet", extras=extras)
+    assert page.rows_in == 2
+    assert page.quarantine["reason"].null_count() == 0
+    # Numbers are never taken for days or microseconds since 1970.
+    if ftype in ("date", "datetime") and kind in ("decimal", "float"):
+        assert page.frame.is_empty()
+
+
+def test_epoch_milliseconds_as_integers_are_instants_not_day_counts() -> None:
+    frame = pl.DataFrame({"opportunity_id": ["a"], "created_at": [1709251200000]})
+    page = type_records("opportunities", frame, source_system="parquet")
+    assert page.frame["created_at"].to_list() == [datetime(2024, 3, 1, tzinfo=UTC)]
+    big = type_records(
+        "opportunities",
+        pl.DataFrame({"opportunity_id": ["a"], "seats": pl.Series([2**64 - 1], dtype=pl.UInt64)}),
+        source_system="parquet",
+        extras={"seats": "int"},
+    )
+    assert big.quarantine["reason"].to_list() == ["a whole number out of range (beyond ±9.2e18)"]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [pl.Series([["a"], ["b"]]), pl.Series([{"x": 1}, {"x": 2}]), pl.Series([timedelta(1)] * 2)],
+)
+def test_columns_of_lists_structs_or_durations_are_a_clear_error(column: pl.Series) -> None:
+    frame = pl.DataFrame({"opportunity_id": ["a", "b"], "name": column})
+    with pytest.raises(SchemaMismatchError, match=r"opportunities\.name is a column of"):
+        type_records("opportunities", frame, source_system="parquet")
+    undecodable = pl.DataFrame(
+        {"opportunity_id": ["a"], "name": pl.Series([b"\xff\xfe"], dtype=pl.Binary)}
+    )
+    with pytest.raises(SchemaMismatchError, match="not UTF-8 text"):
+        type_records("opportunities", undecodable, source_system="parquet")

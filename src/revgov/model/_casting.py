@@ -154,7 +154,7 @@ def cast_typed(expr: pl.Expr, ftype: FieldType, source: pl.DataType) -> pl.Expr:
     if ftype == "int" and source.is_float():
         return pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False))
     if ftype == "bool" and source.is_numeric():
-        return pl.when(expr.is_in([0, 1])).then(expr.cast(pl.Boolean))
+        return pl.when((expr == 0) | (expr == 1)).then(expr.cast(pl.Boolean))
     if source.is_numeric() or source == pl.Boolean():
         return expr.cast(target, strict=False)
     return full_parse(expr, ftype)

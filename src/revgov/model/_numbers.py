@@ -202,7 +202,10 @@ def number_reasons(
             continue  # fmt reads this shape: the value failed for another reason
         cases.append((text.str.contains(pattern), pl.lit(_shape_reason(fmt, shape))))
     if whole:
-        cases.append((text.str.contains(r"^[+-]?\d*\.\d*[1-9]\d*$"), pl.lit("not a whole number")))
+        fraction = text.str.contains(r"^[+-]?\d*\.\d*[1-9]\d*$")
+        cases.append((fraction, pl.lit("not a whole number")))
+        too_big = text.str.contains(r"^[+-]?\d+(?:\.0*)?$")
+        cases.append((too_big, pl.lit("a whole number out of range (beyond ±9.2e18)")))
     return pl.coalesce(
         *(pl.when(cond).then(value) for cond, value in cases), pl.lit(f"not {expected}")
     )

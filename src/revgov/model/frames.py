@@ -263,6 +263,7 @@ def type_records(
 
     value_cols = [c for c in schema.names() if c not in LINEAGE_COLUMNS]
     present = [c for c in value_cols if c in df.columns]
+    df = _scalar_sources(entity, df, present, ftypes)
     typed = _cast_values(df, present, ftypes, checks)
     checks += _key_checks(df, typed, keys, rejected)
 
@@ -329,6 +330,47 @@ def _failures(
             "__raw": raw.cast(pl.String),
         }
     )
+
+
+def _scalar_sources(
+    entity: str, df: pl.DataFrame, present: list[str], ftypes: Mapping[str, FieldType]
+) -> pl.DataFrame:
+    """``df`` with every ``present`` column in a dtype the casts read: text, numbers, booleans,
+    dates and timestamps. Categories, binary text, times and decimals become text or floats;
+    numbers meant as dates are read as text (epoch milliseconds, like an API's), never as
+    days or microseconds since 1970. A column of lists, structs or durations is an error."""
+    fixes: list[pl.Expr] = []
+    for c in present:
+        dtype, ftype = df.schema[c], ftypes[c]
+        col = pl.col(c)
+        numeric = dtype.is_numeric()  # Decimal included
+        if dtype == pl.Null():
+            fixes.append(col.cast(DTYPES[ftype]))
+        elif isinstance(dtype, pl.Categorical | pl.Enum | pl.Binary | pl.Time) or (
+            numeric and ftype in ("date", "datetime")
+        ):
+            fixes.append(col.cast(pl.String))
+        elif isinstance(dtype, pl.Decimal):
+            fixes.append(col.cast(pl.Float64))
+        elif not (numeric or dtype in (pl.String(), pl.Boolean(), pl.Date()) or _stamp(dtype)):
+            raise SchemaMismatchError(
+                f"{entity}.{c} is a column of {dtype} values: only single values (text, "
+                "numbers, true/false, dates and timestamps) can be typed",
+                hint=f"map a column that holds one {ftype} value per row to {c!r}",
+            )
+    if not fixes:
+        return df
+    try:
+        return df.with_columns(fixes)
+    except pl.exceptions.PolarsError as exc:  # bytes that are not UTF-8 text
+        raise SchemaMismatchError(
+            f"{entity}: a binary column of the page is not UTF-8 text",
+            hint="export the column as text",
+        ) from exc
+
+
+def _stamp(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, pl.Datetime)
 
 
 def _cast_values(
