@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from revgov.errors import SchemaMismatchError
 from revgov.model import (
     QUARANTINE_SCHEMA,
-    FieldType,
     REJECT_COLUMN,
     REJECT_DTYPE,
+    FieldType,
     polars_schema,
     type_records,
 )
