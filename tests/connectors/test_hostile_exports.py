@@ -26,7 +26,8 @@ from polars.testing import assert_frame_equal
 
 from revgov.cli import EXIT_REVGOV_ERROR, main
 from revgov.config import Config, config_from_dict
-from revgov.connectors.files import _csv
+from revgov.connectors.base import ConnectorContext
+from revgov.connectors.files import FilesConnector, _csv
 from revgov.errors import ExportEncodingError, ExportFormatError, RevgovError
 from revgov.metrics import bookings, pipeline_created, win_rate_by_amount
 from revgov.pull import PullResult, pull
@@ -536,3 +537,20 @@ def test_every_failure_is_a_revgov_error_with_a_code(tmp_path: Path) -> None:
         with pytest.raises(RevgovError) as err:
             _pull(_deals(tmp_path, data), tmp_path)
         assert err.value.code in {"RG403", "RG404", "RG405"}
+
+
+def test_config_check_reports_unusable_exports_before_any_pull(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text("Id;Amount;Stage;Name\nd1;1;Won;x\n", encoding="utf-8")
+    (tmp_path / "accounts.parquet").write_bytes(b"not parquet at all")
+    (tmp_path / "people.csv").write_bytes(b"\x00\x01" * 40)
+    entities = {
+        "opportunities": {"path": "deals.csv", "columns": COLUMNS},
+        "accounts": {"path": "accounts.parquet", "columns": {"account_id": "id"}},
+        "people": {"path": "people.csv", "columns": {"person_id": "id"}},
+    }
+    cfg = _config(tmp_path, entities)
+    connector = FilesConnector(cfg.sources[0], ConnectorContext(tmp_path))
+    problems = connector.check()
+    assert len(problems) == 3 and all(p.startswith("[RG404]") for p in problems)
+    assert 'set separator = ";"' in problems[0]
+    assert "not a Parquet file" in problems[1] and "looks binary" in problems[2]

@@ -44,6 +44,7 @@ from revgov.connectors.mapping import MappedExport, map_columns
 from revgov.errors import (
     ConnectorError,
     ExportFormatError,
+    RevgovError,
     SourceNotFoundError,
     UnknownEntityError,
 )
@@ -169,17 +170,28 @@ class FilesConnector:
         return spec
 
     def check(self) -> list[str]:
-        """Problems a pull would meet: export files that are missing or unset variables."""
+        """Problems a pull would meet: missing export files, unset variables, and files that
+        are empty, binary or another format, or whose header is not usable (read cheaply:
+        the first bytes and the header only)."""
         problems = []
         for entity in self.entities():
             try:
-                path = self.path(entity)
-            except SourceNotFoundError as exc:
+                self._check_file(entity)
+            except RevgovError as exc:
                 problems.append(exc.render())
-                continue
-            if not path.is_file():
-                problems.append(self._not_found(entity, path).render())
         return problems
+
+    def _check_file(self, entity: str) -> None:
+        spec, path, where = self.spec(entity), self.path(entity), self._where(entity)
+        if not path.is_file():
+            raise self._not_found(entity, path)
+        if self._format(path, spec) == "parquet":
+            check_parquet(path, where=where)
+            return
+        fmt = self.export_format(entity)
+        check_bytes(path, fmt, where=where)
+        if fmt.encoding == "utf8":
+            self._map(entity, list(read_header(path, path, fmt, where=where).header))
 
     def path(self, entity: str) -> Path:
         """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
@@ -211,8 +223,6 @@ class FilesConnector:
         """The checked export of ``entity`` (a UTF-8 copy of a CSV in another encoding lives
         as long as the context)."""
         spec, path, where = self.spec(entity), self.path(entity), self._where(entity)
-        if not path.is_file():
-            raise self._not_found(entity, path)
         page_size = self.settings.page_size
         if self._format(path, spec) == "parquet":
             check_parquet(path, where=where)
