@@ -88,11 +88,12 @@ CHILD = textwrap.dedent(
 
     threading.Thread(target=sample, daemon=True).start()
     cfg = load_config(sys.argv[1])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = pull(cfg, sys.argv[2], progress=False)
     seconds = time.perf_counter() - t0
     print(json.dumps({
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - c0,
         "rows_typed": result.rows_typed,
         "rows_quarantined": result.rows_quarantined,
         # VmHWM starts afresh at exec; ru_maxrss would carry the parent's peak over.
@@ -181,6 +182,7 @@ def main() -> None:
         print(
             f"{r['revgov']:>8} {int(r['rows']):>10,} rows ({float(r['export_mb']):.0f} MB CSV): "
             f"{float(r['seconds']):.1f} s, {float(r['rows_per_second']):,.0f} rows/s, "
+            f"cpu {float(r['cpu_seconds']):.1f} s, "
             f"peak RSS {float(r['peak_rss_mb']):.0f} MB (anonymous {float(r['peak_anon_mb']):.0f} MB), "
             f"quarantined {int(r['rows_quarantined']):,}"
         )
