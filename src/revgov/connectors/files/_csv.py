@@ -41,8 +41,8 @@ __all__ = ["RECORD_FIELD", "CsvExport", "csv_pages", "read_header"]
 RECORD_FIELD = "(record)"
 #: Separators a one-column header is checked for, most common first.
 _SEPARATORS = (";", ",", "\t", "|")
-#: pyarrow parses this much at a time; a single record must fit (a 16 MiB cell does).
-_BLOCK = 16 << 20
+#: pyarrow parses this much at a time: a record must fit (memory grows with it, time does not).
+_BLOCK = 4 << 20
 _RAW_LIMIT = 1000
 _CHUNK = 1 << 20
 
@@ -195,7 +195,7 @@ class _ExactReader:
             for batch in self._reader():
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)  # a record batch is a frame
-                piece = self._records(frame)
+                piece = self._records(frame, multiline=_has_newline(batch))
                 pending.append(piece)
                 held += piece.height
                 # Keep one record back: the end-of-file checks may still reject the last one.
@@ -213,12 +213,15 @@ class _ExactReader:
         if tail.height:
             yield tail.drop("__rec")
 
-    def _records(self, frame: pl.DataFrame, *, final: bool = False) -> pl.DataFrame:
+    def _records(
+        self, frame: pl.DataFrame, *, multiline: bool = True, final: bool = False
+    ) -> pl.DataFrame:
         """The records of one parsed batch in file order, with ``__rec`` (record index): its
         valid rows and the invalid rows among them, rejected. pyarrow may report an invalid
         row while parsing ahead, never later than the batch that holds it; so the batch's
         valid rows take the first free indices, and the invalid rows before its last one are
-        its own (``final``: every invalid row left is)."""
+        its own (``final``: every invalid row left is). ``multiline``: a field of the batch
+        may hold a newline (False spares counting them row by row)."""
         first = self.records
         invalid = sorted(self.invalid, key=lambda row: row.number)
         known = np.array([row.number - 2 for row in invalid], dtype=np.int64)
@@ -231,9 +234,13 @@ class _ExactReader:
         self.invalid = [row for row in invalid if row.number - 2 >= end]
         n = end - first
         counts = np.zeros(n, dtype=np.int64)
-        if frame.height:
+        # Most batches hold no newline inside a field; in those that do, count them by record.
+        if multiline and frame.height:
+            found = frame.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True)))
+            rows_with = found.to_series().fill_null(False).arg_true()
             inside = pl.sum_horizontal(pl.all().str.count_matches("\n", literal=True))
-            counts[valid_idx - first] = frame.select(inside).to_series().to_numpy()
+            spans = frame[rows_with].select(inside).to_series().to_numpy()
+            counts[valid_idx[rows_with.to_numpy()] - first] = spans
         for row in taken:
             counts[row.number - 2 - first] = row.text.count("\n")
         before = self.newlines + np.cumsum(counts) - counts
@@ -246,13 +253,13 @@ class _ExactReader:
         # A record's line: its number (the header is record 1) plus the newlines inside
         # the fields before it.
         rows = [self._row(row, row.number + int(before[row.number - 2 - first])) for row in taken]
-        parts = [valid]
+        out = valid
         if rows:
             schema: dict[str, pl.DataType] = dict.fromkeys(self.export.header, pl.String())
             schema |= {"__rec": pl.Int64(), REJECT_COLUMN: REJECT_DTYPE}
-            parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
-        out = pl.concat(parts, how="diagonal_relaxed").sort("__rec")
-        return out.filter(pl.col("__rec") >= self.start)
+            rejected = pl.DataFrame(rows, schema=schema, orient="row")
+            out = pl.concat([valid, rejected], how="diagonal_relaxed").sort("__rec")
+        return out if first >= self.start else out.filter(pl.col("__rec") >= self.start)
 
     def _row(self, row: pacsv.InvalidRow, line: int) -> list[object]:
         """A record with the wrong number of fields: its fields as far as they go, and its
@@ -277,7 +284,7 @@ class _ExactReader:
     def _end_of_file(self, tail: pl.DataFrame) -> pl.DataFrame:
         """Every line of the file was read; a last record spanning lines did not swallow the
         rest of the file through a quote that never closes."""
-        newlines, quotes, ends_with_newline = _count_bytes(self.export.path)
+        newlines, ends_with_newline = _count_bytes(self.export.path, b"\n")
         lines = newlines + (0 if ends_with_newline else 1)
         read = 1 + self.records + self.newlines
         if read < lines:
@@ -286,7 +293,7 @@ class _ExactReader:
                 "were not read as records: a quoted field that never closes?",
                 hint="check the quoting of the export around that line",
             )
-        if self.last_newlines and quotes % 2 and tail.height:
+        if self.last_newlines and tail.height and _count_bytes(self.export.path, b'"')[0] % 2:
             line = self.last_line
             reject = {
                 "field": RECORD_FIELD,
@@ -310,22 +317,30 @@ class _ExactReader:
         return ExportFormatError(
             f"{self.export.where}: {str(self.export.shown)!r} cannot be parsed after record "
             f"{self.records} (from about line {line}): a quoted field that never closes, or a "
-            "record larger than 16 MiB",
+            "record larger than 4 MiB",
             hint="check the quoting of the export around that line",
         )
+
+
+def _has_newline(batch: pa.RecordBatch) -> bool:
+    """Whether any text of ``batch`` may hold a newline: one scan of each column's bytes."""
+    for column in batch.columns:
+        data = column.buffers()[2]  # validity, offsets, then the bytes of every value
+        if data is not None and (np.frombuffer(data, dtype=np.uint8) == 10).any():
+            return True
+    return False
 
 
 def _clip(text: str) -> str:
     return text if len(text) <= _RAW_LIMIT else text[:_RAW_LIMIT] + "…"
 
 
-def _count_bytes(path: Path) -> tuple[int, int, bool]:
-    """Newlines and double quotes in ``path``, and whether it ends with a newline."""
-    newlines = quotes = 0
+def _count_bytes(path: Path, byte: bytes) -> tuple[int, bool]:
+    """How often ``byte`` occurs in ``path``, and whether the file ends with a newline."""
+    count = 0
     last = b""
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
-            newlines += chunk.count(b"\n")
-            quotes += chunk.count(b'"')
+            count += chunk.count(byte)
             last = chunk[-1:]
-    return newlines, quotes, last == b"\n"
+    return count, last == b"\n"
