@@ -25,6 +25,8 @@ exits non-zero; ``--debug`` adds the traceback.
     │   ├── UnknownConnectorError    RG401
     │   ├── SourceNotFoundError      RG402  an export file is missing
     │   ├── MappingError             RG403  a mapped column is not in the source
+    │   ├── ExportFormatError        RG404  an export is not a readable CSV/Parquet file
+    │   ├── ExportEncodingError      RG405  an export's bytes are not in its declared encoding
     │   ├── AuthenticationError      RG410
     │   ├── RateLimitedError         RG411  still rate-limited after every retry
     │   ├── VendorRequestError       RG412  a vendor 4xx that retrying cannot fix
@@ -54,6 +56,8 @@ __all__ = [
     "ConfigValidationError",
     "ConnectorError",
     "DemoOutputExistsError",
+    "ExportEncodingError",
+    "ExportFormatError",
     "FindingsError",
     "MappingError",
     "MetricError",
@@ -169,6 +173,19 @@ class SourceNotFoundError(ConnectorError):
 
 class MappingError(ConnectorError):
     code = "RG403"
+
+
+class ExportFormatError(ConnectorError):
+    """An export file cannot be read as its format says: binary or empty, a header without
+    rows, duplicate column names, a wrong separator, broken quoting, or not Parquet."""
+
+    code = "RG404"
+
+
+class ExportEncodingError(ConnectorError):
+    """An export's bytes are not valid in the encoding it is read with."""
+
+    code = "RG405"
 
 
 class AuthenticationError(ConnectorError):

@@ -256,7 +256,7 @@ BAD = [
         "separater",
         "sources[0].entities.people.separater",
         "Extra inputs are not permitted",
-        "valid keys here",
+        "did you mean 'separator'?",
     ),
     Bad(
         "mapping to a column the model does not have",

@@ -217,7 +217,7 @@ def test_missing_file_is_source_not_found_with_a_suggestion(tmp_path: Path) -> N
 def test_unreadable_and_unknown_format_files(tmp_path: Path) -> None:
     (tmp_path / "deals.parquet").write_bytes(b"this is not parquet")
     (tmp_path / "deals.xlsx").write_bytes(b"x")
-    for name, match in (("deals.parquet", "cannot read"), ("deals.xlsx", "cannot tell")):
+    for name, match in (("deals.parquet", "not a Parquet file"), ("deals.xlsx", "cannot tell")):
         cfg = _config(tmp_path, {"opportunities": {"path": name, "columns": DEAL_COLUMNS}})
         with pytest.raises(ConnectorError, match=match):
             pull(cfg, tmp_path / "snap", progress=False)
@@ -404,6 +404,7 @@ def test_bad_rows_go_to_quarantine_with_reasons(tmp_path: Path) -> None:
             st.sampled_from(["1", "2.5", "", "x", "1e3", "-4"]),
             st.sampled_from(["2024-01-01", "", "yesterday", "2024-02-30", "1700000000000"]),
         ),
+        min_size=1,
         max_size=30,
     ),
     page_size=st.integers(1, 7),

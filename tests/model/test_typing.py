@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from math import inf, nan
 
 import polars as pl
 import pytest
@@ -11,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revgov.errors import SchemaMismatchError
-from revgov.model import QUARANTINE_SCHEMA, polars_schema, type_records
+from revgov.model import (
+    QUARANTINE_SCHEMA,
+    REJECT_COLUMN,
+    REJECT_DTYPE,
+    FieldType,
+    polars_schema,
+    type_records,
+)
+from revgov.model._casting import DATE_HOLDS_TIME
+from revgov.model._numbers import NOT_FINITE
 
 PULLED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -46,7 +56,8 @@ def test_types_the_spellings_vendors_send() -> None:
     assert rows["b"]["pulled_at"] == PULLED
     (bad,) = page.quarantine.iter_rows(named=True)
     assert (bad["source_id"], bad["field"], bad["raw_value"]) == ("a", "amount", "1,5")
-    assert bad["reason"] == "not a number"
+    # "1,5" is a number only with a decimal comma: the reason names the format that reads it.
+    assert bad["reason"].startswith('a number written with decimal = ","')
     assert "amount" in bad["detail"]
     assert json.loads(bad["raw_record"])["close_date"] == "2024-02-03"
 
@@ -195,3 +206,206 @@ def test_explanations_are_bounded_per_field_but_reasons_are_not() -> None:
         .null_count()
         == 55
     )
+
+
+# -- typing that never guesses (issue 12) -------------------------------------------------------
+
+
+def test_nan_and_infinity_are_quarantined_as_text_and_as_floats() -> None:
+    text = [
+        {"opportunity_id": "a", "amount": "NaN"},
+        {"opportunity_id": "b", "amount": "inf"},
+        {"opportunity_id": "c", "amount": "-Infinity"},
+        {"opportunity_id": "d", "amount": "12.5"},
+    ]
+    floats = pl.DataFrame(
+        {"opportunity_id": ["a", "b", "c", "d"], "amount": [nan, inf, -inf, 12.5]}
+    )
+    for raw, shown in ((text, ["NaN", "inf", "-Infinity"]), (floats, ["NaN", "inf", "-inf"])):
+        page = type_records("opportunities", raw, source_system="t", pulled_at=PULLED)
+        # The typed amounts sum to a number: one NaN can no longer poison every KPI.
+        assert page.frame["amount"].to_list() == [12.5]
+        assert page.frame["amount"].sum() == 12.5
+        q = page.quarantine.sort("source_id")
+        assert q["field"].to_list() == ["amount"] * 3
+        assert q["reason"].to_list() == [NOT_FINITE] * 3
+        assert q["raw_value"].to_list() == shown
+
+
+def test_non_finite_values_in_whole_number_fields() -> None:
+    page = type_records(
+        "accounts",
+        pl.DataFrame({"account_id": ["a", "b", "c"], "employees": [nan, 2.5, 40.0]}),
+        source_system="parquet",
+    )
+    assert page.frame["employees"].to_list() == [40]  # 2.5 is not truncated to 2
+    reasons = dict(page.quarantine.select("source_id", "reason").rows())
+    assert reasons == {"a": NOT_FINITE, "b": "not a whole number"}
+
+
+def test_a_date_with_an_offset_is_not_silently_the_utc_date() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "offset", "close_date": "2024-03-01T23:30-0500"},
+            {"opportunity_id": "offset-midnight", "close_date": "2024-03-01T00:00+01:00"},
+            {"opportunity_id": "date", "close_date": "2024-03-01"},
+            {"opportunity_id": "naive", "close_date": "2024-03-01 23:30:00"},
+            {"opportunity_id": "zulu", "close_date": "2024-03-01T23:30:00Z"},
+            {"opportunity_id": "utc", "close_date": "2024-03-01T00:00:00.000+0000"},
+            {"opportunity_id": "epoch", "close_date": "1709251200000"},
+        ],
+        source_system="t",
+    )
+    # In UTC (naive timestamps are UTC everywhere in revgov) the date is the written one.
+    typed = dict(page.frame.select("opportunity_id", "close_date").rows())
+    assert typed == dict.fromkeys(["date", "naive", "zulu", "utc", "epoch"], date(2024, 3, 1))
+    q = dict(page.quarantine.select("source_id", "reason").rows())
+    assert q == {"offset": DATE_HOLDS_TIME, "offset-midnight": DATE_HOLDS_TIME}
+
+
+def test_datetime_fields_keep_reading_offsets() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "a", "created_at": "2024-03-01T23:30-0500"},
+            {"opportunity_id": "b", "created_at": "2024-03-01 23:30+01:00"},
+        ],
+        source_system="t",
+    )
+    assert page.frame["created_at"].to_list() == [
+        datetime(2024, 3, 2, 4, 30, tzinfo=UTC),
+        datetime(2024, 3, 1, 22, 30, tzinfo=UTC),
+    ]
+
+
+def test_aware_parquet_timestamps_in_a_date_field() -> None:
+    stamps = [datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 1, 23, 30, tzinfo=UTC)]
+    frame = pl.DataFrame({"opportunity_id": ["a", "b"], "close_date": stamps})
+    in_utc = type_records("opportunities", frame, source_system="parquet")
+    assert in_utc.frame["close_date"].to_list() == [date(2024, 3, 1)] * 2
+    # In New York the same instants are Feb 29 19:00 and Mar 1 18:30: the offset makes the
+    # date a question of time zone, so neither is taken.
+    new_york = frame.with_columns(pl.col("close_date").dt.convert_time_zone("America/New_York"))
+    aware = type_records("opportunities", new_york, source_system="parquet")
+    assert aware.frame.is_empty()
+    assert aware.quarantine["reason"].to_list() == [DATE_HOLDS_TIME] * 2
+    # Without a zone a timestamp is read as UTC, as everywhere: its date is as written.
+    naive = new_york.with_columns(pl.col("close_date").dt.replace_time_zone(None))
+    plain = type_records("opportunities", naive, source_system="parquet")
+    assert plain.frame["close_date"].to_list() == [date(2024, 2, 29), date(2024, 3, 1)]
+
+
+def test_numbers_are_not_booleans_beyond_zero_and_one() -> None:
+    page = type_records(
+        "opportunities",
+        pl.DataFrame({"opportunity_id": ["a", "b", "c"], "is_won": [0, 1, 2]}),
+        source_system="t",
+    )
+    assert page.frame["is_won"].to_list() == [False, True]
+    assert page.quarantine.select("source_id", "reason").rows() == [("c", "not true/false")]
+
+
+def test_thousands_dots_are_ambiguous_where_the_column_uses_a_decimal_comma() -> None:
+    page = type_records(
+        "opportunities",
+        [
+            {"opportunity_id": "a", "amount": "1.234,56"},
+            {"opportunity_id": "b", "amount": "1.200"},
+            {"opportunity_id": "c", "amount": "7"},
+        ],
+        source_system="t",
+    )
+    assert page.frame["opportunity_id"].to_list() == ["c"]
+    reasons = dict(page.quarantine.select("source_id", "reason").rows())
+    assert 'written with decimal = ",", thousands = "."' in reasons["a"]
+    assert reasons["b"].startswith("ambiguous: 1.2 with a decimal point")
+    # Without decimal-comma evidence in the column, 1.200 is the number 1.2.
+    alone = type_records(
+        "opportunities", [{"opportunity_id": "b", "amount": "1.200"}], source_system="t"
+    )
+    assert alone.frame["amount"].to_list() == [1.2]
+
+
+def test_connector_rejections_are_quarantined_first_and_are_no_earlier_twin() -> None:
+    reject = {"field": "(record)", "raw": "d1,ann", "reason": "too few fields (2 of 3) on line 2"}
+    frame = pl.DataFrame(
+        {
+            "opportunity_id": ["d1", "d1", None],
+            "amount": ["x", "5", "1"],
+            REJECT_COLUMN: [reject, None, {**reject, "raw": ",1"}],
+        },
+        schema_overrides={REJECT_COLUMN: REJECT_DTYPE},
+    )
+    page = type_records("opportunities", frame, source_system="files")
+    # The rejected d1 does not make the good d1 a duplicate.
+    assert page.frame.select("opportunity_id", "amount").rows() == [("d1", 5.0)]
+    q = page.quarantine
+    assert q.select("field", "raw_value", "reason").rows() == [
+        ("(record)", "d1,ann", "too few fields (2 of 3) on line 2"),
+        ("(record)", ",1", "too few fields (2 of 3) on line 2"),
+    ]
+    assert REJECT_COLUMN not in q["raw_record"][0]
+    assert q.schema == QUARANTINE_SCHEMA
+
+
+_ODD_COLUMNS = {
+    "binary": pl.Series([b"12", b"x"], dtype=pl.Binary),
+    "decimal": pl.Series(["1.5", "2.00"]).cast(pl.Decimal(10, 2)),
+    "time": pl.Series([time(1, 2), time(3, 4)]),
+    "categorical": pl.Series(["12", "b"], dtype=pl.Categorical),
+    "uint64": pl.Series([2**64 - 1, 1709251200000], dtype=pl.UInt64),
+    "null": pl.Series([None, None], dtype=pl.Null),
+    "float": pl.Series([1.0, 0.5]),
+}
+
+
+@pytest.mark.parametrize("kind", list(_ODD_COLUMNS))
+@pytest.mark.parametrize(
+    ("field", "ftype"),
+    [
+        ("name", "string"),
+        ("amount", "float"),
+        ("is_won", "bool"),
+        ("close_date", "date"),
+        ("created_at", "datetime"),
+        ("seats", "int"),
+    ],
+)
+def test_any_scalar_column_dtype_is_typed_or_quarantined(kind: str, field: str, ftype: str) -> None:
+    frame = pl.DataFrame({"opportunity_id": ["a", "b"], field: _ODD_COLUMNS[kind]})
+    extras: dict[str, FieldType] = {"seats": "int"} if field == "seats" else {}
+    page = type_records("opportunities", frame, source_system="parquet", extras=extras)
+    assert page.rows_in == 2
+    assert page.quarantine["reason"].null_count() == 0
+    # Numbers are never taken for days or microseconds since 1970.
+    if ftype in ("date", "datetime") and kind in ("decimal", "float"):
+        assert page.frame.is_empty()
+
+
+def test_epoch_milliseconds_as_integers_are_instants_not_day_counts() -> None:
+    frame = pl.DataFrame({"opportunity_id": ["a"], "created_at": [1709251200000]})
+    page = type_records("opportunities", frame, source_system="parquet")
+    assert page.frame["created_at"].to_list() == [datetime(2024, 3, 1, tzinfo=UTC)]
+    big = type_records(
+        "opportunities",
+        pl.DataFrame({"opportunity_id": ["a"], "seats": pl.Series([2**64 - 1], dtype=pl.UInt64)}),
+        source_system="parquet",
+        extras={"seats": "int"},
+    )
+    assert big.quarantine["reason"].to_list() == ["a whole number out of range (beyond ±9.2e18)"]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [pl.Series([["a"], ["b"]]), pl.Series([{"x": 1}, {"x": 2}]), pl.Series([timedelta(1)] * 2)],
+)
+def test_columns_of_lists_structs_or_durations_are_a_clear_error(column: pl.Series) -> None:
+    frame = pl.DataFrame({"opportunity_id": ["a", "b"], "name": column})
+    with pytest.raises(SchemaMismatchError, match=r"opportunities\.name is a column of"):
+        type_records("opportunities", frame, source_system="parquet")
+    undecodable = pl.DataFrame(
+        {"opportunity_id": ["a"], "name": pl.Series([b"\xff\xfe"], dtype=pl.Binary)}
+    )
+    with pytest.raises(SchemaMismatchError, match="not UTF-8 text"):
+        type_records("opportunities", undecodable, source_system="parquet")

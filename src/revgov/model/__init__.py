@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from revgov.model._base import CanonicalRecord
+from revgov.model._numbers import NumberFormat, decode_frame
 from revgov.model.accounts import Account
 from revgov.model.activities import Activity
 from revgov.model.campaigns import Campaign, CampaignTouch
@@ -10,6 +11,8 @@ from revgov.model.frames import (
     ENTITIES,
     LINEAGE_COLUMNS,
     QUARANTINE_SCHEMA,
+    REJECT_COLUMN,
+    REJECT_DTYPE,
     FieldType,
     TypedPage,
     empty_frame,
@@ -17,6 +20,7 @@ from revgov.model.frames import (
     model_for,
     polars_schema,
     type_records,
+    with_rejections,
 )
 from revgov.model.opportunities import Opportunity
 from revgov.model.people import Person
@@ -29,12 +33,15 @@ __all__ = [
     "ENTITIES",
     "LINEAGE_COLUMNS",
     "QUARANTINE_SCHEMA",
+    "REJECT_COLUMN",
+    "REJECT_DTYPE",
     "Account",
     "Activity",
     "Campaign",
     "CampaignTouch",
     "CanonicalRecord",
     "FieldType",
+    "NumberFormat",
     "Opportunity",
     "Person",
     "PipelineStage",
@@ -43,9 +50,11 @@ __all__ = [
     "Target",
     "TypedPage",
     "User",
+    "decode_frame",
     "empty_frame",
     "field_types",
     "model_for",
     "polars_schema",
     "type_records",
+    "with_rejections",
 ]

@@ -5,18 +5,31 @@ parses most of a sample), in one parallel ``select``. Pass two re-reads only the
 pass one left null although the raw value was not blank, trying every known spelling. Values
 that still fail are the quarantine's. Most pages never reach pass two, so typing costs about
 one cast per column.
+
+No cast guesses: a ``date`` field takes a calendar date, or the date of a timestamp in UTC
+(without offset, which revgov reads as UTC everywhere, with ``Z`` or ``+00:00``, or epoch
+milliseconds); a timestamp with another UTC offset is a failure, not its UTC date
+(``2024-03-01T23:30-0500`` is March 1 where it was written and March 2 in UTC: which one the
+company means is not the loader's guess). An ``int`` field takes whole numbers only (``2.5``
+is not truncated to 2), and a ``bool`` field reads the numbers 0 and 1 only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import polars as pl
 
 from revgov.model._types import DTYPES, FieldType
 
 # Timestamp spellings seen in CRM APIs and exports.
-_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
+_AWARE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M%z",
+)
 _NAIVE_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.fZ",
     "%Y-%m-%dT%H:%M:%S%.f",
@@ -31,6 +44,15 @@ _BOOL_FAST: Mapping[str, bool] = {
     **{v: False for v in ("false", "False", "FALSE", "0")},
 }
 _BLANK = r"^\s*$"
+#: A UTC offset other than zero at the end of a timestamp; epoch milliseconds.
+_NONZERO_OFFSET = r"[+-](?:0[1-9]|[1-9]\d)(?::?\d{2})?$|[+-]00:?(?:0[1-9]|[1-5]\d)$"
+_EPOCH_MS = r"^\d{11,13}$"
+
+DATE_HOLDS_TIME = (
+    "a date column holds a time with a UTC offset, whose date depends on the time zone (a date "
+    "column takes YYYY-MM-DD or a UTC timestamp): map a column that holds the date as the "
+    "company means it"
+)
 
 
 def is_blank(expr: pl.Expr) -> pl.Expr:
@@ -59,7 +81,7 @@ def _datetime_candidates(raw: pl.Expr) -> list[pl.Expr]:
         .dt.replace_time_zone("UTC")
     )
     out.append(
-        pl.when(raw.str.contains(r"^\d{11,13}$"))
+        pl.when(raw.str.contains(_EPOCH_MS))
         .then(raw.cast(pl.Int64, strict=False))
         .cast(pl.Datetime("ms"))
         .dt.cast_time_unit("us")
@@ -83,11 +105,23 @@ def full_parse(raw: pl.Expr, ftype: FieldType) -> pl.Expr:
         low = raw.str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
     if ftype == "date":
+        stamp = pl.coalesce(*_datetime_candidates(raw))
         return pl.coalesce(
             raw.str.to_date("%Y-%m-%d", strict=False),
-            pl.coalesce(*_datetime_candidates(raw)).dt.date(),
+            pl.when(~raw.str.contains(_NONZERO_OFFSET)).then(stamp.dt.date()),
         )
     return pl.coalesce(*_datetime_candidates(raw))
+
+
+def date_reasons(raw: pl.Expr) -> pl.Expr:
+    """Why each value of ``raw`` (that a date field could not take) is not a date."""
+    text = raw.cast(pl.String).str.strip_chars()
+    stamp = pl.coalesce(*_datetime_candidates(text))
+    return (
+        pl.when(stamp.is_not_null())
+        .then(pl.lit(DATE_HOLDS_TIME))
+        .otherwise(pl.lit("not a date (YYYY-MM-DD)"))
+    )
 
 
 def _best_datetime(sample: pl.Series) -> int:
@@ -113,7 +147,14 @@ def cast_typed(expr: pl.Expr, ftype: FieldType, source: pl.DataType) -> pl.Expr:
             return expr.dt.replace_time_zone("UTC")
         return expr.dt.convert_time_zone("UTC")
     if ftype == "date" and isinstance(source, pl.Datetime):
-        return expr.dt.date()
+        if source.time_zone is None:
+            return expr.dt.date()
+        offset = expr.dt.base_utc_offset() + expr.dt.dst_offset()
+        return pl.when(offset == timedelta(0)).then(expr.dt.date())
+    if ftype == "int" and source.is_float():
+        return pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False))
+    if ftype == "bool" and source.is_numeric():
+        return pl.when((expr == 0) | (expr == 1)).then(expr.cast(pl.Boolean))
     if source.is_numeric() or source == pl.Boolean():
         return expr.cast(target, strict=False)
     return full_parse(expr, ftype)

@@ -22,7 +22,21 @@ from pydantic import ValidationError
 
 from revgov.errors import SchemaMismatchError, UnknownEntityError
 from revgov.model._base import CanonicalRecord
-from revgov.model._casting import blank_to_null, fast_cast, is_blank, slow_cast
+from revgov.model._casting import (
+    blank_to_null,
+    date_reasons,
+    fast_cast,
+    is_blank,
+    is_text,
+    slow_cast,
+)
+from revgov.model._numbers import (
+    AMBIGUOUS_GROUPS,
+    NOT_FINITE,
+    NumberFormat,
+    has_decimal_comma,
+    number_reasons,
+)
 from revgov.model._types import DTYPES, EXPECTED, PY_TYPES, FieldType
 from revgov.model.accounts import Account
 from revgov.model.activities import Activity
@@ -39,6 +53,8 @@ __all__ = [
     "ENTITIES",
     "LINEAGE_COLUMNS",
     "QUARANTINE_SCHEMA",
+    "REJECT_COLUMN",
+    "REJECT_DTYPE",
     "FieldType",
     "TypedPage",
     "empty_frame",
@@ -47,6 +63,7 @@ __all__ = [
     "polars_schema",
     "raw_frame",
     "type_records",
+    "with_rejections",
 ]
 
 ENTITIES: dict[str, type[CanonicalRecord]] = {
@@ -88,6 +105,38 @@ QUARANTINE_SCHEMA = pl.Schema(
         "pulled_at": pl.Datetime("us", "UTC"),
     }
 )
+
+
+#: A page may carry this column: a connector's verdict on rows it could not read (a CSV record
+#: with too few fields, a number not in the export's format), as a struct of the field, the raw
+#: value and the reason. :func:`type_records` quarantines those rows with that reason first.
+REJECT_COLUMN = "__revgov_reject"
+REJECT_DTYPE = pl.Struct({"field": pl.String(), "raw": pl.String(), "reason": pl.String()})
+
+
+def with_rejections(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with :data:`REJECT_COLUMN` set for the rows of ``failures`` (columns
+    ``__row``, ``__field``, ``__raw``, ``__reason``; the first failure of a row wins, and so
+    does a rejection the row already carries)."""
+    if failures.is_empty():
+        return frame
+    first = failures.unique(subset="__row", keep="first", maintain_order=True).select(
+        pl.col("__row").cast(pl.UInt32),
+        pl.struct(
+            pl.col("__field").alias("field"),
+            pl.col("__raw").alias("raw"),
+            pl.col("__reason").alias("reason"),
+        ).alias("__new"),
+    )
+    joined = frame.with_row_index("__row").join(
+        first, on="__row", how="left", maintain_order="left"
+    )
+    existing = (
+        pl.col(REJECT_COLUMN) if REJECT_COLUMN in frame.columns else pl.lit(None, REJECT_DTYPE)
+    )
+    return joined.with_columns(pl.coalesce(existing, pl.col("__new")).alias(REJECT_COLUMN)).drop(
+        "__row", "__new"
+    )
 
 
 def model_for(entity: str) -> type[CanonicalRecord]:
@@ -189,8 +238,11 @@ def type_records(
     ``raw`` is a frame (any dtypes) or a sequence of dicts. Columns the model has but the page
     lacks become nulls; columns the page has but neither the model nor ``extras`` name are
     ignored (the mapping decides what survives). Blank text is null, not an error. A row goes
-    to quarantine when its primary key is missing or repeats an earlier row's, or when a
-    non-blank value cannot be cast to its field's type; the reason names the first such field.
+    to quarantine when its connector rejected it (:data:`REJECT_COLUMN`), when its primary key
+    is missing or repeats an earlier row's, or when a non-blank value cannot be cast to its
+    field's type (NaN and infinity included); the reason names the first such field, and for a
+    number written in another locale, the format that would read it. A value like ``1.200``
+    in a column whose other values use a decimal comma is quarantined as ambiguous.
     Pydantic validates the first ``explain`` quarantined rows of each field (0: none) one by
     one to add a human-readable ``detail``; the vectorized ``reason`` is always there, so a
     page with a systematic problem costs no more than a few explanations.
@@ -204,45 +256,19 @@ def type_records(
         return TypedPage(
             entity, pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
+    checks: list[pl.DataFrame] = []  # one frame of failures per check
+    if REJECT_COLUMN in df.columns:
+        if df[REJECT_COLUMN].is_not_null().any():
+            checks.append(_rejections(df[REJECT_COLUMN]))
+        df = df.drop(REJECT_COLUMN)
     keys = model.primary_key
     _require_keys(entity, keys, df.columns)
 
     value_cols = [c for c in schema.names() if c not in LINEAGE_COLUMNS]
     present = [c for c in value_cols if c in df.columns]
-    src = df.schema
-    typed = df.select(
-        fast_cast(c, ftypes[c], src[c], df[c].drop_nulls().head(500)) for c in present
-    )
-    checks: list[pl.DataFrame] = []  # one frame of failures per check
-    for rank, c in enumerate(present, start=1):
-        if ftypes[c] == "string" or src[c] == DTYPES[ftypes[c]]:
-            continue
-        retry = (df[c].is_not_null() & typed[c].is_null()).arg_true()
-        if retry.len() == 0:
-            continue
-        sub = df.select(pl.col(c).gather(retry))
-        again = sub.select(slow_cast(c, ftypes[c], src[c]))[c]
-        typed = typed.with_columns(typed[c].scatter(retry, again))
-        failed = again.is_null() & ~sub.select(is_blank(pl.col(c)))[c]
-        if failed.any():
-            reason = f"not {EXPECTED[ftypes[c]]}"
-            checks.append(_failures(retry.filter(failed), rank, c, reason, sub[c].filter(failed)))
-    key_null = typed.select(pl.any_horizontal(pl.col(k).is_null() for k in keys)).to_series()
-    if key_null.any():
-        rows = key_null.arg_true()
-        checks.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
-    # Of the rows that can be stored, the first with a key is kept and later ones are
-    # duplicates: the store applies the same rule across the pages of a read, so the result
-    # does not depend on where pages begin.
-    unstored = key_null.clone()
-    for check in checks:
-        unstored = unstored.scatter(check["__row"], True)
-    candidates = (~unstored).arg_true()
-    key_frame = typed.select(keys)[candidates]
-    if key_frame.n_unique() < key_frame.height:
-        first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
-        rows = candidates.filter(~first_seen)
-        checks.append(_failures(rows, 0, keys[0], DUPLICATE_KEY_REASON, df[keys[0]].gather(rows)))
+    df = _scalar_sources(entity, df, present, ftypes)
+    typed = _cast_values(df, present, ftypes, checks)
+    checks += _key_checks(df, typed, keys, checks)
 
     key_text = pl.concat_str([pl.col(k) for k in keys], separator="|")
     if "source_id" in df.columns:  # the vendor's own id, when the mapping provides one
@@ -286,18 +312,170 @@ def type_records(
     return TypedPage(entity=entity, frame=frame, quarantine=quarantine.cast(QUARANTINE_SCHEMA))
 
 
-def _failures(rows: pl.Series, rank: int, field: str, reason: str, raw: pl.Series) -> pl.DataFrame:
-    """One row per failing record of one check; ``rank`` orders checks (keys first)."""
+def _failures(
+    rows: pl.Series, rank: int, field: str | pl.Series, reason: str | pl.Series, raw: pl.Series
+) -> pl.DataFrame:
+    """One row per failing record of one check; ``rank`` orders checks (rejections, keys,
+    then fields in model order). ``field`` and ``reason`` are one text or one per row."""
     n = rows.len()
+
+    def per_row(value: str | pl.Series) -> pl.Series:
+        if isinstance(value, pl.Series):
+            return value.cast(pl.String)
+        return pl.Series([value] * n, dtype=pl.String)
+
     return pl.DataFrame(
         {
             "__row": rows.cast(pl.UInt32),
             "__rank": pl.Series([rank] * n, dtype=pl.Int32),
-            "__field": pl.Series([field] * n, dtype=pl.String),
-            "__reason": pl.Series([reason] * n, dtype=pl.String),
+            "__field": per_row(field),
+            "__reason": per_row(reason),
             "__raw": raw.cast(pl.String),
         }
     )
+
+
+def _scalar_sources(
+    entity: str, df: pl.DataFrame, present: list[str], ftypes: Mapping[str, FieldType]
+) -> pl.DataFrame:
+    """``df`` with every ``present`` column in a dtype the casts read: text, numbers, booleans,
+    dates and timestamps. Categories, binary text, times and decimals become text or floats;
+    numbers meant as dates are read as text (epoch milliseconds, like an API's), never as
+    days or microseconds since 1970. A column of lists, structs or durations is an error."""
+    fixes: list[pl.Expr] = []
+    for c in present:
+        dtype, ftype = df.schema[c], ftypes[c]
+        col = pl.col(c)
+        numeric = dtype.is_numeric()  # Decimal included
+        if dtype == pl.Null():
+            fixes.append(col.cast(DTYPES[ftype]))
+        elif isinstance(dtype, pl.Categorical | pl.Enum | pl.Binary | pl.Time) or (
+            numeric and ftype in ("date", "datetime")
+        ):
+            fixes.append(col.cast(pl.String))
+        elif isinstance(dtype, pl.Decimal):
+            fixes.append(col.cast(pl.Float64))
+        elif not (numeric or dtype in (pl.String(), pl.Boolean(), pl.Date()) or _stamp(dtype)):
+            raise SchemaMismatchError(
+                f"{entity}.{c} is a column of {dtype} values: only single values (text, "
+                "numbers, true/false, dates and timestamps) can be typed",
+                hint=f"map a column that holds one {ftype} value per row to {c!r}",
+            )
+    if not fixes:
+        return df
+    try:
+        return df.with_columns(fixes)
+    except pl.exceptions.PolarsError as exc:  # bytes that are not UTF-8 text
+        raise SchemaMismatchError(
+            f"{entity}: a binary column of the page is not UTF-8 text",
+            hint="export the column as text",
+        ) from exc
+
+
+def _stamp(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, pl.Datetime)
+
+
+def _cast_values(
+    df: pl.DataFrame,
+    present: list[str],
+    ftypes: Mapping[str, FieldType],
+    checks: list[pl.DataFrame],
+) -> pl.DataFrame:
+    """``present`` columns of ``df`` cast to their types; failures appended to ``checks``."""
+    src = df.schema
+    typed = df.select(
+        fast_cast(c, ftypes[c], src[c], df[c].drop_nulls().head(500)) for c in present
+    )
+    for rank, c in enumerate(present, start=1):
+        ftype = ftypes[c]
+        if ftype == "string":
+            continue
+        reasons = pl.Series(dtype=pl.String)
+        if src[c] != DTYPES[ftype]:
+            retry = (df[c].is_not_null() & typed[c].is_null()).arg_true()
+            if retry.len() > 0:
+                sub = df.select(pl.col(c).gather(retry))
+                again = sub.select(slow_cast(c, ftype, src[c]))[c]
+                typed = typed.with_columns(typed[c].scatter(retry, again))
+                failed = again.is_null() & ~sub.select(is_blank(pl.col(c)))[c]
+                if failed.any():
+                    raw = sub[c].filter(failed).cast(pl.String)
+                    reasons = _reasons(ftype, raw)
+                    checks.append(_failures(retry.filter(failed), rank, c, reasons, raw))
+        if ftype == "float":
+            # NaN and infinity cast fine and then poison every sum: never values.
+            finite = typed[c].is_finite().fill_null(True)
+            if not finite.all():
+                rows = (~finite).arg_true()
+                raw = df[c].gather(rows).cast(pl.String)
+                checks.append(_failures(rows, rank, c, NOT_FINITE, raw))
+        if ftype in ("int", "float") and is_text(src[c]) and has_decimal_comma(reasons):
+            checks += _ambiguous_groups(df, c, rank)
+    return typed
+
+
+def _reasons(ftype: FieldType, raw: pl.Series) -> pl.Series:
+    """Why each of the ``raw`` values (text) could not be cast to ``ftype``."""
+    if ftype in ("int", "float"):
+        why = number_reasons(
+            pl.col("v"), NumberFormat(), whole=ftype == "int", expected=EXPECTED[ftype]
+        )
+    elif ftype == "date":
+        why = date_reasons(pl.col("v"))
+    else:
+        why = pl.lit(f"not {EXPECTED[ftype]}")
+    return raw.to_frame("v").with_columns(why.alias("r"))["r"]
+
+
+def _ambiguous_groups(df: pl.DataFrame, col: str, rank: int) -> list[pl.DataFrame]:
+    """Values like ``1.200`` in a text column whose other values use a decimal comma: 1.2 with
+    a decimal point, 1200 in the column's own format. Neither is a safe guess."""
+    text = df[col].cast(pl.String).str.strip_chars()
+    hits = text.str.contains(AMBIGUOUS_GROUPS).fill_null(False)
+    if not hits.any():
+        return []
+    rows = hits.arg_true()
+    why = (
+        "ambiguous: 1.2 with a decimal point, but other values of this column use a decimal "
+        'comma, which makes it 1200: set decimal = "," and thousands = "." in the export\'s '
+        "number format"
+    )
+    return [_failures(rows, rank, col, why, df[col].gather(rows).cast(pl.String))]
+
+
+def _rejections(column: pl.Series) -> pl.DataFrame:
+    """The rows a connector rejected (the REJECT_COLUMN struct), as failures ranked first."""
+    rows = column.is_not_null().arg_true()
+    picked = column.gather(rows).struct.unnest()
+    return _failures(rows, -1, picked["field"], picked["reason"], picked["raw"])
+
+
+def _key_checks(
+    df: pl.DataFrame, typed: pl.DataFrame, keys: tuple[str, ...], checks: list[pl.DataFrame]
+) -> list[pl.DataFrame]:
+    """Rows whose primary key is missing, or repeats an earlier storable row's.
+
+    Of the rows that can be stored (no failure among ``checks``, a connector's rejection
+    included), the first with a key is kept and later ones are duplicates: the store applies
+    the same rule across the pages of a read, so the result does not depend on where pages
+    begin.
+    """
+    out = []
+    key_null = typed.select(pl.any_horizontal(pl.col(k).is_null() for k in keys)).to_series()
+    if key_null.any():
+        rows = key_null.arg_true()
+        out.append(_failures(rows, 0, keys[0], "missing primary key", df[keys[0]].gather(rows)))
+    unstored = key_null.clone()
+    for check in checks:
+        unstored = unstored.scatter(check["__row"], True)
+    candidates = (~unstored).arg_true()
+    key_frame = typed.select(keys)[candidates]
+    if key_frame.n_unique() < key_frame.height:
+        first_seen = key_frame.select(pl.struct(keys).is_first_distinct()).to_series()
+        rows = candidates.filter(~first_seen)
+        out.append(_failures(rows, 0, keys[0], DUPLICATE_KEY_REASON, df[keys[0]].gather(rows)))
+    return out
 
 
 def _require_keys(entity: str, keys: tuple[str, ...], columns: list[str]) -> None:

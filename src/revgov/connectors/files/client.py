@@ -1,8 +1,12 @@
 """The files connector: CSV and Parquet exports of any CRM, mapped by the config.
 
-Each entity of a ``connector = "files"`` source names one export file. The file is scanned
-lazily and streamed in pages of ``page_size`` rows, so memory stays flat however large the
-export. CSV columns are read as text: typing and quarantine are
+Each entity of a ``connector = "files"`` source names one export file. The file is streamed in
+pages of ``page_size`` records, so memory stays flat however large the export. Before a page is
+read, the file is checked (:mod:`._sniff`: empty, binary, another format, a byte-order mark
+against the declared encoding) and a CSV's header too (:mod:`._csv`: duplicate names, a wrong
+separator); an export in another encoding is transcoded to UTF-8 on the way. CSV columns are
+read as text, records with the wrong number of fields are rejected with their line, and numbers
+in the export's declared format are decoded; typing and quarantine are
 :func:`revgov.model.type_records`'s job.
 
 The cursor of an entity is the export's fingerprint (size, modification time, SHA-256, and a
@@ -18,7 +22,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,9 +32,29 @@ import polars as pl
 
 from revgov.config import SourceConfig
 from revgov.connectors.base import ConnectorContext, Cursor, Page
-from revgov.connectors.files.settings import FileEntitySettings, FilesSettings
+from revgov.connectors.files._csv import count_records, csv_pages, read_header
+from revgov.connectors.files._sniff import check_bytes, check_parquet, utf8_copy
+from revgov.connectors.files.settings import (
+    ExportFormat,
+    FileEntitySettings,
+    FilesSettings,
+    export_format,
+)
 from revgov.connectors.mapping import MappedExport, map_columns
-from revgov.errors import ConnectorError, SourceNotFoundError, UnknownEntityError
+from revgov.errors import (
+    ConnectorError,
+    ExportFormatError,
+    RevgovError,
+    SourceNotFoundError,
+    UnknownEntityError,
+)
+from revgov.model import (
+    REJECT_COLUMN,
+    NumberFormat,
+    decode_frame,
+    field_types,
+    with_rejections,
+)
 
 __all__ = ["FileCursor", "FilesConnector"]
 
@@ -109,6 +134,15 @@ def fingerprint(path: Path, mapping: str, previous: FileCursor | None = None) ->
     return FileCursor(sha256=sha, size=stat.st_size, mtime_ns=stat.st_mtime_ns, mapping=mapping)
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """An export ready to page: its columns, record count and pages from a record offset."""
+
+    columns: list[str]
+    total: int | None
+    pages: Callable[[int], Iterator[pl.DataFrame]]
+
+
 class FilesConnector:
     """Reads a source's CSV and Parquet exports (one file per canonical entity)."""
 
@@ -136,21 +170,40 @@ class FilesConnector:
         return spec
 
     def check(self) -> list[str]:
-        """Problems a pull would meet: export files that are missing or unset variables."""
+        """Problems a pull would meet: missing export files, unset variables, and files that
+        are empty, binary or another format, or whose header is not usable (read cheaply:
+        the first bytes and the header only)."""
         problems = []
         for entity in self.entities():
             try:
-                path = self.path(entity)
-            except SourceNotFoundError as exc:
+                self._check_file(entity)
+            except RevgovError as exc:
                 problems.append(exc.render())
-                continue
-            if not path.is_file():
-                problems.append(self._not_found(entity, path).render())
         return problems
+
+    def _check_file(self, entity: str) -> None:
+        spec, path, where = self.spec(entity), self.path(entity), self._where(entity)
+        if not path.is_file():
+            raise self._not_found(entity, path)
+        if self._format(path, spec) == "parquet":
+            check_parquet(path, where=where)
+            return
+        fmt = self.export_format(entity)
+        check_bytes(path, fmt, where=where)
+        if fmt.encoding == "utf8":
+            self._map(entity, list(read_header(path, path, fmt, where=where).header))
 
     def path(self, entity: str) -> Path:
         """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
         return (self.base_dir / Path(expand_env(self.spec(entity).path)).expanduser()).resolve()
+
+    def export_format(self, entity: str) -> ExportFormat:
+        """How ``entity``'s export is written: its own keys, else the source's options."""
+        suffix = self.path(entity).suffix.lower()
+        return export_format(self.spec(entity), self.settings, suffix=suffix)
+
+    def _where(self, entity: str) -> str:
+        return f"source {self.source.name!r}, {entity}"
 
     def _format(self, path: Path, spec: FileEntitySettings) -> Literal["csv", "parquet"]:
         if spec.format != "auto":
@@ -165,76 +218,106 @@ class FilesConnector:
             hint='set format = "csv" or format = "parquet" for that entity',
         )
 
-    def scan(self, entity: str) -> pl.LazyFrame:
-        """The raw export of ``entity`` as a lazy frame (export column names, CSV as text)."""
-        spec = self.spec(entity)
-        path = self.path(entity)
-        if not path.is_file():
-            raise self._not_found(entity, path)
-        try:
-            if self._format(path, spec) == "parquet":
-                return pl.scan_parquet(path)
-            separator = self.settings.separator
-            if separator == "," and path.suffix.lower() == ".tsv":
-                separator = "\t"
-            return pl.scan_csv(
-                path,
-                infer_schema=False,
-                separator=separator,
-                encoding=self.settings.encoding,
-                raise_if_empty=False,
-            )
-        except pl.exceptions.PolarsError as exc:
-            raise self._unreadable(path, exc) from exc
+    @contextmanager
+    def _open(self, entity: str) -> Iterator[_Opened]:
+        """The checked export of ``entity`` (a UTF-8 copy of a CSV in another encoding lives
+        as long as the context)."""
+        spec, path, where = self.spec(entity), self.path(entity), self._where(entity)
+        page_size = self.settings.page_size
+        if self._format(path, spec) == "parquet":
+            check_parquet(path, where=where)
+            try:
+                scan = pl.scan_parquet(path)
+                columns = scan.collect_schema().names()
+                total = int(scan.select(pl.len()).collect().item())
+            except pl.exceptions.PolarsError as exc:
+                raise self._unreadable(path, exc) from exc
 
-    def mapped(self, entity: str) -> MappedExport:
-        """The export of ``entity`` renamed to canonical columns (lazy)."""
-        path = self.path(entity)
-        try:
-            return map_columns(
-                self.scan(entity),
-                entity,
-                self.spec(entity),
-                where=f"source {self.source.name!r}, {entity} file {str(path)!r}",
-                auto_map=self.settings.auto_map,
+            def parquet_pages(offset: int) -> Iterator[pl.DataFrame]:
+                try:
+                    yield from scan.slice(offset).collect_batches(chunk_size=page_size, lazy=True)
+                except pl.exceptions.PolarsError as exc:
+                    raise self._unreadable(path, exc) from exc
+
+            yield _Opened(columns, total, parquet_pages)
+            return
+        fmt = self.export_format(entity)
+        check_bytes(path, fmt, where=where)
+        with utf8_copy(path, fmt, where=where) as readable:
+            export = read_header(readable, path, fmt, where=where)
+            yield _Opened(
+                list(export.header),
+                count_records(export),
+                lambda offset: csv_pages(export, offset, page_size),
             )
-        except pl.exceptions.PolarsError as exc:
-            raise self._unreadable(path, exc) from exc
+
+    def _map(self, entity: str, columns: list[str]) -> MappedExport:
+        """The mapping of ``entity`` checked against the export's ``columns``."""
+        empty = pl.LazyFrame(schema=dict.fromkeys(columns, pl.String()))
+        return self._map_frame(entity, empty)
+
+    def _map_frame(self, entity: str, raw: pl.LazyFrame) -> MappedExport:
+        where = f"source {self.source.name!r}, {entity} file {str(self.path(entity))!r}"
+        return map_columns(
+            raw, entity, self.spec(entity), where=where, auto_map=self.settings.auto_map
+        )
+
+    def _mapped_page(
+        self, entity: str, raw: pl.DataFrame, export: MappedExport, numbers: NumberFormat
+    ) -> pl.DataFrame:
+        """One page of export columns as canonical columns, numbers in the export's format
+        decoded, and the rejections of the reader and the decoding kept."""
+        rejected = raw.get_column(REJECT_COLUMN) if REJECT_COLUMN in raw.columns else None
+        if rejected is not None:
+            raw = raw.drop(REJECT_COLUMN)
+        frame = self._map_frame(entity, raw.lazy()).frame.collect()
+        if rejected is not None:
+            frame = frame.with_columns(rejected)
+        if not numbers.is_default:
+            ftypes = field_types(entity) | export.extras
+            numeric = {c: t for c, t in ftypes.items() if t in ("int", "float")}
+            frame, failures = decode_frame(frame, numeric, numbers)
+            frame = with_rejections(frame, failures)
+        return frame
 
     def _mapping_hash(self, entity: str) -> str:
         spec = self.spec(entity).model_dump_json()
-        opts = self.settings.model_dump_json(include={"auto_map", "separator", "encoding"})
-        return hashlib.sha256(f"{spec}|{opts}".encode()).hexdigest()[:16]
+        fmt = repr(self.export_format(entity))
+        return hashlib.sha256(f"{spec}|{self.settings.auto_map}|{fmt}".encode()).hexdigest()[:16]
 
     def fetch(self, entity: str, cursor: Cursor = None) -> Iterator[Page]:
         """Pages of the export; see the module docstring for what the cursor does."""
         path = self.path(entity)
-        export = self.mapped(entity)
+        if not path.is_file():
+            raise self._not_found(entity, path)
         previous = FileCursor.parse(cursor)
         current = fingerprint(path, self._mapping_hash(entity), previous)
-        resume = previous is not None and previous.same_export(current)
-        if resume and previous is not None and previous.done:
-            return
-        offset = previous.rows if resume and previous is not None else 0
-        replace = not resume  # a new or changed export replaces what this source wrote
-        try:
-            total = int(self.scan(entity).select(pl.len()).collect().item())
-            batches = export.frame.slice(offset).collect_batches(
-                chunk_size=self.settings.page_size, lazy=True
-            )
+        if previous is not None and previous.same_export(current):
+            if previous.done:
+                return  # unchanged and read to the end: not even opened
+            offset, replace = previous.rows, False
+        else:
+            offset, replace = 0, True  # a new or changed export replaces what it wrote
+        numbers = self.export_format(entity).numbers
+        with self._open(entity) as opened:
+            export = self._map(entity, opened.columns)
+            if opened.total == 0 and not self.spec(entity).allow_empty:
+                raise ExportFormatError(
+                    f"{self._where(entity)}: the export {str(path)!r} has a header but no rows",
+                    hint="check that the export finished; if the entity really has no records, "
+                    "set allow_empty = true for it",
+                )
             # One page of look-ahead, so that the last page can say the file is done.
             ahead: pl.DataFrame | None = None
-            for batch in batches:
+            for batch in opened.pages(offset):
                 if ahead is not None:
                     offset += ahead.height
-                    yield self._page(entity, ahead, current, offset, export, total, replace)
+                    yield self._page(entity, ahead, current, offset, export, opened, replace)
                     replace = False
-                ahead = batch
-        except pl.exceptions.PolarsError as exc:
-            raise self._unreadable(path, exc) from exc
-        last = ahead if ahead is not None else pl.DataFrame(schema=export.frame.collect_schema())
-        offset += last.height
-        yield self._page(entity, last, current, offset, export, total, replace, done=True)
+                ahead = self._mapped_page(entity, batch, export, numbers)
+            last = ahead if ahead is not None else export.frame.collect()
+            offset += last.height
+            yield self._page(entity, last, current, offset, export, opened, replace, done=True)
 
     @staticmethod
     def _page(
@@ -243,7 +326,7 @@ class FilesConnector:
         fp: FileCursor,
         rows: int,
         export: MappedExport,
-        total: int,
+        opened: _Opened,
         replace: bool,
         *,
         done: bool = False,
@@ -254,7 +337,7 @@ class FilesConnector:
             records=records,
             cursor=cursor.dump(),
             extras=export.extras,
-            total=total,
+            total=opened.total,
             replace=replace,
         )
 
@@ -270,10 +353,10 @@ class FilesConnector:
             hint=hint,
         )
 
-    def _unreadable(self, path: Path, exc: Exception) -> ConnectorError:
+    def _unreadable(self, path: Path, exc: Exception) -> ExportFormatError:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return ConnectorError(
-            f"source {self.source.name!r}: cannot read {str(path)!r}: {first}",
-            hint="check that the file is a complete CSV (header row first) or Parquet file, "
-            "and the source's format, separator and encoding options",
+        return ExportFormatError(
+            f"source {self.source.name!r}: cannot read {str(path)!r} as Parquet: {first}",
+            hint="re-export the file; a Parquet file that was cut off or is still being "
+            "written cannot be read",
         )
