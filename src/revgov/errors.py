@@ -30,8 +30,12 @@ exits non-zero; ``--debug`` adds the traceback.
     ├── RuleError                    RG500
     │   ├── RuleDefinitionError      RG501  unknown field, bad regex or template
     │   └── FindingsError            RG502  raised by Report.raise_for_findings
-    └── MetricError                  RG600
-        └── MetricInputError         RG601  a KPI was given a frame it cannot use
+    ├── MetricError                  RG600
+    │   └── MetricInputError         RG601  a KPI was given a frame it cannot use
+    └── OutputError                  RG700  reports, run history, databases, alerts
+        ├── RunNotFoundError         RG701  no recorded run matches a run id
+        ├── DatabaseOutputError      RG702  `--to` names a bad URL, or the database refused
+        └── NotifyError              RG703  the alert webhook failed or is not configured
 
 Warnings (never errors) derive from :class:`RevgovWarning`, e.g. a connector plugin that
 fails to load is skipped with a :class:`PluginWarning`.
@@ -49,18 +53,22 @@ __all__ = [
     "ConfigSyntaxError",
     "ConfigValidationError",
     "ConnectorError",
+    "DatabaseOutputError",
     "DemoOutputExistsError",
     "FindingsError",
     "MappingError",
     "MetricError",
     "MetricInputError",
     "ModelError",
+    "NotifyError",
+    "OutputError",
     "PluginWarning",
     "RateLimitedError",
     "RevgovError",
     "RevgovWarning",
     "RuleDefinitionError",
     "RuleError",
+    "RunNotFoundError",
     "SchemaMismatchError",
     "SnapshotCorruptError",
     "SnapshotNotFoundError",
@@ -191,6 +199,22 @@ class MetricError(RevgovError):
 
 class MetricInputError(MetricError):
     code = "RG601"
+
+
+class OutputError(RevgovError):
+    code = "RG700"
+
+
+class RunNotFoundError(OutputError):
+    code = "RG701"
+
+
+class DatabaseOutputError(OutputError):
+    code = "RG702"
+
+
+class NotifyError(OutputError):
+    code = "RG703"
 
 
 class RevgovWarning(UserWarning):
