@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from revgov import __version__
-from revgov.cli import audit, config_cmd, demo, init, metrics, pull, snapshot
+from revgov.cli import audit, config_cmd, demo, diff, history, init, metrics, pull, report, snapshot
 from revgov.errors import RevgovError
 
 EXIT_FINDINGS = 1
@@ -58,6 +58,9 @@ def _root(
 
 for _module in (demo, init, config_cmd, pull, snapshot, audit, metrics):
     _module.register(app)
+report.register(app)
+history.register(app)
+diff.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

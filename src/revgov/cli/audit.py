@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from revgov.cli._context import demo_as_of, find_config, parse_as_of
+from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_var, publish_audit
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.rules import DIMENSIONS, Report, Severity, audit, builtin_rules
@@ -150,6 +151,10 @@ def register(app: typer.Typer) -> None:
                 "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
             ),
         ] = None,
+        record: RecordOpt = True,
+        to: ToOpt = None,
+        notify: NotifyOpt = False,
+        notify_env: NotifyEnvOpt = None,
     ) -> None:
         """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
         cfg = find_config(config, snapshot)
@@ -165,6 +170,9 @@ def register(app: typer.Typer) -> None:
         report = audit_snapshot(snapshot, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
         if findings_out is not None:
             _write_findings(report, findings_out)
+        publish_audit(
+            report, snapshot, record=record, to=to, notify_env=notify_var(notify, notify_env)
+        )
         if fmt is OutputFormat.json:
             typer.echo(report.to_json())
         elif fmt is OutputFormat.md:

@@ -7,10 +7,10 @@ report's, as the browser test checks), so every rendering formats through :func:
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-__all__ = ["Unit", "display", "json_value"]
+__all__ = ["Unit", "as_utc", "display", "json_value"]
 
 Unit = Literal[
     "share", "currency", "count", "hours", "days", "ratio", "score", "stage", "text", "number"
@@ -52,3 +52,10 @@ def json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def as_utc(moment: datetime | None) -> datetime:
+    """An aware UTC datetime (a naive one is taken as UTC; None is now)."""
+    if moment is None:
+        return datetime.now(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -10,6 +10,7 @@ from typing import Any
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.reports import cadences, governance, spine
+from revgov.reports._format import as_utc
 from revgov.reports._inputs import Inputs
 from revgov.reports.diff import diff_findings
 from revgov.reports.document import CADENCES, Cadence, RevenueReport, Section, Stamp
@@ -25,12 +26,6 @@ TITLES: dict[Cadence, str] = {
     "monthly": "Monthly pipeline review",
     "quarterly": "Quarterly reforecast",
 }
-
-
-def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.now(UTC)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _previous(
@@ -69,7 +64,11 @@ def _sections(
             spine.time_in_stage_section(inp),
         ]
     elif cadence == "monthly":
-        body = [cadences.monthly_section(inp), spine.funnel_section(inp), spine.pipeline_section(inp)]
+        body = [
+            cadences.monthly_section(inp),
+            spine.funnel_section(inp),
+            spine.pipeline_section(inp),
+        ]
     elif cadence == "quarterly":
         body = [*cadences.quarterly_section(inp), spine.pipeline_section(inp)]
     else:
@@ -110,7 +109,7 @@ def build_report(
         raise ConfigValidationError(
             f"unknown cadence {cadence!r}", hint=f"use one of: {', '.join(CADENCES)}"
         )
-    moment = _utc(as_of)
+    moment = as_utc(as_of)
     report = audit_report or audit(frames, config=config, as_of=moment)
     from revgov import __version__
 

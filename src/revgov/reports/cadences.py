@@ -64,8 +64,7 @@ def weekly_section(inp: Inputs) -> Section:
     ):
         rows = _per_stage(board, indicator)
         if rows.height:
-            c, d = charts.grouped_change(rows, category="stage", unit=unit, title=title,
-                                         what=title)  # type: ignore[arg-type]  # fmt: skip
+            c, d = charts.grouped_change(rows, category="stage", unit=unit, title=title, what=title)  # type: ignore[arg-type]
             chart_list.append(Chart(f"weekly_{indicator}", title, d, "scoreboard", c))
     notes = []
     if board.filter(pl.col("value").is_null()).height:
@@ -95,10 +94,20 @@ def monthly_section(inp: Inputs) -> Section:
     notes: list[str] = []
     if review.conversion is not None:
         conv = inp.since(to_polars(review.conversion), TRAILING_MONTHS)
-        tables.append(Table("conversion", "Stage conversion by entry cohort", conv,
-                            units={"step_conversion": "share", "cumulative_conversion": "share"}))  # fmt: skip
-        c, d = charts.heatmap(conv, value="cumulative_conversion", title="Conversion by cohort",
-                              what="Share of each monthly cohort reaching each stage")  # fmt: skip
+        tables.append(
+            Table(
+                "conversion",
+                "Stage conversion by entry cohort",
+                conv,
+                units={"step_conversion": "share", "cumulative_conversion": "share"},
+            )
+        )
+        c, d = charts.heatmap(
+            conv,
+            value="cumulative_conversion",
+            title="Conversion by cohort",
+            what="Share of each monthly cohort reaching each stage",
+        )
         chart_list.append(Chart("conversion_cohorts", "Conversion by cohort", d, "conversion", c))
     else:
         notes.append("Conversion and leakage: the snapshot has no stage history.")
@@ -106,19 +115,36 @@ def monthly_section(inp: Inputs) -> Section:
         tables.append(Table("leakage", "Where the funnel leaks", to_polars(review.leakage)))
     if review.efficiency is not None:
         eff = to_polars(review.efficiency)
-        tables.append(Table("efficiency", "Channel efficiency in the month", eff,
-                            units={"spend": "currency", "bookings": "currency"}))  # fmt: skip
-        c, d = charts.bar(eff.filter(pl.col("pipeline_per_spend").is_not_null()),
-                          category="channel", value="pipeline_per_spend", unit="ratio",
-                          title="Pipeline per unit of spend", what="Pipeline per unit of spend")  # fmt: skip
+        tables.append(
+            Table(
+                "efficiency",
+                "Channel efficiency in the month",
+                eff,
+                units={"spend": "currency", "bookings": "currency"},
+            )
+        )
+        c, d = charts.bar(
+            eff.filter(pl.col("pipeline_per_spend").is_not_null()),
+            category="channel",
+            value="pipeline_per_spend",
+            unit="ratio",
+            title="Pipeline per unit of spend",
+            what="Pipeline per unit of spend",
+        )
         chart_list.append(Chart("efficiency", "Channel efficiency", d, "efficiency", c))
     else:
         notes.append("Efficiency: the snapshot has no spend.")
     if review.attribution is not None:
         attr = _top_attribution(to_polars(review.attribution))
-        tables.append(Table("attribution", "Campaign credit (linear model, top 20)", attr,
-                            total_rows=to_polars(review.attribution).height,
-                            note="directional: see docs/metrics.md, attribution"))  # fmt: skip
+        tables.append(
+            Table(
+                "attribution",
+                "Campaign credit (linear model, top 20)",
+                attr,
+                total_rows=to_polars(review.attribution).height,
+                note="directional: see docs/metrics.md, attribution",
+            )
+        )
     return Section(
         id="monthly",
         title="Monthly pipeline review",
@@ -148,8 +174,11 @@ def quarterly_section(inp: Inputs) -> tuple[Section, Section]:
     ):
         if name in names:
             tables.append(Table(name, title, to_polars(names[name])))
-    notes = () if "backward" in names else ("No bookings target for the forecast months: no "
-                                            "backward plan.",)  # fmt: skip
+    notes = (
+        ()
+        if "backward" in names
+        else ("No bookings target for the forecast months: no backward plan.",)
+    )
     section = Section(
         id="reforecast",
         title="Quarterly reforecast",

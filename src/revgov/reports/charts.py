@@ -27,8 +27,8 @@ __all__ = [
     "funnel",
     "grouped_change",
     "heatmap",
-    "score_trend",
     "scenario_bands",
+    "score_trend",
     "speed_to_lead",
     "time_in_stage",
     "timeseries",
@@ -50,6 +50,12 @@ def _alt() -> Any:
 def _fmt(unit: Unit) -> str:
     """The d3 format of an axis in ``unit``."""
     return {"share": ".0%", "score": ".0%", "currency": "~s", "count": ",.0f"}.get(unit, ",.1f")
+
+
+def _month_axis() -> Any:
+    """Months as discrete, labelled bands ("Aug 2025"): the KPIs give one row per month."""
+    alt = _alt()
+    return alt.X("yearmonth(period):O", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
 
 
 def _listing(pairs: list[tuple[str, str]], limit: int = 12) -> str:
@@ -105,9 +111,7 @@ def score_trend(frame: pl.DataFrame) -> Built:
             x=alt.X("run:O", title="run (oldest first)"),
             y=alt.Y("score:Q", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False)),
             color=alt.Color("series:N", title=None),
-            strokeWidth=alt.condition(
-                alt.datum.series == "overall", alt.value(3), alt.value(1.2)
-            ),
+            strokeWidth=alt.condition(alt.datum.series == "overall", alt.value(3), alt.value(1.2)),
             tooltip=["run", "recorded_at", "series", alt.Tooltip("score:Q", format=".1%")],
         )
     )
@@ -141,7 +145,7 @@ def funnel(frame: pl.DataFrame) -> Built:
         .alias("label")
     )
     base = _base(data, "Funnel: deals reaching each stage", desc).encode(
-        y=alt.Y("stage:N", sort=alt.SortField("stage_order"), title=None),
+        y=alt.Y("stage:N", sort=rows["stage"].to_list(), title=None),
         x=alt.X("reached:Q", title="deals"),
         tooltip=["stage", "reached", alt.Tooltip("step_conversion:Q", format=".1%")],
     )
@@ -158,8 +162,7 @@ def time_in_stage(frame: pl.DataFrame) -> Built:
         [
             (
                 r["stage"],
-                f"median {r['median_days']:.1f}, p75 {r['p75_days']:.1f}, "
-                f"p90 {r['p90_days']:.1f}",
+                f"median {r['median_days']:.1f}, p75 {r['p75_days']:.1f}, p90 {r['p90_days']:.1f}",
             )
             for r in rows.iter_rows(named=True)
         ]
@@ -200,7 +203,7 @@ def speed_to_lead(frame: pl.DataFrame, sla: Mapping[str, float]) -> Built:
         _base(frame, "Speed to lead against the SLA (business hours)", desc)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:T", title=None),
+            x=_month_axis(),
             y=alt.Y("median_hours:Q", title="median business hours"),
             color=alt.Color("group:N", title=None),
             tooltip=["period:T", "group", alt.Tooltip("median_hours:Q", format=".2f")],
@@ -239,7 +242,7 @@ def timeseries(
         pairs = [(str(r["period"]), display(r[value], unit)) for r in rows.iter_rows(named=True)]
         desc = f"{what} by period: " + _listing(pairs[-12:]) + "."
     enc: dict[str, Any] = {
-        "x": alt.X("period:T", title=None),
+        "x": _month_axis(),
         "y": alt.Y(f"{value}:Q", title=what, axis=alt.Axis(format=_fmt(unit))),
         "tooltip": ["period:T", alt.Tooltip(f"{value}:Q", format=_fmt(unit))],
     }
@@ -289,9 +292,7 @@ def scenario_bands(frame: pl.DataFrame) -> Built:
         for r in rows.iter_rows(named=True)
     ]
     desc = "Expected bookings from the open pipeline by month: " + _listing(pairs) + "."
-    base = _base(rows, "Scenario bands: expected bookings", desc).encode(
-        x=alt.X("period:T", title=None)
-    )
+    base = _base(rows, "Scenario bands: expected bookings", desc).encode(x=_month_axis())
     band = base.mark_area(opacity=0.3, color=_MAIN).encode(
         y=alt.Y("conservative:Q", title="expected bookings", axis=alt.Axis(format="~s")),
         y2="aggressive:Q",

@@ -37,6 +37,8 @@ __all__ = [
 
 Cadence = Literal["audit", "weekly", "monthly", "quarterly"]
 CADENCES: tuple[Cadence, ...] = ("audit", "weekly", "monthly", "quarterly")
+#: Sections about the audit itself (their numbers are in the run tables already).
+GOVERNANCE_SECTIONS = ("scorecard", "history", "findings", "definitions")
 
 
 @dataclass(frozen=True)
@@ -226,8 +228,16 @@ class RevenueReport:
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Every table by ``<section>.<table>`` name (drill-downs included)."""
+        return {f"{s.id}.{t.name}": t.frame for s in self.sections for t in (*s.tables, *s.details)}
+
+    def kpi_tables(self) -> dict[str, pl.DataFrame]:
+        """The KPI tables (every section but the governance ones), by ``<section>.<table>``:
+        what ``--to`` writes as KPI values."""
         return {
-            f"{s.id}.{t.name}": t.frame for s in self.sections for t in (*s.tables, *s.details)
+            f"{s.id}.{t.name}": t.frame
+            for s in self.sections
+            if s.id not in GOVERNANCE_SECTIONS
+            for t in s.tables
         }
 
     def charts(self) -> dict[str, Chart]:

@@ -52,7 +52,12 @@ def scorecard_section(report: Report, previous: Previous | None) -> Section:
             }
             for d in DIMENSIONS
         ],
-        schema={"dimension": pl.String, "score": pl.Float64, "rules": pl.Int64, "failing": pl.Int64},
+        schema={
+            "dimension": pl.String,
+            "score": pl.Float64,
+            "rules": pl.Int64,
+            "failing": pl.Int64,
+        },
     )
     criteria = pl.DataFrame(
         [
@@ -143,9 +148,14 @@ def history_section(
     if previous is None:
         notes.append("No earlier run to compare with: every finding is shown as it stands.")
         return Section(
-            "history", "Trend and changes since the last run", _HISTORY_INTRO, tuple(keys),
-            tuple(tables), tuple(chart_list), tuple(notes),
-        )  # fmt: skip
+            "history",
+            "Trend and changes since the last run",
+            _HISTORY_INTRO,
+            tuple(keys),
+            tuple(tables),
+            tuple(chart_list),
+            tuple(notes),
+        )
     d = previous.diff
     c = d.counts()
     keys = [
@@ -166,7 +176,9 @@ def history_section(
             title="New findings per owner",
             what="New findings since the previous run",
         )
-        chart_list.append(Chart("new_by_owner", "New findings per owner", desc, "diff_by_owner", chart))
+        chart_list.append(
+            Chart("new_by_owner", "New findings per owner", desc, "diff_by_owner", chart)
+        )
     for change in ("new", "resolved"):
         rows = d.of(change)  # type: ignore[arg-type]
         details.append(
@@ -179,9 +191,15 @@ def history_section(
             )
         )
     return Section(
-        "history", "Trend and changes since the last run", _HISTORY_INTRO, tuple(keys),
-        tuple(tables), tuple(chart_list), tuple(notes), tuple(details),
-    )  # fmt: skip
+        "history",
+        "Trend and changes since the last run",
+        _HISTORY_INTRO,
+        tuple(keys),
+        tuple(tables),
+        tuple(chart_list),
+        tuple(notes),
+        tuple(details),
+    )
 
 
 _HISTORY_INTRO = (
@@ -195,10 +213,9 @@ def _trend_long(trend: pl.DataFrame) -> pl.DataFrame:
     return (
         trend.with_row_index("run", offset=1)
         .select("run", pl.col("recorded_at").cast(pl.String), *cols)
-        .unpivot(index=["run", "recorded_at"], variable_name="series", value_name="score")
-        .with_columns(
-            pl.col("series").str.replace("^score_", "").str.replace("^score$", "overall")
-        )
+        .unpivot(index=["run", "recorded_at"], variable_name="series", value_name="value")
+        .rename({"value": "score"})
+        .with_columns(pl.col("series").str.replace("^score_", "").str.replace("^score$", "overall"))
         .filter(pl.col("score").is_not_null())
     )
 
@@ -229,24 +246,43 @@ def findings_section(report: Report, findings: pl.DataFrame) -> Section:
             if r.violating or r.skipped
         ],
         schema={
-            "rule_id": pl.String, "severity": pl.String, "dimension": pl.String,
-            "status": pl.String, "checked": pl.Int64, "violating": pl.Int64,
-            "findings": pl.Int64, "pass_rate": pl.Float64, "owner": pl.String,
+            "rule_id": pl.String,
+            "severity": pl.String,
+            "dimension": pl.String,
+            "status": pl.String,
+            "checked": pl.Int64,
+            "violating": pl.Int64,
+            "findings": pl.Int64,
+            "pass_rate": pl.Float64,
+            "owner": pl.String,
             "remediation": pl.String,
         },
-    ).sort(["findings", "rule_id"], descending=[True, False])  # fmt: skip
+    ).sort(["findings", "rule_id"], descending=[True, False])
     owners = report.top_offenders("owner", n=10_000)
     teams = report.top_offenders("team", n=10_000)
     chart_list = []
     if rules.height:
-        c, desc = charts.bar(rules, category="rule_id", value="findings",
-                             title="Findings by rule", what="Findings", color="severity")  # fmt: skip
+        c, desc = charts.bar(
+            rules,
+            category="rule_id",
+            value="findings",
+            title="Findings by rule",
+            what="Findings",
+            color="severity",
+        )
         chart_list.append(Chart("findings_by_rule", "Findings by rule", desc, "by_rule", c))
     for name, frame, category in (("owner", owners, "owner_id"), ("team", teams, "team")):
         if frame.height:
-            c, desc = charts.bar(frame, category=category, value="findings",
-                                 title=f"Findings by {name}", what="Findings")  # fmt: skip
-            chart_list.append(Chart(f"findings_by_{name}", f"Findings by {name}", desc, f"by_{name}", c))
+            c, desc = charts.bar(
+                frame,
+                category=category,
+                value="findings",
+                title=f"Findings by {name}",
+                what="Findings",
+            )
+            chart_list.append(
+                Chart(f"findings_by_{name}", f"Findings by {name}", desc, f"by_{name}", c)
+            )
     details = []
     for rule_id, rows in sorted(findings.partition_by("rule_id", as_dict=True).items()):
         rid = str(rule_id[0])
@@ -258,11 +294,12 @@ def findings_section(report: Report, findings: pl.DataFrame) -> Section:
                 shown,
                 total_rows=rows.height,
                 note=_cut_note(
-                    rows.height, DRILL_DOWN_ROWS,
+                    rows.height,
+                    DRILL_DOWN_ROWS,
                     "the run history, the database outputs and `revgov audit --findings-out`",
                 ),
             )
-        )  # fmt: skip
+        )
     notes = tuple(f"{r.id} was skipped: {r.skipped}" for r in report.results if r.skipped)
     return Section(
         id="findings",
@@ -297,10 +334,14 @@ def definitions_section(config: Config, stamp: Stamp) -> Section:
         ("coverage basis", str(config.kpis.coverage_basis)),
         ("speed-to-lead SLA (business hours)", _sla_text(config)),
         ("SLA time zone", config.sla.timezone),
-        ("pipelines", "; ".join(
-            f"{p.name}: " + " → ".join(s.name for s in p.stages) for p in config.pipelines
-        ) or "(none configured)"),
-    ]  # fmt: skip
+        (
+            "pipelines",
+            "; ".join(
+                f"{p.name}: " + " → ".join(s.name for s in p.stages) for p in config.pipelines
+            )
+            or "(none configured)",
+        ),
+    ]
     notes = []
     if stamp.config_differs:
         notes.append(

@@ -87,8 +87,7 @@ class RunHistory:
                 )
             except Exception as exc:  # deltalake raises several unrelated types
                 raise OutputError(
-                    f"cannot record the run in {self.location!r} ({name}): "
-                    f"{type(exc).__name__}",
+                    f"cannot record the run in {self.location!r} ({name}): {type(exc).__name__}",
                     hint="check that the snapshot location is writable, or pass --no-record",
                 ) from exc
         return run.run_id
@@ -182,9 +181,7 @@ class RunHistory:
             wide = scores.pivot(on="dimension", index="run_id", values="score")
             wide = wide.rename({c: f"score_{c}" for c in wide.columns if c != "run_id"})
             runs = runs.join(wide, on="run_id", how="left")
-        return runs.with_columns(
-            (pl.col("score") - pl.col("score").shift(1)).alias("score_change")
-        )
+        return runs.with_columns((pl.col("score") - pl.col("score").shift(1)).alias("score_change"))
 
     def diff(self, before: str, after: str) -> RunDiff:
         """Findings of run ``after`` against run ``before`` (ids or refs as :meth:`resolve`

@@ -42,7 +42,7 @@ def _change_text(k: KeyNumber, currency: str) -> str:
     if k.unit in ("share", "score"):
         delta = f"{change * 100:+.1f} pts"
     else:
-        delta = ("+" if change >= 0 else "−") + display(abs(change), k.unit, currency=currency)
+        delta = ("+" if change >= 0 else "-") + display(abs(change), k.unit, currency=currency)
     word = {"better": " (better)", "worse": " (worse)", "same": " (unchanged)"}.get(
         k.verdict or "", ""
     )
@@ -65,31 +65,37 @@ def _env() -> jinja2.Environment:
 
 def chart_specs(report: RevenueReport) -> dict[str, dict[str, Any]]:
     """Chart id to its Vega-Lite spec (data inlined), in page order."""
-    return {
-        c.id: c.chart.to_dict(validate=False) for s in report.sections for c in s.charts
-    }
+    return {c.id: c.chart.to_dict(validate=False) for s in report.sections for c in s.charts}
 
 
 def render_html(report: RevenueReport) -> str:
     from revgov.reports._bundle import vega_bundle, vega_versions
 
-    return _env().get_template("report.html.j2").render(
-        r=report,
-        company=report.stamp.company,
-        currency=report.stamp.currency,
-        css=Markup(_resource("report.css")),
-        specs=chart_specs(report),
-        bundle=Markup(vega_bundle()),
-        embed=Markup(_resource("embed.js")),
-        versions=vega_versions(),
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            r=report,
+            company=report.stamp.company,
+            currency=report.stamp.currency,
+            css=Markup(_resource("report.css")),
+            specs=chart_specs(report),
+            bundle=Markup(vega_bundle()),
+            embed=Markup(_resource("embed.js")),
+            versions=vega_versions(),
+        )
     )
 
 
 def render_fragment(report: RevenueReport) -> str:
     """The report for a notebook cell: key numbers, notes and tables (no script; each chart
     is named with its text alternative; ``report.chart(id)`` draws it)."""
-    return _env().get_template("fragment.html.j2").render(
-        r=report,
-        currency=report.stamp.currency,
-        fragment_css=Markup(_resource("fragment.css")),
+    return (
+        _env()
+        .get_template("fragment.html.j2")
+        .render(
+            r=report,
+            currency=report.stamp.currency,
+            fragment_css=Markup(_resource("fragment.css")),
+        )
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from revgov.reports._format import as_utc
 from revgov.rules import DIMENSIONS, FINDINGS_COLUMNS, Report
 
 __all__ = [
@@ -77,9 +78,7 @@ RULES_SCHEMA = pl.Schema(
         "skipped": pl.String(),
     }
 )
-SCORES_SCHEMA = pl.Schema(
-    {"run_id": pl.String(), "dimension": pl.String(), "score": pl.Float64()}
-)
+SCORES_SCHEMA = pl.Schema({"run_id": pl.String(), "dimension": pl.String(), "score": pl.Float64()})
 FINDINGS_SCHEMA = pl.Schema(
     {
         "run_id": pl.String(),
@@ -142,10 +141,6 @@ class RunTables:
         )
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def findings_with_owners(report: Report) -> pl.DataFrame:
     """The findings with each owner's name and team (as the report's users name them)."""
     f = report.findings_df.select(FINDINGS_COLUMNS)
@@ -182,7 +177,7 @@ def run_tables(
     snapshot store keeps versions); ``snapshot_config_hash`` the hash stamped on the snapshot
     when it was pulled (it may differ from the report's own ``config_hash``).
     """
-    moment = _utc(recorded_at or datetime.now(UTC))
+    moment = as_utc(recorded_at)
     rid = run_id or new_run_id(moment)
     s = report.summary()
     m = report.maturity
@@ -191,7 +186,7 @@ def run_tables(
             {
                 "run_id": rid,
                 "recorded_at": moment,
-                "as_of": _utc(report.as_of),
+                "as_of": as_utc(report.as_of),
                 "command": command,
                 "snapshot": snapshot,
                 "snapshot_version": snapshot_version,

@@ -27,6 +27,8 @@ __all__ = [
 
 #: Months of history the time series show (the KPIs themselves use every row up to as_of).
 TRAILING_MONTHS = 12
+#: Months of coverage shown from the current one on.
+COVERAGE_MONTHS = 6
 
 
 def funnel_section(inp: Inputs) -> Section:
@@ -126,20 +128,37 @@ def speed_section(inp: Inputs) -> Section:
     overall_rate = inp.headline("sla_compliance_rate", notes)
     c1, d1 = charts.speed_to_lead(table, sla)
     c2, d2 = charts.timeseries(
-        table, value="sla_compliance_rate", unit="share", color="group", mark="line",
-        title="Leads contacted within the SLA", what="Share contacted within the SLA",
-    )  # fmt: skip
+        table,
+        value="sla_compliance_rate",
+        unit="share",
+        color="group",
+        mark="line",
+        title="Leads contacted within the SLA",
+        what="Share contacted within the SLA",
+    )
     hours = {c: "hours" for c in table.columns if c.endswith("_hours")}
     return Section(
         id="speed_to_lead",
         title="Speed to lead against the SLA",
         intro=intro,
         key_numbers=(
-            KeyNumber("speed_to_lead_median_hours", "Median speed to lead", overall_hours,
-                      "hours", better="lower", note="business hours, whole snapshot"),
-            KeyNumber("sla_compliance_rate", "Leads contacted within the SLA", overall_rate,
-                      "share", better="higher", note="whole snapshot"),
-        ),  # fmt: skip
+            KeyNumber(
+                "speed_to_lead_median_hours",
+                "Median speed to lead",
+                overall_hours,
+                "hours",
+                better="lower",
+                note="business hours, whole snapshot",
+            ),
+            KeyNumber(
+                "sla_compliance_rate",
+                "Leads contacted within the SLA",
+                overall_rate,
+                "share",
+                better="higher",
+                note="whole snapshot",
+            ),
+        ),
         tables=(
             Table(
                 "speed_to_lead",
@@ -159,8 +178,9 @@ def speed_section(inp: Inputs) -> Section:
 def pipeline_section(inp: Inputs) -> Section:
     notes: list[str] = []
     intro = (
-        f"Pipeline created per month (the last {TRAILING_MONTHS}) and the coverage of each "
-        "month's remaining bookings target by the open pipeline expected to close in it."
+        f"Pipeline created per month (the last {TRAILING_MONTHS}), and for this month and the "
+        f"{COVERAGE_MONTHS - 1} ahead the coverage of the remaining bookings target by the open "
+        "pipeline expected to close in the month."
     )
     created = inp.kpi("pipeline_created", notes, every="1mo")
     tables: list[Table] = []
@@ -168,10 +188,21 @@ def pipeline_section(inp: Inputs) -> Section:
     keys: list[KeyNumber] = []
     if created is not None:
         created = inp.since(created, TRAILING_MONTHS).sort("period")
-        tables.append(Table("pipeline_created", "Pipeline created per month", created,
-                            units={"pipeline_amount": "currency"}))  # fmt: skip
-        c, d = charts.timeseries(created, value="pipeline_amount", unit="currency",
-                                 title="Pipeline created", what="Pipeline created")  # fmt: skip
+        tables.append(
+            Table(
+                "pipeline_created",
+                "Pipeline created per month",
+                created,
+                units={"pipeline_amount": "currency"},
+            )
+        )
+        c, d = charts.timeseries(
+            created,
+            value="pipeline_amount",
+            unit="currency",
+            title="Pipeline created",
+            what="Pipeline created",
+        )
         chart_list.append(Chart("pipeline_created", "Pipeline created", d, "pipeline_created", c))
         keys.append(
             KeyNumber(
@@ -185,22 +216,54 @@ def pipeline_section(inp: Inputs) -> Section:
     if coverage is None and not inp.present("targets"):
         notes.append("Pipeline coverage: the snapshot has no targets.")
     if coverage is not None and coverage.height:
+        # Coverage looks ahead: open pipeline closing in a past month is zero by definition.
+        month = inp.as_of.date().replace(day=1)
+        upcoming = coverage.filter(pl.col("period") >= pl.lit(month)).sort("period")
+        upcoming = upcoming.head(COVERAGE_MONTHS)
         required = inp.headline("required_coverage", notes)
-        upcoming = coverage.filter(pl.col("period") >= pl.lit(inp.as_of.date().replace(day=1)))
-        tables.append(Table("coverage", "Pipeline coverage per month", coverage,
-                            units={"coverage": "ratio", "target": "currency"}))  # fmt: skip
-        c, d = charts.coverage_line(coverage, required)
-        chart_list.append(Chart("coverage", "Pipeline coverage", d, "coverage", c))
         if upcoming.height:
-            row = upcoming.sort("period").row(0, named=True)
-            keys.append(KeyNumber("coverage_current_month", f"Coverage, {row['period']}",
-                                  row["coverage"], "ratio", better="higher",
-                                  note="open pipeline / remaining target"))  # fmt: skip
+            tables.append(
+                Table(
+                    "coverage",
+                    "Coverage of this month and the months ahead",
+                    upcoming,
+                    units={
+                        "coverage": "ratio",
+                        "target": "currency",
+                        "booked": "currency",
+                        "remaining": "currency",
+                        "pipeline": "currency",
+                    },
+                )
+            )
+            c, d = charts.coverage_line(upcoming, required)
+            chart_list.append(Chart("coverage", "Pipeline coverage", d, "coverage", c))
+            row = upcoming.row(0, named=True)
+            keys.append(
+                KeyNumber(
+                    "coverage_current_month",
+                    f"Coverage, {row['period']}",
+                    row["coverage"],
+                    "ratio",
+                    better="higher",
+                    note="open pipeline / remaining target",
+                )
+            )
+        else:
+            notes.append(f"Pipeline coverage: no bookings target from {month} on.")
         if required is not None:
-            keys.append(KeyNumber("required_coverage", "Coverage the win rate requires",
-                                  required, "ratio"))  # fmt: skip
-    return Section("pipeline", "Pipeline created and coverage", intro, tuple(keys),
-                   tuple(tables), tuple(chart_list), tuple(notes))  # fmt: skip
+            keys.append(
+                KeyNumber("required_coverage", "Coverage the win rate requires", required, "ratio")
+            )
+    return Section(
+        "pipeline",
+        "Pipeline created and coverage",
+        intro,
+        tuple(keys),
+        tuple(tables),
+        tuple(chart_list),
+        tuple(notes),
+    )
 
 
 def reforecast(inp: Inputs) -> Reforecast:

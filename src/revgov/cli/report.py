@@ -1,0 +1,300 @@
+"""CLI: ``revgov report``: the audit and the KPI spine of a snapshot as one self-contained HTML
+file (or Markdown, or JSON), for a cadence: audit (default), weekly, monthly or quarterly.
+
+The report's audit is recorded in the snapshot's run history like ``revgov audit`` (unless
+``--no-record``), so the page shows the trend and what changed since the previous run;
+``--to`` and ``--notify`` store and announce it as ``revgov audit`` does. Exit codes (see
+:mod:`revgov.cli`): 0 when the report was written, 2 for a bad argument, 3 for a revgov error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from revgov.cli._context import demo_as_of, find_config, parse_as_of
+from revgov.config import Config
+from revgov.errors import StoreError
+from revgov.reports import CADENCES, build_report
+from revgov.reports.publish import deliver, record_run
+from revgov.rules import Report, audit
+from revgov.store import SnapshotStore
+
+__all__ = [
+    "NotifyEnvOpt",
+    "NotifyOpt",
+    "OpenSnapshot",
+    "RecordOpt",
+    "ToOpt",
+    "notify_var",
+    "open_snapshot",
+    "publish_audit",
+    "register",
+    "write_report",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+CadenceOpt = StrEnum("CadenceOpt", {c: c for c in CADENCES})  # type: ignore[misc]
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    md = "md"
+    json = "json"
+
+
+ToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="Also append the run to a database: duckdb:///path.db or "
+        "postgresql://user@host:5432/db (tables in docs/outputs.md).",
+    ),
+]
+NotifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--notify",
+        help="Post a short summary to the webhook URL in $REVGOV_NOTIFY_URL (Slack-compatible).",
+    ),
+]
+NotifyEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--notify-env",
+        metavar="VAR",
+        help="Post the summary to the webhook URL in this environment variable instead.",
+    ),
+]
+RecordOpt = Annotated[
+    bool,
+    typer.Option(
+        "--record/--no-record",
+        help="Record the run in the snapshot's run history (<snapshot>/_runs/).",
+    ),
+]
+
+
+def notify_var(notify: bool, notify_env: str | None) -> str | None:
+    """The environment variable holding the webhook URL, if an alert was asked for."""
+    from revgov.reports import DEFAULT_ENV
+
+    return notify_env or (DEFAULT_ENV if notify else None)
+
+
+@dataclass(frozen=True)
+class OpenSnapshot:
+    """A snapshot as the report commands read it."""
+
+    path: Path
+    frames: dict[str, Any]
+    version: int | None
+    config_hash: str | None
+
+
+def open_snapshot(path: Path, version: int | None = None) -> OpenSnapshot:
+    """The snapshot's frames at ``version`` (default: the latest) and the version read.
+
+    The snapshot store keeps no versions yet: ``version`` is refused and the version read is
+    None. When the Delta store lands, read the version here (``SnapshotStore(path,
+    version=...)`` and its current version) and every report, run record, database row and
+    alert carries it.
+    """
+    store = SnapshotStore(path)
+    if version is not None:
+        raise StoreError(
+            f"cannot read version {version} of {str(path)!r}: this snapshot store keeps no "
+            "versions",
+            hint="leave out --version to read the snapshot as it is",
+        )
+    return OpenSnapshot(path, dict(store.frames()), None, store.config_hash)
+
+
+def write_report(text: str, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
+def publish_audit(
+    report: Report,
+    snapshot: Path,
+    *,
+    record: bool,
+    to: str | None,
+    notify_env: str | None,
+    command: str = "audit",
+) -> None:
+    """Record ``report`` with the snapshot, write it ``to`` a database, post the alert
+    (``revgov audit`` after its audit); what was done goes to stderr."""
+    snap = open_snapshot(snapshot)
+    run = record_run(
+        report,
+        snapshot=snapshot,
+        snapshot_version=snap.version,
+        snapshot_config_hash=snap.config_hash,
+        command=command,
+        record=record,
+    )
+    deliver(run, to=to, notify_env=notify_env)
+    for message in run.messages:
+        err_console.print(message, highlight=False)
+
+
+def _default_out(cadence: str, snapshot: Path) -> Path:
+    return snapshot.parent / "reports" / f"{cadence}.html"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``revgov report`` to the app."""
+
+    @app.command("report")
+    def report_cmd(
+        snapshot: Annotated[
+            Path | None,
+            typer.Option(
+                "--snapshot",
+                "-s",
+                help="Snapshot directory (default: revgov-snapshot/ beside the config).",
+            ),
+        ] = None,
+        config: Annotated[
+            Path | None,
+            typer.Option(
+                "--config",
+                "-c",
+                help="The governed definitions (default: "
+                "./revgov.toml, else the one beside the snapshot).",
+            ),
+        ] = None,
+        version: Annotated[
+            int | None,
+            typer.Option("--version", min=0, help="Read this version of the snapshot."),
+        ] = None,
+        cadence: Annotated[
+            CadenceOpt, typer.Option("--cadence", help="Which review the report serves.")
+        ] = CadenceOpt.audit,  # type: ignore[attr-defined]
+        fmt: Annotated[
+            ReportFormat, typer.Option("--format", "-f", help="HTML, Markdown or JSON.")
+        ] = ReportFormat.html,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out",
+                "-o",
+                help="File to write (default: reports/<cadence>.html "
+                "beside the snapshot for HTML, standard output otherwise).",
+            ),
+        ] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="Measure as of this moment (ISO; default: a demo's as_of, else now, UTC).",
+            ),
+        ] = None,
+        record: RecordOpt = True,
+        to: ToOpt = None,
+        notify: NotifyOpt = False,
+        notify_env: NotifyEnvOpt = None,
+    ) -> None:
+        """Write the report of a snapshot: scorecard, funnel, speed to lead, pipeline,
+        scenarios, findings, trend and changes since the last run."""
+        cfg = find_config(config, snapshot)
+        if snapshot is None:
+            from revgov.pull import default_snapshot_dir
+
+            snapshot = default_snapshot_dir(cfg)
+        moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
+        snap = open_snapshot(snapshot, version)
+        text = render_report(
+            snap,
+            cfg,
+            moment,
+            str(cadence.value),
+            fmt,
+            record=record,
+            to=to,
+            notify_env=notify_var(notify, notify_env),
+        )
+        if out is None and fmt is not ReportFormat.html:
+            typer.echo(text)
+            return
+        target = out or _default_out(str(cadence.value), snapshot)
+        write_report(text, target)
+        size = target.stat().st_size
+        console.print(f"wrote {target} ({size / 1e6:.1f} MB)", highlight=False)
+
+    from revgov.cli.demo import POST_STEPS, PostStep
+
+    if not any(step.name == "report" for step in POST_STEPS):
+        POST_STEPS.append(PostStep("report", _demo_report))
+
+
+def _demo_report(output: object, out_console: Console) -> None:
+    """After ``revgov demo``: the HTML report of the demo snapshot, its path printed."""
+    from revgov.demo import DemoOutput
+
+    if not isinstance(output, DemoOutput):  # pragma: no cover - demo passes its output
+        return
+    moment = datetime.fromisoformat(str(output.data.manifest["as_of"]))
+    snap = open_snapshot(output.snapshot_dir)
+    text = render_report(
+        snap, output.data.config, moment, "audit", ReportFormat.html, command="demo"
+    )
+    target = output.out_dir / "report.html"
+    write_report(text, target)
+    out_console.print(f"HTML report: {target}", highlight=False, soft_wrap=True)
+
+
+def render_report(
+    snap: OpenSnapshot,
+    cfg: Config,
+    moment: Any,
+    cadence: str,
+    fmt: ReportFormat,
+    *,
+    record: bool = True,
+    to: str | None = None,
+    notify_env: str | None = None,
+    command: str = "report",
+) -> str:
+    """Audit, record, build and render; deliver to ``to`` and ``notify_env``."""
+    report = audit(snap.frames, config=cfg, as_of=moment)
+    run = record_run(
+        report,
+        snapshot=snap.path,
+        snapshot_version=snap.version,
+        snapshot_config_hash=snap.config_hash,
+        command=command,
+        record=record,
+    )
+    doc = build_report(
+        snap.frames,
+        cfg,
+        as_of=report.as_of,
+        cadence=cadence,  # type: ignore[arg-type]
+        snapshot=snap.path,
+        snapshot_version=snap.version,
+        snapshot_config_hash=snap.config_hash,
+        history=run.history,
+        run_id=run.run_id if run.recorded else None,
+        audit_report=report,
+    )
+    deliver(run, to=to, notify_env=notify_env, kpi_tables=doc.kpi_tables())
+    for message in run.messages:
+        err_console.print(message, highlight=False)
+    if fmt is ReportFormat.json:
+        return doc.to_json()
+    if fmt is ReportFormat.md:
+        return doc.to_markdown()
+    return doc.to_html()
