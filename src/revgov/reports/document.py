@@ -9,6 +9,7 @@ charts (``chart``). Every rendering reads the same numbers, so they cannot disag
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -92,6 +93,10 @@ class Stamp:
         }
 
 
+def _steady(value: float, unit: str) -> float:
+    return round(value, 2) if unit == "currency" else float(f"{value:.12g}")
+
+
 @dataclass(frozen=True)
 class KeyNumber:
     """A number a reader acts on, with its unit and, where there is one, its previous value."""
@@ -103,6 +108,15 @@ class KeyNumber:
     previous: float | int | None = None
     better: Literal["higher", "lower"] | None = None
     note: str = ""
+
+    def __post_init__(self) -> None:
+        # Sums of floats may differ in their last bits from one run to the next (parallel
+        # aggregation): currency is kept to cents, any other float to 12 significant digits,
+        # so every rendering and every run of the same data says the same number.
+        for name in ("value", "previous"):
+            v = getattr(self, name)
+            if isinstance(v, float) and math.isfinite(v):
+                object.__setattr__(self, name, _steady(v, self.unit))
 
     def shown(self, currency: str = "") -> str:
         return display(self.value, self.unit, currency=currency)
