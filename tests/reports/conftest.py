@@ -78,11 +78,21 @@ def postgres() -> Iterator[tuple[str, int]]:
     if root:
         shutil.chown(pwfile, "postgres")
     data, port = base / "data", _free_port()
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "revgov", "-A", "scram-sha-256",
-        f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync")
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "revgov",
+        "-A",
+        "scram-sha-256",
+        f"--pwfile={pwfile}",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     opts = f"-h 127.0.0.1 -p {port} -k {base} -F"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", opts, "-w",
-        "start")
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", opts, "-w", "start")
     try:
         yield "127.0.0.1", port
     finally:

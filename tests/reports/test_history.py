@@ -31,12 +31,8 @@ def _edit_people(snapshot: Path) -> tuple[list[str], list[str], dict[str, str]]:
     store = SnapshotStore(snapshot)
     people = store.scan("people").collect()
     missing = people.filter(pl.col("email").is_null() & pl.col("owner_id").is_not_null()).head(5)
-    owned = people.filter(
-        pl.col("email").is_not_null() & pl.col("owner_id").is_not_null()
-    ).tail(3)
-    fixed = missing.with_columns(
-        (pl.col("person_id") + "@fixed.example.com").alias("email")
-    )
+    owned = people.filter(pl.col("email").is_not_null() & pl.col("owner_id").is_not_null()).tail(3)
+    fixed = missing.with_columns((pl.col("person_id") + "@fixed.example.com").alias("email"))
     unowned = owned.with_columns(pl.lit(None, pl.String).alias("owner_id"))
     store.commit({"people": pl.concat([fixed, unowned])})
     owners = dict(zip(missing["person_id"], missing["owner_id"], strict=True))
@@ -65,9 +61,12 @@ def test_runs_are_recorded_with_the_snapshot_and_diffed(demo_copy: Path, as_of: 
     before = history.findings(first.run_id).select("rule_id", "entity", "record_id", "field")
     c = diff.counts()
     assert c["persisting"] + c["resolved"] == before.unique().height
-    assert c["persisting"] + c["new"] == (
-        history.findings(second.run_id).select("rule_id", "entity", "record_id", "field")
-    ).unique().height
+    assert (
+        c["persisting"] + c["new"]
+        == (history.findings(second.run_id).select("rule_id", "entity", "record_id", "field"))
+        .unique()
+        .height
+    )
     # Per owner: the resolved findings are counted against their earlier owners.
     by_owner = diff.by_owner()
     for owner in set(owners.values()):
@@ -114,15 +113,30 @@ def test_a_run_without_its_runs_row_is_not_visible(demo_copy: Path, as_of: datet
 
 
 def test_diff_matches_on_rule_record_and_field_with_null_fields() -> None:
-    cols = {"rule_id": pl.String, "entity": pl.String, "record_id": pl.String,
-            "field": pl.String, "owner_id": pl.String}
+    cols = {
+        "rule_id": pl.String,
+        "entity": pl.String,
+        "record_id": pl.String,
+        "field": pl.String,
+        "owner_id": pl.String,
+    }
     a = pl.DataFrame(
-        [("r1", "people", "p1", None, "u1"), ("r1", "people", "p2", "email", "u1"),
-         ("r2", "people", "p1", None, "u2")], schema=cols, orient="row",
+        [
+            ("r1", "people", "p1", None, "u1"),
+            ("r1", "people", "p2", "email", "u1"),
+            ("r2", "people", "p1", None, "u2"),
+        ],
+        schema=cols,
+        orient="row",
     )
     b = pl.DataFrame(
-        [("r1", "people", "p1", None, "u9"), ("r2", "people", "p3", None, "u2"),
-         ("r2", "people", "p3", None, "u2")], schema=cols, orient="row",
+        [
+            ("r1", "people", "p1", None, "u9"),
+            ("r2", "people", "p3", None, "u2"),
+            ("r2", "people", "p3", None, "u2"),
+        ],
+        schema=cols,
+        orient="row",
     )
     d = diff_findings(a, b)
     assert d.counts() == {"new": 1, "resolved": 2, "persisting": 1}

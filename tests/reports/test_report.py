@@ -75,8 +75,17 @@ def test_weekly_numbers_are_the_weeks_against_the_week_before(
 
 def test_each_cadence_holds_its_sections(reports: dict[str, RevenueReport]) -> None:
     ids = {c: [s.id for s in r.sections] for c, r in reports.items()}
-    assert ids["audit"] == ["scorecard", "history", "funnel", "time_in_stage", "speed_to_lead",
-                            "pipeline", "scenarios", "findings", "definitions"]
+    assert ids["audit"] == [
+        "scorecard",
+        "history",
+        "funnel",
+        "time_in_stage",
+        "speed_to_lead",
+        "pipeline",
+        "scenarios",
+        "findings",
+        "definitions",
+    ]
     assert "weekly" in ids["weekly"] and "speed_to_lead" in ids["weekly"]
     assert "monthly" in ids["monthly"] and "funnel" in ids["monthly"]
     assert "reforecast" in ids["quarterly"] and "scenarios" in ids["quarterly"]
@@ -85,7 +94,9 @@ def test_each_cadence_holds_its_sections(reports: dict[str, RevenueReport]) -> N
     assert {"monthly.pipeline_created", "monthly.win_rate"} <= set(reports["monthly"].key_numbers)
     bands = reports["quarterly"].section("scenarios").table("scenarios").frame
     assert bands.columns == ["period", "conservative", "base", "aggressive"]
-    assert (bands["conservative"] <= bands["base"]).all() and (bands["base"] <= bands["aggressive"]).all()
+    assert (bands["conservative"] <= bands["base"]).all() and (
+        bands["base"] <= bands["aggressive"]
+    ).all()
     for report in reports.values():
         for s in report.sections:
             for c in s.charts:
@@ -141,4 +152,4 @@ def test_hostile_crm_values_are_escaped(demo_copy: Path, as_of: datetime) -> Non
     html = build_report(SnapshotStore(snapshot).frames(), cfg, as_of=as_of).to_html()
     assert evil not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    assert '<img src=x' not in html
+    assert "<img src=x" not in html

@@ -18,7 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from revgov.cli.history import ConfigOpt, SnapshotOpt, history_of
+from revgov.cli.history import ConfigOpt, SnapshotOpt, history_of, print_wide
 from revgov.reports import RunDiff
 from revgov.reports._format import json_value
 
@@ -106,8 +106,9 @@ def register(app: typer.Typer) -> None:
             f"[green]{c['resolved']:,} resolved[/], {c['persisting']:,} persisting",
             highlight=False,
         )
-        console.print(_rich_table(diff.by_owner(), "per owner"))
-        console.print(_rich_table(diff.by_rule(), "per rule"))
+        owners = diff.by_owner().filter((pl.col("new") > 0) | (pl.col("resolved") > 0))
+        print_wide(_rich_table(owners, "per owner (owners with a change)"))
+        print_wide(_rich_table(diff.by_rule(), "per rule"))
         for change in ("new", "resolved", "persisting"):
             rows = diff.of(change).select(  # type: ignore[arg-type]
                 "rule_id", "entity", "record_id", "field", "owner_id", "value"
@@ -115,4 +116,4 @@ def register(app: typer.Typer) -> None:
             if rows.height:
                 shown = rows.head(records)
                 title = f"{change} ({shown.height:,} of {rows.height:,})"
-                console.print(_rich_table(shown, title))
+                print_wide(_rich_table(shown, title))

@@ -7,6 +7,7 @@ history). A snapshot with no recorded run prints a note and exits 0.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ import polars as pl
 import typer
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from revgov.cli._context import find_config
@@ -57,60 +59,80 @@ def history_of(snapshot: Path | None, config: Path | None) -> RunHistory:
     return RunHistory.of_snapshot(snapshot)
 
 
-_SHOWN = (
-    "run_id",
-    "recorded_at",
-    "command",
-    "snapshot_version",
-    "config_hash",
-    "score",
-    "score_change",
-    "maturity_stage",
-    "rules_fail",
-    "findings",
-)
+_SHOWN = {
+    "run_id": "run",
+    "recorded_at": "recorded (UTC)",
+    "command": "by",
+    "snapshot_version": "version",
+    "config_hash": "config",
+    "score": "score",
+    "score_change": "change",
+    "maturity_stage": "stage",
+    "rules_fail": "failing rules",
+    "findings": "findings",
+}
 
 
 def _sparkline(values: list[float | None]) -> str:
-    """The scores as a line of block characters, oldest first (a gap for none)."""
+    """The scores as a line of block characters, oldest first (a gap for none). The scale
+    spans at least 5 points, so a change in the last decimals reads as flat."""
     bars = "▁▂▃▄▅▆▇█"
     known = [v for v in values if v is not None]
     if not known:
         return ""
     lo, hi = min(known), max(known)
-    span = hi - lo or 1.0
-    return "".join(" " if v is None else bars[int((v - lo) / span * 7)] for v in values)
+    span = max(hi - lo, 0.05)
+    return "".join(" " if v is None else bars[min(7, int((v - lo) / span * 7))] for v in values)
+
+
+def print_wide(table: Table) -> None:
+    """A terminal wraps the table to its width; a pipe or file gets whole lines."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    Console(width=max(console.width, wide)).print(table)
+
+
+def _cell(col: str, v: object) -> str:
+    if v is None:
+        return ""
+    if col == "recorded_at" and isinstance(v, datetime):
+        return v.isoformat(sep=" ", timespec="seconds")[:19]
+    if col == "score_change" and isinstance(v, float):
+        style = "" if v == 0 else ("green" if v > 0 else "red")
+        text = f"{v * 100:+.1f} pts"
+        return f"[{style}]{text}[/]" if style else text
+    if col.startswith("score"):
+        return display(v, "score")
+    return str(v)
 
 
 def _print(trend: pl.DataFrame) -> None:
-    dims = [c for c in trend.columns if c.startswith("score_") and c != "score_change"]
     table = Table(
-        *_SHOWN,
-        *dims,
+        *_SHOWN.values(),
         box=box.SIMPLE_HEAD,
         title="recorded runs (oldest first)",
         title_justify="left",
     )
     for row in trend.iter_rows(named=True):
-        cells = []
-        for col in (*_SHOWN, *dims):
-            v = row[col]
-            if col == "recorded_at":
-                cells.append(v.isoformat(sep=" ", timespec="seconds"))
-            elif col == "score_change":
-                style = "" if v is None or v == 0 else ("green" if v > 0 else "red")
-                text = "" if v is None else f"{v * 100:+.1f} pts"
-                cells.append(f"[{style}]{text}[/]" if style else text)
-            elif col.startswith("score"):
-                cells.append(display(v, "score"))
-            else:
-                cells.append("" if v is None else str(v))
-        table.add_row(*cells)
-    console.print(table)
-    scores = trend["score"].to_list()
+        table.add_row(*(_cell(c, row[c]) for c in _SHOWN))
+    print_wide(table)
+    dims = [c for c in trend.columns if c.startswith("score_") and c != "score_change"]
+    scores = Table(
+        "run",
+        *(d.removeprefix("score_") for d in dims),
+        box=box.SIMPLE_HEAD,
+        title="score by dimension",
+        title_justify="left",
+    )
+    for row in trend.iter_rows(named=True):
+        scores.add_row(row["run_id"], *(_cell(d, row[d]) for d in dims))
+    print_wide(scores)
+    values = trend["score"].to_list()
     console.print(
-        f"score trend {_sparkline(scores)}  {display(scores[0], 'score')} → "
-        f"{display(scores[-1], 'score')} over {len(scores)} run(s)",
+        f"score trend {_sparkline(values)}  {display(values[0], 'score')} → "
+        f"{display(values[-1], 'score')} over {len(values)} run(s)",
         highlight=False,
     )
 
