@@ -9,13 +9,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.reports.browser import open_report, pdf_pages, print_pdf
 
 from revgov.config import load_config
 from revgov.demo import DemoOutput
 from revgov.reports import build_report
 from revgov.reports._format import display
 from revgov.store import SnapshotStore
-from tests.reports.browser import open_report, pdf_pages, print_pdf
 
 pytestmark = pytest.mark.slow
 

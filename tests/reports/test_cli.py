@@ -10,11 +10,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from tests.emulator.server import Emulator, Request, Response
 
 from revgov.cli import main
 from revgov.reports import RunHistory
 from revgov.store import SnapshotStore
-from tests.emulator.server import Emulator, Request, Response
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

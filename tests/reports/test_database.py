@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from tests.reports.conftest import PG_PASSWORD
 
 from revgov.config import load_config
 from revgov.demo import DemoOutput
@@ -17,7 +18,6 @@ from revgov.reports import SCHEMAS, RunTables, build_report, run_tables, write_r
 from revgov.reports.database import TABLE_PREFIX
 from revgov.rules import audit
 from revgov.store import SnapshotStore
-from tests.reports.conftest import PG_PASSWORD
 
 
 @pytest.fixture(scope="module")

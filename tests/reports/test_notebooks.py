@@ -24,7 +24,9 @@ def blocks(text: str) -> list[tuple[str, str | None]]:
 def execute(text: str, cwd: Path) -> list[nbformat.NotebookNode]:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code) for code, _ in blocks(text)]
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     return list(nb.cells)
 
 
@@ -42,11 +44,16 @@ def test_the_notebook_page_runs_and_prints_what_it_shows(repo_root: Path, tmp_pa
         if out is not None:
             assert stdout(cell) == out, f"block {i + 1} printed something else:\n{stdout(cell)}"
     displayed = [
-        o.get("data", {}) for c in cells for o in c.outputs
+        o.get("data", {})
+        for c in cells
+        for o in c.outputs
         if o.output_type in ("execute_result", "display_data")
     ]
     html = [d["text/html"] for d in displayed if "text/html" in d]
     assert any('class="revgov-report"' in h and "Weekly scoreboard" in h for h in html)
-    charts = [d for d in displayed if any("vegalite" in k or "vega" in k for k in d)
-              or "vega" in d.get("text/html", "")]
+    charts = [
+        d
+        for d in displayed
+        if any("vegalite" in k or "vega" in k for k in d) or "vega" in d.get("text/html", "")
+    ]
     assert len(charts) >= 3  # the speed-to-lead, findings and KPI charts

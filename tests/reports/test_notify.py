@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from tests.emulator.server import Emulator, Fault, Request, Response
 
 from revgov.config import load_config
 from revgov.errors import NotifyError
@@ -19,7 +20,6 @@ from revgov.reports import Alert, post_alert, webhook_from_env
 from revgov.reports.publish import record_run
 from revgov.rules import audit
 from revgov.store import SnapshotStore
-from tests.emulator.server import Emulator, Fault, Request, Response
 
 HOOK = "/services/T000/B000/XyZsecretToken123"
 
@@ -94,7 +94,7 @@ def test_a_refused_webhook_fails_at_once_without_showing_the_url(
     alert: Alert,
     caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
-    emu, received = webhook
+    emu, _ = webhook
     emu.inject(Fault(status=404, path=HOOK, body="no_service", times=5))
     caplog.set_level(logging.DEBUG)
     url = emu.url + HOOK
@@ -112,7 +112,7 @@ def test_a_refused_webhook_fails_at_once_without_showing_the_url(
 def test_exhausted_retries_fail_clearly(webhook, alert: Alert) -> None:  # type: ignore[no-untyped-def]
     emu, _ = webhook
     emu.inject(Fault(status=500, path=HOOK, times=99))
-    with pytest.raises(NotifyError, match="HTTP 500.*still failing after every retry"):
+    with pytest.raises(NotifyError, match=r"HTTP 500.*still failing after every retry"):
         post_alert(SecretStr(emu.url + HOOK), alert, verify=_trust(emu), sleep=lambda s: None)
 
 

@@ -59,7 +59,7 @@ def _markdown(diff: RunDiff, records: int) -> str:
         ]
         out.append("")
     for change in ("new", "resolved"):
-        rows = diff.of(change).select("rule_id", "entity", "record_id", "field", "owner_id")  # type: ignore[arg-type]
+        rows = diff.of(change).select("rule_id", "entity", "record_id", "field", "owner_id")
         out += [f"## {change.capitalize()} ({rows.height})", ""]
         out += [
             f"- `{r[0]}` {r[1]} `{r[2]}`"
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         print_wide(_rich_table(owners, "per owner (owners with a change)"))
         print_wide(_rich_table(diff.by_rule(), "per rule"))
         for change in ("new", "resolved", "persisting"):
-            rows = diff.of(change).select(  # type: ignore[arg-type]
+            rows = diff.of(change).select(
                 "rule_id", "entity", "record_id", "field", "owner_id", "value"
             )
             if rows.height:

@@ -50,7 +50,7 @@ def vega_bundle() -> str:
     if not text:
         import vl_convert as vlc
 
-        text = vlc.javascript_bundle()
+        text = vlc.javascript_bundle(None)  # type: ignore[arg-type]  # None: the default snippet
         _write_quietly(path, text)
     if "</script" in text.lower():  # pragma: no cover - a new vl-convert release would show it
         raise RuntimeError("the Vega bundle contains '</script' and cannot be inlined")

@@ -30,9 +30,9 @@ def to_polars(frame: Any) -> pl.DataFrame:
     if isinstance(frame, pl.LazyFrame):
         return frame.collect()
     native = nw.from_native(frame)
-    if isinstance(native, nw.LazyFrame):
-        return native.collect(backend="polars").to_native()  # type: ignore[no-any-return]
-    return native.to_polars()
+    eager = native.collect(backend="polars") if isinstance(native, nw.LazyFrame) else native
+    result: pl.DataFrame = eager.to_polars()
+    return result
 
 
 def _materialized(frames: Mapping[str, Any]) -> dict[str, Any]:

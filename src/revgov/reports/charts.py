@@ -58,6 +58,10 @@ def _month_axis() -> Any:
     return alt.X("yearmonth(period):O", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
 
 
+def _latest_period(frame: pl.DataFrame) -> str:
+    return str(frame["period"].max()) if frame.height else "no period"
+
+
 def _listing(pairs: list[tuple[str, str]], limit: int = 12) -> str:
     shown = "; ".join(f"{k}: {v}" for k, v in pairs[:limit])
     more = f"; and {len(pairs) - limit} more" if len(pairs) > limit else ""
@@ -197,7 +201,7 @@ def speed_to_lead(frame: pl.DataFrame, sla: Mapping[str, float]) -> Built:
         )
         for r in latest.iter_rows(named=True)
     ]
-    month = latest["period"].max() if latest.height else None
+    month = _latest_period(latest)
     desc = f"Median business hours to first contact, {month}: " + _listing(pairs) + "."
     lines = (
         _base(frame, "Speed to lead against the SLA (business hours)", desc)
@@ -236,7 +240,7 @@ def timeseries(
     if color:
         last = rows.filter(pl.col("period") == pl.col("period").max())
         pairs = [(str(r[color]), display(r[value], unit)) for r in last.iter_rows(named=True)]
-        desc = f"{what}, {last['period'].max() if last.height else 'no period'}: "
+        desc = f"{what}, {_latest_period(last)}: "
         desc += _listing(pairs) + "."
     else:
         pairs = [(str(r["period"]), display(r[value], unit)) for r in rows.iter_rows(named=True)]
@@ -380,7 +384,7 @@ def heatmap(frame: pl.DataFrame, *, value: str, title: str, what: str) -> Built:
     alt = _alt()
     latest = frame.filter(pl.col("period") == pl.col("period").max()).sort("stage_order")
     pairs = [(r["stage"], display(r[value], "share")) for r in latest.iter_rows(named=True)]
-    desc = f"{what}; latest cohort ({latest['period'].max() if latest.height else '-'}): "
+    desc = f"{what}; latest cohort ({_latest_period(latest)}): "
     desc += _listing(pairs) + "."
     chart = (
         _base(frame, title, desc)

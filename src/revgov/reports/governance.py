@@ -180,7 +180,7 @@ def history_section(
             Chart("new_by_owner", "New findings per owner", desc, "diff_by_owner", chart)
         )
     for change in ("new", "resolved"):
-        rows = d.of(change)  # type: ignore[arg-type]
+        rows = d.of(change)
         details.append(
             Table(
                 f"{change}_records",

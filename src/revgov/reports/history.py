@@ -112,7 +112,7 @@ class RunHistory:
                 hint="run `revgov snapshot verify` on the snapshot, or move _runs/ aside",
             ) from exc
         missing = [pl.lit(None, t).alias(c) for c, t in schema.items() if c not in frame.columns]
-        return frame.with_columns(missing).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        return frame.with_columns(missing).select(list(schema)).cast(schema)
 
     def runs(self) -> pl.DataFrame:
         """Every recorded run, oldest first (columns of ``RUNS_SCHEMA``)."""

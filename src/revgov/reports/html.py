@@ -9,19 +9,21 @@ go in a JSON script block escaped by ``tojson``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from revgov.reports._format import display
+from revgov.reports.document import Table
 
 if TYPE_CHECKING:
     from revgov.reports.document import KeyNumber, RevenueReport
 
-__all__ = ["chart_specs", "render_fragment", "render_html"]
+__all__ = ["chart_specs", "render_fragment", "render_html", "table_html"]
 
 
 def _resource(name: str) -> str:
@@ -49,6 +51,40 @@ def _change_text(k: KeyNumber, currency: str) -> str:
     return f"{delta} vs {display(k.previous, k.unit, currency=currency)} before{word}"
 
 
+def _cell_writer(name: str, t: Table, currency: str) -> Callable[[Any], str]:
+    """How one column's cells are written (every value escaped)."""
+    if name == "status":
+        return lambda v: f'<td class="status-{escape(v)}">{escape(v)}</td>'
+    if name == "met":
+        return lambda v: f'<td class="met-{"yes" if v else "no"}">{"yes" if v else "no"}</td>'
+    if t.frame.schema[name].is_numeric():
+        unit = t.units.get(name, "number")
+        return lambda v: f'<td class="num">{escape(display(v, unit, currency=currency))}</td>'
+    return lambda v: f"<td>{escape(display(v, 'text'))}</td>"
+
+
+def table_html(t: Table, currency: str) -> Markup:
+    """A section table as HTML: caption (with the cut note), header, one row per frame row."""
+    frame = t.frame
+    cols = frame.columns
+    writers = [_cell_writer(c, t, currency) for c in cols]
+    numeric = ' class="num"'
+    head = "".join(
+        f'<th scope="col"{numeric if frame.schema[c].is_numeric() else ""}>{escape(c)}</th>'
+        for c in cols
+    )
+    body = "\n".join(
+        "<tr>" + "".join(w(v) for w, v in zip(writers, row, strict=True)) + "</tr>"
+        for row in frame.iter_rows()
+    )
+    cut = f' <span class="muted">({escape(t.note)})</span>' if t.cut else ""
+    return Markup(
+        f'<div class="table-wrap">\n<table data-table="{escape(t.name)}">\n'
+        f"<caption>{escape(t.title)}{cut}</caption>\n<thead><tr>{head}</tr></thead>\n"
+        f"<tbody>\n{body}\n</tbody>\n</table>\n</div>"
+    )
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -60,6 +96,7 @@ def _env() -> jinja2.Environment:
     env.filters["fmt"] = lambda v, unit, currency="": display(v, unit, currency=currency)
     env.filters["raw_value"] = _raw_value
     env.filters["change_text"] = _change_text
+    env.globals["table_html"] = table_html
     return env
 
 

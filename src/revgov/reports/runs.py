@@ -232,7 +232,7 @@ def run_tables(
         runs=runs,
         rule_results=rules,
         dimension_scores=scores,
-        findings=findings.cast(FINDINGS_SCHEMA),  # type: ignore[arg-type]
+        findings=findings.cast(FINDINGS_SCHEMA),
         kpi_values=pl.DataFrame(schema=KPI_VALUES_SCHEMA),
     )
 
@@ -297,4 +297,4 @@ def kpi_values(run_id: str, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         )
     if not parts:
         return pl.DataFrame(schema=KPI_VALUES_SCHEMA)
-    return pl.concat(parts).cast(KPI_VALUES_SCHEMA)  # type: ignore[arg-type]
+    return pl.concat(parts).cast(KPI_VALUES_SCHEMA)
