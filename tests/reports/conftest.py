@@ -33,6 +33,21 @@ def demo_copy(demo: DemoOutput, tmp_path: Path) -> Path:
     return target
 
 
+def hostile_html(demo_dir: Path, as_of: datetime, evil: str) -> str:
+    """The audit report's HTML after every user's team became ``evil`` (markup from the CRM)."""
+    import polars as pl
+
+    from revgov.config import load_config
+    from revgov.reports import build_report
+    from revgov.store import SnapshotStore
+
+    store = SnapshotStore(demo_dir / "snapshot")
+    users = store.scan("users").collect()
+    store.commit({"users": users.with_columns(pl.lit(evil).alias("team"))})
+    cfg = load_config(demo_dir / "revgov.toml")
+    return build_report(SnapshotStore(demo_dir / "snapshot").frames(), cfg, as_of=as_of).to_html()
+
+
 @pytest.fixture(scope="session")
 def as_of(demo: DemoOutput) -> datetime:
     return datetime.fromisoformat(str(demo.data.manifest["as_of"]))

@@ -7,15 +7,12 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
 import pytest
 from tests.reports.browser import open_report, pdf_pages, print_pdf
+from tests.reports.conftest import hostile_html
 
-from revgov.config import load_config
 from revgov.demo import DemoOutput
-from revgov.reports import build_report
 from revgov.reports._format import display
-from revgov.store import SnapshotStore
 
 pytestmark = pytest.mark.slow
 
@@ -91,14 +88,9 @@ def test_prints_to_a_sane_number_of_pages(written: Path, tmp_path: Path) -> None
 
 
 def test_hostile_values_do_not_run(demo_copy: Path, as_of: datetime, tmp_path: Path) -> None:
-    snapshot = demo_copy / "snapshot"
-    store = SnapshotStore(snapshot)
-    users = store.scan("users").collect()
     evil = '<img src="http://127.0.0.1:9/x" onerror="document.title=\'owned\'">'
-    store.commit({"users": users.with_columns(pl.lit(evil).alias("team"))})
-    cfg = load_config(demo_copy / "revgov.toml")
     html = tmp_path / "evil.html"
-    html.write_text(build_report(SnapshotStore(snapshot).frames(), cfg, as_of=as_of).to_html())
+    html.write_text(hostile_html(demo_copy, as_of, evil), encoding="utf-8")
     with open_report(html) as visit:
         _assert_clean(visit)
         assert visit.page.title() != "owned"

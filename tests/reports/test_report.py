@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.reports.conftest import hostile_html
 
 from revgov.config import load_config
 from revgov.demo import DemoOutput
@@ -143,13 +144,8 @@ def test_json_and_markdown_say_the_same_numbers(reports: dict[str, RevenueReport
 
 
 def test_hostile_crm_values_are_escaped(demo_copy: Path, as_of: datetime) -> None:
-    snapshot = demo_copy / "snapshot"
-    store = SnapshotStore(snapshot)
-    users = store.scan("users").collect()
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    store.commit({"users": users.with_columns(pl.lit(evil).alias("team"))})
-    cfg = load_config(demo_copy / "revgov.toml")
-    html = build_report(SnapshotStore(snapshot).frames(), cfg, as_of=as_of).to_html()
+    html = hostile_html(demo_copy, as_of, evil)
     assert evil not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "<img src=x" not in html

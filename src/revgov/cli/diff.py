@@ -18,7 +18,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from revgov.cli.history import ConfigOpt, SnapshotOpt, history_of, print_wide
+from revgov.cli.history import history_of, print_wide
+from revgov.cli.report import ConfigOpt, SnapshotOpt
 from revgov.reports import RunDiff
 from revgov.reports._format import json_value
 

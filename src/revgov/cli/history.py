@@ -20,6 +20,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from revgov.cli._context import find_config
+from revgov.cli.report import ConfigOpt, SnapshotOpt
 from revgov.reports import RunHistory
 from revgov.reports._format import display, json_value
 
@@ -33,18 +34,6 @@ class HistoryFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-SnapshotOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--snapshot", "-s", help="Snapshot directory (default: revgov-snapshot/ beside the config)."
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Config whose default snapshot to read."),
-]
 
 
 def history_of(snapshot: Path | None, config: Path | None) -> RunHistory:

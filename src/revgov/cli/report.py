@@ -27,10 +27,12 @@ from revgov.rules import Report, audit
 from revgov.store import SnapshotStore
 
 __all__ = [
+    "ConfigOpt",
     "NotifyEnvOpt",
     "NotifyOpt",
     "OpenSnapshot",
     "RecordOpt",
+    "SnapshotOpt",
     "ToOpt",
     "notify_var",
     "open_snapshot",
@@ -51,6 +53,20 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
+SnapshotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--snapshot", "-s", help="Snapshot directory (default: revgov-snapshot/ beside the config)."
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
+    ),
+]
 ToOpt = Annotated[
     str | None,
     typer.Option(
@@ -159,23 +175,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_cmd(
-        snapshot: Annotated[
-            Path | None,
-            typer.Option(
-                "--snapshot",
-                "-s",
-                help="Snapshot directory (default: revgov-snapshot/ beside the config).",
-            ),
-        ] = None,
-        config: Annotated[
-            Path | None,
-            typer.Option(
-                "--config",
-                "-c",
-                help="The governed definitions (default: "
-                "./revgov.toml, else the one beside the snapshot).",
-            ),
-        ] = None,
+        snapshot: SnapshotOpt = None,
+        config: ConfigOpt = None,
         version: Annotated[
             int | None,
             typer.Option("--version", min=0, help="Read this version of the snapshot."),

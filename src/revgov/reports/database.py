@@ -15,10 +15,12 @@ is better given in ``PGPASSWORD`` or ``~/.pgpass``). A password is never shown i
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -87,13 +89,19 @@ def _duckdb_path(url: str) -> str:
     return path
 
 
-def _write_duckdb(url: str, run: RunTables) -> dict[str, int]:
+def _driver(module: str, extra: str) -> Any:
+    """The database driver ``module`` (an optional dependency: the extra ``extra``)."""
     try:
-        import duckdb
+        return importlib.import_module(module)
     except ImportError as exc:
         raise DatabaseOutputError(
-            "writing to DuckDB needs the duckdb package", hint="pip install 'revgov[duckdb]'"
+            f"writing to this database needs the {module} package",
+            hint=f"pip install 'revgov[{extra}]'",
         ) from exc
+
+
+def _write_duckdb(url: str, run: RunTables) -> dict[str, int]:
+    duckdb = _driver("duckdb", "duckdb")
     path = _duckdb_path(url)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -137,12 +145,7 @@ def _write_duckdb(url: str, run: RunTables) -> dict[str, int]:
 
 
 def _write_postgres(url: str, run: RunTables) -> dict[str, int]:
-    try:
-        import psycopg
-    except ImportError as exc:
-        raise DatabaseOutputError(
-            "writing to PostgreSQL needs psycopg", hint="pip install 'revgov[postgresql]'"
-        ) from exc
+    psycopg = _driver("psycopg", "postgresql")
     target = redact(url)
     try:
         with psycopg.connect(url, connect_timeout=10) as con, con.cursor() as cur:

@@ -147,15 +147,35 @@ def history_section(
         notes.append("No run is recorded with this snapshot yet: the trend starts with this one.")
     if previous is None:
         notes.append("No earlier run to compare with: every finding is shown as it stands.")
-        return Section(
-            "history",
-            "Trend and changes since the last run",
-            _HISTORY_INTRO,
-            tuple(keys),
-            tuple(tables),
-            tuple(chart_list),
-            tuple(notes),
-        )
+    else:
+        keys, more, details = _changes(previous)
+        tables += more
+        by_owner = previous.diff.by_owner().filter(pl.col("new") > 0)
+        if by_owner.height:
+            chart, desc = charts.bar(
+                by_owner,
+                category="owner_id",
+                value="new",
+                title="New findings per owner",
+                what="New findings since the previous run",
+            )
+            chart_list.append(
+                Chart("new_by_owner", "New findings per owner", desc, "diff_by_owner", chart)
+            )
+    return Section(
+        "history",
+        "Trend and changes since the last run",
+        _HISTORY_INTRO,
+        tuple(keys),
+        tuple(tables),
+        tuple(chart_list),
+        tuple(notes),
+        tuple(details),
+    )
+
+
+def _changes(previous: Previous) -> tuple[list[KeyNumber], list[Table], list[Table]]:
+    """Key numbers, tables and drill-downs of the diff against the previous run."""
     d = previous.diff
     c = d.counts()
     keys = [
@@ -163,22 +183,11 @@ def history_section(
         KeyNumber("resolved_findings", "Resolved findings", c["resolved"], "count"),
         KeyNumber("persisting_findings", "Persisting findings", c["persisting"], "count"),
     ]
-    tables += [
+    tables = [
         Table("diff_by_owner", f"Changes since run {previous.run_id}, per owner", d.by_owner()),
         Table("diff_by_rule", "Changes per rule", d.by_rule()),
     ]
-    by_owner = d.by_owner().filter(pl.col("new") > 0)
-    if by_owner.height:
-        chart, desc = charts.bar(
-            by_owner,
-            category="owner_id",
-            value="new",
-            title="New findings per owner",
-            what="New findings since the previous run",
-        )
-        chart_list.append(
-            Chart("new_by_owner", "New findings per owner", desc, "diff_by_owner", chart)
-        )
+    details = []
     for change in ("new", "resolved"):
         rows = d.of(change)
         details.append(
@@ -190,16 +199,7 @@ def history_section(
                 note=_cut_note(rows.height, DIFF_ROWS, "`revgov diff`"),
             )
         )
-    return Section(
-        "history",
-        "Trend and changes since the last run",
-        _HISTORY_INTRO,
-        tuple(keys),
-        tuple(tables),
-        tuple(chart_list),
-        tuple(notes),
-        tuple(details),
-    )
+    return keys, tables, details
 
 
 _HISTORY_INTRO = (
