@@ -101,9 +101,11 @@ RecordOpt = Annotated[
 
 def notify_var(notify: bool, notify_env: str | None) -> str | None:
     """The environment variable holding the webhook URL, if an alert was asked for."""
-    from revgov.reports import DEFAULT_ENV
+    if notify_env or not notify:
+        return notify_env
+    from revgov.reports.notify import DEFAULT_ENV
 
-    return notify_env or (DEFAULT_ENV if notify else None)
+    return DEFAULT_ENV
 
 
 @dataclass(frozen=True)

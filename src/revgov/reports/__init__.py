@@ -18,8 +18,10 @@ tables of the run history and the database outputs in docs/outputs.md.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from revgov.reports.build import TITLES, build_report
-from revgov.reports.database import WriteSummary, write_results
 from revgov.reports.diff import FINDING_KEY, RunDiff, diff_findings
 from revgov.reports.document import (
     CADENCES,
@@ -32,9 +34,12 @@ from revgov.reports.document import (
     Table,
 )
 from revgov.reports.history import HISTORY_DIR, RunHistory
-from revgov.reports.notify import DEFAULT_ENV, Alert, post_alert, webhook_from_env
 from revgov.reports.runs import SCHEMAS, RunTables, new_run_id, run_tables
 from revgov.reports.views import Findings, KPIResult, kpi
+
+if TYPE_CHECKING:
+    from revgov.reports.database import WriteSummary, write_results
+    from revgov.reports.notify import DEFAULT_ENV, Alert, post_alert, webhook_from_env
 
 __all__ = [
     "CADENCES",
@@ -66,3 +71,20 @@ __all__ = [
     "webhook_from_env",
     "write_results",
 ]
+
+# Outputs that pull in drivers and HTTP clients are imported when first used, so that
+# `revgov report` without --to or --notify does not pay for them.
+_LAZY = {
+    "WriteSummary": "revgov.reports.database",
+    "write_results": "revgov.reports.database",
+    "DEFAULT_ENV": "revgov.reports.notify",
+    "Alert": "revgov.reports.notify",
+    "post_alert": "revgov.reports.notify",
+    "webhook_from_env": "revgov.reports.notify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'revgov.reports' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

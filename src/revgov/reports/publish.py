@@ -12,15 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from revgov.reports.database import WriteSummary, write_results
 from revgov.reports.diff import RunDiff, diff_findings
 from revgov.reports.history import RunHistory
-from revgov.reports.notify import Alert, post_alert, webhook_from_env
 from revgov.reports.runs import RunTables, run_tables
 from revgov.rules import Report
+
+if TYPE_CHECKING:
+    from revgov.reports.database import WriteSummary
 
 __all__ = ["RecordedRun", "deliver", "record_run"]
 
@@ -106,11 +108,15 @@ def deliver(
     done in ``run.messages``."""
     written = None
     if to is not None:
+        from revgov.reports.database import write_results
+
         tables = run.tables.with_kpis(kpi_tables) if kpi_tables else run.tables
         written = write_results(to, tables)
         total = sum(written.rows.values())
         run.messages.append(f"wrote run {run.run_id} ({total:,} rows) to {written.target}")
     if notify_env is not None:
+        from revgov.reports.notify import Alert, post_alert, webhook_from_env
+
         url = webhook_from_env(notify_env)
         alert = Alert.of(
             run.report,
