@@ -21,9 +21,9 @@ from rich.console import Console
 from revgov.cli._context import demo_as_of, find_config, parse_as_of
 from revgov.config import Config
 from revgov.errors import StoreError
-from revgov.reports import CADENCES, build_report
-from revgov.reports.publish import deliver, record_run
-from revgov.rules import Report, audit
+from revgov.reports import CADENCES, RunHistory, build_report
+from revgov.reports.publish import RecordedRun, deliver, record_run
+from revgov.rules import Report
 from revgov.store import SnapshotStore
 
 __all__ = [
@@ -271,30 +271,34 @@ def render_report(
     notify_env: str | None = None,
     command: str = "report",
 ) -> str:
-    """Audit, record, build and render; deliver to ``to`` and ``notify_env``."""
-    report = audit(snap.frames, config=cfg, as_of=moment)
-    run = record_run(
-        report,
-        snapshot=snap.path,
-        snapshot_version=snap.version,
-        snapshot_config_hash=snap.config_hash,
-        command=command,
-        record=record,
-    )
+    """Audit (and record the run), build and render; deliver to ``to`` and ``notify_env``."""
+    runs: list[RecordedRun] = []
+
+    def keep(report: Report) -> str | None:
+        run = record_run(
+            report,
+            snapshot=snap.path,
+            snapshot_version=snap.version,
+            snapshot_config_hash=snap.config_hash,
+            command=command,
+            record=record,
+        )
+        runs.append(run)
+        return run.run_id if run.recorded else None
+
     doc = build_report(
         snap.frames,
         cfg,
-        as_of=report.as_of,
+        as_of=moment,
         cadence=cadence,  # type: ignore[arg-type]
         snapshot=snap.path,
         snapshot_version=snap.version,
         snapshot_config_hash=snap.config_hash,
-        history=run.history,
-        run_id=run.run_id if run.recorded else None,
-        audit_report=report,
+        history=RunHistory.of_snapshot(snap.path),
+        record=keep,
     )
-    deliver(run, to=to, notify_env=notify_env, kpi_tables=doc.kpi_tables())
-    for message in run.messages:
+    deliver(runs[0], to=to, notify_env=notify_env, kpi_tables=doc.kpi_tables())
+    for message in runs[0].messages:
         err_console.print(message, highlight=False)
     if fmt is ReportFormat.json:
         return doc.to_json()

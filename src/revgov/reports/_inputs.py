@@ -18,7 +18,6 @@ import polars as pl
 from revgov.config import Config
 from revgov.errors import MetricInputError
 from revgov.metrics import KPIS, compute, prepare_frames
-from revgov.reports.document import Stamp
 
 __all__ = ["Inputs", "to_polars", "window_start"]
 
@@ -61,7 +60,6 @@ class Inputs:
     frames: Mapping[str, Any]
     config: Config
     as_of: datetime
-    stamp: Stamp
     ready: dict[str, Any] = field(init=False)
     _counts: dict[str, int] = field(default_factory=dict, init=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
 from revgov.reports import cadences, governance, spine
-from revgov.reports._format import as_utc
+from revgov.reports._format import as_utc as as_of_utc
 from revgov.reports._inputs import Inputs
 from revgov.reports.diff import diff_findings
 from revgov.reports.document import CADENCES, Cadence, RevenueReport, Section, Stamp
@@ -49,39 +50,30 @@ def _previous(
     return governance.Previous(prev_id, score, trend, diff), trend
 
 
-def _sections(
-    cadence: Cadence, inp: Inputs, report: Report, previous: Any, trend: Any
-) -> list[Section]:
-    head = [
-        governance.scorecard_section(report, previous),
-        governance.history_section(report, previous, trend),
-    ]
-    body: list[Section]
+def _body(cadence: Cadence, inp: Inputs) -> list[Section]:
+    """The KPI and cadence sections (they do not need the audit)."""
     if cadence == "weekly":
-        body = [
+        return [
             cadences.weekly_section(inp),
             spine.speed_section(inp),
             spine.time_in_stage_section(inp),
         ]
-    elif cadence == "monthly":
-        body = [
+    if cadence == "monthly":
+        return [
             cadences.monthly_section(inp),
             spine.funnel_section(inp),
             spine.pipeline_section(inp),
         ]
-    elif cadence == "quarterly":
-        body = [*cadences.quarterly_section(inp), spine.pipeline_section(inp)]
-    else:
-        builders: list[Callable[[Inputs], Section]] = [
-            spine.funnel_section,
-            spine.time_in_stage_section,
-            spine.speed_section,
-            spine.pipeline_section,
-            spine.scenarios_section,
-        ]
-        body = [b(inp) for b in builders]
-        body.append(governance.findings_section(report, findings_with_owners(report)))
-    return [*head, *body, governance.definitions_section(inp.config, inp.stamp)]
+    if cadence == "quarterly":
+        return [*cadences.quarterly_section(inp), spine.pipeline_section(inp)]
+    builders: list[Callable[[Inputs], Section]] = [
+        spine.funnel_section,
+        spine.time_in_stage_section,
+        spine.speed_section,
+        spine.pipeline_section,
+        spine.scenarios_section,
+    ]
+    return [b(inp) for b in builders]
 
 
 def build_report(
@@ -96,6 +88,7 @@ def build_report(
     history: RunHistory | None = None,
     run_id: str | None = None,
     audit_report: Report | None = None,
+    record: Callable[[Report], str | None] | None = None,
 ) -> RevenueReport:
     """The report of ``cadence`` on a snapshot's ``frames`` (entity to frame, any engine).
 
@@ -103,14 +96,28 @@ def build_report(
     ``snapshot_version`` and ``snapshot_config_hash`` say which data the frames are (stamped
     on every section). With a ``history``, the report shows the trend of the recorded runs
     and what changed since the run before ``run_id`` (this report's own run, when it was
-    recorded; else since the latest). ``audit_report`` reuses an audit of the same frames.
+    recorded; else since the latest). ``audit_report`` reuses an audit of the same frames;
+    otherwise the audit runs on a worker thread while the KPI sections compute (both are
+    mostly native code that releases the GIL). ``record``, called with the audit as soon as
+    it is done, records it and returns its run id (the CLI records the run this way).
     """
     if cadence not in CADENCES:
         raise ConfigValidationError(
             f"unknown cadence {cadence!r}", hint=f"use one of: {', '.join(CADENCES)}"
         )
-    moment = as_utc(as_of)
-    report = audit_report or audit(frames, config=config, as_of=moment)
+    moment = as_of_utc(as_of)
+
+    def run_audit() -> Report:
+        if audit_report is not None:
+            return audit_report
+        return audit(frames, config=config, as_of=moment)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revgov-audit") as pool:
+        pending = pool.submit(run_audit)
+        body = _body(cadence, Inputs(frames, config, moment))
+        report = pending.result()
+    if record is not None:
+        run_id = record(report)
     from revgov import __version__
 
     stamp = Stamp(
@@ -126,13 +133,19 @@ def build_report(
         run_id=run_id,
         company=config.company.name or "",
     )
-    inp = Inputs(frames, config, moment, stamp)
     previous, trend = _previous(report, history, run_id)
+    tail = [governance.definitions_section(config, stamp)]
+    if cadence == "audit":
+        tail.insert(0, governance.findings_section(report, findings_with_owners(report)))
+    head = [
+        governance.scorecard_section(report, previous),
+        governance.history_section(report, previous, trend),
+    ]
     return RevenueReport(
         cadence=cadence,
         title=TITLES[cadence],
         stamp=stamp,
-        sections=tuple(_sections(cadence, inp, report, previous, trend)),
+        sections=(*head, *body, *tail),
         audit=report,
         diff=previous.diff if previous else None,
     )
