@@ -31,6 +31,18 @@ _UNITS: dict[str, Unit] = {
 }
 
 
+#: How an indicator reads on the page (others: their name with spaces).
+_LABELS = {
+    "icp_fit_rate": "ICP fit rate",
+    "speed_to_lead_median_hours": "Median speed to lead",
+    "sla_compliance_rate": "Contacted within the SLA",
+    "cac": "CAC",
+    "sales_cycle_median_days": "Median sales cycle",
+    "marketing_sourced_share": "Marketing-sourced share",
+    "marketing_influenced_share": "Marketing-influenced share",
+}
+
+
 def _indicators(scoreboard: pl.DataFrame, prefix: str) -> tuple[KeyNumber, ...]:
     """One key number per indicator without a dimension (per-stage rows stay in the table)."""
     out = []
@@ -38,7 +50,7 @@ def _indicators(scoreboard: pl.DataFrame, prefix: str) -> tuple[KeyNumber, ...]:
         out.append(
             KeyNumber(
                 f"{prefix}.{r['indicator']}",
-                r["indicator"].replace("_", " ").capitalize(),
+                _LABELS.get(r["indicator"], r["indicator"].replace("_", " ").capitalize()),
                 r["value"],
                 _UNITS.get(r["unit"], "number"),
                 previous=r["previous"],
@@ -70,7 +82,10 @@ def weekly_section(inp: Inputs) -> Section:
     if board.filter(pl.col("value").is_null()).height:
         missing = board.filter(pl.col("value").is_null())["indicator"].unique().to_list()
         notes.append(
-            "No value this week (nothing to measure in the period): " + ", ".join(sorted(missing))
+            "No value this week for "
+            + ", ".join(sorted(missing))
+            + ": the week had nothing these indicators measure (no new MQLs, or none "
+            "contacted by the end of the week)."
         )
     return Section(
         id="weekly",
