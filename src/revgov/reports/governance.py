@@ -132,12 +132,13 @@ def history_section(
     details: list[Table] = []
     keys: list[KeyNumber] = []
     if trend is not None and trend.height:
+        shown = trend.select(*_TREND_COLUMNS, *[c for c in trend.columns if c.startswith("score_")])
         tables.append(
             Table(
                 "trend",
                 "Recorded runs (oldest first)",
-                trend,
-                units={c: "score" for c in trend.columns if c.startswith("score")},
+                shown,
+                units={c: "score" for c in shown.columns if c.startswith("score")},
             )
         )
         long = _trend_long(trend)
@@ -183,11 +184,18 @@ def _changes(previous: Previous) -> tuple[list[KeyNumber], list[Table], list[Tab
         KeyNumber("resolved_findings", "Resolved findings", c["resolved"], "count"),
         KeyNumber("persisting_findings", "Persisting findings", c["persisting"], "count"),
     ]
+    changed = (pl.col("new") > 0) | (pl.col("resolved") > 0)
     tables = [
-        Table("diff_by_owner", f"Changes since run {previous.run_id}, per owner", d.by_owner()),
-        Table("diff_by_rule", "Changes per rule", d.by_rule()),
+        Table(
+            "diff_by_owner",
+            f"Owners with new or resolved findings since run {previous.run_id}",
+            d.by_owner().filter(changed),
+        ),
+        Table("diff_by_rule", "Rules with new or resolved findings", d.by_rule().filter(changed)),
     ]
-    details = []
+    details = [
+        Table("diff_all_owners", "Every owner's findings: new, resolved, persisting", d.by_owner())
+    ]
     for change in ("new", "resolved"):
         rows = d.of(change)
         details.append(
@@ -201,6 +209,19 @@ def _changes(previous: Previous) -> tuple[list[KeyNumber], list[Table], list[Tab
         )
     return keys, tables, details
 
+
+#: The columns of the trend table (the run history has more: `revgov history -f json`).
+_TREND_COLUMNS = (
+    "run_id",
+    "recorded_at",
+    "command",
+    "snapshot_version",
+    "config_hash",
+    "score",
+    "maturity_stage",
+    "rules_fail",
+    "findings",
+)
 
 _HISTORY_INTRO = (
     "Every audit run is recorded with the snapshot. A finding is new when the same rule did not "

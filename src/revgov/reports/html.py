@@ -77,6 +77,8 @@ def table_html(t: Table, currency: str) -> Markup:
         "<tr>" + "".join(w(v) for w, v in zip(writers, row, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
+    if not body:
+        body = f'<tr><td class="muted" colspan="{len(cols)}">none</td></tr>'
     cut = f' <span class="muted">({escape(t.note)})</span>' if t.cut else ""
     return Markup(
         f'<div class="table-wrap">\n<table data-table="{escape(t.name)}">\n'
