@@ -74,7 +74,7 @@ CoverageBasis = Literal["open_pipeline", "weighted_pipeline"]
 
 #: Every output format of the command line; each command accepts one of the subsets below
 #: (a test checks that each subset stays inside this one).
-OutputFormat = Literal["table", "text", "json", "csv", "md"]
+OutputFormat = Literal["table", "text", "json", "csv", "md", "html"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
 #: ``revgov audit``: the report as a table, JSON or Markdown.
 ReportFormat = Literal["table", "json", "md"]
@@ -83,4 +83,14 @@ TableFormat = Literal["table", "json", "csv"]
 #: ``revgov pull`` and ``revgov snapshot info``: a text summary or JSON.
 SummaryFormat = Literal["text", "json"]
 
-__all__ += ["OUTPUT_FORMATS", "OutputFormat", "ReportFormat", "SummaryFormat", "TableFormat"]
+#: ``revgov report``: one self-contained HTML page, Markdown or JSON.
+DocumentFormat = Literal["html", "md", "json"]
+
+__all__ += [
+    "OUTPUT_FORMATS",
+    "DocumentFormat",
+    "OutputFormat",
+    "ReportFormat",
+    "SummaryFormat",
+    "TableFormat",
+]

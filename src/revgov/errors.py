@@ -35,8 +35,12 @@ exits non-zero; ``--debug`` adds the traceback.
     ├── RuleError                    RG500
     │   ├── RuleDefinitionError      RG501  unknown field, bad regex or template
     │   └── FindingsError            RG502  raised by Report.raise_for_findings
-    └── MetricError                  RG600
-        └── MetricInputError         RG601  a KPI was given a frame it cannot use
+    ├── MetricError                  RG600
+    │   └── MetricInputError         RG601  a KPI was given a frame it cannot use
+    └── OutputError                  RG700  reports, run history, databases, alerts
+        ├── RunNotFoundError         RG701  no recorded run matches a run id
+        ├── DatabaseOutputError      RG702  `--to` names a bad URL, or the database refused
+        └── NotifyError              RG703  the alert webhook failed or is not configured
 
 Warnings (never errors) derive from :class:`RevgovWarning`, e.g. a connector plugin that
 fails to load is skipped with a :class:`PluginWarning`.
@@ -55,6 +59,7 @@ __all__ = [
     "ConfigSyntaxError",
     "ConfigValidationError",
     "ConnectorError",
+    "DatabaseOutputError",
     "DemoOutputExistsError",
     "ExportEncodingError",
     "ExportFormatError",
@@ -63,12 +68,15 @@ __all__ = [
     "MetricError",
     "MetricInputError",
     "ModelError",
+    "NotifyError",
+    "OutputError",
     "PluginWarning",
     "RateLimitedError",
     "RevgovError",
     "RevgovWarning",
     "RuleDefinitionError",
     "RuleError",
+    "RunNotFoundError",
     "SchemaMismatchError",
     "ShrinkRefusedError",
     "SnapshotCorruptError",
@@ -226,6 +234,22 @@ class MetricError(RevgovError):
 
 class MetricInputError(MetricError):
     code = "RG601"
+
+
+class OutputError(RevgovError):
+    code = "RG700"
+
+
+class RunNotFoundError(OutputError):
+    code = "RG701"
+
+
+class DatabaseOutputError(OutputError):
+    code = "RG702"
+
+
+class NotifyError(OutputError):
+    code = "RG703"
 
 
 class RevgovWarning(UserWarning):

@@ -69,6 +69,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "revgov.cli.metrics:forecast_cmd",
         "Refit the funnel model and forecast bookings forward and plan backward.",
     ),
+    "report": (
+        "revgov.cli.report:report_cmd",
+        "Write the report of a snapshot: scorecard, funnel, speed to lead, pipeline, "
+        "scenarios, findings, trend and changes since the last run.",
+    ),
+    "history": (
+        "revgov.cli.history:history_cmd",
+        "Show the audit runs recorded with a snapshot and the trend of their scores.",
+    ),
+    "diff": (
+        "revgov.cli.diff:diff_cmd",
+        "List the findings new, resolved and persisting between two recorded runs.",
+    ),
     "config": (
         "revgov.cli.config_cmd:config_app",
         "Check and compare governed definitions (revgov.toml).",

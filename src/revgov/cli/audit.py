@@ -30,6 +30,7 @@ from revgov.cli._context import (
     parse_as_of,
     stamp_line,
 )
+from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_var, publish_audit
 from revgov.config import Config
 from revgov.demo import DemoOutput
 from revgov.errors import ConfigValidationError
@@ -142,6 +143,10 @@ def audit_cmd(
     ] = None,
     version: VersionOpt = None,
     at: AtOpt = None,
+    record: RecordOpt = True,
+    to: ToOpt = None,
+    notify: NotifyOpt = False,
+    notify_env: NotifyEnvOpt = None,
 ) -> None:
     """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
     cfg = find_config(config, snapshot)
@@ -157,6 +162,7 @@ def audit_cmd(
     stamp = store.stamp()
     if findings_out is not None:
         _write_findings(report, findings_out)
+    publish_audit(report, store, record=record, to=to, notify_env=notify_var(notify, notify_env))
     if fmt == "json":
         typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
     elif fmt == "md":

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from revgov.cli.audit import demo_audit
 from revgov.cli.metrics import demo_metrics
+from revgov.cli.report import demo_report
 from revgov.demo import STEPS, DemoOutput, write_demo
 
 __all__ = ["POST_STEPS", "PostStep", "demo_cmd", "run_demo", "summarize"]
@@ -43,7 +44,11 @@ class PostStep:
 
 
 #: Steps run after the summary, in order: the whole list, written here.
-POST_STEPS: list[PostStep] = [PostStep("audit", demo_audit), PostStep("metrics", demo_metrics)]
+POST_STEPS: list[PostStep] = [
+    PostStep("audit", demo_audit),
+    PostStep("metrics", demo_metrics),
+    PostStep("report", demo_report),
+]
 
 
 def run_demo(
