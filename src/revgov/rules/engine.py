@@ -63,8 +63,10 @@ class _Run:
 
 def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Rule]:
     """The concrete rules to run: the config's packs and declared rules by default, else the
-    given rules and packs, each bound to ``config``; ``[rules]`` overrides applied."""
+    given rules and packs, each bound to ``config``; ``[rules]`` overrides applied; each
+    rule's definition named (rules resting on revgov defaults only run at severity info)."""
     from revgov.rules.from_config import apply_settings
+    from revgov.rules.governance import govern
 
     settings = config.rules
     if rules is None:
@@ -83,7 +85,7 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
                 hint="pass Rule objects (see revgov.rules.rule) or functions config -> rules",
             )
     _check_unique(out)
-    return apply_settings(out, settings, config, known_only=True)
+    return govern(apply_settings(out, settings, config, known_only=True), config)
 
 
 def _check_unique(rules: Sequence[Rule]) -> None:
