@@ -9,7 +9,12 @@ from revgov.config.schema.icp import ICP, Segment
 from revgov.config.schema.lifecycle import LifecycleConfig, QualifiedDefinition
 from revgov.config.schema.pipelines import PipelineConfig, StageConfig
 from revgov.config.schema.root import Config
-from revgov.config.schema.routing import RoutingConfig, RoutingRule
+from revgov.config.schema.routing import (
+    OutcomeSetting,
+    RoutingConfig,
+    RoutingOutcomes,
+    RoutingRule,
+)
 from revgov.config.schema.rules import (
     Column,
     CustomRuleBase,
@@ -36,12 +41,14 @@ __all__ = [
     "FormatSettings",
     "KPIChoices",
     "LifecycleConfig",
+    "OutcomeSetting",
     "PipelineConfig",
     "QualifiedDefinition",
     "Regex",
     "RequiredFields",
     "RoundRobinSettings",
     "RoutingConfig",
+    "RoutingOutcomes",
     "RoutingRule",
     "RuleOverride",
     "RulesSettings",
