@@ -25,6 +25,7 @@ __all__ = [
     "RoutingOutcome",
     "RuleOrigin",
     "RuleStatus",
+    "SLAClock",
     "Severity",
 ]
 
@@ -64,8 +65,13 @@ ROUTING_OUTCOMES: tuple[RoutingOutcome, ...] = get_args(RoutingOutcome)
 #: The entities with a stage history in ``stage_events`` (stage, lifecycle stage).
 HistoryEntity = Literal["opportunities", "people"]
 
-#: When the speed-to-lead SLA clock starts.
-ClockStart = Literal["mql_at", "created_at"]
+#: When the speed-to-lead SLA clock starts: the person's MQL time, creation, or assignment
+#: to the current owner.
+ClockStart = Literal["mql_at", "created_at", "assigned_at"]
+
+#: How the speed-to-lead SLA clock runs: in the business calendar of ``[sla]``, or around
+#: the clock (nights and weekends count).
+SLAClock = Literal["business_hours", "wall_clock"]
 
 #: Where a rule comes from: a pack, revgov.toml, or Python.
 RuleOrigin = Literal["builtin", "config", "python"]

@@ -39,7 +39,7 @@ import narwhals as nw
 from revgov.definitions.calendar import BusinessCalendar, tz_transitions
 from revgov.errors import RevgovError
 
-__all__ = ["add_business_seconds_between", "epoch_microseconds"]
+__all__ = ["add_business_seconds_between", "epoch_microseconds", "wall_seconds_between"]
 
 Frame = nw.LazyFrame[Any]
 
@@ -348,3 +348,26 @@ def add_business_seconds_between(
     seconds = whole + (diff % _US).cast(nw.Float64()) / _US
     temps = [p + c for p in parts for c in (*table.columns, "us", "local", "corr", "day")]
     return frame.with_columns(seconds.alias(out)).drop(*temps, name)
+
+
+def wall_seconds_between(
+    frame: Frame,
+    start: str,
+    end: str,
+    out: str,
+    *,
+    error: type[RevgovError] = RevgovError,
+) -> Frame:
+    """Add column ``out`` (Float64): wall-clock seconds from column ``start`` to column
+    ``end`` (nights, weekends and holidays count), to the microsecond; 0 when ``end`` is not
+    after ``start``, null when either is null. The columns are read as
+    :func:`add_business_seconds_between` reads them, on every engine."""
+    impl = frame.implementation
+    schema = frame.collect_schema()
+    a, b = (epoch_microseconds(_instant(schema, c, impl, error), impl) for c in (start, end))
+    name = f"__wall_{out}_d"
+    frame = frame.with_columns((b - a).alias(name))
+    diff = nw.when(nw.col(name) < 0).then(nw.lit(0)).otherwise(nw.col(name))
+    whole = _floor_div(diff, _US, impl).cast(nw.Float64())
+    seconds = whole + (diff % _US).cast(nw.Float64()) / _US
+    return frame.with_columns(seconds.alias(out)).drop(name)

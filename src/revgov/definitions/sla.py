@@ -1,9 +1,12 @@
 """The speed-to-lead SLA: when the clock starts, how long a lead may wait, and its status.
 
 * The clock starts at ``sla.speed_to_lead_start`` (``mql_at``: when the person became a
-  marketing-qualified lead; or ``created_at``) and runs in business time
-  (:mod:`revgov.definitions.calendar`) until the first qualifying touch
-  (:mod:`revgov.definitions.touches`), or until ``as_of`` for a lead not touched yet.
+  marketing-qualified lead; ``created_at``; or ``assigned_at``, when the current owner got
+  the lead) and runs until the first qualifying touch (:mod:`revgov.definitions.touches`),
+  or until ``as_of`` for a lead not touched yet. It runs as ``sla.speed_to_lead_clock``
+  says: in business time (:mod:`revgov.definitions.calendar`; a lead that became an MQL on
+  Saturday noon and was emailed on Monday at 05:00 waited 0 business hours) or on the wall
+  clock (the same lead waited 41 hours). Both are computed, so either can be reported.
 * The limit is ``sla.speed_to_lead_hours``: the most specific key that matches the lead
   wins, ``segment:kind`` (e.g. ``enterprise:lead``) over a segment over a kind (``lead``
   / ``contact``) over ``default``. Segments are the record's segment
@@ -25,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 
+from revgov._typing import SLAClock
+from revgov.definitions.business_time import wall_seconds_between
 from revgov.definitions.calendar import BusinessCalendar
 from revgov.definitions.spelling import spelling_key, spelling_key_expr
 from revgov.errors import RevgovError
@@ -32,12 +37,26 @@ from revgov.errors import RevgovError
 if TYPE_CHECKING:
     from revgov.config import Segment, SLAConfig
 
-__all__ = ["STATUS_COLUMNS", "SpeedToLead"]
+__all__ = ["STATUS_COLUMNS", "SpeedToLead", "hours_label"]
 
 Frame = nw.LazyFrame[Any]
 
-#: The columns :meth:`SpeedToLead.status` adds.
-STATUS_COLUMNS = ("__stl_started", "__stl_seconds", "__stl_limit", "__stl_met", "__stl_breached")
+#: The columns :meth:`SpeedToLead.status` adds: ``__stl_seconds`` on the SLA's clock, and
+#: both clocks' seconds (``__stl_business_seconds``, ``__stl_wall_seconds``).
+STATUS_COLUMNS = (
+    "__stl_started",
+    "__stl_seconds",
+    "__stl_business_seconds",
+    "__stl_wall_seconds",
+    "__stl_limit",
+    "__stl_met",
+    "__stl_breached",
+)
+
+
+def hours_label(clock: SLAClock) -> str:
+    """``business hours`` or ``hours`` (wall clock), for messages and KPI units."""
+    return "business hours" if clock == "business_hours" else "hours"
 
 
 @dataclass(frozen=True)
@@ -53,8 +72,13 @@ class SpeedToLead:
 
     @property
     def start(self) -> str:
-        """The column the clock starts at (``mql_at`` or ``created_at``)."""
+        """The column the clock starts at (``mql_at``, ``created_at`` or ``assigned_at``)."""
         return self.sla.speed_to_lead_start
+
+    @property
+    def clock(self) -> SLAClock:
+        """How the clock runs (``business_hours`` or ``wall_clock``)."""
+        return self.sla.speed_to_lead_clock
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -102,13 +126,16 @@ class SpeedToLead:
         segment: nw.Expr,
         kind: nw.Expr | None,
         error: type[RevgovError] = RevgovError,
+        clock: SLAClock | None = None,
     ) -> Frame:
         """``frame`` (with ``__start`` and ``__first_touch_at``, see
         :func:`revgov.definitions.touches.first_touches`) with the lead's SLA status:
-        ``__stl_seconds`` (business seconds from the start to the first touch, or to
-        ``as_of``), ``__stl_limit`` (hours), ``__stl_started`` (the clock started by
-        ``as_of``: the lead counts), ``__stl_met`` and ``__stl_breached`` (both false for a
-        lead that does not count)."""
+        ``__stl_seconds`` (seconds on the SLA's clock from the start to the first touch, or
+        to ``as_of``; ``clock`` overrides ``sla.speed_to_lead_clock``), the business and
+        the wall-clock seconds, ``__stl_limit`` (hours), ``__stl_started`` (the clock
+        started by ``as_of``: the lead counts), ``__stl_met`` and ``__stl_breached`` (both
+        false for a lead that does not count)."""
+        running = clock or self.clock
         # The limit's chain reads the keys as columns: computed once, not once per branch.
         frame = frame.with_columns(
             spelling_key_expr(segment).alias("__stl_segment"),
@@ -123,8 +150,13 @@ class SpeedToLead:
             limit.alias("__stl_limit"),
         ).drop("__stl_segment", *(["__stl_kind"] if has_kind else []))
         frame = self.calendar.add_business_seconds(
-            frame, "__start", "__stl_end", "__stl_seconds", error=error
+            frame, "__start", "__stl_end", "__stl_business_seconds", error=error
         )
+        frame = wall_seconds_between(
+            frame, "__start", "__stl_end", "__stl_wall_seconds", error=error
+        )
+        on_clock = "__stl_business_seconds" if running == "business_hours" else "__stl_wall_seconds"
+        frame = frame.with_columns(nw.col(on_clock).alias("__stl_seconds"))
         started = (nw.col("__start") <= nw.lit(as_of)).fill_null(False)
         late = nw.col("__stl_seconds") > nw.col("__stl_limit") * 3600
         touched = ~nw.col("__first_touch_at").is_null()

@@ -361,6 +361,8 @@ def _people_records(r: _Records, ids: _Ids) -> pl.DataFrame:
         ),
         converted_opportunity_id=_ref(ids.deals, np.where(converted, core.opp, -1)),
         mql_at=utc_series("mql_at", core.mql_at),
+        # Routing assigns each record when it is created.
+        assigned_at=utc_series("assigned_at", core.created_at),
         created_at=utc_series("created_at", core.created_at),
         is_deleted=pl.lit(False),
     )

@@ -43,5 +43,8 @@ class Person(CanonicalRecord):
         None, description="Opportunity created when the lead converted."
     )
     mql_at: datetime | None = Field(None, description="When the person became an MQL.")
+    assigned_at: datetime | None = Field(
+        None, description="When the person was assigned to the current owner."
+    )
     created_at: datetime | None = Field(None, description="When the record was created.")
     is_deleted: bool | None = Field(None, description="Deleted or archived in the source.")

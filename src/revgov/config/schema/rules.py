@@ -189,7 +189,9 @@ class RulesSettings(BaseModel):
                 raise invalid(
                     "[rules.speed_to_lead] moved: the SLA clock's start is governed in [sla]",
                     at=(key,),
-                    hint='write speed_to_lead_start = "mql_at" (or "created_at") under [sla]',
+                    hint='write speed_to_lead_start = "mql_at" (or "created_at", '
+                    '"assigned_at") and speed_to_lead_clock = "business_hours" (or '
+                    '"wall_clock") under [sla]',
                 )
             raise invalid(
                 f"unknown key {key!r} in [rules]",

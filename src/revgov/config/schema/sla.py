@@ -6,7 +6,7 @@ from datetime import date, time
 
 from pydantic import Field, model_validator
 
-from revgov._typing import ClockStart
+from revgov._typing import ClockStart, SLAClock
 from revgov.config.schema._base import Strict, invalid
 
 __all__ = ["BusinessHours", "SLAConfig"]
@@ -40,7 +40,13 @@ class SLAConfig(Strict):
     )
     speed_to_lead_start: ClockStart = Field(
         "mql_at",
-        description="When the SLA clock starts: the MQL time, or the record's creation.",
+        description="When the SLA clock starts: the MQL time (`mql_at`), the record's "
+        "creation (`created_at`), or its assignment to the owner (`assigned_at`).",
+    )
+    speed_to_lead_clock: SLAClock = Field(
+        "business_hours",
+        description="How the SLA clock runs: `business_hours` (the calendar below) or "
+        "`wall_clock` (nights and weekends count). The audit and the KPIs read it alike.",
     )
     qualifying_activity_types: list[str] = Field(
         default_factory=lambda: ["call", "email", "meeting"],
