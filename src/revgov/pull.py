@@ -341,6 +341,7 @@ def pull(
     wanted = _select_entities(selected, entities)
     store = SnapshotStore.open_or_create(snapshot_dir, config_hash=config.config_hash)
     store.writer_config_hash = config.config_hash
+    store.save_config(config.config_hash, config.model_dump(mode="json"))
     previous_hash = store.config_hash if store.updated_at is not None else None
     context = ConnectorContext(
         config.path.parent if config.path is not None else Path.cwd(),

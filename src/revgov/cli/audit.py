@@ -23,10 +23,10 @@ from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
+    StrictOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
-    open_snapshot,
+    open_with_definitions,
     parse_as_of,
     stamp_line,
 )
@@ -34,7 +34,6 @@ from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_
 from revgov.config import Config
 from revgov.demo import DemoOutput
 from revgov.errors import ConfigValidationError
-from revgov.pull import default_snapshot_dir
 from revgov.rules import Report, audit, builtin_rules
 from revgov.rules.findings import sort_findings
 from revgov.store import SnapshotStore
@@ -147,30 +146,34 @@ def audit_cmd(
     to: ToOpt = None,
     notify: NotifyOpt = False,
     notify_env: NotifyEnvOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        snapshot = default_snapshot_dir(cfg)
-    moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
+    moment_given = parse_as_of(as_of) if as_of else None
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    cfg = defs.config
+    moment = moment_given or demo_as_of(store.root)
     ids = list(rule_ids or [])
     if ids:
         _check_rule_ids(cfg, ids)
     dims = [str(d.value) for d in dimension] if dimension else None
-    store = open_snapshot(snapshot, version, at)
     report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
     stamp = store.stamp()
     if findings_out is not None:
         _write_findings(report, findings_out)
     publish_audit(report, store, record=record, to=to, notify_env=notify_var(notify, notify_env))
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
     if fmt == "json":
-        typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
+        extra = {"snapshot": stamp, "config_origin": defs.origin, "warnings": defs.warnings()}
+        typer.echo(json.dumps(report.to_dict() | extra, indent=2, default=str))
     elif fmt == "md":
-        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_")
+        warned = "".join(f"\n> **warning:** {w}\n" for w in defs.warnings())
+        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_\n" + warned)
     else:
         console.print(report)
         console.print(stamp_line(stamp), highlight=False, style="dim")
-        if cfg.path is None:
+        if defs.origin == "default":
             err_console.print(
                 "note: no revgov.toml found; audited against the default definitions",
                 style="yellow",

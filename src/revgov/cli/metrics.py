@@ -1,9 +1,10 @@
 """CLI: ``revgov metrics`` (the KPI spine on a snapshot) and ``revgov forecast`` (the funnel
 model: fitted assumptions, forward bookings, backward plan).
 
-Both find the config as ``revgov audit`` does (``--config``, else ./revgov.toml, else the
-revgov.toml beside the snapshot) and warn on stderr when it is not the one the snapshot was
-pulled with. ``--as-of`` defaults to a demo snapshot's ``as_of``, else now; every KPI is
+Both find the config as ``revgov audit`` does (``--config``, else the definitions the snapshot
+was pulled with, else ./revgov.toml) and warn, on stderr and in the output (a ``warnings``
+list in JSON, ``# warning=`` lines in CSV), when it is not the one the snapshot was pulled
+with; ``--strict`` makes that an error (RG104). ``--as-of`` defaults to a demo snapshot's ``as_of``, else now; every KPI is
 measured as of that moment. Exit codes (see :mod:`revgov.cli`): 2 for a bad argument (an
 unknown ``--kpi``, a ``--by`` column the KPI's input lacks, a bad ``--every`` or
 ``--as-of``), 3 for a revgov error. CSV output starts with ``# key=value`` comment lines
@@ -29,10 +30,10 @@ from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
+    StrictOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
-    open_snapshot,
+    open_with_definitions,
     parse_as_of,
 )
 from revgov.config import Config
@@ -52,7 +53,6 @@ from revgov.metrics import (
     quarterly_reforecast,
     row_count,
 )
-from revgov.pull import default_snapshot_dir
 from revgov.store import SnapshotStore
 
 __all__ = ["demo_metrics", "forecast_cmd", "metrics_cmd"]
@@ -84,27 +84,19 @@ def _load(
     snapshot: Path | None,
     version: int | None = None,
     at: str | None = None,
-) -> tuple[Config, SnapshotStore]:
-    """The config found as `revgov audit` finds it, and the snapshot; warns on stderr when
-    there is no config file or its hash is not the one stamped on the snapshot."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        snapshot = default_snapshot_dir(cfg)
-    store = open_snapshot(snapshot, version, at)
-    if cfg.path is None:
+    *,
+    strict: bool = False,
+) -> tuple[Config, SnapshotStore, list[str]]:
+    """The config found as `revgov audit` finds it, the snapshot, and the warnings to put in
+    the output (also printed on stderr, with a note when there is no config at all)."""
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    if defs.origin == "default":
         err_console.print(
             "note: no revgov.toml found; computed with the default definitions", style="yellow"
         )
-    stamped = store.config_hash
-    if stamped is not None and stamped != cfg.config_hash:
-        err_console.print(
-            f"warning: config hash {cfg.config_hash} differs from the snapshot's {stamped}: "
-            "the snapshot was pulled with other definitions (pass the config it was pulled "
-            "with, or pull again)",
-            style="yellow",
-            highlight=False,
-        )
-    return cfg, store
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
+    return defs.config, store, defs.warnings()
 
 
 def _moment(given: datetime | None, store: SnapshotStore) -> datetime:
@@ -185,12 +177,16 @@ def _emit(
                 hint=f"choose one of: {', '.join(tables)}",
             )
         # The stamp goes first as comment lines (polars: read_csv(comment_prefix="#")).
-        stamp = "".join(f"# {k}={v}\n" for k, v in meta.items() if v is not None)
+        stamp = "".join(
+            f"# {k}={v}\n" for k, v in meta.items() if v is not None and k != "warnings"
+        )
+        stamp += "".join(f"# warning={w}\n" for w in meta.get("warnings", []))
         typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
     else:
         for name, t in tables.items():
             _print_table(t, name)
-        stamp = ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None)
+        # Warnings went to stderr (where a terminal shows them apart from the tables).
+        stamp = ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "warnings")
         console.print(stamp, highlight=False, style="dim")
 
 
@@ -268,6 +264,7 @@ def metrics_cmd(
     list_: Annotated[bool, typer.Option("--list", help="List the KPIs and exit.")] = False,
     version: VersionOpt = None,
     at: AtOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Compute the KPI spine on a snapshot: headline values, or one KPI's table."""
     registry = kpis()
@@ -296,7 +293,7 @@ def metrics_cmd(
             f"unsupported period {every!r}: {exc.hint}", param_hint="--every"
         ) from None
     moment_given = parse_as_of(as_of) if as_of is not None else None
-    cfg, store = _load(config, snapshot, version, at)
+    cfg, store, warnings = _load(config, snapshot, version, at, strict=strict)
     moment = _moment(moment_given, store)
     frames = prepare_frames(store.frames(), cfg, as_of=moment)
     meta = {
@@ -305,6 +302,7 @@ def metrics_cmd(
         "config_hash": cfg.config_hash,
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
+        "warnings": warnings,
     }
     if kpi is None:
         summary = _summary(_materialized(frames), cfg, moment)
@@ -352,6 +350,7 @@ def forecast_cmd(
     ] = "forward",
     version: VersionOpt = None,
     at: AtOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Refit the funnel model and forecast bookings forward and plan backward."""
     if (conservative is None) != (aggressive is None):
@@ -365,7 +364,7 @@ def forecast_cmd(
         else None
     )
     moment_given = parse_as_of(as_of) if as_of is not None else None
-    cfg, store = _load(config, snapshot, version, at)
+    cfg, store, warnings = _load(config, snapshot, version, at, strict=strict)
     moment = _moment(moment_given, store)
     frames = store.frames()
     if by is not None:
@@ -387,6 +386,7 @@ def forecast_cmd(
         "config_hash": cfg.config_hash,
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
+        "warnings": warnings,
     }
     _emit(tables, fmt, meta, table)
 
