@@ -94,3 +94,22 @@ __all__ += [
     "SummaryFormat",
     "TableFormat",
 ]
+
+#: The primary and guardrail KPIs a play can be measured on (see docs/plays.md).
+PlayKPI = Literal[
+    "meeting_rate",
+    "lead_to_opportunity",
+    "mql_to_sql",
+    "speed_to_lead",
+    "opportunity_to_win",
+    "pipeline_created",
+]
+PLAY_KPIS: tuple[PlayKPI, ...] = get_args(PlayKPI)
+#: The entities whose records a play is given to.
+PlayEntity = Literal["people", "accounts", "opportunities"]
+#: What a play is compared with: a hashed holdout, another segment, or its own past.
+PlayControl = Literal["holdout", "comparison", "pre_period"]
+#: What the decision rule says of a play.
+PlayVerdict = Literal["scale", "keep_running", "stop"]
+
+__all__ += ["PLAY_KPIS", "PlayControl", "PlayEntity", "PlayKPI", "PlayVerdict"]
