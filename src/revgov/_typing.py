@@ -62,8 +62,9 @@ ClockStart = Literal["mql_at", "created_at"]
 #: Where a rule comes from: a pack, revgov.toml, or Python.
 RuleOrigin = Literal["builtin", "config", "python"]
 
-#: What an audit says of a rule.
-RuleStatus = Literal["pass", "fail", "within_threshold", "not_applicable", "skipped"]
+#: What an audit says of a rule (``not_applicable``: it could not check anything, and says
+#: why; never a pass).
+RuleStatus = Literal["pass", "fail", "within_threshold", "not_applicable"]
 
 #: What a rate or a sum is weighted by.
 Basis = Literal["count", "amount"]

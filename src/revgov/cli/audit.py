@@ -1,7 +1,8 @@
 """CLI: ``revgov audit``: run the governance rules on a snapshot and report.
 
 Exit codes (see :mod:`revgov.cli`): 0 when no rule at or above ``--fail-on`` fails, 1 when
-one does, 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
+one does, when nothing was audited (no rule checked a record: an empty snapshot), or, with
+``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
 missing snapshot). Every output carries the config hash.
 """
 
@@ -140,6 +141,13 @@ def audit_cmd(
             "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 when any rule is not applicable (its inputs are missing or blank).",
+        ),
+    ] = False,
     version: VersionOpt = None,
     at: AtOpt = None,
     record: RecordOpt = True,
@@ -178,6 +186,28 @@ def audit_cmd(
                 "note: no revgov.toml found; audited against the default definitions",
                 style="yellow",
             )
+    if report.nothing_audited:
+        err_console.print(
+            "error: nothing was audited: no rule checked a single record (is the snapshot "
+            "empty? see the reasons above)",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+    if strict and report.not_applicable:
+        listed = ", ".join(r.id for r in report.not_applicable[:10])
+        more = (
+            f" and {len(report.not_applicable) - 10} more"
+            if len(report.not_applicable) > 10
+            else ""
+        )
+        err_console.print(
+            f"error (--strict): {len(report.not_applicable)} rule(s) not applicable: "
+            f"{listed}{more}; each reason says which input to provide",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
     if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
         raise typer.Exit(code=1)
 
