@@ -73,6 +73,17 @@ BASES: tuple[Basis, ...] = get_args(Basis)
 #: What pipeline coverage divides by the remaining target.
 CoverageBasis = Literal["open_pipeline", "weighted_pipeline"]
 
+#: What pipeline coverage divides by: the target left after bookings, or the whole target.
+CoverageAgainst = Literal["remaining", "target"]
+
+#: How a win rate or a conversion places deals in time: ``cohort``, the period a deal was
+#: created in (closed deals only: open ones are not yet an outcome); ``period``, the period
+#: it closed in.
+ConversionBasis = Literal["cohort", "period"]
+CONVERSION_BASES: tuple[ConversionBasis, ...] = get_args(ConversionBasis)
+
+__all__ += ["CONVERSION_BASES", "ConversionBasis", "CoverageAgainst"]
+
 #: Every output format of the command line; each command accepts one of the subsets below
 #: (a test checks that each subset stays inside this one).
 OutputFormat = Literal["table", "text", "json", "csv", "md", "html"]

@@ -32,6 +32,7 @@ from revgov.metrics._kpi import (
     total,
     won_flag,
 )
+from revgov.metrics._notes import cac_notes
 from revgov.metrics._time import naive, parse_every, period_start
 from revgov.metrics.registry import FINANCE, MARKETING, kpi
 
@@ -145,6 +146,7 @@ def _spend(sp: nw.LazyFrame[Any], keys: list[str], amount: str) -> nw.LazyFrame[
     inputs=("spend", "opportunities"),
     example="cac(spend, opportunities, choices=config.kpis)",
     by_entities=("spend", "opportunities"),
+    notes=cac_notes,
 )
 def cac(
     spend: FrameT,
@@ -223,6 +225,7 @@ def cac(
     inputs=("spend", "opportunities"),
     example="cac_payback_months(spend, opportunities, choices=config.kpis)",
     by_entities=("spend", "opportunities"),
+    notes=cac_notes,
 )
 def cac_payback_months(
     spend: FrameT,
