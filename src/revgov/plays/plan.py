@@ -18,7 +18,7 @@ from revgov.config.schema import Config, PlayConfig
 from revgov.metrics import naive_utc
 from revgov.plays.lift import find_play, play_lift, play_records
 from revgov.plays.outcomes import entry_column, lazy_frame, matches, naive_time
-from revgov.plays.stats import Sample, records_needed, z_of
+from revgov.plays.stats import Sample, records_needed, variance_with_lift, z_of
 
 __all__ = ["PlayPlan", "overlapping_plays", "plan_play", "running_lifts"]
 
@@ -106,7 +106,12 @@ def plan_play(
         )
     elif control is None:
         needed = records_needed(
-            t.variance, d.min_lift, confidence=d.confidence, power=d.power, share=play.control.share
+            t.variance,
+            d.min_lift,
+            confidence=d.confidence,
+            power=d.power,
+            share=play.control.share,
+            play_variance=variance_with_lift(t, d.min_lift),
         )
         weeks = needed / vol_t
     else:
@@ -117,6 +122,7 @@ def plan_play(
         else:
             target = (d.min_lift / (z_of(d.confidence) + NormalDist().inv_cdf(d.power))) ** 2
             pre = play.control.pre_weeks or 8
+            # The play's records after the start carry the lift (a rate's spread moves with it).
             fixed = t.variance / (pre * vol_t) + c.variance / (pre * vol_c)
             if fixed >= target:
                 warnings.append(
@@ -124,7 +130,8 @@ def plan_play(
                     "raise control.pre_weeks"
                 )
             else:
-                weeks = (t.variance / vol_t + c.variance / vol_c) / (target - fixed)
+                lifted = variance_with_lift(t, d.min_lift)
+                weeks = (lifted / vol_t + c.variance / vol_c) / (target - fixed)
                 needed = math.ceil(weeks * (vol_t + vol_c))
     read_on = None
     if weeks is not None:

@@ -30,6 +30,7 @@ __all__ = [
     "estimate",
     "pre_trend",
     "records_needed",
+    "variance_with_lift",
     "z_of",
 ]
 
@@ -195,13 +196,30 @@ def z_of(confidence: float) -> float:
 
 
 def records_needed(
-    variance: float, min_lift: float, *, confidence: float, power: float, share: float
+    variance: float,
+    min_lift: float,
+    *,
+    confidence: float,
+    power: float,
+    share: float,
+    play_variance: float | None = None,
 ) -> int:
     """Records in all (both arms) for a difference of means to detect ``min_lift``.
 
-    ``n = (z_(1-alpha/2) + z_power)^2 * variance * (1/share + 1/(1-share)) / min_lift^2``,
-    the normal approximation for two independent means with the same variance, a ``share``
-    of records in the control.
+    ``n = (z_(1-alpha/2) + z_power)^2 * (var_C / share + var_P / (1 - share)) / min_lift^2``,
+    the normal approximation for two independent means, a ``share`` of records in the
+    control; ``var_P`` (the play's, under the lift) defaults to the control's ``var_C``.
     """
     z = z_of(confidence) + NormalDist().inv_cdf(power)
-    return math.ceil(z * z * variance * (1 / share + 1 / (1 - share)) / (min_lift * min_lift))
+    var_p = variance if play_variance is None else play_variance
+    return math.ceil(z * z * (variance / share + var_p / (1 - share)) / (min_lift * min_lift))
+
+
+def variance_with_lift(sample: Sample, lift: float) -> float:
+    """The variance of ``sample``'s KPI once lifted by ``lift``: for a rate (values 0 and 1)
+    ``(p + lift)(1 - p - lift)``, which grows toward p = 0.5; for other KPIs the same
+    variance (a shift does not change the spread)."""
+    if set(sample.values.tolist()) <= {0.0, 1.0}:
+        p = min(max(sample.mean + lift, 0.0), 1.0)
+        return p * (1 - p) * sample.n / max(sample.n - 1, 1)
+    return sample.variance
