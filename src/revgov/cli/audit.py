@@ -2,8 +2,9 @@
 
 Exit codes (see :mod:`revgov.cli`): 0 when no rule at or above ``--fail-on`` fails, 1 when
 one does, when nothing was audited (no rule checked a record: an empty snapshot), or, with
-``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
-missing snapshot). Every output carries the config hash.
+``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule``
+id), 3 for a revgov error (bad config, missing snapshot, with ``--strict`` a config other
+than the snapshot's). Every output carries the config hash.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
-    StrictOpt,
     VersionOpt,
     demo_as_of,
     open_with_definitions,
@@ -145,7 +145,8 @@ def audit_cmd(
         bool,
         typer.Option(
             "--strict",
-            help="Exit 1 when any rule is not applicable (its inputs are missing or blank).",
+            help="Exit 1 when any rule is not applicable (its inputs are missing or blank); "
+            "fail (RG104) when the config is not the one the snapshot was pulled with.",
         ),
     ] = False,
     version: VersionOpt = None,
@@ -154,7 +155,6 @@ def audit_cmd(
     to: ToOpt = None,
     notify: NotifyOpt = False,
     notify_env: NotifyEnvOpt = None,
-    strict: StrictOpt = False,
 ) -> None:
     """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
     moment_given = parse_as_of(as_of) if as_of else None
