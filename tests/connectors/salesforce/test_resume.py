@@ -136,10 +136,11 @@ def reference(
     return frames
 
 
-#: Kill after this many commits (the pull makes some 40), or after this many seconds
-#: (anywhere: mid-request, mid-commit). Some runs are killed a second time on the way.
+#: Kill after this many commits (the pull makes some 75: a page log commit per page, and per
+#: entity its publish, quarantine and notes), or after this many seconds (anywhere:
+#: mid-request, mid-commit). Some runs are killed a second time on the way.
 KILLS = [
-    *[{"parts": n, "seconds": None} for n in (1, 2, 3, 4, 6, 8, 10, 12, 15)],
+    *[{"parts": n, "seconds": None} for n in (1, 2, 3, 4, 6, 8, 10, 12, 15, 25, 40, 55, 70)],
     *[{"parts": None, "seconds": s} for s in (1.5, 2.5)],
 ]
 TWICE = {2, 8}
