@@ -13,6 +13,7 @@ __all__ = [
     "BASES",
     "DIMENSIONS",
     "ENTITY_NAMES",
+    "ROUTING_OUTCOMES",
     "SEVERITIES",
     "Basis",
     "ClockStart",
@@ -21,6 +22,7 @@ __all__ = [
     "Entity",
     "HistoryEntity",
     "RoutedEntity",
+    "RoutingOutcome",
     "RuleOrigin",
     "RuleStatus",
     "Severity",
@@ -52,6 +54,12 @@ DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 
 #: The entities a routing rule can route.
 RoutedEntity = Literal["people", "accounts", "opportunities"]
+
+#: What the routing table says of a routed record's owner (``<entity>.misrouted``): no
+#: owner, a deactivated owner, an owner in no round-robin pool, an owner in another pool
+#: than the expected one, another owner than the expected one.
+RoutingOutcome = Literal["unassigned", "owner_inactive", "no_pool", "wrong_pool", "wrong_owner"]
+ROUTING_OUTCOMES: tuple[RoutingOutcome, ...] = get_args(RoutingOutcome)
 
 #: The entities with a stage history in ``stage_events`` (stage, lifecycle stage).
 HistoryEntity = Literal["opportunities", "people"]

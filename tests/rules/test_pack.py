@@ -176,7 +176,8 @@ def test_routing_owner_pool_inactive_and_unassigned() -> None:
         ],
         {"people": people, "users": USERS},
     )
-    assert flagged(report, "people.misrouted") == {"ent_bad", "smb_bad"}
+    # Every routing outcome counts as misrouted by default ([routing.outcomes]).
+    assert flagged(report, "people.misrouted") == {"ent_bad", "smb_bad", "inactive", "none"}
     assert flagged(report, "people.owner_inactive") == {"inactive"}
     assert flagged(report, "people.owner_missing") == {"none"}
     assert flagged(report, "people.owner_unknown") == {"ghost"}
@@ -185,10 +186,20 @@ def test_routing_owner_pool_inactive_and_unassigned() -> None:
         .select("record_id", "message")
         .iter_rows()
     )
-    assert messages["ent_bad"] == "owner u2 is not the routing table's owner u1 (rule 'us-ent')"
-    assert messages["smb_bad"] == "owner u1 is not in pool 'smb' (rule 'us-smb')"
-    # Misrouting is judged only for active owners on routed records.
-    assert report.result("people.misrouted").checked == 4
+    assert messages["ent_bad"] == (
+        "owner u2 is not the routing table's owner u1 (wrong_owner; rule 'us-ent' routes to "
+        "owner u1)"
+    )
+    assert messages["smb_bad"] == (
+        "owner u1 is in no routing pool (no_pool; rule 'us-smb' routes to pool 'smb')"
+    )
+    assert messages["inactive"] == (
+        "owner u9 is an inactive user (owner_inactive; rule 'us-smb' routes to pool 'smb')"
+    )
+    assert messages["none"] == "no owner (unassigned; rule 'us-smb' routes to pool 'smb')"
+    # Misrouting is judged on routed records whose owner is known or missing (an unknown
+    # owner is owner_unknown's).
+    assert report.result("people.misrouted").checked == 6
 
 
 def test_round_robin_imbalance() -> None:

@@ -16,7 +16,12 @@ from revgov.config.schema.plays import (
     Population,
 )
 from revgov.config.schema.root import Config
-from revgov.config.schema.routing import RoutingConfig, RoutingRule
+from revgov.config.schema.routing import (
+    OutcomeSetting,
+    RoutingConfig,
+    RoutingOutcomes,
+    RoutingRule,
+)
 from revgov.config.schema.rules import (
     Column,
     CustomRuleBase,
@@ -45,6 +50,7 @@ __all__ = [
     "Guardrail",
     "KPIChoices",
     "LifecycleConfig",
+    "OutcomeSetting",
     "PipelineConfig",
     "PlayConfig",
     "PlayControlConfig",
@@ -54,6 +60,7 @@ __all__ = [
     "RequiredFields",
     "RoundRobinSettings",
     "RoutingConfig",
+    "RoutingOutcomes",
     "RoutingRule",
     "RuleOverride",
     "RulesSettings",
