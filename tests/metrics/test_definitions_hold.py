@@ -4,7 +4,7 @@ checked on small hand-built frames: CAC's new customers, cohort win rates, enric
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +221,33 @@ def test_with_enrichments_keeps_a_column_already_there() -> None:
     assert out["owner_region"].to_list() == ["kept", None]
     # A manager not in users is named by its id.
     assert out["owner_manager"].to_list() == ["Max", "zz"]
+
+
+# -- the SLA clock starts where [sla] says, in the metrics too ---------------------------------
+
+
+def test_sla_metrics_start_the_clock_where_the_config_says() -> None:
+    from revgov.metrics._examples import example_config, example_frames
+
+    frames = {k: v.lazy() for k, v in example_frames().items()}
+    no_mql = dict(frames)
+    no_mql["people"] = frames["people"].with_columns(
+        pl.lit(None, pl.Datetime("us")).alias("mql_at")
+    )
+    cfg = example_config()
+    as_of = "2024-03-31"
+    # Without mql_at the default clock (mql_at) has nothing to measure, and says so.
+    blank = compute("sla_compliance_rate", no_mql, cfg, as_of=as_of).collect()
+    assert blank["leads"].sum() == 0
+    notes = kpi_notes("sla_compliance_rate", no_mql, cfg, as_of=as_of)
+    assert any("which no person has" in n for n in notes)
+    # [sla].speed_to_lead_start = "created_at": the metrics start there, as the audit does.
+    created = cfg.model_copy(
+        update={"sla": cfg.sla.model_copy(update={"speed_to_lead_start": "created_at"})}
+    )
+    out = compute("sla_compliance_rate", no_mql, created, as_of=as_of).collect()
+    people = frames["people"].collect()
+    started = people.filter(pl.col("created_at") <= datetime(2024, 3, 31, tzinfo=UTC))
+    assert out["leads"].sum() == started.height > 0
+    notes = kpi_notes("speed_to_lead", no_mql, created, as_of=as_of)
+    assert notes == []  # everyone has a created_at: nothing left out

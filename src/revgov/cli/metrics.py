@@ -383,7 +383,8 @@ def forecast_cmd(
     table: Annotated[
         str,
         typer.Option(
-            "--table", help="With --format csv: assumptions, scenarios, forward or backward."
+            "--table",
+            help="With --format csv: assumptions, scenarios, forward, backward or statement.",
         ),
     ] = "forward",
     version: VersionOpt = None,

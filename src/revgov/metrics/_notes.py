@@ -65,28 +65,29 @@ def _basis_notes(ctx: RunContext, lf: nw.LazyFrame[Any], basis: str | None) -> l
     closed, still_open = _closed_and_open(lf)
     if basis == "cohort":
         n = _counts(lf, open=still_open, no_cohort=closed & _null(lf, "created_at"))
-        out = ["basis cohort: deals in the period they were created in, closed deals only"]
+        out = []
         if n["open"]:
             out.append(f"{n['open']} open deals are left out: not an outcome yet")
         if n["no_cohort"]:
             out.append(f"{n['no_cohort']} closed deals without created_at are left out")
         return out
     n = _counts(lf, no_time=closed & _no_close_time(lf))
-    out = ["basis period: deals in the period they closed in"]
+    out = []
     if n["no_time"] and ctx.every:
         out.append(f"{n['no_time']} closed deals without closed_at or close_date have no period")
     return out
 
 
 def win_rate_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``win_rate_by_count``."""
+    """On the cohort basis, the open deals and the closed deals without ``created_at`` left
+    out; with periods, closed deals without a close time."""
     lf = _deals(ctx)
     return [] if lf is None else _basis_notes(ctx, lf, ctx.basis)
 
 
 def win_rate_amount_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``win_rate_by_amount``: the basis, and closed deals without an amount (all
-    lost deals blank or zero makes the rate read 1)."""
+    """As the count basis, plus closed deals without an amount (left out), and lost deals
+    that all lack an amount (the rate then reads 1 by construction)."""
     lf = _deals(ctx)
     if lf is None:
         return []
@@ -111,7 +112,8 @@ def win_rate_amount_notes(ctx: RunContext) -> list[str]:
 
 
 def opportunity_to_win_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``opportunity_to_win``."""
+    """Open deals counted as not won (default) or left out (cohort basis), and deals
+    without ``created_at`` left out."""
     lf = _deals(ctx)
     if lf is None:
         return []
@@ -130,13 +132,14 @@ def opportunity_to_win_notes(ctx: RunContext) -> list[str]:
 
 
 def speed_to_lead_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``speed_to_lead`` and ``sla_compliance_rate``: where the clock starts, and
-    the people left out for want of that time."""
+    """The people left out for want of the time the SLA clock starts at
+    (``[sla].speed_to_lead_start``); when that is all of them, nothing to measure and what
+    to map."""
     start = SpeedToLead.of(ctx.config.sla, ctx.config.segments).start
     where = f"the SLA clock starts at people.{start} ([sla].speed_to_lead_start)"
     frame = ctx.frames.get("people")
     if frame is None:
-        return [where]
+        return []
     lf = lazy(frame, name="people")
     if not has(lf, start):
         return [f"{where}, which the people frame lacks: map it, or choose another start"]
@@ -147,12 +150,12 @@ def speed_to_lead_notes(ctx: RunContext) -> list[str]:
             "people columns, or set [sla].speed_to_lead_start to a time the export has"
         ]
     if n["without"]:
-        return [where, f"{n['without']} people without {start} are left out"]
-    return [where]
+        return [f"{n['without']} people without {start} are left out ({where})"]
+    return []
 
 
 def velocity_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``sales_velocity``: open deals it cannot date are not counted open."""
+    """Open deals without ``created_at``: left out of the open deals."""
     lf = _deals(ctx)
     if lf is None:
         return []
@@ -164,11 +167,9 @@ def velocity_notes(ctx: RunContext) -> list[str]:
 
 
 def cac_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``cac`` and ``cac_payback_months``: who counts as a new customer."""
-    out = [
-        "new customers: each account once, in the period of its first-ever won deal "
-        f"(spend lagged {ctx.config.kpis.cac_spend_lag_months} months)"
-    ]
+    """Won deals without an account (each new-business one its own customer; an account is
+    a new customer once, at its first-ever win)."""
+    out: list[str] = []
     lf = _deals(ctx)
     if lf is None:
         return out
@@ -187,14 +188,9 @@ def _null_text(lf: nw.LazyFrame[Any], column: str) -> nw.Expr:
 
 
 def coverage_notes(ctx: RunContext) -> list[str]:
-    """Notes of ``pipeline_coverage``: the configured basis and denominator, and open deals
-    without a close date."""
-    choices = ctx.config.kpis
-    den = "target - booked" if choices.coverage_against == "remaining" else "target"
-    out = [
-        f"coverage = {choices.coverage_basis} / ({den}) "
-        f"(kpis.coverage_basis, kpis.coverage_against = {choices.coverage_against!r})"
-    ]
+    """Open deals without ``close_date``, left out of the pipeline (the output's ``basis``
+    and ``against`` columns state ``kpis.coverage_basis`` and ``kpis.coverage_against``)."""
+    out: list[str] = []
     lf = _deals(ctx)
     if lf is None:
         return out

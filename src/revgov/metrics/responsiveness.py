@@ -97,7 +97,8 @@ def _leads(
 @kpi(
     title="Speed to lead",
     unit="business hours",
-    basis="people by MQL period, as of as_of; business hours from [sla]",
+    basis="people by the period their SLA clock started ([sla].speed_to_lead_start: "
+    "mql_at by default), as of as_of; business hours from [sla]",
     owner=SALES_DEVELOPMENT,
     driver="Routing, SDR capacity and alerting on new leads.",
     remediation="Fix routing gaps and unassigned leads; alert owners on new leads; cover "
@@ -184,7 +185,8 @@ def speed_to_lead(
 @kpi(
     title="SLA compliance rate",
     unit="share",
-    basis="people by MQL period, as of as_of; SLA hours per segment from [sla]",
+    basis="people by the period their SLA clock started ([sla].speed_to_lead_start), "
+    "as of as_of; SLA hours per segment from [sla]",
     owner=SALES_DEVELOPMENT,
     driver="Speed to lead against the agreed SLA.",
     remediation="List breached leads by owner; rebalance queues and set alerts before the "
