@@ -71,7 +71,7 @@ def test_a_salesforce_export_is_mapped_with_its_history(tmp_path: Path) -> None:
     lifecycle = doc["lifecycle"]["map"]  # type: ignore[index]
     assert lifecycle["Working - Contacted"] == "lead"  # type: ignore[index]
     text = (tmp_path / "revgov.toml").read_text(encoding="utf-8")
-    assert "TODO: days a deal may sit in a stage" in text
+    assert "TODO: days a deal may sit in each open stage" in text
     assert "[routing]" in text and "TODO" in text.split("[routing]")[0][-2000:]
 
 

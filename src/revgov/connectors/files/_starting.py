@@ -179,9 +179,8 @@ class _Writer:
         pipe.add("name", name)
         stale = tomlkit.inline_table()
         pipe.add("stale_days", stale)
-        pipe["stale_days"].comment(
-            'TODO: days a deal may sit in a stage, e.g. { "Negotiation" = 21 }'
-        )
+        # On its own line, so that it can be replaced in place (docs/exports.md does).
+        pipe["stale_days"].comment("TODO: days a deal may sit in each open stage")
         aot = AoT([])
         for st in stages:
             t = tomlkit.table()
