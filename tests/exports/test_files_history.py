@@ -384,3 +384,23 @@ def test_a_missing_history_file_is_named(tmp_path: Path) -> None:
     connector = FilesConnector(config.sources[0], ConnectorContext(tmp_path))
     (problem,) = connector.check()
     assert "opportunities history" in problem and "OpportunityHistory.csv" in problem
+
+
+def test_a_history_pull_resumes_after_its_last_committed_page(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {"Opportunity.csv": OPPORTUNITY_CSV, "OpportunityHistory.csv": OPPORTUNITY_HISTORY_CSV},
+    )
+    raw = _source(tmp_path, {"opportunities": SALESFORCE_OPPORTUNITIES})
+    raw["sources"][0]["options"] = {"page_size": 2}
+    config = config_from_dict(raw, path=tmp_path / "r.toml")
+    connector = FilesConnector(config.sources[0], ConnectorContext(tmp_path))
+    pages = list(connector.fetch("stage_events"))
+    assert [p.records.height for p in pages] == [2, 2, 2]  # type: ignore[union-attr]
+    assert [p.replace for p in pages] == [True, False, False]
+    # A pull that died after the first page goes on from there, with the same events.
+    rest = list(connector.fetch("stage_events", pages[0].cursor))
+    assert not rest[0].replace
+    resumed = pl.concat([pages[0].records, *[p.records for p in rest]])  # type: ignore[list-item]
+    assert resumed.equals(pl.concat([p.records for p in pages]))  # type: ignore[misc]
+    assert list(connector.fetch("stage_events", pages[-1].cursor)) == []
