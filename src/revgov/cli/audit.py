@@ -1,8 +1,10 @@
 """CLI: ``revgov audit``: run the governance rules on a snapshot and report.
 
 Exit codes (see :mod:`revgov.cli`): 0 when no rule at or above ``--fail-on`` fails, 1 when
-one does, 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
-missing snapshot). Every output carries the config hash.
+one does, when nothing was audited (no rule checked a record: an empty snapshot), or, with
+``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule``
+id), 3 for a revgov error (bad config, missing snapshot, with ``--strict`` a config other
+than the snapshot's). Every output carries the config hash.
 """
 
 from __future__ import annotations
@@ -25,8 +27,7 @@ from revgov.cli._context import (
     SnapshotOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
-    open_snapshot,
+    open_with_definitions,
     parse_as_of,
     stamp_line,
 )
@@ -34,7 +35,6 @@ from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_
 from revgov.config import Config
 from revgov.demo import DemoOutput
 from revgov.errors import ConfigValidationError
-from revgov.pull import default_snapshot_dir
 from revgov.rules import Report, audit, builtin_rules
 from revgov.rules.findings import sort_findings
 from revgov.store import SnapshotStore
@@ -141,6 +141,14 @@ def audit_cmd(
             "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 when any rule is not applicable (its inputs are missing or blank); "
+            "fail (RG104) when the config is not the one the snapshot was pulled with.",
+        ),
+    ] = False,
     version: VersionOpt = None,
     at: AtOpt = None,
     record: RecordOpt = True,
@@ -149,32 +157,57 @@ def audit_cmd(
     notify_env: NotifyEnvOpt = None,
 ) -> None:
     """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        snapshot = default_snapshot_dir(cfg)
-    moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
+    moment_given = parse_as_of(as_of) if as_of else None
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    cfg = defs.config
+    moment = moment_given or demo_as_of(store.root)
     ids = list(rule_ids or [])
     if ids:
         _check_rule_ids(cfg, ids)
     dims = [str(d.value) for d in dimension] if dimension else None
-    store = open_snapshot(snapshot, version, at)
     report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
     stamp = store.stamp()
     if findings_out is not None:
         _write_findings(report, findings_out)
     publish_audit(report, store, record=record, to=to, notify_env=notify_var(notify, notify_env))
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
     if fmt == "json":
-        typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
+        extra = {"snapshot": stamp, "config_origin": defs.origin, "warnings": defs.warnings()}
+        typer.echo(json.dumps(report.to_dict() | extra, indent=2, default=str))
     elif fmt == "md":
-        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_")
+        warned = "".join(f"\n> **warning:** {w}\n" for w in defs.warnings())
+        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_\n" + warned)
     else:
         console.print(report)
         console.print(stamp_line(stamp), highlight=False, style="dim")
-        if cfg.path is None:
+        if defs.origin == "default":
             err_console.print(
                 "note: no revgov.toml found; audited against the default definitions",
                 style="yellow",
             )
+    if report.nothing_audited:
+        err_console.print(
+            "error: nothing was audited: no rule checked a single record (is the snapshot "
+            "empty? see the reasons above)",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+    if strict and report.not_applicable:
+        listed = ", ".join(r.id for r in report.not_applicable[:10])
+        more = (
+            f" and {len(report.not_applicable) - 10} more"
+            if len(report.not_applicable) > 10
+            else ""
+        )
+        err_console.print(
+            f"error (--strict): {len(report.not_applicable)} rule(s) not applicable: "
+            f"{listed}{more}; each reason says which input to provide",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
     if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
         raise typer.Exit(code=1)
 

@@ -23,10 +23,11 @@ from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
+    StrictOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
     open_snapshot,
+    open_with_definitions,
     parse_as_of,
 )
 from revgov.config import Config
@@ -186,16 +187,19 @@ def report_cmd(
     notify_env: NotifyEnvOpt = None,
     version: VersionOpt = None,
     at: AtOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Write the report of a snapshot: scorecard, funnel, speed to lead, pipeline,
     scenarios, findings, trend and changes since the last run."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        from revgov.pull import default_snapshot_dir
-
-        snapshot = default_snapshot_dir(cfg)
-    moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
-    snap = read_snapshot(snapshot, version, at)
+    moment_given = parse_as_of(as_of) if as_of else None
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    cfg = defs.config
+    # The report itself says when the definitions differ from the snapshot's (its stamp).
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
+    snapshot = store.root
+    moment = moment_given or demo_as_of(snapshot)
+    snap = read_snapshot(snapshot, store=store)
     text = render_report(
         snap,
         cfg,

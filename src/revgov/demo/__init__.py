@@ -189,6 +189,7 @@ def write_demo(
     config_path.write_text(data.config_text, encoding="utf-8")
 
     store = SnapshotStore.create(out / SNAPSHOT_DIR, config_hash=data.config.config_hash)
+    store.save_config(data.config.config_hash, data.config.model_dump(mode="json"))
     for entity in ENTITIES:
         step(f"write {entity}")
         store.commit(

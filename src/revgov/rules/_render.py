@@ -13,23 +13,21 @@ from rich.text import Text
 from revgov.rules.findings import sort_findings
 
 if TYPE_CHECKING:
-    from revgov.rules.report import Report
+    from revgov.rules.report import Report, RuleResult
 
-__all__ = ["report_markdown", "report_renderable"]
+__all__ = ["definition_text", "report_markdown", "report_renderable"]
 
 _SHORT_STATUS = {
     "pass": "pass",
     "fail": "FAIL",
     "within_threshold": "within",
     "not_applicable": "n/a",
-    "skipped": "skip",
 }
 _STATUS_STYLE = {
     "pass": "green",
     "fail": "bold red",
     "within_threshold": "yellow",
-    "not_applicable": "dim",
-    "skipped": "dim",
+    "not_applicable": "magenta",
 }
 
 
@@ -62,8 +60,8 @@ def _md_head(report: Report) -> list[str]:
         f"- as of: {report.as_of.isoformat()}",
         f"- engine: {report.engine}",
         f"- rules: {s['rules']} ({s['pass']} pass, {s['fail']} fail, "
-        f"{s['within_threshold']} within threshold, {s['not_applicable']} not applicable, "
-        f"{s['skipped']} skipped)",
+        f"{s['within_threshold']} within threshold, {s['not_applicable']} not applicable; "
+        f"{s['ungoverned']} on revgov defaults only, at severity info and not scored)",
         f"- findings: {s['findings']}",
         f"- score: {_pct(report.score)}",
         f"- maturity: stage {m.stage}, {m.name}",
@@ -85,16 +83,26 @@ def _md_head(report: Report) -> list[str]:
         "## Rules",
         "",
         *_md_table(
-            ["rule", "severity", "dimension", "status", "checked", "violating", "pass rate"],
+            [
+                "rule",
+                "severity",
+                "dimension",
+                "status",
+                "checked",
+                "violating",
+                "pass rate",
+                "definition",
+            ],
             [
                 [
                     f"`{r.id}`",
                     r.severity,
                     r.dimension,
-                    r.status + (f" ({r.skipped})" if r.skipped else ""),
+                    r.status + (f" ({r.reason})" if r.reason else ""),
                     r.checked,
                     r.violating,
                     _pct(r.pass_rate),
+                    definition_text(r),
                 ]
                 for r in report.results
             ],
@@ -103,8 +111,21 @@ def _md_head(report: Report) -> list[str]:
     ]
 
 
+def definition_text(result: RuleResult) -> str:
+    """Where a rule's definition comes from, marked when no company definition backs it."""
+    text = result.definition or "-"
+    return text if result.governed else f"{text} (ungoverned: info, not scored)"
+
+
 def report_markdown(report: Report, *, findings: int = 20) -> str:
     lines = _md_head(report)
+    if report.nothing_audited:
+        lines += ["**Nothing was audited**: no rule checked a single record.", ""]
+    lines += _md_section(
+        "Not applicable (why, and how to provide the input)",
+        ["rule", "reason"],
+        [[f"`{r.id}`", r.reason or ""] for r in report.not_applicable],
+    )
     lines += _md_section(
         "Top offenders by owner",
         ["owner", "name", "team", "findings", "records", "errors"],
@@ -185,11 +206,42 @@ def report_renderable(report: Report) -> RenderableType:
         tables.append(_families_table(report.utm_families))
     foot = Text(
         f"{s['rules']} rules: {s['pass']} pass, {s['fail']} fail, {s['within_threshold']} within "
-        f"threshold, {s['not_applicable']} n/a, {s['skipped']} skipped; "
-        f"{s['findings']:,} findings; config {report.config_hash}",
+        f"threshold, {s['not_applicable']} n/a; {s['ungoverned']} on revgov defaults only "
+        f"(severity info, not scored); {s['findings']:,} findings; config {report.config_hash}",
         style="dim",
     )
-    return Group(head, _RulesTable(report), scores, maturity, *tables, foot)
+    parts: list[RenderableType] = [head, _RulesTable(report)]
+    if report.nothing_audited:
+        parts.append(
+            Text("Nothing was audited: no rule checked a single record.", style="bold red")
+        )
+    if report.not_applicable:
+        parts.append(_reasons_table(report))
+    ungoverned = [r for r in report.results if not r.governed]
+    if ungoverned:
+        parts.append(_ungoverned_table(ungoverned))
+    return Group(*parts, scores, maturity, *tables, foot)
+
+
+def _reasons_table(report: Report) -> Table:
+    table = Table(title="Not applicable: why, and how to provide the input")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("reason")
+    for r in report.not_applicable:
+        table.add_row(r.id, r.reason or "")
+    return table
+
+
+def _ungoverned_table(results: list[RuleResult]) -> Table:
+    table = Table(
+        title="Rules on revgov defaults only (severity info, not scored)",
+        caption="set these keys in revgov.toml to make the rules the company's own",
+    )
+    table.add_column("rule", no_wrap=True)
+    table.add_column("definition")
+    for r in results:
+        table.add_row(r.id, r.definition)
+    return table
 
 
 def _families_table(families: pl.DataFrame, limit: int = 15) -> Table:

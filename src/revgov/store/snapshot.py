@@ -56,6 +56,9 @@ __all__ = ["DEFAULT_SHRINK_SHARE", "EntityInfo", "SnapshotStore", "verify_snapsh
 
 RUNS_DIR = "_revgov/runs"
 NOTES_DIR = "_revgov/notes"
+#: The definitions each pull used, one JSON file per config hash, so that a snapshot can be
+#: read with the definitions it was pulled with when no config is given.
+CONFIGS_DIR = "_revgov/configs"
 LEGACY_MANIFEST = "_snapshot.json"
 #: A full refresh may remove at most this share of a source's rows without --allow-shrink.
 DEFAULT_SHRINK_SHARE = 0.5
@@ -201,6 +204,35 @@ class SnapshotStore:
     def record_pull(self, config_hash: str, sources: Sequence[str]) -> None:
         """Stamp the snapshot with the definitions a pull used (shown by every report)."""
         self._record_run("pull", config_hash, sources)
+
+    def save_config(self, config_hash: str, definitions: Mapping[str, Any]) -> None:
+        """Keep the validated definitions stamped as ``config_hash`` (written once per hash)."""
+        relative = f"{CONFIGS_DIR}/{config_hash}.json"
+        if not self.location.exists(relative):
+            text = json.dumps(definitions, indent=2, sort_keys=True, default=str)
+            self.location.put(relative, text.encode("utf-8"))
+
+    def stored_config(self, config_hash: str | None = None) -> dict[str, Any] | None:
+        """The definitions saved for ``config_hash`` (default: the hash this view is
+        stamped with); None when the pull that stamped it kept none (older snapshots)."""
+        wanted = config_hash or self.config_hash
+        if wanted is None:
+            return None
+        relative = f"{CONFIGS_DIR}/{wanted}.json"
+        if not self.location.exists(relative):
+            return None
+        try:
+            data = json.loads(self.location.read(relative).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SnapshotCorruptError(
+                f"the definitions saved in {self.uri!r} ({relative}) are not valid JSON",
+                hint="pass --config PATH, or pull again to save them anew",
+            ) from exc
+        return data if isinstance(data, dict) else None
+
+    def config_file(self, config_hash: str) -> str:
+        """Where :meth:`save_config` keeps ``config_hash`` (a path or URI)."""
+        return self.location.join(CONFIGS_DIR, f"{config_hash}.json")
 
     @property
     def config_hash(self) -> str | None:
