@@ -17,7 +17,7 @@ import pytest
 from revgov.config import config_from_dict
 from revgov.connectors.base import ConnectorContext
 from revgov.connectors.files import FilesConnector
-from revgov.errors import ConfigValidationError, ConnectorError
+from revgov.errors import ConfigValidationError, ConnectorError, MappingError
 from revgov.pull import pull
 from revgov.store import SnapshotStore
 
@@ -353,3 +353,54 @@ def test_an_unchanged_history_is_not_read_again_and_a_changed_one_is(tmp_path: P
     assert events.height == 7
     deals = frames["opportunities"].collect()
     assert deals.filter(pl.col("opportunity_id") == "006C")["stage_entered_at"].is_null().all()
+
+
+def test_a_history_column_that_is_not_in_the_file_is_named_with_the_columns_there(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        {"Opportunity.csv": OPPORTUNITY_CSV, "OpportunityHistory.csv": OPPORTUNITY_HISTORY_CSV},
+    )
+    deals = {**SALESFORCE_OPPORTUNITIES}
+    deals["history"] = {
+        **deals["history"],
+        "columns": {"record_id": "OppId", "to_value": "StageName", "changed_at": "CreatedDate"},
+    }
+    config = config_from_dict(_source(tmp_path, {"opportunities": deals}), path=tmp_path / "r.toml")
+    connector = FilesConnector(config.sources[0], ConnectorContext(tmp_path))
+    (problem,) = connector.check()
+    assert "'OppId'" in problem and "OpportunityId" in problem
+    assert "history.columns of opportunities" in problem
+    with pytest.raises(MappingError, match="OppId"):
+        pull(config, tmp_path / "snap", progress=False)
+
+
+def test_a_missing_history_file_is_named(tmp_path: Path) -> None:
+    _write(tmp_path, {"Opportunity.csv": OPPORTUNITY_CSV})
+    config = config_from_dict(
+        _source(tmp_path, {"opportunities": SALESFORCE_OPPORTUNITIES}), path=tmp_path / "r.toml"
+    )
+    connector = FilesConnector(config.sources[0], ConnectorContext(tmp_path))
+    (problem,) = connector.check()
+    assert "opportunities history" in problem and "OpportunityHistory.csv" in problem
+
+
+def test_a_history_pull_resumes_after_its_last_committed_page(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {"Opportunity.csv": OPPORTUNITY_CSV, "OpportunityHistory.csv": OPPORTUNITY_HISTORY_CSV},
+    )
+    raw = _source(tmp_path, {"opportunities": SALESFORCE_OPPORTUNITIES})
+    raw["sources"][0]["options"] = {"page_size": 2}
+    config = config_from_dict(raw, path=tmp_path / "r.toml")
+    connector = FilesConnector(config.sources[0], ConnectorContext(tmp_path))
+    pages = list(connector.fetch("stage_events"))
+    assert [p.records.height for p in pages] == [2, 2, 2]  # type: ignore[union-attr]
+    assert [p.replace for p in pages] == [True, False, False]
+    # A pull that died after the first page goes on from there, with the same events.
+    rest = list(connector.fetch("stage_events", pages[0].cursor))
+    assert not rest[0].replace
+    resumed = pl.concat([pages[0].records, *[p.records for p in rest]])  # type: ignore[list-item]
+    assert resumed.equals(pl.concat([p.records for p in pages]))  # type: ignore[misc]
+    assert list(connector.fetch("stage_events", pages[-1].cursor)) == []

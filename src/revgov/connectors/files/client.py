@@ -160,6 +160,14 @@ class FilesConnector:
         base = self.settings.base_dir
         self.base_dir = (root / base.expanduser()) if base is not None else root
 
+    @classmethod
+    def starting_config(cls, folder: Path | None, context: ConnectorContext) -> str:
+        """``revgov init DIR``: a revgov.toml for a folder of Salesforce, HubSpot or other
+        CSV exports (see :mod:`._starting`)."""
+        from revgov.connectors.files._starting import starting_config
+
+        return starting_config(folder, context)
+
     def entities(self) -> Sequence[str]:
         """The source's entities, and ``stage_events`` when an entity names its history."""
         names: list[str] = list(self.source.entities)
