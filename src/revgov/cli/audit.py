@@ -34,7 +34,7 @@ from revgov.cli._context import (
 from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_var, publish_audit
 from revgov.config import Config
 from revgov.demo import DemoOutput
-from revgov.errors import ConfigValidationError
+from revgov.errors import ConfigValidationError, OutputWriteError
 from revgov.rules import Report, audit, builtin_rules
 from revgov.rules.findings import sort_findings
 from revgov.store import SnapshotStore
@@ -90,20 +90,37 @@ def _check_rule_ids(config: Config, rule_ids: list[str]) -> None:
             )
 
 
-def _write_findings(report: Report, path: Path) -> None:
-    df = sort_findings(report.findings_df)
+def _check_findings_out(path: Path) -> None:
+    """Before the audit runs: ``--findings-out`` has a known extension and a folder."""
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        df.write_parquet(path)
-    elif suffix == ".csv":
-        df.write_csv(path)
-    elif suffix in (".json", ".ndjson", ".jsonl"):
-        df.write_ndjson(path)
-    else:
+    if suffix not in (".parquet", ".csv", ".json", ".ndjson", ".jsonl"):
         raise ConfigValidationError(
             f"cannot write findings to {str(path)!r}: unknown extension {suffix!r}",
             hint="use .parquet, .csv or .jsonl",
         )
+    if not path.parent.is_dir():
+        raise OutputWriteError(
+            f"cannot write findings to {str(path)!r}: the folder {str(path.parent)!r} does "
+            "not exist",
+            hint=f"create it first (mkdir -p {path.parent}), or name a file in an existing folder",
+        )
+
+
+def _write_findings(report: Report, path: Path) -> None:
+    df = sort_findings(report.findings_df)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df.write_parquet(path)
+        elif suffix == ".csv":
+            df.write_csv(path)
+        else:
+            df.write_ndjson(path)
+    except OSError as exc:
+        raise OutputWriteError(
+            f"cannot write findings to {str(path)!r}: {exc.strerror or type(exc).__name__}",
+            hint="name a file in a folder this user can write",
+        ) from None
 
 
 def audit_cmd(
@@ -164,6 +181,8 @@ def audit_cmd(
     ids = list(rule_ids or [])
     if ids:
         _check_rule_ids(cfg, ids)
+    if findings_out is not None:
+        _check_findings_out(findings_out)
     dims = [str(d.value) for d in dimension] if dimension else None
     report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
     stamp = store.stamp()

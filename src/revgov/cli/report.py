@@ -32,6 +32,7 @@ from revgov.cli._context import (
 )
 from revgov.config import Config
 from revgov.demo import DemoOutput
+from revgov.errors import OutputWriteError
 from revgov.reports import CADENCES, RunHistory, build_report
 from revgov.reports.publish import RecordedRun, deliver, record_run
 from revgov.rules import Report
@@ -122,10 +123,16 @@ def read_snapshot(
 
 
 def write_report(text: str, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise OutputWriteError(
+            f"cannot write the report to {str(out)!r}: {exc.strerror or type(exc).__name__}",
+            hint="pass --out FILE in a folder this user can write",
+        ) from None
 
 
 def publish_audit(

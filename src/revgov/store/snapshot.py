@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from revgov.errors import (
     SnapshotCorruptError,
     SnapshotNotFoundError,
     SnapshotVersionError,
+    SnapshotWriteError,
 )
 from revgov.model._types import DTYPES
 from revgov.model.frames import (
@@ -104,6 +106,29 @@ def _field_type(dtype: pl.DataType) -> FieldType:
     return "string"
 
 
+def _writable_dir(path: Path) -> None:
+    """Create ``path`` if needed and prove that files can be written in it, before a writer
+    starts: a read-only snapshot, or a path that is a file, is refused with the fix rather
+    than failing half-way through a pull as an unreadable table."""
+    try:
+        if path.exists() and not path.is_dir():
+            raise SnapshotWriteError(
+                f"the snapshot path {str(path)!r} is a file, not a directory",
+                hint="pass --snapshot DIR naming a directory (it is created if missing)",
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".revgov-write-check-", dir=path)
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SnapshotWriteError(
+            f"cannot write the snapshot at {str(path)!r}: {reason}",
+            hint="make the directory writable by this user, or pass --snapshot DIR naming a "
+            "writable directory",
+        ) from None
+
+
 class SnapshotStore:
     """A snapshot: a directory or an object-storage URI (``s3://``, ``gs://``, ``az://``).
 
@@ -141,6 +166,12 @@ class SnapshotStore:
                 f"{self.uri!r} holds a snapshot of the earlier format ({LEGACY_MANIFEST})",
                 hint=f"convert it: `revgov snapshot migrate {self.uri} NEW_DIR`",
             )
+        if self.location.is_local and Path(self.uri).is_file():
+            raise SnapshotNotFoundError(
+                f"{self.uri!r} is a file, not a snapshot directory",
+                hint="pass --snapshot DIR naming the directory `revgov pull` or `revgov demo` "
+                "wrote",
+            )
         raise SnapshotNotFoundError(
             f"no snapshot at {self.uri!r} (missing {RUNS_DIR}/)",
             hint="run `revgov pull --config revgov.toml` or `revgov demo` to make one",
@@ -157,7 +188,7 @@ class SnapshotStore:
                 hint="open it with SnapshotStore(path), or choose another directory",
             )
         if loc.is_local:
-            Path(loc.uri).mkdir(parents=True, exist_ok=True)
+            _writable_dir(Path(loc.uri))
         create_table(loc, RUNS_DIR, RUN_SCHEMA)
         store = cls(loc.uri)
         store._record_run("create", config_hash, [])
@@ -169,6 +200,8 @@ class SnapshotStore:
     ) -> SnapshotStore:
         loc = Location.of(root)
         if load_table(loc, RUNS_DIR) is not None:
+            if loc.is_local:
+                _writable_dir(Path(loc.uri))
             return cls(loc.uri)
         try:
             return cls.create(loc.uri, config_hash=config_hash)
