@@ -31,6 +31,7 @@ from revgov.plays.outcomes import (
     per_record,
 )
 from revgov.plays.stats import PreTrend, Sample, estimate, pre_trend, z_of
+from revgov.plays.units import fmt_value
 
 __all__ = ["DEFAULT_PRE_WEEKS", "KPILift", "PlayLift", "find_play", "play_lift", "play_records"]
 
@@ -428,6 +429,11 @@ def _decide(
 ) -> tuple[PlayVerdict, list[str], int | None]:
     d = play.decision
     level = f"{d.confidence:.0%}"
+    kpi = primary.kpi
+
+    def v(value: float) -> str:
+        return fmt_value(kpi, value, signed=True)
+
     fewest = min(s.n for s in samples)
     days = _days_needed(samples, play, window, as_of)
     ended = play.end is not None and as_of >= _day(play.end) + timedelta(days=play.window_days + 1)
@@ -442,8 +448,9 @@ def _decide(
         return (
             "stop",
             [
-                f"guardrail {g.kpi} harmed: lift {g.lift:+.4g} ({level} interval up to "
-                f"{g.upper:+.4g}), beyond the {g.max_harm:g} tolerated"
+                f"guardrail {g.kpi} harmed: lift {fmt_value(g.kpi, g.lift, signed=True)} "
+                f"({level} interval up to {fmt_value(g.kpi, g.upper, signed=True)}), beyond "
+                f"the {fmt_value(g.kpi, -(g.max_harm or 0.0), signed=True)} tolerated"
                 for g in harmed
             ],
             None,
@@ -454,8 +461,8 @@ def _decide(
         return (
             "scale",
             [
-                f"lift {primary.lift:+.4g} with {level} interval [{primary.lower:+.4g}, "
-                f"{primary.upper:+.4g}]: above 0 and reaching the {d.min_lift:g} worth scaling"
+                f"lift {v(primary.lift)} with {level} interval [{v(primary.lower)}, "
+                f"{v(primary.upper)}]: above 0 and reaching the {v(d.min_lift)} worth scaling"
             ],
             None,
         )
@@ -463,8 +470,8 @@ def _decide(
         return (
             "stop",
             [
-                f"the {level} interval [{primary.lower:+.4g}, {primary.upper:+.4g}] rules out "
-                f"the {d.min_lift:g} lift worth scaling"
+                f"the {level} interval [{v(primary.lower)}, {v(primary.upper)}] rules out "
+                f"the {v(d.min_lift)} lift worth scaling"
             ],
             None,
         )
@@ -475,7 +482,7 @@ def _decide(
             None,
         )
     reason = (
-        f"the {level} interval [{primary.lower:+.4g}, {primary.upper:+.4g}] spans 0 and "
-        f"the {d.min_lift:g} worth scaling"
+        f"the {level} interval [{v(primary.lower)}, {v(primary.upper)}] spans 0 and "
+        f"the {v(d.min_lift)} worth scaling"
     )
     return "keep_running", [reason], days
