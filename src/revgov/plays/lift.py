@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_PRE_WEEKS", "KPILift", "PlayLift", "find_play", "play_lift",
 #: Weeks before the start read as the pre-period when ``control.pre_weeks`` is not set.
 DEFAULT_PRE_WEEKS = 8
 
-_ARM = "__arm"
+_CONTROL = "__control"
 _AFTER = "__after"
 _READABLE = "__readable"
 _IN_PLAY = "__in_play"
@@ -197,7 +197,7 @@ def play_records(
     kpis: tuple[PlayKPI, ...] | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """The play's records with their arm, period and per-KPI values, as polars: the id,
-    ``__entered``, ``__arm`` (``play`` or ``control``), ``__after`` (entered after the
+    ``__entered``, ``__control`` (in the control arm, else the play's), ``__after`` (entered after the
     start), ``__readable`` (had ``window_days`` to show the outcome) and one column per KPI.
 
     Also returns the records in both arms (left out) and the ids listed more than once.
@@ -230,18 +230,21 @@ def play_records(
     records = per_record(
         wanted, lf, frames, play=play, config=config, as_of=as_of, keep=(_IN_PLAY, _IN_CONTROL)
     )
-    listed = records.height
-    records = records.unique(subset=[id_col], keep="first", maintain_order=True)
-    duplicates = listed - records.height
+    listed, duplicates = records.height, 0
+    # Distinct 64-bit hashes prove distinct ids at a fraction of the cost of comparing the
+    # strings; only when some hashes repeat are the ids themselves compared and deduplicated.
+    if records[id_col].hash().n_unique() < listed:
+        duplicates = listed - records[id_col].n_unique()
+        records = records.unique(subset=[id_col], keep="first", maintain_order=True)
     both = records.filter(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)).height
-    records = records.filter(~(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)))
+    if both:
+        records = records.filter(~(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)))
     if play.control.kind == "holdout":
-        held = in_holdout(records[id_col], play.name, play.control.share)
-        arm = pl.Series(_ARM, np.where(held, "control", "play"))
+        held = pl.Series(_CONTROL, in_holdout(records[id_col], play.name, play.control.share))
     else:
-        arm = pl.Series(_ARM, np.where(records[_IN_PLAY].to_numpy(), "play", "control"))
+        held = (~records[_IN_PLAY]).alias(_CONTROL)
     records = records.with_columns(
-        arm,
+        held,
         (pl.col(ENTERED) >= window.start).alias(_AFTER),
         (pl.col(ENTERED) < window.readable).alias(_READABLE),
     ).drop(_IN_PLAY, _IN_CONTROL)
@@ -249,7 +252,7 @@ def play_records(
 
 
 def _sample(records: pl.DataFrame, kpi: str, arm: str, after: bool) -> tuple[Sample, int]:
-    rows = records.filter((pl.col(_ARM) == arm) & (pl.col(_AFTER) == after))[kpi]
+    rows = records.filter((pl.col(_CONTROL) == (arm == "control")) & (pl.col(_AFTER) == after))[kpi]
     return Sample.of(rows.drop_nulls().to_numpy()), rows.null_count()
 
 
@@ -298,9 +301,15 @@ def _pre_trend(records: pl.DataFrame, play: PlayConfig, window: _Window) -> PreT
     assert window.pre_start is not None
     weekly = (
         pre.with_columns(((pl.col(ENTERED) - window.pre_start).dt.total_days() // 7).alias("__w"))
-        .group_by("__w", _ARM)
+        .with_columns(
+            pl.when(pl.col(_CONTROL))
+            .then(pl.lit("control"))
+            .otherwise(pl.lit("play"))
+            .alias("__arm")
+        )
+        .group_by("__w", "__arm")
         .agg(pl.col(kpi).mean())
-        .pivot(on=_ARM, index="__w", values=kpi)
+        .pivot(on="__arm", index="__w", values=kpi)
         .sort("__w")
     )
     if "play" not in weekly.columns or "control" not in weekly.columns:

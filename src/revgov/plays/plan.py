@@ -90,8 +90,8 @@ def plan_play(
     if play.control.kind == "holdout":
         treated, control = after, None
     else:
-        treated = after.filter(pl.col("__arm") == "play")
-        control = after.filter(pl.col("__arm") == "control")
+        treated = after.filter(~pl.col("__control"))
+        control = after.filter(pl.col("__control"))
     t = Sample.of(treated[kpi].drop_nulls().to_numpy())
     weeks_read = history_weeks
     vol_t = t.n / weeks_read
