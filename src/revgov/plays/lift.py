@@ -230,11 +230,12 @@ def play_records(
     records = per_record(
         wanted, lf, frames, play=play, config=config, as_of=as_of, keep=(_IN_PLAY, _IN_CONTROL)
     )
-    listed, duplicates = records.height, 0
+    duplicates = 0
     # Distinct 64-bit hashes prove distinct ids at a fraction of the cost of comparing the
     # strings; only when some hashes repeat are the ids themselves compared and deduplicated.
-    if records[id_col].hash().n_unique() < listed:
-        duplicates = listed - records[id_col].n_unique()
+    if records[id_col].hash().n_unique() < records.height:
+        # Ids that appear more than once (their rows also multiply in the joins).
+        duplicates = records.filter(pl.col(id_col).is_duplicated())[id_col].n_unique()
         records = records.unique(subset=[id_col], keep="first", maintain_order=True)
     both = records.filter(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)).height
     if both:
