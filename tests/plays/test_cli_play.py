@@ -7,17 +7,32 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from revgov.cli import EXIT_REVGOV_ERROR, EXIT_USAGE, main
-from revgov.demo import write_demo
+from revgov.cli.play import demo_plays
+from revgov.demo import DemoOutput, write_demo
 from revgov.plays import play_lift
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("plays") / "demo"
-    write_demo(out, scale=0.3, seed=7)
-    return out
+def written(tmp_path_factory: pytest.TempPathFactory) -> DemoOutput:
+    return write_demo(tmp_path_factory.mktemp("plays") / "demo", scale=0.3, seed=7)
+
+
+@pytest.fixture(scope="module")
+def demo(written: DemoOutput) -> Path:
+    return written.out_dir
+
+
+def test_revgov_demo_prints_both_verdicts_beside_the_truth(written: DemoOutput) -> None:
+    console = Console(record=True, width=200)
+    demo_plays(written, console)
+    text = console.export_text()
+    assert "smb-meetings (meeting_rate): lift +" in text and "planted +8.0 pts" in text
+    assert "SCALE:" in text
+    assert "enterprise-fast-follow (lead_to_opportunity)" in text and "planted +0.0 pts" in text
+    assert any(v in text for v in ("KEEP RUNNING:", "STOP:"))
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
