@@ -50,7 +50,7 @@ def test_same_arms_in_every_run_and_engine() -> None:
         {k: v.sample(fraction=1.0, shuffle=True, seed=9) for k, v in sim.frames.items()},
     ):
         records, _, _ = play_records(play, frames, as_of=sim.as_of)
-        runs.append(dict(zip(records["person_id"], records["__arm"], strict=True)))
+        runs.append(dict(zip(records["person_id"], records["__control"], strict=True)))
     assert runs[0] and all(r == runs[0] for r in runs[1:])
-    held = [i for i, arm in runs[0].items() if arm == "control"]
+    held = [i for i, control in runs[0].items() if control]
     assert held and all(_reference(i, play.name) < 0.3 for i in held)

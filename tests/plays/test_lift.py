@@ -185,3 +185,20 @@ def test_running_lifts_narrow_week_by_week() -> None:
     widths = (read["upper"] - read["lower"]).to_list()
     assert widths[-1] < widths[0] / 2
     assert read["play_records"].is_sorted()
+
+
+def test_the_pre_period_compares_with_everyone_outside_the_population() -> None:
+    # Outside the smb population there is only mid here: the same answer as comparing with mid.
+    play = sim_play(control={"kind": "pre_period", "pre_weeks": 4})
+    result = play_lift(play, _people(_hand_rows()), as_of=START_AT + timedelta(days=60))
+    assert result.primary.lift == pytest.approx((0.75 - 0.25) - (0.6 - 0.4))
+    assert result.control == "pre_period"
+
+
+def test_records_listed_twice_count_once_and_are_said() -> None:
+    frames = _people(_hand_rows())
+    frames["people"] = pl.concat([frames["people"], frames["people"].head(3)])
+    play = sim_play(control={"kind": "comparison", "where": {"segment": "mid"}})
+    result = play_lift(play, frames, as_of=START_AT + timedelta(days=60))
+    assert result.primary.lift == pytest.approx(0.3)
+    assert any("3 records are listed more than once" in w for w in result.warnings)

@@ -31,13 +31,14 @@ from revgov.plays.outcomes import (
     per_record,
 )
 from revgov.plays.stats import PreTrend, Sample, estimate, pre_trend, z_of
+from revgov.plays.units import fmt_value
 
 __all__ = ["DEFAULT_PRE_WEEKS", "KPILift", "PlayLift", "find_play", "play_lift", "play_records"]
 
 #: Weeks before the start read as the pre-period when ``control.pre_weeks`` is not set.
 DEFAULT_PRE_WEEKS = 8
 
-_ARM = "__arm"
+_CONTROL = "__control"
 _AFTER = "__after"
 _READABLE = "__readable"
 _IN_PLAY = "__in_play"
@@ -196,7 +197,7 @@ def play_records(
     kpis: tuple[PlayKPI, ...] | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """The play's records with their arm, period and per-KPI values, as polars: the id,
-    ``__entered``, ``__arm`` (``play`` or ``control``), ``__after`` (entered after the
+    ``__entered``, ``__control`` (in the control arm, else the play's), ``__after`` (entered after the
     start), ``__readable`` (had ``window_days`` to show the outcome) and one column per KPI.
 
     Also returns the records in both arms (left out) and the ids listed more than once.
@@ -229,18 +230,22 @@ def play_records(
     records = per_record(
         wanted, lf, frames, play=play, config=config, as_of=as_of, keep=(_IN_PLAY, _IN_CONTROL)
     )
-    listed = records.height
-    records = records.unique(subset=[id_col], keep="first", maintain_order=True)
-    duplicates = listed - records.height
+    duplicates = 0
+    # Distinct 64-bit hashes prove distinct ids at a fraction of the cost of comparing the
+    # strings; only when some hashes repeat are the ids themselves compared and deduplicated.
+    if records[id_col].hash().n_unique() < records.height:
+        # Ids that appear more than once (their rows also multiply in the joins).
+        duplicates = records.filter(pl.col(id_col).is_duplicated())[id_col].n_unique()
+        records = records.unique(subset=[id_col], keep="first", maintain_order=True)
     both = records.filter(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)).height
-    records = records.filter(~(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)))
+    if both:
+        records = records.filter(~(pl.col(_IN_PLAY) & pl.col(_IN_CONTROL)))
     if play.control.kind == "holdout":
-        held = in_holdout(records[id_col], play.name, play.control.share)
-        arm = pl.Series(_ARM, np.where(held, "control", "play"))
+        held = pl.Series(_CONTROL, in_holdout(records[id_col], play.name, play.control.share))
     else:
-        arm = pl.Series(_ARM, np.where(records[_IN_PLAY].to_numpy(), "play", "control"))
+        held = (~records[_IN_PLAY]).alias(_CONTROL)
     records = records.with_columns(
-        arm,
+        held,
         (pl.col(ENTERED) >= window.start).alias(_AFTER),
         (pl.col(ENTERED) < window.readable).alias(_READABLE),
     ).drop(_IN_PLAY, _IN_CONTROL)
@@ -248,7 +253,7 @@ def play_records(
 
 
 def _sample(records: pl.DataFrame, kpi: str, arm: str, after: bool) -> tuple[Sample, int]:
-    rows = records.filter((pl.col(_ARM) == arm) & (pl.col(_AFTER) == after))[kpi]
+    rows = records.filter((pl.col(_CONTROL) == (arm == "control")) & (pl.col(_AFTER) == after))[kpi]
     return Sample.of(rows.drop_nulls().to_numpy()), rows.null_count()
 
 
@@ -297,9 +302,15 @@ def _pre_trend(records: pl.DataFrame, play: PlayConfig, window: _Window) -> PreT
     assert window.pre_start is not None
     weekly = (
         pre.with_columns(((pl.col(ENTERED) - window.pre_start).dt.total_days() // 7).alias("__w"))
-        .group_by("__w", _ARM)
+        .with_columns(
+            pl.when(pl.col(_CONTROL))
+            .then(pl.lit("control"))
+            .otherwise(pl.lit("play"))
+            .alias("__arm")
+        )
+        .group_by("__w", "__arm")
         .agg(pl.col(kpi).mean())
-        .pivot(on=_ARM, index="__w", values=kpi)
+        .pivot(on="__arm", index="__w", values=kpi)
         .sort("__w")
     )
     if "play" not in weekly.columns or "control" not in weekly.columns:
@@ -428,6 +439,11 @@ def _decide(
 ) -> tuple[PlayVerdict, list[str], int | None]:
     d = play.decision
     level = f"{d.confidence:.0%}"
+    kpi = primary.kpi
+
+    def v(value: float) -> str:
+        return fmt_value(kpi, value, signed=True)
+
     fewest = min(s.n for s in samples)
     days = _days_needed(samples, play, window, as_of)
     ended = play.end is not None and as_of >= _day(play.end) + timedelta(days=play.window_days + 1)
@@ -442,8 +458,9 @@ def _decide(
         return (
             "stop",
             [
-                f"guardrail {g.kpi} harmed: lift {g.lift:+.4g} ({level} interval up to "
-                f"{g.upper:+.4g}), beyond the {g.max_harm:g} tolerated"
+                f"guardrail {g.kpi} harmed: lift {fmt_value(g.kpi, g.lift, signed=True)} "
+                f"({level} interval up to {fmt_value(g.kpi, g.upper, signed=True)}), beyond "
+                f"the {fmt_value(g.kpi, -(g.max_harm or 0.0), signed=True)} tolerated"
                 for g in harmed
             ],
             None,
@@ -454,8 +471,8 @@ def _decide(
         return (
             "scale",
             [
-                f"lift {primary.lift:+.4g} with {level} interval [{primary.lower:+.4g}, "
-                f"{primary.upper:+.4g}]: above 0 and reaching the {d.min_lift:g} worth scaling"
+                f"lift {v(primary.lift)} with {level} interval [{v(primary.lower)}, "
+                f"{v(primary.upper)}]: above 0 and reaching the {v(d.min_lift)} worth scaling"
             ],
             None,
         )
@@ -463,8 +480,8 @@ def _decide(
         return (
             "stop",
             [
-                f"the {level} interval [{primary.lower:+.4g}, {primary.upper:+.4g}] rules out "
-                f"the {d.min_lift:g} lift worth scaling"
+                f"the {level} interval [{v(primary.lower)}, {v(primary.upper)}] rules out "
+                f"the {v(d.min_lift)} lift worth scaling"
             ],
             None,
         )
@@ -475,7 +492,7 @@ def _decide(
             None,
         )
     reason = (
-        f"the {level} interval [{primary.lower:+.4g}, {primary.upper:+.4g}] spans 0 and "
-        f"the {d.min_lift:g} worth scaling"
+        f"the {level} interval [{v(primary.lower)}, {v(primary.upper)}] spans 0 and "
+        f"the {v(d.min_lift)} worth scaling"
     )
     return "keep_running", [reason], days

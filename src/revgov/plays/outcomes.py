@@ -81,7 +81,9 @@ def naive_time(lf: nw.LazyFrame[Any], column: str) -> nw.Expr:
     if isinstance(dtype, nw.Datetime):
         if dtype.time_zone is None:
             return nw.col(column)
-        return nw.col(column).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        # Stored times are UTC (the canonical model's), and DuckDB keeps the zone in the
+        # connection: dropping the zone reads them as UTC on every engine.
+        return nw.col(column).dt.replace_time_zone(None)
     raise PlayError(
         f"column {column!r} is {dtype}, not a date or time",
         hint="name a date or datetime column as the play's population.entered_at",

@@ -14,6 +14,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from revgov._typing import PlayKPI
 from revgov.config.schema import Config, PlayConfig
 from revgov.metrics import naive_utc
 from revgov.plays.lift import find_play, play_lift, play_records
@@ -31,7 +32,7 @@ class PlayPlan:
     """What :func:`plan_play` says: the history it read and the records and weeks needed."""
 
     play: str
-    kpi: str
+    kpi: PlayKPI
     history_weeks: int
     base_rate: float
     std_dev: float
@@ -89,8 +90,8 @@ def plan_play(
     if play.control.kind == "holdout":
         treated, control = after, None
     else:
-        treated = after.filter(pl.col("__arm") == "play")
-        control = after.filter(pl.col("__arm") == "control")
+        treated = after.filter(~pl.col("__control"))
+        control = after.filter(pl.col("__control"))
     t = Sample.of(treated[kpi].drop_nulls().to_numpy())
     weeks_read = history_weeks
     vol_t = t.n / weeks_read
@@ -99,10 +100,10 @@ def plan_play(
     needed: int | None = None
     weeks: float | None = None
     vol_c: float | None = None
-    if t.n < 2 or t.variance == 0 or math.isnan(t.variance):
+    if t.n < 2:
         warnings.append(
-            f"{t.n} records of the population in the {history_weeks} weeks read, with no "
-            f"spread in {kpi}: nothing to plan from"
+            f"{t.n} records of the population in the {history_weeks} weeks read: nothing to "
+            "plan from"
         )
     elif control is None:
         needed = records_needed(
