@@ -87,6 +87,17 @@ BASES: tuple[Basis, ...] = get_args(Basis)
 #: What pipeline coverage divides by the remaining target.
 CoverageBasis = Literal["open_pipeline", "weighted_pipeline"]
 
+#: What pipeline coverage divides by: the target left after bookings, or the whole target.
+CoverageAgainst = Literal["remaining", "target"]
+
+#: How a win rate or a conversion places deals in time: ``cohort``, the period a deal was
+#: created in (closed deals only: open ones are not yet an outcome); ``period``, the period
+#: it closed in.
+ConversionBasis = Literal["cohort", "period"]
+CONVERSION_BASES: tuple[ConversionBasis, ...] = get_args(ConversionBasis)
+
+__all__ += ["CONVERSION_BASES", "ConversionBasis", "CoverageAgainst"]
+
 #: Every output format of the command line; each command accepts one of the subsets below
 #: (a test checks that each subset stays inside this one).
 OutputFormat = Literal["table", "text", "json", "csv", "md", "html"]
@@ -109,3 +120,22 @@ __all__ += [
     "SummaryFormat",
     "TableFormat",
 ]
+
+#: The primary and guardrail KPIs a play can be measured on (see docs/plays.md).
+PlayKPI = Literal[
+    "meeting_rate",
+    "lead_to_opportunity",
+    "mql_to_sql",
+    "speed_to_lead",
+    "opportunity_to_win",
+    "pipeline_created",
+]
+PLAY_KPIS: tuple[PlayKPI, ...] = get_args(PlayKPI)
+#: The entities whose records a play is given to.
+PlayEntity = Literal["people", "accounts", "opportunities"]
+#: What a play is compared with: a hashed holdout, another segment, or its own past.
+PlayControl = Literal["holdout", "comparison", "pre_period"]
+#: What the decision rule says of a play.
+PlayVerdict = Literal["scale", "keep_running", "stop"]
+
+__all__ += ["PLAY_KPIS", "PlayControl", "PlayEntity", "PlayKPI", "PlayVerdict"]

@@ -10,7 +10,9 @@ exits non-zero; ``--debug`` adds the traceback.
     ├── ConfigError                  RG100
     │   ├── ConfigSyntaxError        RG101  the TOML cannot be parsed
     │   ├── ConfigValidationError    RG102  a key is unknown, missing or of the wrong type
-    │   └── ConfigNotFoundError      RG103
+    │   ├── ConfigNotFoundError      RG103
+    │   └── ConfigMismatchError      RG104  (--strict) the config is not the one the snapshot
+    │                                       was pulled with
     ├── ModelError                   RG200
     │   ├── UnknownEntityError       RG201
     │   └── SchemaMismatchError      RG202  a page lacks a required column
@@ -20,7 +22,8 @@ exits non-zero; ``--debug`` adds the traceback.
     │   ├── DemoOutputExistsError    RG303  `revgov demo --out` names a non-empty directory
     │   ├── ConcurrentWriteError     RG304  another writer changed what this one was writing
     │   ├── ShrinkRefusedError       RG305  a full refresh would remove too many rows
-    │   └── SnapshotVersionError     RG306  no such version (or its files were vacuumed)
+    │   ├── SnapshotVersionError     RG306  no such version (or its files were vacuumed)
+    │   └── SnapshotWriteError       RG307  the snapshot directory cannot be written
     ├── ConnectorError               RG400
     │   ├── UnknownConnectorError    RG401
     │   ├── SourceNotFoundError      RG402  an export file is missing
@@ -36,11 +39,14 @@ exits non-zero; ``--debug`` adds the traceback.
     │   ├── RuleDefinitionError      RG501  unknown field, bad regex or template
     │   └── FindingsError            RG502  raised by Report.raise_for_findings
     ├── MetricError                  RG600
-    │   └── MetricInputError         RG601  a KPI was given a frame it cannot use
+    │   ├── MetricInputError         RG601  a KPI was given a frame it cannot use
+    │   └── PlayError                RG602  a play cannot be measured (unknown play, column)
     └── OutputError                  RG700  reports, run history, databases, alerts
         ├── RunNotFoundError         RG701  no recorded run matches a run id
         ├── DatabaseOutputError      RG702  `--to` names a bad URL, or the database refused
-        └── NotifyError              RG703  the alert webhook failed or is not configured
+        ├── NotifyError              RG703  the alert webhook failed or is not configured
+        └── OutputWriteError         RG704  an output file cannot be written (missing folder,
+                                            no permission)
 
 Warnings (never errors) derive from :class:`RevgovWarning`, e.g. a connector plugin that
 fails to load is skipped with a :class:`PluginWarning`.
@@ -55,6 +61,7 @@ __all__ = [
     "AuthenticationError",
     "ConcurrentWriteError",
     "ConfigError",
+    "ConfigMismatchError",
     "ConfigNotFoundError",
     "ConfigSyntaxError",
     "ConfigValidationError",
@@ -70,6 +77,8 @@ __all__ = [
     "ModelError",
     "NotifyError",
     "OutputError",
+    "OutputWriteError",
+    "PlayError",
     "PluginWarning",
     "RateLimitedError",
     "RevgovError",
@@ -82,6 +91,7 @@ __all__ = [
     "SnapshotCorruptError",
     "SnapshotNotFoundError",
     "SnapshotVersionError",
+    "SnapshotWriteError",
     "SourceNotFoundError",
     "StoreError",
     "UnknownConnectorError",
@@ -127,6 +137,12 @@ class ConfigNotFoundError(ConfigError):
     code = "RG103"
 
 
+class ConfigMismatchError(ConfigError):
+    """With ``--strict``: the config in use is not the one the snapshot was pulled with."""
+
+    code = "RG104"
+
+
 class ModelError(RevgovError):
     code = "RG200"
 
@@ -165,6 +181,12 @@ class ShrinkRefusedError(StoreError):
 
 class SnapshotVersionError(StoreError):
     code = "RG306"
+
+
+class SnapshotWriteError(StoreError):
+    """The snapshot's directory cannot be created or written (read-only, not a directory)."""
+
+    code = "RG307"
 
 
 class ConnectorError(RevgovError):
@@ -236,6 +258,13 @@ class MetricInputError(MetricError):
     code = "RG601"
 
 
+class PlayError(MetricError):
+    """A play cannot be measured: no such play, a filter names a missing column, or a frame
+    the play's KPIs read is missing."""
+
+    code = "RG602"
+
+
 class OutputError(RevgovError):
     code = "RG700"
 
@@ -250,6 +279,12 @@ class DatabaseOutputError(OutputError):
 
 class NotifyError(OutputError):
     code = "RG703"
+
+
+class OutputWriteError(OutputError):
+    """An output file (findings, report) cannot be written where it was asked for."""
+
+    code = "RG704"
 
 
 class RevgovWarning(UserWarning):

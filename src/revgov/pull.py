@@ -250,7 +250,8 @@ def _pull_entity(
             deletions=page.deletions,
             notes=[asdict(n) for n in page.notes],
         )
-        notes += page.notes
+        # A connector may repeat a note on several pages: it is said once.
+        notes += [n for n in page.notes if n not in notes]
         pages += 1
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height
@@ -341,6 +342,7 @@ def pull(
     wanted = _select_entities(selected, entities)
     store = SnapshotStore.open_or_create(snapshot_dir, config_hash=config.config_hash)
     store.writer_config_hash = config.config_hash
+    store.save_config(config.config_hash, config.model_dump(mode="json"))
     previous_hash = store.config_hash if store.updated_at is not None else None
     context = ConnectorContext(
         config.path.parent if config.path is not None else Path.cwd(),

@@ -78,6 +78,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "revgov.cli.history:history_cmd",
         "Show the audit runs recorded with a snapshot and the trend of their scores.",
     ),
+    "play": (
+        "revgov.cli.play:play_cmd",
+        "Measure a play's lift against its control and say whether to scale, keep running or stop.",
+    ),
     "diff": (
         "revgov.cli.diff:diff_cmd",
         "List the findings new, resolved and persisting between two recorded runs.",
@@ -100,6 +104,21 @@ def load_command(name: str) -> Any:
         target = single
     command = typer.main.get_command(target)
     command.name = name
+    return _plain_flags(command)
+
+
+def _plain_flags(command: Any) -> Any:
+    """``command`` (and its sub-commands) with flags shown as flags in ``--help``: typer labels
+    every option with its type, and ``--debug <bool>`` reads as if it took a value."""
+    import click
+
+    params = list(command.params)
+    help_option = command.get_help_option(click.Context(command))
+    for param in [*params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
     return command
 
 
@@ -121,6 +140,7 @@ class _Root(TyperGroup):
         super().__init__(**kwargs)
         for name, (_, line) in COMMANDS.items():
             self.add_command(_LazyCommand(name, help=line))
+        _plain_flags(self)
 
 
 app = typer.Typer(

@@ -2,30 +2,39 @@
 demo snapshot, reading ``--as-of``, and choosing the snapshot version (``--version N`` or
 ``--at TIME``) that they read and stamp on their output.
 
-``revgov audit``, ``revgov metrics`` and ``revgov forecast`` resolve these the same way, so a
-snapshot gives the same definitions, the same ``as_of`` and the same data to each of them.
+``revgov audit``, ``revgov metrics``, ``revgov forecast`` and ``revgov report`` resolve these
+the same way (:func:`open_with_definitions`), so a snapshot gives the same definitions, the
+same ``as_of`` and the same data to each of them. Without ``--config`` they use the
+definitions the snapshot was pulled with (saved in it by the pull), not whatever revgov.toml
+happens to be in the working directory; a config whose hash differs from the snapshot's stamp
+is a warning in every output, and an error (RG104) with ``--strict``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from revgov.config import Config, load_config
+from revgov.config import Config, config_from_dict, load_config
+from revgov.errors import ConfigMismatchError
 from revgov.store import SnapshotStore
 
 __all__ = [
     "AtOpt",
     "ConfigOpt",
+    "Definitions",
     "SnapshotOpt",
+    "StrictOpt",
     "VersionOpt",
     "demo_as_of",
     "find_config",
     "open_snapshot",
+    "open_with_definitions",
     "parse_as_of",
     "stamp_line",
 ]
@@ -54,7 +63,16 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="The governed definitions (default: ./revgov.toml, else the one beside the snapshot).",
+        help="The governed definitions (default: those the snapshot was pulled with, else "
+        "./revgov.toml, else the one beside the snapshot).",
+    ),
+]
+#: ``--strict`` of the commands that read a snapshot.
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Fail (RG104) when the config is not the one the snapshot was pulled with.",
     ),
 ]
 #: ``--snapshot`` of every command that reads or writes one.
@@ -80,6 +98,74 @@ def find_config(config: Path | None, snapshot: Path | None) -> Config:
         if c.is_file():
             return load_config(c)
     return Config()
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The config a command reads a snapshot with, where it came from, and the warning to
+    print in every output when it is not the one the snapshot was pulled with."""
+
+    config: Config
+    #: "--config", "snapshot" (saved by its pull), "revgov.toml" (found) or "default".
+    origin: str
+    warning: str | None = None
+
+    def warnings(self) -> list[str]:
+        return [self.warning] if self.warning else []
+
+
+def _pulled_with(store: SnapshotStore) -> Config | None:
+    """The definitions saved in the snapshot for the hash it is stamped with, if any."""
+    stamped = store.config_hash
+    data = store.stored_config(stamped) if stamped is not None else None
+    if data is None or stamped is None:
+        return None
+    cfg = config_from_dict(data)
+    cfg._path = Path(store.config_file(stamped))
+    return cfg
+
+
+def open_with_definitions(
+    config: Path | None,
+    snapshot: Path | None,
+    version: int | None = None,
+    at: str | None = None,
+    *,
+    strict: bool = False,
+) -> tuple[Definitions, SnapshotStore]:
+    """The snapshot (``--snapshot``, else the one beside the config found) and the config to
+    read it with: ``--config``, else the one the snapshot was pulled with, else the one
+    :func:`find_config` finds. A hash that differs from the snapshot's stamp is a warning,
+    or :class:`~revgov.errors.ConfigMismatchError` when ``strict``."""
+    from revgov.pull import default_snapshot_dir
+
+    found = find_config(config, snapshot)
+    path = snapshot if snapshot is not None else default_snapshot_dir(found)
+    store = open_snapshot(path, version, at)
+    cfg, origin = found, "--config" if config is not None else "revgov.toml"
+    if config is None:
+        pulled = _pulled_with(store)
+        if pulled is not None:
+            cfg, origin = pulled, "snapshot"
+        elif found.path is None:
+            origin = "default"
+    stamped = store.config_hash
+    if stamped is None or stamped == cfg.config_hash:
+        return Definitions(cfg, origin), store
+    where = str(cfg.path) if cfg.path is not None else "the default definitions"
+    message = (
+        f"config hash {cfg.config_hash} ({where}) differs from the snapshot's {stamped}: "
+        f"{store.uri} was pulled with other definitions"
+    )
+    fix = (
+        "omit --config to use the definitions the snapshot was pulled with, or pull again "
+        "with this config"
+        if store.stored_config(stamped) is not None
+        else "pass the config the snapshot was pulled with, or pull again with this one"
+    )
+    if strict:
+        raise ConfigMismatchError(message, hint=fix)
+    return Definitions(cfg, origin, f"{message}; {fix}"), store
 
 
 def demo_as_of(snapshot: Path) -> datetime | None:

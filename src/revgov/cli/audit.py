@@ -2,8 +2,9 @@
 
 Exit codes (see :mod:`revgov.cli`): 0 when no rule at or above ``--fail-on`` fails, 1 when
 one does, when nothing was audited (no rule checked a record: an empty snapshot), or, with
-``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
-missing snapshot). Every output carries the config hash.
+``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule``
+id), 3 for a revgov error (bad config, missing snapshot, with ``--strict`` a config other
+than the snapshot's). Every output carries the config hash.
 """
 
 from __future__ import annotations
@@ -26,16 +27,14 @@ from revgov.cli._context import (
     SnapshotOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
-    open_snapshot,
+    open_with_definitions,
     parse_as_of,
     stamp_line,
 )
 from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_var, publish_audit
 from revgov.config import Config
 from revgov.demo import DemoOutput
-from revgov.errors import ConfigValidationError
-from revgov.pull import default_snapshot_dir
+from revgov.errors import ConfigValidationError, OutputWriteError
 from revgov.rules import Report, audit, builtin_rules
 from revgov.rules.findings import sort_findings
 from revgov.store import SnapshotStore
@@ -91,20 +90,37 @@ def _check_rule_ids(config: Config, rule_ids: list[str]) -> None:
             )
 
 
-def _write_findings(report: Report, path: Path) -> None:
-    df = sort_findings(report.findings_df)
+def _check_findings_out(path: Path) -> None:
+    """Before the audit runs: ``--findings-out`` has a known extension and a folder."""
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        df.write_parquet(path)
-    elif suffix == ".csv":
-        df.write_csv(path)
-    elif suffix in (".json", ".ndjson", ".jsonl"):
-        df.write_ndjson(path)
-    else:
+    if suffix not in (".parquet", ".csv", ".json", ".ndjson", ".jsonl"):
         raise ConfigValidationError(
             f"cannot write findings to {str(path)!r}: unknown extension {suffix!r}",
             hint="use .parquet, .csv or .jsonl",
         )
+    if not path.parent.is_dir():
+        raise OutputWriteError(
+            f"cannot write findings to {str(path)!r}: the folder {str(path.parent)!r} does "
+            "not exist",
+            hint=f"create it first (mkdir -p {path.parent}), or name a file in an existing folder",
+        )
+
+
+def _write_findings(report: Report, path: Path) -> None:
+    df = sort_findings(report.findings_df)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df.write_parquet(path)
+        elif suffix == ".csv":
+            df.write_csv(path)
+        else:
+            df.write_ndjson(path)
+    except OSError as exc:
+        raise OutputWriteError(
+            f"cannot write findings to {str(path)!r}: {exc.strerror or type(exc).__name__}",
+            hint="name a file in a folder this user can write",
+        ) from None
 
 
 def audit_cmd(
@@ -146,7 +162,8 @@ def audit_cmd(
         bool,
         typer.Option(
             "--strict",
-            help="Exit 1 when any rule is not applicable (its inputs are missing or blank).",
+            help="Exit 1 when any rule is not applicable (its inputs are missing or blank); "
+            "fail (RG104) when the config is not the one the snapshot was pulled with.",
         ),
     ] = False,
     version: VersionOpt = None,
@@ -157,28 +174,33 @@ def audit_cmd(
     notify_env: NotifyEnvOpt = None,
 ) -> None:
     """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        snapshot = default_snapshot_dir(cfg)
-    moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
+    moment_given = parse_as_of(as_of) if as_of else None
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    cfg = defs.config
+    moment = moment_given or demo_as_of(store.root)
     ids = list(rule_ids or [])
     if ids:
         _check_rule_ids(cfg, ids)
+    if findings_out is not None:
+        _check_findings_out(findings_out)
     dims = [str(d.value) for d in dimension] if dimension else None
-    store = open_snapshot(snapshot, version, at)
     report = audit_snapshot(store, cfg, as_of=moment, rule_ids=ids, dimensions=dims)
     stamp = store.stamp()
     if findings_out is not None:
         _write_findings(report, findings_out)
     publish_audit(report, store, record=record, to=to, notify_env=notify_var(notify, notify_env))
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
     if fmt == "json":
-        typer.echo(json.dumps(report.to_dict() | {"snapshot": stamp}, indent=2, default=str))
+        extra = {"snapshot": stamp, "config_origin": defs.origin, "warnings": defs.warnings()}
+        typer.echo(json.dumps(report.to_dict() | extra, indent=2, default=str))
     elif fmt == "md":
-        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_")
+        warned = "".join(f"\n> **warning:** {w}\n" for w in defs.warnings())
+        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_\n" + warned)
     else:
         console.print(report)
         console.print(stamp_line(stamp), highlight=False, style="dim")
-        if cfg.path is None:
+        if defs.origin == "default":
             err_console.print(
                 "note: no revgov.toml found; audited against the default definitions",
                 style="yellow",

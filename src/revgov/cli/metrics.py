@@ -1,9 +1,10 @@
 """CLI: ``revgov metrics`` (the KPI spine on a snapshot) and ``revgov forecast`` (the funnel
 model: fitted assumptions, forward bookings, backward plan).
 
-Both find the config as ``revgov audit`` does (``--config``, else ./revgov.toml, else the
-revgov.toml beside the snapshot) and warn on stderr when it is not the one the snapshot was
-pulled with. ``--as-of`` defaults to a demo snapshot's ``as_of``, else now; every KPI is
+Both find the config as ``revgov audit`` does (``--config``, else the definitions the snapshot
+was pulled with, else ./revgov.toml) and warn, on stderr and in the output (a ``warnings``
+list in JSON, ``# warning=`` lines in CSV), when it is not the one the snapshot was pulled
+with; ``--strict`` makes that an error (RG104). ``--as-of`` defaults to a demo snapshot's ``as_of``, else now; every KPI is
 measured as of that moment. Exit codes (see :mod:`revgov.cli`): 2 for a bad argument (an
 unknown ``--kpi``, a ``--by`` column the KPI's input lacks, a bad ``--every`` or
 ``--as-of``), 3 for a revgov error. CSV output starts with ``# key=value`` comment lines
@@ -24,15 +25,15 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from revgov._typing import TableFormat
+from revgov._typing import ConversionBasis, TableFormat
 from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
+    StrictOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
-    open_snapshot,
+    open_with_definitions,
     parse_as_of,
 )
 from revgov.config import Config
@@ -45,6 +46,7 @@ from revgov.metrics import (
     frame_columns,
     get_kpi,
     groupable_columns,
+    kpi_notes,
     kpis,
     naive_utc,
     parse_every,
@@ -52,7 +54,6 @@ from revgov.metrics import (
     quarterly_reforecast,
     row_count,
 )
-from revgov.pull import default_snapshot_dir
 from revgov.store import SnapshotStore
 
 __all__ = ["demo_metrics", "forecast_cmd", "metrics_cmd"]
@@ -84,27 +85,19 @@ def _load(
     snapshot: Path | None,
     version: int | None = None,
     at: str | None = None,
-) -> tuple[Config, SnapshotStore]:
-    """The config found as `revgov audit` finds it, and the snapshot; warns on stderr when
-    there is no config file or its hash is not the one stamped on the snapshot."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        snapshot = default_snapshot_dir(cfg)
-    store = open_snapshot(snapshot, version, at)
-    if cfg.path is None:
+    *,
+    strict: bool = False,
+) -> tuple[Config, SnapshotStore, list[str]]:
+    """The config found as `revgov audit` finds it, the snapshot, and the warnings to put in
+    the output (also printed on stderr, with a note when there is no config at all)."""
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    if defs.origin == "default":
         err_console.print(
             "note: no revgov.toml found; computed with the default definitions", style="yellow"
         )
-    stamped = store.config_hash
-    if stamped is not None and stamped != cfg.config_hash:
-        err_console.print(
-            f"warning: config hash {cfg.config_hash} differs from the snapshot's {stamped}: "
-            "the snapshot was pulled with other definitions (pass the config it was pulled "
-            "with, or pull again)",
-            style="yellow",
-            highlight=False,
-        )
-    return cfg, store
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
+    return defs.config, store, defs.warnings()
 
 
 def _moment(given: datetime | None, store: SnapshotStore) -> datetime:
@@ -169,10 +162,19 @@ def _print_table(frame: pl.DataFrame, title: str) -> None:
 
 
 def _emit(
-    tables: dict[str, pl.DataFrame], fmt: TableFormat, meta: dict[str, Any], csv_table: str
+    tables: dict[str, pl.DataFrame],
+    fmt: TableFormat,
+    meta: dict[str, Any],
+    csv_table: str,
+    notes: list[str] | None = None,
 ) -> None:
+    """Write ``tables`` with the ``meta`` stamp and the ``notes`` (what a KPI leaves out or
+    cannot say): JSON ``notes``, CSV ``# note=`` comment lines, lines under a table."""
+    notes = notes or []
     if fmt == "json":
         payload = dict(meta)
+        if notes:
+            payload["notes"] = notes
         payload["tables"] = {
             name: [{k: _json_value(v) for k, v in row.items()} for row in t.iter_rows(named=True)]
             for name, t in tables.items()
@@ -185,13 +187,24 @@ def _emit(
                 hint=f"choose one of: {', '.join(tables)}",
             )
         # The stamp goes first as comment lines (polars: read_csv(comment_prefix="#")).
-        stamp = "".join(f"# {k}={v}\n" for k, v in meta.items() if v is not None)
+        stamp = "".join(
+            f"# {k}={v}\n" for k, v in meta.items() if v is not None and k != "warnings"
+        )
+        stamp += "".join(f"# warning={w}\n" for w in meta.get("warnings", []))
+        stamp += "".join(f"# note={_one_line(n)}\n" for n in notes)
         typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
     else:
         for name, t in tables.items():
             _print_table(t, name)
-        stamp = ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None)
+        for n in notes:
+            console.print(f"note: {n}", highlight=False, markup=False)
+        # Warnings went to stderr (where a terminal shows them apart from the tables).
+        stamp = ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "warnings")
         console.print(stamp, highlight=False, style="dim")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFrame:
@@ -215,11 +228,15 @@ def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFra
         else:
             try:
                 out = _collect(compute(d.name, frames, cfg, as_of=as_of, prepared=True))
+                notes = kpi_notes(d.name, frames, cfg, as_of=as_of, prepared=True)
             except RevgovError as exc:
                 note = exc.message
             else:
                 raw = out[d.headline][0] if out.height else None
                 value = float(raw) if raw is not None else None
+                if value is None and not notes:
+                    notes = ["no value: nothing in the snapshot meets its definition"]
+                note = "; ".join(notes)
         rows.append(
             {
                 "kpi": d.name,
@@ -252,7 +269,17 @@ def metrics_cmd(
         list[str] | None,
         typer.Option(
             "--by",
-            help="Group by this column (repeatable), e.g. segment, owner_id, owner_region.",
+            help="Group by this column (repeatable): any column of the KPI's input, or an "
+            "enrichment: owner_region, owner_team, owner_role, owner_manager, "
+            "account_segment, account_industry, account_country.",
+        ),
+    ] = None,
+    basis: Annotated[
+        ConversionBasis | None,
+        typer.Option(
+            "--basis",
+            help="Win rates and opportunity_to_win: 'cohort' places deals in the period "
+            "they were created in (closed deals only), 'period' in the period they closed in.",
         ),
     ] = None,
     every: Annotated[
@@ -268,6 +295,7 @@ def metrics_cmd(
     list_: Annotated[bool, typer.Option("--list", help="List the KPIs and exit.")] = False,
     version: VersionOpt = None,
     at: AtOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Compute the KPI spine on a snapshot: headline values, or one KPI's table."""
     registry = kpis()
@@ -282,8 +310,10 @@ def metrics_cmd(
         )
         _emit({"kpis": listing}, fmt, {}, "kpis")
         return
-    if kpi is None and (by or every):
-        raise typer.BadParameter("--by and --every need --kpi NAME", param_hint="--by/--every")
+    if kpi is None and (by or every or basis):
+        raise typer.BadParameter(
+            "--by, --every and --basis need --kpi NAME", param_hint="--by/--every/--basis"
+        )
     if kpi is not None:
         try:
             get_kpi(kpi)
@@ -296,7 +326,7 @@ def metrics_cmd(
             f"unsupported period {every!r}: {exc.hint}", param_hint="--every"
         ) from None
     moment_given = parse_as_of(as_of) if as_of is not None else None
-    cfg, store = _load(config, snapshot, version, at)
+    cfg, store, warnings = _load(config, snapshot, version, at, strict=strict)
     moment = _moment(moment_given, store)
     frames = prepare_frames(store.frames(), cfg, as_of=moment)
     meta = {
@@ -305,14 +335,20 @@ def metrics_cmd(
         "config_hash": cfg.config_hash,
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
+        "warnings": warnings,
     }
     if kpi is None:
         summary = _summary(_materialized(frames), cfg, moment)
         _emit({"metrics": summary}, fmt, meta, "metrics")
         return
-    _check_usage(kpi, frames, by, every)
-    result = _collect(compute(kpi, frames, cfg, by=by, every=every, as_of=moment, prepared=True))
-    _emit({kpi: result}, fmt, {"kpi": kpi, **meta}, kpi)
+    _check_usage(kpi, frames, by, every, basis)
+    result = _collect(
+        compute(kpi, frames, cfg, by=by, every=every, basis=basis, as_of=moment, prepared=True)
+    )
+    notes = kpi_notes(
+        kpi, frames, cfg, by=by, every=every, basis=basis, as_of=moment, prepared=True
+    )
+    _emit({kpi: result}, fmt, {"kpi": kpi, "basis": basis, **meta}, kpi, notes)
 
 
 def forecast_cmd(
@@ -347,11 +383,13 @@ def forecast_cmd(
     table: Annotated[
         str,
         typer.Option(
-            "--table", help="With --format csv: assumptions, scenarios, forward or backward."
+            "--table",
+            help="With --format csv: assumptions, scenarios, forward, backward or statement.",
         ),
     ] = "forward",
     version: VersionOpt = None,
     at: AtOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Refit the funnel model and forecast bookings forward and plan backward."""
     if (conservative is None) != (aggressive is None):
@@ -365,7 +403,7 @@ def forecast_cmd(
         else None
     )
     moment_given = parse_as_of(as_of) if as_of is not None else None
-    cfg, store = _load(config, snapshot, version, at)
+    cfg, store, warnings = _load(config, snapshot, version, at, strict=strict)
     moment = _moment(moment_given, store)
     frames = store.frames()
     if by is not None:
@@ -387,17 +425,26 @@ def forecast_cmd(
         "config_hash": cfg.config_hash,
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
+        "warnings": warnings,
     }
     _emit(tables, fmt, meta, table)
 
 
-def _check_usage(kpi: str, frames: dict[str, Any], by: list[str] | None, every: str | None) -> None:
-    """A ``--by`` or ``--every`` the KPI cannot take is a usage error (exit 2) that lists the
-    columns it can group by, closest first."""
+def _check_usage(
+    kpi: str,
+    frames: dict[str, Any],
+    by: list[str] | None,
+    every: str | None,
+    basis: str | None = None,
+) -> None:
+    """A ``--by``, ``--every`` or ``--basis`` the KPI cannot take is a usage error (exit 2)
+    that lists the columns it can group by, closest first (or the KPIs that take a basis)."""
     definition = get_kpi(kpi)
     try:
-        check_options(definition, frames, by=by, every=every)
+        check_options(definition, frames, by=by, every=every, basis=basis)
     except MetricInputError as exc:
+        if basis and "basis" in exc.message:
+            raise typer.BadParameter(f"{exc.message} ({exc.hint})", param_hint="--basis") from None
         raise typer.BadParameter(exc.message, param_hint="--by/--every") from None
     if by and groupable_columns(definition, frames) is None:
         missing = [e for e in definition.grouped_by if frames.get(e) is None]

@@ -23,14 +23,16 @@ from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
+    StrictOpt,
     VersionOpt,
     demo_as_of,
-    find_config,
     open_snapshot,
+    open_with_definitions,
     parse_as_of,
 )
 from revgov.config import Config
 from revgov.demo import DemoOutput
+from revgov.errors import OutputWriteError
 from revgov.reports import CADENCES, RunHistory, build_report
 from revgov.reports.publish import RecordedRun, deliver, record_run
 from revgov.rules import Report
@@ -121,10 +123,16 @@ def read_snapshot(
 
 
 def write_report(text: str, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise OutputWriteError(
+            f"cannot write the report to {str(out)!r}: {exc.strerror or type(exc).__name__}",
+            hint="pass --out FILE in a folder this user can write",
+        ) from None
 
 
 def publish_audit(
@@ -186,16 +194,19 @@ def report_cmd(
     notify_env: NotifyEnvOpt = None,
     version: VersionOpt = None,
     at: AtOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Write the report of a snapshot: scorecard, funnel, speed to lead, pipeline,
     scenarios, findings, trend and changes since the last run."""
-    cfg = find_config(config, snapshot)
-    if snapshot is None:
-        from revgov.pull import default_snapshot_dir
-
-        snapshot = default_snapshot_dir(cfg)
-    moment = parse_as_of(as_of) if as_of else demo_as_of(snapshot)
-    snap = read_snapshot(snapshot, version, at)
+    moment_given = parse_as_of(as_of) if as_of else None
+    defs, store = open_with_definitions(config, snapshot, version, at, strict=strict)
+    cfg = defs.config
+    # The report itself says when the definitions differ from the snapshot's (its stamp).
+    for w in defs.warnings():
+        err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
+    snapshot = store.root
+    moment = moment_given or demo_as_of(snapshot)
+    snap = read_snapshot(snapshot, store=store)
     text = render_report(
         snap,
         cfg,

@@ -47,13 +47,24 @@ _PART = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*(?:\.|$)""")
 
 def parse_toml(text: str, *, path: Path | None) -> dict[str, Any]:
     """Parse TOML text to plain Python values; a syntax error names the line and column."""
+    if "\x00" in text:
+        # Binary content: say where, never echo it (it may be any file, and unreadable).
+        at = text.count("\n", 0, text.index("\x00")) + 1
+        where = f"{path}:{at}" if path else f"line {at}"
+        raise ConfigSyntaxError(
+            f"{where}: the config holds NUL bytes, so it is not a TOML text file",
+            hint="point --config at the revgov.toml text file (UTF-8), or recreate it with "
+            "`revgov init`",
+        )
     try:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
         where = f"{path}:{exc.line}:{exc.col}" if path else f"line {exc.line}, column {exc.col}"
         line = text.splitlines()[exc.line - 1] if 0 < exc.line <= len(text.splitlines()) else ""
+        near = line.strip()
+        near = near if len(near) <= 80 else near[:77] + "..."
         raise ConfigSyntaxError(
-            f"{where}: invalid TOML ({type(exc).__name__}) near: {line.strip()!r}",
+            f"{where}: invalid TOML ({type(exc).__name__}) near: {near!r}",
             hint="check quotes, brackets and `key = value` pairs on that line",
         ) from None
     unwrapped: dict[str, Any] = doc.unwrap()

@@ -74,6 +74,28 @@ def config_from_text(text: str, *, path: Path | None = None) -> Config:
     return cfg
 
 
+def _read_text(path: Path) -> str:
+    """The config file as text; bytes that are not UTF-8 are an error naming their line."""
+    from revgov.errors import ConfigNotFoundError, ConfigSyntaxError
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigNotFoundError(
+            f"config file {str(path)!r} cannot be read: {exc.strerror or type(exc).__name__}",
+            hint="check the file's permissions, or pass --config PATH",
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigSyntaxError(
+            f"{path}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8, so the config is not a "
+            "TOML text file",
+            hint="save revgov.toml as UTF-8 text (it is binary, or in another encoding)",
+        ) from None
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate ``revgov.toml``; errors name the file, line, key and a fix."""
     from revgov.errors import ConfigNotFoundError
@@ -84,6 +106,6 @@ def load_config(path: str | Path) -> Config:
             f"config file {str(p)!r} does not exist",
             hint="pass --config PATH, or run `revgov demo` to write an example revgov.toml",
         )
-    cfg = config_from_text(p.read_text(encoding="utf-8"), path=p)
+    cfg = config_from_text(_read_text(p), path=p)
     cfg._path = p.resolve()
     return cfg

@@ -81,7 +81,7 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
             out.extend(r.bind(config) for r in item(config))
         else:
             raise RuleDefinitionError(
-                f"not a rule or a pack: {item!r}",
+                f"not a rule or a pack: a {type(item).__name__} ({_short(item)})",
                 hint="pass Rule objects (see revgov.rules.rule) or functions config -> rules",
             )
     _check_unique(out)
@@ -325,9 +325,14 @@ def _as_utc(moment: datetime | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _short(item: object) -> str:
+    text = repr(item)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def audit(
     frames: Mapping[str, Any],
-    rules: Iterable[RuleSource] | None = None,
+    rules: Iterable[RuleSource] | Config | None = None,
     *,
     config: Config | None = None,
     as_of: datetime | None = None,
@@ -346,6 +351,15 @@ def audit(
     Returns a :class:`~revgov.rules.report.Report` whose ``findings`` are of the same kind as
     the input (a polars LazyFrame for polars input).
     """
+    if isinstance(rules, Config):
+        # `audit(frames, config)`: the config given where the rules go is meant as the config.
+        if config is not None:
+            raise RuleDefinitionError(
+                "audit() was given two configs: one in place of the rules, one as config=",
+                hint="call audit(frames, config=cfg), and pass rules= only for Rule objects "
+                "or packs",
+            )
+        rules, config = None, rules
     cfg = config if config is not None else Config()
     moment = _as_utc(as_of)
     key_map = dict(keys or {})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from revgov.errors import (
     SnapshotCorruptError,
     SnapshotNotFoundError,
     SnapshotVersionError,
+    SnapshotWriteError,
 )
 from revgov.model._types import DTYPES
 from revgov.model.frames import (
@@ -56,6 +58,9 @@ __all__ = ["DEFAULT_SHRINK_SHARE", "EntityInfo", "SnapshotStore", "verify_snapsh
 
 RUNS_DIR = "_revgov/runs"
 NOTES_DIR = "_revgov/notes"
+#: The definitions each pull used, one JSON file per config hash, so that a snapshot can be
+#: read with the definitions it was pulled with when no config is given.
+CONFIGS_DIR = "_revgov/configs"
 LEGACY_MANIFEST = "_snapshot.json"
 #: A full refresh may remove at most this share of a source's rows without --allow-shrink.
 DEFAULT_SHRINK_SHARE = 0.5
@@ -101,6 +106,29 @@ def _field_type(dtype: pl.DataType) -> FieldType:
     return "string"
 
 
+def _writable_dir(path: Path) -> None:
+    """Create ``path`` if needed and prove that files can be written in it, before a writer
+    starts: a read-only snapshot, or a path that is a file, is refused with the fix rather
+    than failing half-way through a pull as an unreadable table."""
+    try:
+        if path.exists() and not path.is_dir():
+            raise SnapshotWriteError(
+                f"the snapshot path {str(path)!r} is a file, not a directory",
+                hint="pass --snapshot DIR naming a directory (it is created if missing)",
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".revgov-write-check-", dir=path)
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SnapshotWriteError(
+            f"cannot write the snapshot at {str(path)!r}: {reason}",
+            hint="make the directory writable by this user, or pass --snapshot DIR naming a "
+            "writable directory",
+        ) from None
+
+
 class SnapshotStore:
     """A snapshot: a directory or an object-storage URI (``s3://``, ``gs://``, ``az://``).
 
@@ -138,6 +166,12 @@ class SnapshotStore:
                 f"{self.uri!r} holds a snapshot of the earlier format ({LEGACY_MANIFEST})",
                 hint=f"convert it: `revgov snapshot migrate {self.uri} NEW_DIR`",
             )
+        if self.location.is_local and Path(self.uri).is_file():
+            raise SnapshotNotFoundError(
+                f"{self.uri!r} is a file, not a snapshot directory",
+                hint="pass --snapshot DIR naming the directory `revgov pull` or `revgov demo` "
+                "wrote",
+            )
         raise SnapshotNotFoundError(
             f"no snapshot at {self.uri!r} (missing {RUNS_DIR}/)",
             hint="run `revgov pull --config revgov.toml` or `revgov demo` to make one",
@@ -154,7 +188,7 @@ class SnapshotStore:
                 hint="open it with SnapshotStore(path), or choose another directory",
             )
         if loc.is_local:
-            Path(loc.uri).mkdir(parents=True, exist_ok=True)
+            _writable_dir(Path(loc.uri))
         create_table(loc, RUNS_DIR, RUN_SCHEMA)
         store = cls(loc.uri)
         store._record_run("create", config_hash, [])
@@ -166,6 +200,8 @@ class SnapshotStore:
     ) -> SnapshotStore:
         loc = Location.of(root)
         if load_table(loc, RUNS_DIR) is not None:
+            if loc.is_local:
+                _writable_dir(Path(loc.uri))
             return cls(loc.uri)
         try:
             return cls.create(loc.uri, config_hash=config_hash)
@@ -201,6 +237,35 @@ class SnapshotStore:
     def record_pull(self, config_hash: str, sources: Sequence[str]) -> None:
         """Stamp the snapshot with the definitions a pull used (shown by every report)."""
         self._record_run("pull", config_hash, sources)
+
+    def save_config(self, config_hash: str, definitions: Mapping[str, Any]) -> None:
+        """Keep the validated definitions stamped as ``config_hash`` (written once per hash)."""
+        relative = f"{CONFIGS_DIR}/{config_hash}.json"
+        if not self.location.exists(relative):
+            text = json.dumps(definitions, indent=2, sort_keys=True, default=str)
+            self.location.put(relative, text.encode("utf-8"))
+
+    def stored_config(self, config_hash: str | None = None) -> dict[str, Any] | None:
+        """The definitions saved for ``config_hash`` (default: the hash this view is
+        stamped with); None when the pull that stamped it kept none (older snapshots)."""
+        wanted = config_hash or self.config_hash
+        if wanted is None:
+            return None
+        relative = f"{CONFIGS_DIR}/{wanted}.json"
+        if not self.location.exists(relative):
+            return None
+        try:
+            data = json.loads(self.location.read(relative).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SnapshotCorruptError(
+                f"the definitions saved in {self.uri!r} ({relative}) are not valid JSON",
+                hint="pass --config PATH, or pull again to save them anew",
+            ) from exc
+        return data if isinstance(data, dict) else None
+
+    def config_file(self, config_hash: str) -> str:
+        """Where :meth:`save_config` keeps ``config_hash`` (a path or URI)."""
+        return self.location.join(CONFIGS_DIR, f"{config_hash}.json")
 
     @property
     def config_hash(self) -> str | None:

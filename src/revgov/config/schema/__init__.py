@@ -8,6 +8,13 @@ from revgov.config.schema.fields import RequiredFields
 from revgov.config.schema.icp import ICP, Segment
 from revgov.config.schema.lifecycle import LifecycleConfig, QualifiedDefinition
 from revgov.config.schema.pipelines import PipelineConfig, StageConfig
+from revgov.config.schema.plays import (
+    DecisionRule,
+    Guardrail,
+    PlayConfig,
+    PlayControlConfig,
+    Population,
+)
 from revgov.config.schema.root import Config
 from revgov.config.schema.routing import (
     OutcomeSetting,
@@ -38,11 +45,16 @@ __all__ = [
     "CompanyConfig",
     "Config",
     "CustomRuleBase",
+    "DecisionRule",
     "FormatSettings",
+    "Guardrail",
     "KPIChoices",
     "LifecycleConfig",
     "OutcomeSetting",
     "PipelineConfig",
+    "PlayConfig",
+    "PlayControlConfig",
+    "Population",
     "QualifiedDefinition",
     "Regex",
     "RequiredFields",
