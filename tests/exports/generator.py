@@ -40,11 +40,12 @@ __all__ = [
 #: The reference time the exports are made at (audit with ``--as-of`` this).
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 
-#: Kinds whose expected rule outcome depends on how routing outcomes are named (issue 11
-#: item 4, being changed on another branch). They are expected as main behaves today:
-#: a lead owned by an inactive user in no pool is found by ``people.owner_inactive`` (and
-#: not by ``people.misrouted``); a lead left in a queue (an owner id that is no user) is
-#: found by ``people.owner_unknown``. Update these expectations when routing outcomes land.
+#: Kinds whose expected rule outcome depends on the routing outcomes ([routing.outcomes],
+#: issue 11 item 4; defaults: every outcome counts as misrouted): a lead owned by an
+#: inactive user in no pool is found by ``people.owner_inactive`` and by
+#: ``people.misrouted`` (outcome ``owner_inactive``); a lead left in a queue (an owner id
+#: that is no user) is found by ``people.owner_unknown`` only (misrouting leaves unknown
+#: owners to it).
 ROUTING_DEPENDENT_KINDS = frozenset(
     {"people.owner_inactive", "people.owner_unknown", "people.misrouted"}
 )
@@ -395,6 +396,8 @@ def _salesforce_leads(
             owner = rng.choice(other)
         elif kind == "people.owner_inactive":
             owner = inactive
+            # The routing table routes the lead to a pool: outcome owner_inactive, misrouted.
+            out.plant("people.misrouted", lid)
         elif kind == "people.owner_unknown":
             owner = queue
         source, medium = rng.choice(UTM_SOURCES), rng.choice(UTM_MEDIA)

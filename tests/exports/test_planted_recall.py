@@ -11,8 +11,8 @@ Measured (seeds 1 and 2, both layouts): recall 1.0 and precision 1.0 for every k
 18 kinds on the Salesforce layout (including stale-in-stage and stage regression seen only in
 OpportunityHistory, skipped stages, lifecycle regression and mql_at from LeadHistory, and the
 routing outcomes), 8 on the HubSpot layout (stale-in-stage from "Date entered" columns). The
-kinds in :data:`~tests.exports.generator.ROUTING_DEPENDENT_KINDS` are expected as main routes
-today (see there); update them when routing outcomes are named.
+kinds in :data:`~tests.exports.generator.ROUTING_DEPENDENT_KINDS` are expected as the default
+``[routing.outcomes]`` name them (see there).
 """
 
 from __future__ import annotations
@@ -115,6 +115,6 @@ def test_init_pull_audit_finds_exactly_the_planted_defects(
 
 
 def test_routing_dependent_kinds_are_named_and_planted() -> None:
-    # The kinds the routing change will move are planted on the Salesforce layout, so the
-    # recall test above covers them with main's outcomes until they are updated.
+    # The kinds the routing outcomes decide are planted on the Salesforce layout, so the
+    # recall test above covers them.
     assert set(SALESFORCE_KINDS) >= ROUTING_DEPENDENT_KINDS
