@@ -96,9 +96,10 @@ def _leads(
 
 @kpi(
     title="Speed to lead",
-    unit="business hours",
+    unit="hours on the SLA clock",
     basis="people by the period their SLA clock started ([sla].speed_to_lead_start: "
-    "mql_at by default), as of as_of; business hours from [sla]",
+    "mql_at by default), as of as_of; hours on [sla].speed_to_lead_clock (business hours "
+    "from [sla] by default, or wall clock)",
     owner=SALES_DEVELOPMENT,
     driver="Routing, SDR capacity and alerting on new leads.",
     remediation="Fix routing gaps and unassigned leads; alert owners on new leads; cover "
@@ -186,7 +187,7 @@ def speed_to_lead(
     title="SLA compliance rate",
     unit="share",
     basis="people by the period their SLA clock started ([sla].speed_to_lead_start), "
-    "as of as_of; SLA hours per segment from [sla]",
+    "as of as_of; SLA hours per segment from [sla], on [sla].speed_to_lead_clock",
     owner=SALES_DEVELOPMENT,
     driver="Speed to lead against the agreed SLA.",
     remediation="List breached leads by owner; rebalance queues and set alerts before the "
