@@ -641,20 +641,30 @@ def hubspot_export(
             medium = medium.upper()
         elif kind == "people.utm_vocabulary":
             medium = "banner"
+        stage = "Lead" if i % 5 else rng.choice(stages)
+        created = AS_OF - timedelta(days=rng.randrange(10, 300))
+        # "Became a <stage> Date": when the contact entered each stage up to its current one.
+        became = {
+            f"Became a {name} Date": _hs_time(created + timedelta(days=3 * k))
+            if k <= stages.index(stage)
+            else ""
+            for k, name in enumerate(stages)
+        }
         rows.append(
             {
                 "Record ID": pid,
                 "First Name": f"First{i}",
                 "Last Name": f"Last{i}",
                 "Email": "" if kind == "people.email_missing" else f"c{i}@company{i}.com",
-                "Lifecycle Stage": "Lead" if i % 5 else rng.choice(stages),
+                "Lifecycle Stage": stage,
                 "Contact owner": rng.choice(owners),
-                "Create Date": _hs_time(AS_OF - timedelta(days=rng.randrange(10, 300))),
+                "Create Date": _hs_time(created),
                 "Country/Region": rng.choice(NA + EMEA),
                 "Associated Company IDs (Primary)": rng.choice(cids),
                 "UTM Source": source,
                 "UTM Medium": medium,
                 "UTM Campaign": "2026-q1_search_na_demo",
+                **became,
             }
         )
     _write(folder / "contacts.csv", rows, list(rows[0]))

@@ -97,7 +97,12 @@ def test_a_hubspot_export_reads_date_entered_columns(tmp_path: Path) -> None:
         "Marketing Qualified Lead": "mql",
         "Sales Qualified Lead": "sql",
     }
-    assert entities["people"]["columns"]["utm_medium"] == "UTM Medium"  # type: ignore[index]
+    people = entities["people"]  # type: ignore[index]
+    assert people["columns"]["utm_medium"] == "UTM Medium"  # type: ignore[index]
+    # The contacts' "Became a <stage> Date" columns are their lifecycle history.
+    assert people["history"]["shape"] == "date_columns"  # type: ignore[index]
+    assert people["history"]["dates"]["Became a Lead Date"] == "Lead"  # type: ignore[index]
+    assert people["history"]["timestamps"] == {"mql_at": "Marketing Qualified Lead"}  # type: ignore[index]
     assert entities["accounts"]["columns"]["domain"] == "Company Domain Name"  # type: ignore[index]
 
 

@@ -463,7 +463,11 @@ def _hubspot_entity(header: list[str]) -> str | None:
 
 
 def _hubspot(w: _Writer, files: dict[str, Path]) -> None:
-    from revgov.connectors.files._layouts import HUBSPOT_COLUMNS, HUBSPOT_DATE_ENTERED
+    from revgov.connectors.files._layouts import (
+        HUBSPOT_BECAME,
+        HUBSPOT_COLUMNS,
+        HUBSPOT_DATE_ENTERED,
+    )
 
     for path in files.values():
         header = _header(path)
@@ -481,10 +485,27 @@ def _hubspot(w: _Writer, files: dict[str, Path]) -> None:
             consts = tomlkit.inline_table()
             consts.add("kind", "contact")
             table.add("constants", consts)
+            became = {
+                col: m.group("stage")
+                for col in header
+                if (m := HUBSPOT_BECAME.match(col)) is not None
+            }
+            values = list(became.values())
             if "lifecycle_stage" in columns:
-                w.lifecycle(
-                    _read(path, [columns["lifecycle_stage"]])[columns["lifecycle_stage"]].to_list()
-                )
+                values += _read(path, [columns["lifecycle_stage"]])[
+                    columns["lifecycle_stage"]
+                ].to_list()
+            if values:
+                w.lifecycle(values)
+            if became:
+                history = tomlkit.inline_table()
+                history.add("shape", "date_columns")
+                history.add("dates", _inline(became))
+                mql = sorted(v for v in became.values() if _lifecycle_guess(v) == "mql")
+                if mql:
+                    history.add("timestamps", _inline({"mql_at": mql[0]}))
+                table.add("history", history)
+                table["history"].comment('the "Became a <stage> Date" columns')
         if entity == "opportunities":
             dates = {
                 col: m.group("stage")
