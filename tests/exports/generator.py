@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -592,9 +593,17 @@ def _date_entered(stage: str) -> str:
 
 
 def hubspot_export(
-    folder: Path, *, seed: int = 1, contacts: int = 200, deals: int = 90, companies: int = 30
+    folder: Path,
+    *,
+    seed: int = 1,
+    contacts: int = 200,
+    deals: int = 90,
+    companies: int = 30,
+    stage_ids: bool = False,
 ) -> Export:
-    """Write a HubSpot export (contacts, deals, companies) with planted defects."""
+    """Write a HubSpot export (contacts, deals, companies) with planted defects; with
+    ``stage_ids``, "Deal Stage" holds internal stage ids (``closedwon``) as API-based exports
+    write them, instead of the UI's labels."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     out = Export(
@@ -668,12 +677,18 @@ def hubspot_export(
             }
         )
     _write(folder / "contacts.csv", rows, list(rows[0]))
-    _hubspot_deals(rng, out, deals, cids, owners)
+    _hubspot_deals(rng, out, deals, cids, owners, stage_ids=stage_ids)
     return out
 
 
 def _hubspot_deals(
-    rng: random.Random, out: Export, n: int, company_ids: list[str], owners: list[str]
+    rng: random.Random,
+    out: Export,
+    n: int,
+    company_ids: list[str],
+    owners: list[str],
+    *,
+    stage_ids: bool,
 ) -> None:
     ids = [str(50_000 + i) for i in range(n)]
     kinds = _Kinds(rng, ids)
@@ -698,7 +713,7 @@ def _hubspot_deals(
             "Record ID": did,
             "Deal Name": f"Deal {i}",
             "Pipeline": "Sales Pipeline",
-            "Deal Stage": stage,
+            "Deal Stage": re.sub(r"[^a-z]", "", stage.lower()) if stage_ids else stage,
             "Amount": "" if kind == "opportunities.amount_missing_late_stage" else i * 100 + 500,
             "Close Date": close_date.isoformat(),
             "Create Date": _hs_time(created),

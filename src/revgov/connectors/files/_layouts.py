@@ -20,6 +20,7 @@ __all__ = [
     "HUBSPOT_BECAME",
     "HUBSPOT_COLUMNS",
     "HUBSPOT_DATE_ENTERED",
+    "HUBSPOT_STAGE_LABELS",
     "SALESFORCE_HISTORY",
     "SALESFORCE_OBJECTS",
     "salesforce_columns",
@@ -108,6 +109,18 @@ HUBSPOT_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "owner_id": ("Company owner", "Company Owner"),
         "created_at": ("Create Date",),
     },
+}
+
+#: HubSpot's default sales pipeline: internal stage id (what the API and some exports write)
+#: to its label (what the UI and its exports show).
+HUBSPOT_STAGE_LABELS = {
+    "appointmentscheduled": "Appointment Scheduled",
+    "qualifiedtobuy": "Qualified To Buy",
+    "presentationscheduled": "Presentation Scheduled",
+    "decisionmakerboughtin": "Decision Maker Bought-In",
+    "contractsent": "Contract Sent",
+    "closedwon": "Closed Won",
+    "closedlost": "Closed Lost",
 }
 
 #: A HubSpot contact's "Became a <lifecycle stage> Date" column: the stage label.

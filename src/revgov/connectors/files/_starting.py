@@ -220,6 +220,7 @@ def _hubspot(w: ConfigWriter, files: dict[str, Path]) -> None:
         HUBSPOT_BECAME,
         HUBSPOT_COLUMNS,
         HUBSPOT_DATE_ENTERED,
+        HUBSPOT_STAGE_LABELS,
     )
 
     for path in files.values():
@@ -276,6 +277,17 @@ def _hubspot(w: ConfigWriter, files: dict[str, Path]) -> None:
             stage_col = columns.get("stage")
             if stage_col:
                 deals = read_columns(path, [stage_col, *dates]).rename({stage_col: "stage"})
+                # Internal stage ids (closedwon) become the labels the UI shows, by a value
+                # map the company can read: the pipeline's stages are named by label.
+                ids = {
+                    v: HUBSPOT_STAGE_LABELS[v]
+                    for v in deals["stage"].drop_nulls().unique().sort().to_list()
+                    if v in HUBSPOT_STAGE_LABELS
+                }
+                if ids:
+                    table.add("values", tomlkit.table())
+                    table["values"].add("stage", inline(ids))
+                    deals = deals.with_columns(pl.col("stage").replace(ids))
                 long = (
                     (
                         deals.with_row_index("record_id")
