@@ -35,6 +35,7 @@ from revgov.cli._context import (
     demo_as_of,
     open_with_definitions,
     parse_as_of,
+    quarantine_line,
 )
 from revgov.config import Config
 from revgov.demo import DemoOutput
@@ -99,6 +100,16 @@ def _load(
     return defs.config, store, defs.warnings()
 
 
+def _quarantine_meta(store: SnapshotStore) -> dict[str, Any]:
+    """Rows in quarantine per entity, and the KPIs each feeds (said on stderr too)."""
+    counts = store.quarantine_counts()
+    touched = {e: [d.name for d in kpis().values() if e in d.inputs] for e in counts}
+    line = quarantine_line(store, touched)
+    if line:
+        err_console.print(line, style="yellow", highlight=False, soft_wrap=True)
+    return {"quarantined": counts or None, "quarantine_touches": touched or None}
+
+
 def _moment(given: datetime | None, store: SnapshotStore) -> datetime:
     """``--as-of``, else the demo's as_of beside the snapshot, else now (naive UTC)."""
     return naive_utc(given if given is not None else demo_as_of(store.root))
@@ -160,6 +171,13 @@ def _print_table(frame: pl.DataFrame, title: str) -> None:
         Console(width=max(console.width, wide)).print(table)
 
 
+def _meta_text(value: Any) -> str:
+    """A stamp value on one line: ``{"people": 3}`` as ``people:3``."""
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items())
+    return str(value)
+
+
 def _emit(
     tables: dict[str, pl.DataFrame], fmt: TableFormat, meta: dict[str, Any], csv_table: str
 ) -> None:
@@ -178,7 +196,9 @@ def _emit(
             )
         # The stamp goes first as comment lines (polars: read_csv(comment_prefix="#")).
         stamp = "".join(
-            f"# {k}={v}\n" for k, v in meta.items() if v is not None and k != "warnings"
+            f"# {k}={_meta_text(v)}\n"
+            for k, v in meta.items()
+            if v is not None and k not in ("warnings", "quarantine_touches")
         )
         stamp += "".join(f"# warning={w}\n" for w in meta.get("warnings", []))
         typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
@@ -186,7 +206,11 @@ def _emit(
         for name, t in tables.items():
             _print_table(t, name)
         # Warnings went to stderr (where a terminal shows them apart from the tables).
-        stamp = ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "warnings")
+        stamp = ", ".join(
+            f"{k} {_meta_text(v)}"
+            for k, v in meta.items()
+            if v is not None and k not in ("warnings", "quarantine_touches")
+        )
         console.print(stamp, highlight=False, style="dim")
 
 
@@ -303,6 +327,7 @@ def metrics_cmd(
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
         "warnings": warnings,
+        **_quarantine_meta(store),
     }
     if kpi is None:
         summary = _summary(_materialized(frames), cfg, moment)
@@ -387,6 +412,7 @@ def forecast_cmd(
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
         "warnings": warnings,
+        **_quarantine_meta(store),
     }
     _emit(tables, fmt, meta, table)
 
