@@ -27,7 +27,8 @@ def test_audit_finds_exactly_the_planted_defects(scale: float, seed: int) -> Non
     rule_ids = {r.id for r in builtin_rules(demo.config)}
     kinds = set(DEFECT_RATES)
     assert kinds <= rule_ids, f"defect kinds without a rule: {sorted(kinds - rule_ids)}"
-    assert all(r.skipped is None for r in report.results), [
+    # Every rule runs on the demo's frames but the one on the pull's counts (a snapshot's).
+    assert all(r.skipped is None for r in report.results if r.entity != "pulled"), [
         r.id for r in report.results if r.skipped
     ]
 

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from revgov import display
 from revgov._typing import TableFormat
 from revgov.cli._context import (
     AtOpt,
@@ -121,18 +122,6 @@ def _materialized(frames: dict[str, Any]) -> dict[str, Any]:
     return {k: v.collect().lazy() if isinstance(v, pl.LazyFrame) else v for k, v in frames.items()}
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".") if value == value else "NaN"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -149,26 +138,67 @@ def _collect(frame: Any) -> pl.DataFrame:
     raise MetricInputError(f"unexpected result type {type(frame).__name__}")  # pragma: no cover
 
 
-def _print_table(frame: pl.DataFrame, title: str) -> None:
+def _display_frame(frame: pl.DataFrame, title: str, currency: str | None) -> pl.DataFrame:
+    """``frame`` as the text a table shows: every number formatted by its unit
+    (:mod:`revgov.display`); the headline table writes each value in its KPI's unit and drops
+    the columns that only JSON and CSV need."""
+    if title == "metrics" and {"value", "unit"} <= set(frame.columns):
+        values = [
+            display.value(v, u, currency=currency) if v is not None else display.MISSING
+            for v, u in zip(frame["value"], frame["unit"], strict=True)
+        ]
+        # KPIs without a value (and why) after those with one.
+        frame = (
+            frame.with_columns(pl.Series("value", values, pl.String))
+            .sort(pl.col("value") == display.MISSING, maintain_order=True)
+            .drop("column", "unit", strict=False)
+        )
+    columns = {}
+    for name, dtype in frame.schema.items():
+        unit = display.column_unit(name) if dtype.is_numeric() else "number"
+        columns[name] = pl.Series(
+            name, [display.cell(v, unit, currency=currency) for v in frame[name]], pl.String
+        )
+    return pl.DataFrame(columns)
+
+
+def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -> None:
+    """A table that fits the console (80 columns when piped, ``COLUMNS`` when set): names and
+    numbers are never cut, text wraps, and when even that does not fit, the rightmost text
+    columns are left out (and named in the caption; JSON and CSV have every column)."""
+    numeric = {n for n, t in frame.schema.items() if t.is_numeric() or t.is_temporal()}
+    if title == "metrics":
+        numeric.add("value")
+    shown = _display_frame(frame, title, currency)
+    dropped: list[str] = []
+    while True:
+        table = _table(shown, title, numeric, dropped)
+        needed = Measurement.get(console, console.options, table).minimum
+        droppable = [c for c in shown.columns[1:] if c not in numeric]
+        if needed <= console.width or not droppable:
+            break
+        dropped.insert(0, droppable[-1])
+        shown = shown.drop(droppable[-1])
+    console.print(table)
+
+
+def _table(shown: pl.DataFrame, title: str, numeric: set[str], dropped: list[str]) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for i, (name, dtype) in enumerate(frame.schema.items()):
-        # The row's name (first column) and numbers are never cut short; text may wrap.
-        keep = i == 0 or dtype.is_numeric() or dtype.is_temporal()
-        width = max([len(_cell(v)) for v in frame[name]] + [len(name)]) if keep else None
+    for i, name in enumerate(shown.columns):
+        keep = i == 0 or name in numeric
+        width = max([len(v) for v in shown[name]] + [len(name)]) if keep else None
         table.add_column(
             name,
-            justify="right" if dtype.is_numeric() else "left",
+            justify="right" if name in numeric else "left",
             no_wrap=keep,
             min_width=width,
+            overflow="fold",
         )
-    for row in frame.iter_rows():
-        table.add_row(*(_cell(v) for v in row))
-    # A terminal wraps to its width; a pipe or file gets whole lines, whatever their length.
-    if console.is_terminal:
-        console.print(table)
-    else:
-        wide = Measurement.get(console, console.options.update_width(10_000), table).maximum
-        Console(width=max(console.width, wide)).print(table)
+    for row in shown.iter_rows():
+        table.add_row(*row)
+    if dropped:
+        table.caption = f"left out at this width: {', '.join(dropped)} (see --format json or csv)"
+    return table
 
 
 def _meta_text(value: Any) -> str:
@@ -179,7 +209,11 @@ def _meta_text(value: Any) -> str:
 
 
 def _emit(
-    tables: dict[str, pl.DataFrame], fmt: TableFormat, meta: dict[str, Any], csv_table: str
+    tables: dict[str, pl.DataFrame],
+    fmt: TableFormat,
+    meta: dict[str, Any],
+    csv_table: str,
+    currency: str | None = None,
 ) -> None:
     if fmt == "json":
         payload = dict(meta)
@@ -204,7 +238,7 @@ def _emit(
         typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
     else:
         for name, t in tables.items():
-            _print_table(t, name)
+            _print_table(t, name, currency)
         # Warnings went to stderr (where a terminal shows them apart from the tables).
         stamp = ", ".join(
             f"{k} {_meta_text(v)}"
@@ -331,11 +365,11 @@ def metrics_cmd(
     }
     if kpi is None:
         summary = _summary(_materialized(frames), cfg, moment)
-        _emit({"metrics": summary}, fmt, meta, "metrics")
+        _emit({"metrics": summary}, fmt, meta, "metrics", cfg.company.currency)
         return
     _check_usage(kpi, frames, by, every)
     result = _collect(compute(kpi, frames, cfg, by=by, every=every, as_of=moment, prepared=True))
-    _emit({kpi: result}, fmt, {"kpi": kpi, **meta}, kpi)
+    _emit({kpi: result}, fmt, {"kpi": kpi, **meta}, kpi, cfg.company.currency)
 
 
 def forecast_cmd(
@@ -414,7 +448,7 @@ def forecast_cmd(
         "warnings": warnings,
         **_quarantine_meta(store),
     }
-    _emit(tables, fmt, meta, table)
+    _emit(tables, fmt, meta, table, cfg.company.currency)
 
 
 def _check_usage(kpi: str, frames: dict[str, Any], by: list[str] | None, every: str | None) -> None:
@@ -458,7 +492,8 @@ def demo_metrics(output: DemoOutput, out_console: Console) -> None:
     table = Table("kpi", "value", "unit", box=box.SIMPLE, title="headline KPIs")
     table.columns[1].justify = "right"
     for row in summary.iter_rows(named=True):
-        table.add_row(row["kpi"], _cell(row["value"]), row["unit"])
+        shown = display.value(row["value"], row["unit"], currency=data.config.company.currency)
+        table.add_row(row["kpi"], shown, row["unit"])
     out_console.print(table)
     out_console.print(
         f"every KPI: revgov metrics --config {output.config_path} --snapshot "

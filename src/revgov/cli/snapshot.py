@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from revgov import display
 from revgov._typing import SummaryFormat, TableFormat
 from revgov.cli._context import AtOpt, VersionOpt, open_snapshot, stamp_line
 from revgov.errors import RevgovError, SnapshotCorruptError
@@ -107,9 +108,9 @@ def info(
         q = e["quarantined"]
         table.add_row(
             e["entity"],
-            f"{e['rows']:,}",
-            str(e["parts"]),
-            f"[yellow]{q:,}[/]" if q else "0",
+            display.count(e["rows"]),
+            display.count(e["parts"]),
+            f"[yellow]{display.count(q)}[/]" if q else "0",
             ", ".join(f"{k} ({v})" for k, v in e["custom_fields"].items()) or "-",
         )
     console.print(table)
@@ -182,7 +183,7 @@ def quarantine_cmd(
 
 
 def _count(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+    return display.count(value)
 
 
 @snapshot_app.command("history")
