@@ -27,8 +27,9 @@ def test_audit_finds_exactly_the_planted_defects(scale: float, seed: int) -> Non
     rule_ids = {r.id for r in builtin_rules(demo.config)}
     kinds = set(DEFECT_RATES)
     assert kinds <= rule_ids, f"defect kinds without a rule: {sorted(kinds - rule_ids)}"
-    assert all(r.reason is None for r in report.results), [
-        (r.id, r.reason) for r in report.results if r.reason
+    # Every rule runs on the demo's frames but the one on the pull's counts (a snapshot's).
+    assert all(r.reason is None for r in report.results if r.entity != "pulled"), [
+        (r.id, r.reason) for r in report.results if r.reason and r.entity != "pulled"
     ]
 
     found = report.findings_df.select(

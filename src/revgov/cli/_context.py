@@ -36,6 +36,7 @@ __all__ = [
     "open_snapshot",
     "open_with_definitions",
     "parse_as_of",
+    "quarantine_line",
     "stamp_line",
 ]
 
@@ -211,4 +212,24 @@ def stamp_line(stamp: dict[str, Any]) -> str:
     return (
         f"snapshot {stamp['snapshot']} version {stamp['version']}{latest} "
         f"(written {stamp['written_at'] or 'never'})"
+    )
+
+
+def quarantine_line(
+    store: SnapshotStore, touched: dict[str, list[str]] | None = None
+) -> str | None:
+    """How many rows of each input are in quarantine (so out of every rule and KPI), with the
+    KPIs each entity feeds when ``touched`` says; None when nothing is quarantined."""
+    counts = store.quarantine_counts()
+    if not counts:
+        return None
+    parts = []
+    for entity, n in counts.items():
+        kpis = (touched or {}).get(entity, [])
+        shown = ", ".join(kpis[:6]) + (f" and {len(kpis) - 6} more" if len(kpis) > 6 else "")
+        parts.append(f"{entity} {n:,}" + (f" (touches {shown})" if kpis else ""))
+    return (
+        "quarantined at pull, left out of every rule and KPI: "
+        + "; ".join(parts)
+        + f"; list them: revgov snapshot quarantine {store.uri}"
     )

@@ -29,6 +29,7 @@ from revgov.cli._context import (
     demo_as_of,
     open_with_definitions,
     parse_as_of,
+    quarantine_line,
     stamp_line,
 )
 from revgov.cli.report import NotifyEnvOpt, NotifyOpt, RecordOpt, ToOpt, notify_var, publish_audit
@@ -37,6 +38,7 @@ from revgov.demo import DemoOutput
 from revgov.errors import ConfigValidationError, OutputWriteError
 from revgov.rules import Report, audit, builtin_rules
 from revgov.rules.findings import sort_findings
+from revgov.rules.packs.baseline.pulled import PULLED, PULLED_KEY
 from revgov.store import SnapshotStore
 
 __all__ = ["audit_cmd", "audit_snapshot", "demo_audit"]
@@ -72,8 +74,15 @@ def audit_snapshot(
 ) -> Report:
     """Audit every entity of a snapshot (a directory, or a store open at a version)."""
     store = snapshot if isinstance(snapshot, SnapshotStore) else SnapshotStore(snapshot)
+    # The pull's counts too, for the rule on quarantined rows.
+    frames = {**store.frames(), PULLED: store.pulled().lazy()}
     return audit(
-        store.frames(), config=config, as_of=as_of, only=rule_ids or None, dimensions=dimensions
+        frames,
+        config=config,
+        as_of=as_of,
+        keys={PULLED: PULLED_KEY},
+        only=rule_ids or None,
+        dimensions=dimensions,
     )
 
 
@@ -191,14 +200,23 @@ def audit_cmd(
     publish_audit(report, store, record=record, to=to, notify_env=notify_var(notify, notify_env))
     for w in defs.warnings():
         err_console.print(f"warning: {w}", style="yellow", highlight=False, soft_wrap=True)
+    quarantined = quarantine_line(store)
     if fmt == "json":
-        extra = {"snapshot": stamp, "config_origin": defs.origin, "warnings": defs.warnings()}
+        extra = {
+            "snapshot": stamp,
+            "config_origin": defs.origin,
+            "warnings": defs.warnings(),
+            "quarantined": store.quarantine_counts(),
+        }
         typer.echo(json.dumps(report.to_dict() | extra, indent=2, default=str))
     elif fmt == "md":
         warned = "".join(f"\n> **warning:** {w}\n" for w in defs.warnings())
-        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_\n" + warned)
+        noted = f"\n_{quarantined}_\n" if quarantined else ""
+        typer.echo(report.to_markdown() + f"\n_{stamp_line(stamp)}_\n" + noted + warned)
     else:
         console.print(report)
+        if quarantined:
+            console.print(quarantined, highlight=False, style="yellow")
         console.print(stamp_line(stamp), highlight=False, style="dim")
         if defs.origin == "default":
             err_console.print(

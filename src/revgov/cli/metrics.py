@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from revgov import display
 from revgov._typing import ConversionBasis, TableFormat
 from revgov.cli._context import (
     AtOpt,
@@ -35,6 +36,7 @@ from revgov.cli._context import (
     demo_as_of,
     open_with_definitions,
     parse_as_of,
+    quarantine_line,
 )
 from revgov.config import Config
 from revgov.demo import DemoOutput
@@ -100,6 +102,16 @@ def _load(
     return defs.config, store, defs.warnings()
 
 
+def _quarantine_meta(store: SnapshotStore) -> dict[str, Any]:
+    """Rows in quarantine per entity, and the KPIs each feeds (said on stderr too)."""
+    counts = store.quarantine_counts()
+    touched = {e: [d.name for d in kpis().values() if e in d.inputs] for e in counts}
+    line = quarantine_line(store, touched)
+    if line:
+        err_console.print(line, style="yellow", highlight=False, soft_wrap=True)
+    return {"quarantined": counts or None, "quarantine_touches": touched or None}
+
+
 def _moment(given: datetime | None, store: SnapshotStore) -> datetime:
     """``--as-of``, else the demo's as_of beside the snapshot, else now (naive UTC)."""
     return naive_utc(given if given is not None else demo_as_of(store.root))
@@ -109,18 +121,6 @@ def _materialized(frames: dict[str, Any]) -> dict[str, Any]:
     """Prepared polars frames computed once: many KPIs read them (the as-of cut joins the
     stage history), and a snapshot fits in memory as it was pulled."""
     return {k: v.collect().lazy() if isinstance(v, pl.LazyFrame) else v for k, v in frames.items()}
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".") if value == value else "NaN"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _json_value(value: Any) -> Any:
@@ -139,26 +139,74 @@ def _collect(frame: Any) -> pl.DataFrame:
     raise MetricInputError(f"unexpected result type {type(frame).__name__}")  # pragma: no cover
 
 
-def _print_table(frame: pl.DataFrame, title: str) -> None:
+def _display_frame(frame: pl.DataFrame, title: str, currency: str | None) -> pl.DataFrame:
+    """``frame`` as the text a table shows: every number formatted by its unit
+    (:mod:`revgov.display`); the headline table writes each value in its KPI's unit and drops
+    the columns that only JSON and CSV need."""
+    if title == "metrics" and {"value", "unit"} <= set(frame.columns):
+        values = [
+            display.value(v, u, currency=currency) if v is not None else display.MISSING
+            for v, u in zip(frame["value"], frame["unit"], strict=True)
+        ]
+        # KPIs without a value (and why) after those with one.
+        frame = (
+            frame.with_columns(pl.Series("value", values, pl.String))
+            .sort(pl.col("value") == display.MISSING, maintain_order=True)
+            .drop("column", "unit", strict=False)
+        )
+    columns = {}
+    for name, dtype in frame.schema.items():
+        unit = display.column_unit(name) if dtype.is_numeric() else "number"
+        columns[name] = pl.Series(
+            name, [display.cell(v, unit, currency=currency) for v in frame[name]], pl.String
+        )
+    return pl.DataFrame(columns)
+
+
+def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -> None:
+    """A table that fits the console (80 columns when piped, ``COLUMNS`` when set): names and
+    numbers are never cut, text wraps, and when even that does not fit, the rightmost text
+    columns are left out (and named in the caption; JSON and CSV have every column)."""
+    numeric = {n for n, t in frame.schema.items() if t.is_numeric() or t.is_temporal()}
+    if title == "metrics":
+        numeric.add("value")
+    shown = _display_frame(frame, title, currency)
+    dropped: list[str] = []
+    while True:
+        table = _table(shown, title, numeric, dropped)
+        needed = Measurement.get(console, console.options, table).minimum
+        droppable = [c for c in shown.columns[1:] if c not in numeric]
+        if needed <= console.width or not droppable:
+            break
+        dropped.insert(0, droppable[-1])
+        shown = shown.drop(droppable[-1])
+    console.print(table)
+
+
+def _table(shown: pl.DataFrame, title: str, numeric: set[str], dropped: list[str]) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for i, (name, dtype) in enumerate(frame.schema.items()):
-        # The row's name (first column) and numbers are never cut short; text may wrap.
-        keep = i == 0 or dtype.is_numeric() or dtype.is_temporal()
-        width = max([len(_cell(v)) for v in frame[name]] + [len(name)]) if keep else None
+    for i, name in enumerate(shown.columns):
+        keep = i == 0 or name in numeric
+        width = max([len(v) for v in shown[name]] + [len(name)]) if keep else None
         table.add_column(
             name,
-            justify="right" if dtype.is_numeric() else "left",
+            justify="right" if name in numeric else "left",
             no_wrap=keep,
             min_width=width,
+            overflow="fold",
         )
-    for row in frame.iter_rows():
-        table.add_row(*(_cell(v) for v in row))
-    # A terminal wraps to its width; a pipe or file gets whole lines, whatever their length.
-    if console.is_terminal:
-        console.print(table)
-    else:
-        wide = Measurement.get(console, console.options.update_width(10_000), table).maximum
-        Console(width=max(console.width, wide)).print(table)
+    for row in shown.iter_rows():
+        table.add_row(*row)
+    if dropped:
+        table.caption = f"left out at this width: {', '.join(dropped)} (see --format json or csv)"
+    return table
+
+
+def _meta_text(value: Any) -> str:
+    """A stamp value on one line: ``{"people": 3}`` as ``people:3``."""
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items())
+    return str(value)
 
 
 def _emit(
@@ -167,6 +215,7 @@ def _emit(
     meta: dict[str, Any],
     csv_table: str,
     notes: list[str] | None = None,
+    currency: str | None = None,
 ) -> None:
     """Write ``tables`` with the ``meta`` stamp and the ``notes`` (what a KPI leaves out or
     cannot say): JSON ``notes``, CSV ``# note=`` comment lines, lines under a table."""
@@ -188,18 +237,24 @@ def _emit(
             )
         # The stamp goes first as comment lines (polars: read_csv(comment_prefix="#")).
         stamp = "".join(
-            f"# {k}={v}\n" for k, v in meta.items() if v is not None and k != "warnings"
+            f"# {k}={_meta_text(v)}\n"
+            for k, v in meta.items()
+            if v is not None and k not in ("warnings", "quarantine_touches")
         )
         stamp += "".join(f"# warning={w}\n" for w in meta.get("warnings", []))
         stamp += "".join(f"# note={_one_line(n)}\n" for n in notes)
         typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
     else:
         for name, t in tables.items():
-            _print_table(t, name)
+            _print_table(t, name, currency)
         for n in notes:
             console.print(f"note: {n}", highlight=False, markup=False)
         # Warnings went to stderr (where a terminal shows them apart from the tables).
-        stamp = ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "warnings")
+        stamp = ", ".join(
+            f"{k} {_meta_text(v)}"
+            for k, v in meta.items()
+            if v is not None and k not in ("warnings", "quarantine_touches")
+        )
         console.print(stamp, highlight=False, style="dim")
 
 
@@ -336,10 +391,11 @@ def metrics_cmd(
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
         "warnings": warnings,
+        **_quarantine_meta(store),
     }
     if kpi is None:
         summary = _summary(_materialized(frames), cfg, moment)
-        _emit({"metrics": summary}, fmt, meta, "metrics")
+        _emit({"metrics": summary}, fmt, meta, "metrics", currency=cfg.company.currency)
         return
     _check_usage(kpi, frames, by, every, basis)
     result = _collect(
@@ -348,7 +404,9 @@ def metrics_cmd(
     notes = kpi_notes(
         kpi, frames, cfg, by=by, every=every, basis=basis, as_of=moment, prepared=True
     )
-    _emit({kpi: result}, fmt, {"kpi": kpi, "basis": basis, **meta}, kpi, notes)
+    _emit(
+        {kpi: result}, fmt, {"kpi": kpi, "basis": basis, **meta}, kpi, notes, cfg.company.currency
+    )
 
 
 def forecast_cmd(
@@ -426,8 +484,9 @@ def forecast_cmd(
         "snapshot_config_hash": store.config_hash,
         "as_of": moment.isoformat(),
         "warnings": warnings,
+        **_quarantine_meta(store),
     }
-    _emit(tables, fmt, meta, table)
+    _emit(tables, fmt, meta, table, currency=cfg.company.currency)
 
 
 def _check_usage(
@@ -479,7 +538,8 @@ def demo_metrics(output: DemoOutput, out_console: Console) -> None:
     table = Table("kpi", "value", "unit", box=box.SIMPLE, title="headline KPIs")
     table.columns[1].justify = "right"
     for row in summary.iter_rows(named=True):
-        table.add_row(row["kpi"], _cell(row["value"]), row["unit"])
+        shown = display.value(row["value"], row["unit"], currency=data.config.company.currency)
+        table.add_row(row["kpi"], shown, row["unit"])
     out_console.print(table)
     out_console.print(
         f"every KPI: revgov metrics --config {output.config_path} --snapshot "

@@ -1,4 +1,4 @@
-"""CLI: ``revgov snapshot info|history|verify|compact|vacuum|migrate``.
+"""CLI: ``revgov snapshot info|history|quarantine|verify|compact|vacuum|migrate``.
 
 Every command takes a snapshot directory or an ``s3://``, ``gs://`` or ``az://`` URI.
 """
@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from revgov._typing import SummaryFormat
+from revgov import display
+from revgov._typing import SummaryFormat, TableFormat
 from revgov.cli._context import AtOpt, VersionOpt, open_snapshot, stamp_line
-from revgov.errors import SnapshotCorruptError
-from revgov.model.frames import ENTITIES
+from revgov.errors import RevgovError, SnapshotCorruptError
+from revgov.model.frames import ENTITIES, model_for
 from revgov.store import DEFAULT_RETENTION_HOURS, SnapshotStore, verify_snapshot
 
 __all__ = ["snapshot_app", "snapshot_summary"]
@@ -106,9 +108,9 @@ def info(
         q = e["quarantined"]
         table.add_row(
             e["entity"],
-            f"{e['rows']:,}",
-            str(e["parts"]),
-            f"[yellow]{q:,}[/]" if q else "0",
+            display.count(e["rows"]),
+            display.count(e["parts"]),
+            f"[yellow]{display.count(q)}[/]" if q else "0",
             ", ".join(f"{k} ({v})" for k, v in e["custom_fields"].items()) or "-",
         )
     console.print(table)
@@ -128,8 +130,60 @@ def info(
         )
 
 
+#: The columns ``snapshot quarantine`` lists, most useful first (the raw record stays in JSON
+#: and CSV: it is wide, and the field, value and reason say what is wrong with it).
+_QUARANTINE_COLUMNS = ("entity", "source_id", "field", "raw_value", "reason")
+
+
+@snapshot_app.command("quarantine")
+def quarantine_cmd(
+    directory: SnapshotArg,
+    entity: Annotated[
+        str | None, typer.Option("--entity", "-e", help="Only the rows of this entity.")
+    ] = None,
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", "-f", help="Table, JSON or CSV (every column).")
+    ] = "table",
+    version: VersionOpt = None,
+    at: AtOpt = None,
+) -> None:
+    """List the rows a pull could not type: entity, source id, field, raw value and reason."""
+    if entity is not None:
+        try:
+            model_for(entity)
+        except RevgovError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--entity") from None
+    store = open_snapshot(directory, version, at)
+    rows = store.scan_quarantine()
+    if entity is not None:
+        rows = rows.filter(pl.col("entity") == entity)
+    frame = rows.collect().sort("entity", "source_system", "source_id", nulls_last=True)
+    if fmt == "json":
+        typer.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
+        return
+    if fmt == "csv":
+        typer.echo(frame.write_csv(), nl=False)
+        return
+    rows_word = "row" if frame.height == 1 else "rows"
+    what = f"{entity} {rows_word}" if entity else rows_word
+    if frame.height == 0:
+        console.print(f"no {entity + ' ' if entity else ''}rows in quarantine", highlight=False)
+        return
+    table = Table(
+        title=f"{frame.height:,} {what} in quarantine", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    # The ids and fields are kept whole; a long raw value or reason wraps.
+    for name in _QUARANTINE_COLUMNS:
+        wraps = name in ("raw_value", "reason")
+        table.add_column(name, no_wrap=not wraps, overflow="fold", ratio=2 if wraps else None)
+    for row in frame.select(_QUARANTINE_COLUMNS).iter_rows():
+        table.add_row(*("-" if v is None else str(v) for v in row))
+    console.print(table)
+    console.print("every column (source, detail, raw record): --format json or csv", style="dim")
+
+
 def _count(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+    return display.count(value)
 
 
 @snapshot_app.command("history")

@@ -45,8 +45,13 @@ def _bind(cfg: Config) -> list[Problem]:
 
 
 def _validate(data: dict[str, Any], *, path: Path | None, text: str | None) -> Config:
-    from revgov.config._errors import config_problems, validation_problems
+    from revgov.config._errors import config_problems, problem_at, validation_problems
+    from revgov.config.secrets import secret_problems
 
+    # Credentials first, located by key and never shown (the models would echo bad values).
+    secrets = [problem_at(loc, what, fix) for loc, what, fix in secret_problems(data)]
+    if secrets:
+        raise config_problems(secrets, path=path, text=text)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:

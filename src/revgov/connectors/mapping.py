@@ -97,6 +97,13 @@ def mapping_problems(entity: str, spec: EntityMapping) -> list[tuple[tuple[str, 
     return problems
 
 
+def _listing(names: list[str], limit: int = 40) -> str:
+    """Column names for an error message: each cut to 40 characters, at most ``limit``."""
+    shown = [n if len(n) <= 40 else n[:37] + "..." for n in names[:limit]]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(shown) + more
+
+
 def map_columns(
     raw: pl.LazyFrame,
     entity: str,
@@ -126,21 +133,29 @@ def map_columns(
         for name in canonical:
             if name in available and name not in columns and name not in spec.constants:
                 columns[name] = name
+    # A file that shares no column with the mapping may not be an export at all (a path
+    # pointing at the wrong file): its first line is never echoed.
+    readable = bool(set(available) & ({*columns.values(), *canonical}))
+    listed = (
+        _listing(available)
+        if readable
+        else "none the mapping names (the file's first line is not shown)"
+    )
     for target, export in columns.items():
         if export not in available:
-            close = _closest(export, available)
+            close = _closest(export, available) if readable else None
             raise MappingError(
                 f"{where}: column {export!r} (mapped to {entity}.{target}) is not in the "
-                f"export; available columns: {', '.join(available)}",
+                f"export; available columns: {listed}",
                 hint=(f"did you mean {close!r}? " if close else "")
                 + f"fix the mapping of {target!r} in the source's [columns] table",
             )
     for key in model_for(entity).primary_key:
         if key not in columns and key not in spec.constants:
-            close = _closest(key, available)
+            close = _closest(key, available) if readable else None
             raise MappingError(
                 f"{where}: the primary key {entity}.{key} is not mapped; available columns: "
-                f"{', '.join(available)}",
+                f"{listed}",
                 hint=(f"did you mean {close!r}? " if close else "")
                 + f'add {key} = "<export column>" to the source\'s [columns] table',
             )

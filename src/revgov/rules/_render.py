@@ -10,6 +10,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
+from revgov import display
 from revgov.rules.findings import sort_findings
 
 if TYPE_CHECKING:
@@ -32,7 +33,32 @@ _STATUS_STYLE = {
 
 
 def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x * 100:.1f}%"
+    return display.share(x)
+
+
+#: Statuses listed apart, after the rules that ran: they say nothing about the data.
+_ASIDE = ("not_applicable",)
+
+
+def _ran(report: Report) -> list[RuleResult]:
+    """The rules that checked rows, failing first (the table's order otherwise)."""
+    ran = [r for r in report.results if r.status not in _ASIDE]
+    return sorted(ran, key=lambda r: r.status != "fail")
+
+
+def _aside(report: Report) -> dict[str, list[str]]:
+    """Rules that checked nothing (not applicable), grouped by the reason and how to
+    provide the input."""
+    groups: dict[str, list[str]] = {}
+    for r in report.results:
+        if r.status == "not_applicable":
+            groups.setdefault(r.reason or f"no {r.entity} rows in its scope", []).append(r.id)
+    return groups
+
+
+def _failing_notes(report: Report) -> list[tuple[str, str, str]]:
+    """(rule, what it checks, the fix) of each failing rule."""
+    return [(r.id, r.description, r.remediation) for r in report.results if r.status == "fail"]
 
 
 def _md_cell(value: object) -> str:
@@ -104,10 +130,12 @@ def _md_head(report: Report) -> list[str]:
                     _pct(r.pass_rate),
                     definition_text(r),
                 ]
-                for r in report.results
+                for r in _ran(report)
             ],
         ),
         "",
+        *_md_failing(report),
+        *_md_aside(report),
     ]
 
 
@@ -115,6 +143,26 @@ def definition_text(result: RuleResult) -> str:
     """Where a rule's definition comes from, marked when no company definition backs it."""
     text = result.definition or "-"
     return text if result.governed else f"{text} (ungoverned: info, not scored)"
+
+
+def _md_failing(report: Report) -> list[str]:
+    notes = _failing_notes(report)
+    if not notes:
+        return []
+    lines = ["## Failing rules: what they check and the fix", ""]
+    for rid, description, remediation in notes:
+        lines.append(f"- `{rid}`: {description}" + (f" Fix: {remediation}" if remediation else ""))
+    return [*lines, ""]
+
+
+def _md_aside(report: Report) -> list[str]:
+    groups = _aside(report)
+    if not groups:
+        return []
+    lines = ["## Not applicable: why, and how to provide the input", ""]
+    for reason, ids in groups.items():
+        lines.append(f"- {reason}: " + ", ".join(f"`{i}`" for i in ids))
+    return [*lines, ""]
 
 
 def report_markdown(report: Report, *, findings: int = 20) -> str:
@@ -164,7 +212,7 @@ def report_renderable(report: Report) -> RenderableType:
     m = report.maturity
     head = Text.assemble(
         ("revgov audit", "bold"),
-        f"  as of {report.as_of.isoformat()}  engine {report.engine}  ",
+        f"  as of {report.as_of.isoformat()}  engine {report.engine}\n",
         ("config ", "dim"),
         (report.config_hash, "cyan"),
     )
@@ -215,33 +263,64 @@ def report_renderable(report: Report) -> RenderableType:
         parts.append(
             Text("Nothing was audited: no rule checked a single record.", style="bold red")
         )
-    if report.not_applicable:
-        parts.append(_reasons_table(report))
-    ungoverned = [r for r in report.results if not r.governed]
-    if ungoverned:
-        parts.append(_ungoverned_table(ungoverned))
+    parts += _rich_notes(report)
+    parts += _rich_ungoverned(report)
     return Group(*parts, scores, maturity, *tables, foot)
 
 
-def _reasons_table(report: Report) -> Table:
-    table = Table(title="Not applicable: why, and how to provide the input")
-    table.add_column("rule", no_wrap=True)
-    table.add_column("reason")
-    for r in report.not_applicable:
-        table.add_row(r.id, r.reason or "")
-    return table
+def _rich_ungoverned(report: Report) -> list[RenderableType]:
+    """Rules that ran on revgov's defaults only, grouped by the keys that would make them the
+    company's own (wrapping text, not a table: it fits any width). Ungoverned rules that were
+    not applicable anyway are only counted."""
+    groups: dict[str, list[str]] = {}
+    idle = 0
+    for r in report.results:
+        if r.governed:
+            continue
+        if r.status == "not_applicable":
+            idle += 1
+            continue
+        groups.setdefault(r.definition, []).append(r.id)
+    if not groups and not idle:
+        return []
+    head = "On revgov defaults only (severity info, not scored)"
+    if not groups:
+        return [Text(f"{head}: {idle} rules, none applicable here\n", style="dim")]
+    text = Text(f"{head}: set the keys to make them yours\n", style="bold")
+    for definition, ids in groups.items():
+        text.append(f"{definition}: ", style="dim")
+        text.append(", ".join(ids) + "\n")
+    if idle:
+        text.append(f"and {idle} more, not applicable here\n", style="dim")
+    return [text]
 
 
-def _ungoverned_table(results: list[RuleResult]) -> Table:
-    table = Table(
-        title="Rules on revgov defaults only (severity info, not scored)",
-        caption="set these keys in revgov.toml to make the rules the company's own",
-    )
-    table.add_column("rule", no_wrap=True)
-    table.add_column("definition")
-    for r in results:
-        table.add_row(r.id, r.definition)
-    return table
+def _rich_notes(report: Report) -> list[RenderableType]:
+    """After the rules table: each failing rule's check and fix, then the rules that checked
+    nothing, grouped by why (they wrap to the console's width)."""
+    out: list[RenderableType] = []
+    notes = _failing_notes(report)
+    if notes:
+        text = Text("Failing rules: what they check and the fix\n", style="bold")
+        for rid, description, remediation in notes:
+            text.append(f"{rid}", style="bold red")
+            text.append(f": {description}")
+            if remediation:
+                text.append(" Fix: ", style="bold")
+                text.append(remediation)
+            text.append("\n")
+        out.append(text)
+    groups = _aside(report)
+    if groups:
+        count = sum(len(ids) for ids in groups.values())
+        text = Text(
+            f"Not applicable: why, and how to provide the input ({count})\n", style="bold dim"
+        )
+        for reason, ids in groups.items():
+            text.append(f"{reason}: ", style="dim")
+            text.append(", ".join(ids) + "\n", style="dim")
+        out.append(text)
+    return out
 
 
 def _families_table(families: pl.DataFrame, limit: int = 15) -> Table:
@@ -273,7 +352,7 @@ def _frame_table(title: str, headers: list[str], frame: pl.DataFrame) -> Table:
         table.add_column(header, justify="right" if is_num else "left")
     for row in frame.iter_rows():
         table.add_row(
-            *["" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row]
+            *["" if v is None else display.cell(v) if isinstance(v, int) else str(v) for v in row]
         )
     return table
 
@@ -287,7 +366,7 @@ class _RulesTable:
         self.report = report
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        results = self.report.results
+        results = _ran(self.report)
         width = max((len(r.id) for r in results), default=4)
         if options.max_width >= width + 72:
             table = Table(title="Rules")
@@ -302,25 +381,31 @@ class _RulesTable:
                     r.severity,
                     r.dimension,
                     Text(r.status, style=_STATUS_STYLE[r.status]),
-                    f"{r.checked:,}",
-                    f"{r.violating:,}",
+                    display.count(r.checked),
+                    display.count(r.violating),
                     _pct(r.pass_rate),
                 )
             yield table
             return
+        # Compact: every number whole and the ids uncut; the severity goes first when even
+        # this does not fit (the failing rules' notes below name what each checks).
+        numbers = [
+            (display.count(r.checked), display.count(r.violating), _pct(r.pass_rate))
+            for r in results
+        ]
+        widths = [
+            max([len(n[i]) for n in numbers] + [len(h)])
+            for i, h in enumerate(("checked", "failed", "pass"))
+        ]
+        with_sev = width + 5 + 6 + sum(widths) + 2 * 5 <= options.max_width
         table = Table(title="Rules", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("rule", no_wrap=True, min_width=width)
-        table.add_column("sev", no_wrap=True)
+        if with_sev:
+            table.add_column("sev", no_wrap=True)
         table.add_column("status", no_wrap=True)
-        for col, w in (("checked", 7), ("failed", 6), ("pass", 6)):
+        for col, w in zip(("checked", "failed", "pass"), widths, strict=True):
             table.add_column(col, justify="right", no_wrap=True, min_width=w)
-        for r in results:
-            table.add_row(
-                r.id,
-                r.severity,
-                Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status]),
-                f"{r.checked:,}",
-                f"{r.violating:,}",
-                _pct(r.pass_rate),
-            )
+        for r, n in zip(results, numbers, strict=True):
+            status = Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status])
+            table.add_row(r.id, *([r.severity] if with_sev else []), status, *n)
         yield table

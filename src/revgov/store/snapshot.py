@@ -491,6 +491,20 @@ class SnapshotStore:
         counts = file_list(table).group_by("entity").agg(pl.col("rows").sum())
         return {str(e): int(n) for e, n in counts.iter_rows() if n}
 
+    def pulled(self) -> pl.DataFrame:
+        """Per entity pulled: rows stored and rows quarantined (the input of the audit's
+        ``pulled.rows_quarantined`` rule and of the counts audit and metrics print)."""
+        quarantined = self.quarantine_counts()
+        names = [e for e in ENTITIES if e in quarantined or self._files(e).height]
+        return pl.DataFrame(
+            {
+                "entity": names,
+                "rows_stored": [self.row_count(e) if self._files(e).height else 0 for e in names],
+                "rows_quarantined": [quarantined.get(e, 0) for e in names],
+            },
+            schema={"entity": pl.String, "rows_stored": pl.Int64, "rows_quarantined": pl.Int64},
+        )
+
     def notes(self) -> pl.DataFrame:
         """What connectors noticed about their sources (latest pull of each source and
         entity): source, entity, kind, severity, field, message, noted_at."""

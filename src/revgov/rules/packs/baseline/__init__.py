@@ -15,6 +15,7 @@ skipped with the reason rather than failing, so the pack runs on partial exports
 ``history``         lifecycle and stage history: no regressions, no skipped stages
 ``campaigns``       campaign names follow the template
 ``links``           activities and stage events name existing records
+``pulled``          rows quarantined at pull, per entity
 ==================  ============================================================
 """
 
@@ -30,6 +31,7 @@ from revgov.rules.packs.baseline.history import lifecycle_history_rules, stage_h
 from revgov.rules.packs.baseline.links import link_rules
 from revgov.rules.packs.baseline.ownership import misrouting, ownership, round_robin
 from revgov.rules.packs.baseline.people import people_records
+from revgov.rules.packs.baseline.pulled import pulled_rules
 from revgov.rules.packs.baseline.sla import sla_rules
 from revgov.rules.packs.baseline.utm import utm_rules
 
@@ -48,6 +50,7 @@ def baseline(config: Config) -> list[Rule]:
         *utm_rules(config, "campaign_touches"),
         *round_robin(config),
         *link_rules(),
+        *pulled_rules(config),
     ]
 
 

@@ -1,0 +1,124 @@
+"""Output people can read (issue 12, item 6): numbers formatted by unit in one module, and
+the audit, metrics and snapshot tables within 80 columns with every number whole."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from revgov import display
+from revgov.cli import main
+from revgov.config import load_config
+from revgov.pull import pull
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+
+
+def test_numbers_are_written_by_their_unit() -> None:
+    assert display.count(1234567) == "1,234,567"
+    assert display.count(2297.0) == "2,297"
+    assert display.money(48106.5007, "EUR") == "48,106.50 EUR"
+    assert display.share(0.9734) == "97.3%"
+    assert display.duration(12.345) == "12.3 days"
+    assert display.value(3.2, "ratio (x)") == "3.20x"
+    assert display.value(175483.731, "currency per month", currency="USD") == (
+        "175,483.73 USD per month"
+    )
+    assert display.value(0.25, "share") == "25.0%"
+    assert display.value(None, "currency") == display.MISSING
+    assert display.column_unit("win_rate") == "share"
+    assert display.column_unit("pipeline_amount") == "currency"
+    assert display.column_unit("median_days") == "days"
+    assert display.cell(float("nan")) == "NaN"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("display") / "project"
+    shutil.copytree(QUICKSTART, root)
+    pull(load_config(root / "revgov.toml"), root / "snap", progress=False)
+    return root / "snap"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "--no-record", "--fail-on", "never", "--as-of", "2026-07-01"],
+        ["metrics", "--as-of", "2026-07-01"],
+        ["metrics", "--as-of", "2026-07-01", "--kpi", "win_rate_by_count", "--by", "owner_id"],
+        ["snapshot", "info"],
+        ["snapshot", "quarantine"],
+    ],
+    ids=["audit", "metrics", "kpi-table", "snapshot-info", "quarantine"],
+)
+def test_every_table_fits_80_columns(
+    snapshot: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    args = (
+        [*command, str(snapshot)] if command[0] == "snapshot" else [*command, "-s", str(snapshot)]
+    )
+    code, out = _run(*args)
+    assert code == 0, out
+    widths = [len(line.rstrip()) for line in out.splitlines()]
+    assert max(widths) <= 80, "\n".join(line for line in out.splitlines() if len(line) > 80)
+
+
+def test_the_audit_table_keeps_numbers_whole_and_lists_not_applicable_rules_last(
+    snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    _, data = _run(
+        "audit", "-s", str(snapshot), "--no-record", "-f", "json", "--as-of", "2026-07-01"
+    )
+    rules = {r["id"]: r for r in json.loads(data)["rules"]}
+    _, out = _run("audit", "-s", str(snapshot), "--no-record", "--as-of", "2026-07-01")
+    lines = out.splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("rule "))
+    assert header.split()[-1] == "pass"  # not cut to "pas"
+    for rid, r in rules.items():
+        if r["status"] == "not_applicable":
+            continue
+        row = next(line for line in lines if line.split()[:1] == [rid])
+        pass_rate = display.share(r["pass_rate"])
+        assert row.split()[-3:] == [f"{r['checked']:,}", f"{r['violating']:,}", pass_rate]
+    table_end = next(i for i, line in enumerate(lines) if "Failing rules" in line)
+    aside = next(i for i, line in enumerate(lines) if "Not applicable: why" in line)
+    assert table_end < aside
+    # Failing rules say what they check and the fix; n/a rules come after, with why.
+    failing = [rid for rid, r in rules.items() if r["status"] == "fail"]
+    text = " ".join(out.split())
+    for rid in failing:
+        assert f"{rid}: {rules[rid]['description']}" in text
+    assert "no people rows in its scope: people.email_missing" in text
+
+
+def test_metrics_write_money_and_shares_by_unit(
+    snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    _, data = _run("metrics", "-s", str(snapshot), "-f", "json", "--as-of", "2026-07-01")
+    rows = {r["kpi"]: r for r in json.loads(data)["tables"]["metrics"]}
+    _, out = _run("metrics", "-s", str(snapshot), "--as-of", "2026-07-01")
+    bookings = next(line for line in out.splitlines() if line.split()[:1] == ["bookings"])
+    assert f"{rows['bookings']['value']:,.2f} USD" in bookings
+    win = next(line for line in out.splitlines() if line.split()[:1] == ["win_rate_by_count"])
+    assert f"{rows['win_rate_by_count']['value'] * 100:.1f}%" in win
+    # KPIs without a value come after every KPI with one.
+    names = [
+        line.split()[0] for line in out.splitlines() if line.split()[:1] and line.split()[0] in rows
+    ]
+    missing = [rows[n]["value"] is None for n in names]
+    assert missing == sorted(missing)
