@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -595,9 +596,17 @@ def _date_entered(stage: str) -> str:
 
 
 def hubspot_export(
-    folder: Path, *, seed: int = 1, contacts: int = 200, deals: int = 90, companies: int = 30
+    folder: Path,
+    *,
+    seed: int = 1,
+    contacts: int = 200,
+    deals: int = 90,
+    companies: int = 30,
+    stage_ids: bool = False,
 ) -> Export:
-    """Write a HubSpot export (contacts, deals, companies) with planted defects."""
+    """Write a HubSpot export (contacts, deals, companies) with planted defects; with
+    ``stage_ids``, "Deal Stage" holds internal stage ids (``closedwon``) as API-based exports
+    write them, instead of the UI's labels."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     out = Export(
@@ -644,29 +653,45 @@ def hubspot_export(
             medium = medium.upper()
         elif kind == "people.utm_vocabulary":
             medium = "banner"
+        stage = "Lead" if i % 5 else rng.choice(stages)
+        created = AS_OF - timedelta(days=rng.randrange(10, 300))
+        # "Became a <stage> Date": when the contact entered each stage up to its current one.
+        became = {
+            f"Became a {name} Date": _hs_time(created + timedelta(days=3 * k))
+            if k <= stages.index(stage)
+            else ""
+            for k, name in enumerate(stages)
+        }
         rows.append(
             {
                 "Record ID": pid,
                 "First Name": f"First{i}",
                 "Last Name": f"Last{i}",
                 "Email": "" if kind == "people.email_missing" else f"c{i}@company{i}.com",
-                "Lifecycle Stage": "Lead" if i % 5 else rng.choice(stages),
+                "Lifecycle Stage": stage,
                 "Contact owner": rng.choice(owners),
-                "Create Date": _hs_time(AS_OF - timedelta(days=rng.randrange(10, 300))),
+                "Create Date": _hs_time(created),
                 "Country/Region": rng.choice(NA + EMEA),
                 "Associated Company IDs (Primary)": rng.choice(cids),
                 "UTM Source": source,
                 "UTM Medium": medium,
                 "UTM Campaign": "2026-q1_search_na_demo",
+                **became,
             }
         )
     _write(folder / "contacts.csv", rows, list(rows[0]))
-    _hubspot_deals(rng, out, deals, cids, owners)
+    _hubspot_deals(rng, out, deals, cids, owners, stage_ids=stage_ids)
     return out
 
 
 def _hubspot_deals(
-    rng: random.Random, out: Export, n: int, company_ids: list[str], owners: list[str]
+    rng: random.Random,
+    out: Export,
+    n: int,
+    company_ids: list[str],
+    owners: list[str],
+    *,
+    stage_ids: bool,
 ) -> None:
     ids = [str(50_000 + i) for i in range(n)]
     kinds = _Kinds(rng, ids)
@@ -691,7 +716,7 @@ def _hubspot_deals(
             "Record ID": did,
             "Deal Name": f"Deal {i}",
             "Pipeline": "Sales Pipeline",
-            "Deal Stage": stage,
+            "Deal Stage": re.sub(r"[^a-z]", "", stage.lower()) if stage_ids else stage,
             "Amount": "" if kind == "opportunities.amount_missing_late_stage" else i * 100 + 500,
             "Close Date": close_date.isoformat(),
             "Create Date": _hs_time(created),

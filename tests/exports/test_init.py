@@ -97,7 +97,12 @@ def test_a_hubspot_export_reads_date_entered_columns(tmp_path: Path) -> None:
         "Marketing Qualified Lead": "mql",
         "Sales Qualified Lead": "sql",
     }
-    assert entities["people"]["columns"]["utm_medium"] == "UTM Medium"  # type: ignore[index]
+    people = entities["people"]  # type: ignore[index]
+    assert people["columns"]["utm_medium"] == "UTM Medium"  # type: ignore[index]
+    # The contacts' "Became a <stage> Date" columns are their lifecycle history.
+    assert people["history"]["shape"] == "date_columns"  # type: ignore[index]
+    assert people["history"]["dates"]["Became a Lead Date"] == "Lead"  # type: ignore[index]
+    assert people["history"]["timestamps"] == {"mql_at": "Marketing Qualified Lead"}  # type: ignore[index]
     assert entities["accounts"]["columns"]["domain"] == "Company Domain Name"  # type: ignore[index]
 
 
@@ -120,3 +125,14 @@ def test_a_folder_without_exports_is_refused(
 ) -> None:
     assert main(["init", str(tmp_path), "--out", str(tmp_path / "r.toml")]) == EXIT_REVGOV_ERROR
     assert "holds no CSV files" in capsys.readouterr().err
+
+
+def test_hubspot_internal_stage_ids_get_a_value_map_to_their_labels(tmp_path: Path) -> None:
+    hubspot_export(tmp_path / "export", seed=4, stage_ids=True)
+    doc = _init(tmp_path / "export", tmp_path / "revgov.toml")
+    deals = doc["sources"][0]["entities"]["opportunities"]  # type: ignore[index]
+    assert deals["values"]["stage"]["closedwon"] == "Closed Won"  # type: ignore[index]
+    assert deals["values"]["stage"]["contractsent"] == "Contract Sent"  # type: ignore[index]
+    names = [s["name"] for s in doc["pipelines"][0]["stages"]]  # type: ignore[index,union-attr]
+    assert "closedwon" not in names and names[-2:] == ["Closed Won", "Closed Lost"]
+    assert not [s for s in doc["pipelines"][0]["stages"] if "TODO" in s["name"].trivia.comment]  # type: ignore[index,union-attr]

@@ -251,3 +251,14 @@ def test_sla_metrics_start_the_clock_where_the_config_says() -> None:
     assert out["leads"].sum() == started.height > 0
     notes = kpi_notes("speed_to_lead", no_mql, created, as_of=as_of)
     assert notes == []  # everyone has a created_at: nothing left out
+
+
+def test_a_kpi_without_users_says_how_to_add_the_enrichment(maven: Pulled) -> None:
+    from revgov.metrics import sales_cycle_days
+
+    _, frames = maven
+    with pytest.raises(MetricInputError, match="owner_manager") as err:
+        sales_cycle_days(frames["opportunities"], by="owner_manager")
+    assert "with_enrichments(frame, users=frames['users'])" in (err.value.hint or "")
+    ready = with_enrichments(frames["opportunities"], users=frames["users"])
+    assert sales_cycle_days(ready, by="owner_manager").collect().height == 6

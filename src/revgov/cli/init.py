@@ -42,7 +42,8 @@ def _connector_name(
 
 def init_cmd(
     folder: Annotated[
-        Path | None, typer.Argument(help="A folder of CRM exports (CSV or Parquet files).")
+        Path | None,
+        typer.Argument(help="A folder of CSV exports (Salesforce, HubSpot or any CRM's)."),
     ] = None,
     salesforce: Annotated[
         bool,

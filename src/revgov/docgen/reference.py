@@ -131,6 +131,15 @@ def config_reference() -> str:
         spec = get_connector_spec(name)
         out += _model_table(f"`{name}` options", spec.settings_model, level="##")
         out += _model_table(f"`{name}` entity settings", spec.entity_settings_model, level="##")
+        # Tables nested in a connector's settings (e.g. the files connector's `history`),
+        # so that the links of the tables above resolve.
+        nested = dict(models)
+        for settings in (spec.settings_model, spec.entity_settings_model):
+            _nested_models(settings, nested)
+        for nested_name, model in nested.items():
+            if nested_name not in models:
+                models[nested_name] = model
+                out += _model_table(nested_name, model, level="###")
     return "\n".join(out)
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import narwhals as nw
 
 from revgov.errors import MetricInputError
+from revgov.metrics._enrichments import ENRICHMENTS, enrichment_error
 
 __all__ = [
     "Columns",
@@ -107,6 +108,8 @@ def require(lf: nw.LazyFrame[Any], columns: Iterable[str | None], *, what: str) 
     for col in columns:
         if col is None or col in names:
             continue
+        if col in ENRICHMENTS:
+            raise enrichment_error(col, what=what)
         close = difflib.get_close_matches(col, names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise MetricInputError(

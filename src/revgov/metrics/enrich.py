@@ -15,13 +15,13 @@ take ``users=`` / ``accounts=`` add the ones their ``by=`` names themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import narwhals as nw
 
 from revgov.definitions.spelling import spelling_key_expr
 from revgov.errors import MetricInputError
+from revgov.metrics._enrichments import ENRICHMENTS, Enrichment, enrichment_error
 from revgov.metrics._frames import Columns, FrameT, as_list, back, has, lazy, require
 from revgov.metrics._stages import Pipelines, stage_attr
 
@@ -34,42 +34,6 @@ __all__ = [
     "with_person_attributes",
     "with_stage_attributes",
 ]
-
-
-@dataclass(frozen=True)
-class Enrichment:
-    """A column brought onto a frame from another entity: ``source`` (``users`` or
-    ``accounts``) column ``column``, matched on the frame's ``key``."""
-
-    source: str
-    column: str
-    key: str
-
-    def describe(self, name: str) -> str:
-        return f"{name} from {self.source}.{self.column} by {self.key}"
-
-
-def _owner(column: str) -> Enrichment:
-    return Enrichment("users", column, "owner_id")
-
-
-def _account(column: str) -> Enrichment:
-    return Enrichment("accounts", column, "account_id")
-
-
-#: The documented enrichments by column name (``by=`` may name any of them).
-ENRICHMENTS: dict[str, Enrichment] = {
-    "owner_region": _owner("region"),
-    "owner_team": _owner("team"),
-    "owner_role": _owner("role"),
-    "owner_manager_id": _owner("manager_id"),
-    # The manager's name: the manager's users row, by the owner's manager_id.
-    "owner_manager": _owner("manager"),
-    "account_segment": _account("segment"),
-    "account_industry": _account("industry"),
-    "account_country": _account("country"),
-    "account_region": _account("region"),
-}
 
 
 def enriched_by(columns: Columns) -> list[str]:
@@ -124,7 +88,7 @@ def with_enrichments(
         key = ENRICHMENTS[todo[0]].key
         if other is None or key not in names:
             if strict:
-                raise enrichment_error(todo[0], what="frame", given=other is not None)
+                raise enrichment_error(todo[0], what="frame", given=other is not None, takes=True)
             continue
         right = lazy(other, name=source, like=lf)
         if source == "users":
@@ -151,21 +115,6 @@ def with_enrichments(
     return back(out, frame)
 
 
-def enrichment_error(column: str, *, what: str, given: bool) -> MetricInputError:
-    """Why ``column`` (an enrichment) is not on ``what``, and how to add it."""
-    e = ENRICHMENTS[column]
-    if given:
-        return MetricInputError(
-            f"{what} has no column {e.key!r} to take {column!r} from {e.source}.{e.column}",
-            hint=f"map {e.key} on {what}, or group by another column",
-        )
-    return MetricInputError(
-        f"{what} has no column {column!r}: it comes from {e.source}.{e.column} by {e.key}",
-        hint=f"pass {e.source}=frames[{e.source!r}] to the KPI, or prepare the snapshot's "
-        "frames first: frames = revgov.metrics.prepare_frames(store.frames(), config)",
-    )
-
-
 def grouping_columns(
     lf: nw.LazyFrame[Any],
     by: Columns,
@@ -182,7 +131,7 @@ def grouping_columns(
     sources: Mapping[str, Any] = {"users": users, "accounts": accounts}
     for c in missing:
         if sources[ENRICHMENTS[c].source] is None:
-            raise enrichment_error(c, what=what, given=False)
+            raise enrichment_error(c, what=what, given=False, takes=True)
     return with_enrichments(lf, users=users, accounts=accounts, columns=missing)
 
 

@@ -12,29 +12,19 @@ export and a live org map the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from revgov.connectors.salesforce.defaults import DEFAULT_ENTITIES
 
 __all__ = [
     "GENERIC_SYNONYMS",
+    "HUBSPOT_BECAME",
     "HUBSPOT_COLUMNS",
     "HUBSPOT_DATE_ENTERED",
+    "HUBSPOT_STAGE_LABELS",
     "SALESFORCE_HISTORY",
     "SALESFORCE_OBJECTS",
-    "ExportFile",
     "salesforce_columns",
 ]
-
-
-@dataclass
-class ExportFile:
-    """One file of an export: its name, header and (a sample of) its rows as text."""
-
-    name: str
-    header: list[str]
-    #: Distinct values of some columns (stage, status), read for value maps.
-    values: dict[str, list[str]] = field(default_factory=dict)
 
 
 #: Salesforce object (file stem) to the canonical entity it makes.
@@ -102,7 +92,6 @@ HUBSPOT_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "created_at": ("Create Date",),
         "country": ("Country/Region", "Country"),
         "account_id": ("Associated Company IDs (Primary)", "Associated Company ID"),
-        "mql_at": ("Became a Marketing Qualified Lead Date",),
         "utm_source": ("UTM Source", "utm_source"),
         "utm_medium": ("UTM Medium", "utm_medium"),
         "utm_campaign": ("UTM Campaign", "utm_campaign"),
@@ -121,6 +110,21 @@ HUBSPOT_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "created_at": ("Create Date",),
     },
 }
+
+#: HubSpot's default sales pipeline: internal stage id (what the API and some exports write)
+#: to its label (what the UI and its exports show).
+HUBSPOT_STAGE_LABELS = {
+    "appointmentscheduled": "Appointment Scheduled",
+    "qualifiedtobuy": "Qualified To Buy",
+    "presentationscheduled": "Presentation Scheduled",
+    "decisionmakerboughtin": "Decision Maker Bought-In",
+    "contractsent": "Contract Sent",
+    "closedwon": "Closed Won",
+    "closedlost": "Closed Lost",
+}
+
+#: A HubSpot contact's "Became a <lifecycle stage> Date" column: the stage label.
+HUBSPOT_BECAME = re.compile(r"^Became an? (?P<stage>.+) Date$")
 
 #: A HubSpot "date entered" column: the stage label and the pipeline label.
 HUBSPOT_DATE_ENTERED = re.compile(r'^Date entered "?(?P<stage>.+?) \((?P<pipeline>.+)\)"?$')
