@@ -122,3 +122,14 @@ def test_a_start_column_the_export_lacks_is_not_applicable_with_its_reason() -> 
         "people has no column 'assigned_at': map a source field to it in "
         "[sources.entities.people] of revgov.toml"
     )
+
+
+def test_the_kpi_reports_either_clock_on_demand() -> None:
+    frames = _frames()
+    sla = config_from_dict({}).sla  # business hours by default
+    business = speed_to_lead(frames["people"], frames["activities"], sla=sla, as_of=AS_OF)
+    wall = speed_to_lead(
+        frames["people"], frames["activities"], sla=sla, as_of=AS_OF, clock="wall_clock"
+    )
+    assert business["mean_hours"].item() == pytest.approx((0 + 1) / 2)
+    assert wall["mean_hours"].item() == pytest.approx((41 + 1) / 2)

@@ -13,6 +13,7 @@ from typing import Any
 
 import narwhals as nw
 
+from revgov._typing import SLAClock
 from revgov.config import Segment, SLAConfig
 from revgov.definitions.icp import Firmographics, segment_expr
 from revgov.definitions.sla import SpeedToLead
@@ -45,6 +46,7 @@ def _leads(
     segments: Sequence[Segment],
     as_of: datetime | date | str | None,
     start: str | None,
+    clock: SLAClock | None = None,
     types: Sequence[str] | None,
     person_id: str,
     activity_person_id: str,
@@ -60,16 +62,16 @@ def _leads(
     ``__first_touch_at`` and their SLA status (:mod:`revgov.definitions.sla`, the definition
     the audit's ``people.speed_to_lead_breach`` reads too)."""
     definition = SpeedToLead.of(sla, segments)
-    clock = start or definition.start
+    start_column = start or definition.start
     cutoff = naive_utc(as_of)
     lf = lazy(people, name="people")
     lf = grouping_columns(lf, by, what="people", users=users, accounts=accounts)
     acts = lazy(activities, name="activities", like=lf)
     require(acts, [activity_person_id, activity_type, occurred_at], what="activities")
-    require(lf, [person_id, clock], what="people")
+    require(lf, [person_id, start_column], what="people")
     names = lf.collect_schema().names()
     lf = lf.with_columns(
-        naive(lf.collect_schema(), clock).alias("__start"),
+        naive(lf.collect_schema(), start_column).alias("__start"),
         segment_expr(segments, names, Firmographics(segment=segment)).alias("__segment"),
     ).filter(~nw.col("__start").is_null())
     touches = first_touches(
@@ -90,6 +92,7 @@ def _leads(
         segment=nw.col("__segment"),
         kind=nw.col(kind) if kind in names else None,
         error=MetricInputError,
+        clock=clock,
     )
     return lf.filter(nw.col("__stl_started"))
 
@@ -120,6 +123,7 @@ def speed_to_lead(
     users: Any = None,
     accounts: Any = None,
     start: str | None = None,
+    clock: SLAClock | None = None,
     types: Sequence[str] | None = None,
     segments: Sequence[Segment] = (),
     person_id: str = "person_id",
@@ -129,10 +133,12 @@ def speed_to_lead(
     segment: str = "segment",
     kind: str = "kind",
 ) -> FrameT:
-    """Business hours from the moment a person became a lead to work (the SLA clock's start,
+    """Hours from the moment a person became a lead to work (the SLA clock's start,
     ``sla.speed_to_lead_start``: ``mql_at`` by default, as the audit measures it; or
-    ``start="created_at"`` for every new record) to their first qualifying activity
-    (``sla.qualifying_activity_types``; call, email, meeting).
+    ``start="created_at"`` / ``"assigned_at"``) to their first qualifying activity
+    (``sla.qualifying_activity_types``; call, email, meeting), on the SLA's clock
+    (``sla.speed_to_lead_clock``, or ``clock=``: ``business_hours`` by default, or
+    ``wall_clock``, where nights and weekends count).
 
     Business hours use the SLA's time zone, working days, hours and holidays: a lead that
     arrived on Friday evening and was called on Monday at 10:00 waited one business hour
@@ -155,6 +161,7 @@ def speed_to_lead(
         segments=segments,
         as_of=as_of,
         start=start,
+        clock=clock,
         types=types,
         person_id=person_id,
         activity_person_id=activity_person_id,
@@ -208,6 +215,7 @@ def sla_compliance_rate(
     users: Any = None,
     accounts: Any = None,
     start: str | None = None,
+    clock: SLAClock | None = None,
     segment: str = "segment",
     types: Sequence[str] | None = None,
     segments: Sequence[Segment] = (),
@@ -219,8 +227,8 @@ def sla_compliance_rate(
 ) -> FrameT:
     """Share of leads first contacted within the speed-to-lead SLA.
 
-    The clock starts at ``start`` (default ``sla.speed_to_lead_start``, as
-    :func:`speed_to_lead`). The SLA is ``sla.speed_to_lead_hours`` business hours: the most
+    The clock starts at ``start`` (default ``sla.speed_to_lead_start``) and runs on
+    ``clock`` (default ``sla.speed_to_lead_clock``), as :func:`speed_to_lead`. The SLA is ``sla.speed_to_lead_hours`` business hours: the most
     specific key that matches the lead (``segment:kind``, its segment, its ``kind``, else
     ``default``). The segment is the lead's ``segment`` column, else the first of
     ``segments`` (``config.segments``) it meets. As of ``as_of`` (default now) a lead has
@@ -240,6 +248,7 @@ def sla_compliance_rate(
         segments=segments,
         as_of=as_of,
         start=start,
+        clock=clock,
         types=types,
         person_id=person_id,
         activity_person_id=activity_person_id,
