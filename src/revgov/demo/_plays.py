@@ -5,9 +5,10 @@ planted). Their ground truth goes in the manifest.
 The play's records are the SMB people created since its start who are not held out (the
 same hash :func:`revgov.plays.play_lift` reads) at stage subscriber or lead, never
 marketing-qualified: the SDRs book meetings with the leads marketing did not qualify, so no
-SLA clock and no speed-to-lead figure moves. Of those without a meeting in their first ``window_days``, a share
-``TRUE_LIFT / (1 - base)`` gets one, ``base`` being that group's meeting rate without the
-play: the expected meeting rate of the play's records rises by exactly ``TRUE_LIFT``.
+SLA clock and no speed-to-lead figure moves. Of those without a meeting in their first
+``window_days``, a share ``TRUE_LIFT / (1 - base)`` gets one, ``base`` being that group's
+meeting rate without the play: the expected meeting rate of the play's records rises by
+exactly ``TRUE_LIFT``.
 """
 
 from __future__ import annotations

@@ -197,8 +197,9 @@ def play_records(
     kpis: tuple[PlayKPI, ...] | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """The play's records with their arm, period and per-KPI values, as polars: the id,
-    ``__entered``, ``__control`` (in the control arm, else the play's), ``__after`` (entered after the
-    start), ``__readable`` (had ``window_days`` to show the outcome) and one column per KPI.
+    ``__entered``, ``__control`` (in the control arm, else the play's), ``__after`` (entered
+    after the start), ``__readable`` (had ``window_days`` to show the outcome) and one column
+    per KPI.
 
     Also returns the records in both arms (left out) and the ids listed more than once.
     """

@@ -167,7 +167,8 @@ class PreTrend:
     @property
     def reason(self) -> str:
         if self.passed is None:
-            return f"pre-trend not checked: {len(self.gaps)} pre-period weeks with both arms (3 needed)"
+            weeks = len(self.gaps)
+            return f"pre-trend not checked: {weeks} pre-period weeks with both arms (3 needed)"
         verdict = "parallel" if self.passed else "NOT parallel"
         return (
             f"pre-trend {verdict}: the gap moved {self.slope:+.4g} per week "
