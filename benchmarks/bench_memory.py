@@ -23,7 +23,9 @@ peak is the highest, the time the lowest).
     python benchmarks/bench_memory.py [--sizes 1000000 5000000] [--chunk 600000] [--repeat 1]
         [--commands audit metrics] [--out benchmarks/results/memory.json]
 
-``--sizes 30000`` makes a quick run (seconds).
+A child whose RSS passes ``--rss-max-gb`` (default 10) is stopped so as not to starve the
+machine; the results then say so and give the RSS it had reached. ``--sizes 30000`` makes a
+quick run (seconds).
 """
 
 from __future__ import annotations
@@ -143,31 +145,61 @@ run()
 """
 
 
-def run_child(cmd: list[str]) -> dict[str, float]:
-    """Run ``cmd`` (arguments of CHILD) to completion: wall seconds and peak RSS (MB)."""
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_child(cmd: list[str], rss_max_mb: float) -> dict[str, Any]:
+    """Run ``cmd`` (arguments of CHILD) to completion: wall seconds and peak RSS (MB). A
+    child passing ``rss_max_mb`` is stopped (so as not to starve the machine) and reported
+    as such, with the RSS it had reached."""
     peak_file = DATA / f".peak_{os.getpid()}"
     env = dict(os.environ, BENCH_PEAK_FILE=str(peak_file))
     t = time.perf_counter()
-    proc = subprocess.run(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=DATA, check=False
-    )
+    err_path = DATA / f".err_{os.getpid()}"
+    with err_path.open("wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=DATA)
+        seen = 0.0
+        while proc.poll() is None:
+            seen = max(seen, _rss_mb(proc.pid))
+            if seen > rss_max_mb:
+                proc.kill()
+                proc.wait()
+                return {
+                    "wall_s": round(time.perf_counter() - t, 2),
+                    "peak_rss_mb": round(seen, 1),
+                    "stopped": f"RSS passed the {rss_max_mb:,.0f} MB ceiling",
+                }
+            time.sleep(0.2)
     wall = time.perf_counter() - t
+    stderr = err_path.read_text(errors="replace")
+    err_path.unlink()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-3000:]!r}")
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-3000:]}")
     peak_kb = int(peak_file.read_text())
     peak_file.unlink()
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak_kb / 1024, 1)}
 
 
-def measure(root: Path, command: str, repeat: int) -> dict[str, Any]:
+def measure(root: Path, command: str, repeat: int, rss_max_mb: float) -> dict[str, Any]:
     cmd = [sys.executable, "-c", CHILD, *COMMANDS[command]]
     cmd += ["--snapshot", str(root), "--as-of", AS_OF.date().isoformat()]
-    runs = [run_child(cmd) for _ in range(repeat)]
-    return {
+    runs = [run_child(cmd, rss_max_mb) for _ in range(repeat)]
+    out: dict[str, Any] = {
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "wall_s": min(r["wall_s"] for r in runs),
         "runs": runs,
     }
+    stopped = [r["stopped"] for r in runs if "stopped" in r]
+    if stopped:
+        out["stopped"] = stopped[0]
+    return out
 
 
 def main() -> None:
@@ -176,6 +208,9 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=600_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=list(COMMANDS))
+    parser.add_argument(
+        "--rss-max-gb", type=float, default=10.0, help="Stop a child above this RSS."
+    )
     parser.add_argument("--rebuild", action="store_true", help="Make the snapshots again.")
     parser.add_argument("--build-only", action="store_true", help="Make the snapshots, stop.")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -192,7 +227,7 @@ def main() -> None:
             continue
         for command in args.commands:
             load = os.getloadavg()[0]
-            result = measure(root, command, args.repeat)
+            result = measure(root, command, args.repeat, args.rss_max_gb * 1024)
             sizes[str(n)][command] = result | {"load_average_1min": round(load, 2)}
             print(f"{n:>11,} deals  {command:<8} peak {result['peak_rss_mb']:9,.0f} MB  "
                   f"{result['wall_s']:7.1f} s", flush=True)  # fmt: skip
@@ -204,15 +239,18 @@ def main() -> None:
     for command in args.commands:
         peaks = {n: sizes[str(n)][command]["peak_rss_mb"] for n in ordered}
         largest = peaks[ordered[-1]]
+        stopped = any("stopped" in sizes[str(n)][command] for n in ordered)
         entry: dict[str, Any] = {
             "peak_mb_at_largest": largest,
-            "under_target": largest < TARGET_GB * 1024,
+            "under_target": largest < TARGET_GB * 1024 and not stopped,
         }
+        if stopped:
+            entry["stopped_at_ceiling"] = True
         if len(ordered) > 1:
             small, big = ordered[0], ordered[-1]
             entry["peak_ratio"] = round(peaks[big] / peaks[small], 2)
             entry["size_ratio"] = round(big / small, 2)
-            entry["at_most_linear"] = peaks[big] <= peaks[small] * big / small
+            entry["at_most_linear"] = not stopped and peaks[big] <= peaks[small] * big / small
         summary[command] = entry
     result = {
         "benchmark": "memory",

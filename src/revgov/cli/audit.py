@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import tempfile
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -72,18 +73,21 @@ def audit_snapshot(
     rule_ids: list[str] | None = None,
     dimensions: list[str] | None = None,
 ) -> Report:
-    """Audit every entity of a snapshot (a directory, or a store open at a version)."""
+    """Audit every entity of a snapshot (a directory, or a store open at a version); the
+    flagged frames go through a temporary directory rather than memory (bounded memory)."""
     store = snapshot if isinstance(snapshot, SnapshotStore) else SnapshotStore(snapshot)
     # The pull's counts too, for the rule on quarantined rows.
     frames = {**store.frames(), PULLED: store.pulled().lazy()}
-    return audit(
-        frames,
-        config=config,
-        as_of=as_of,
-        keys={PULLED: PULLED_KEY},
-        only=rule_ids or None,
-        dimensions=dimensions,
-    )
+    with tempfile.TemporaryDirectory(prefix="revgov-audit-") as spill:
+        return audit(
+            frames,
+            config=config,
+            as_of=as_of,
+            keys={PULLED: PULLED_KEY},
+            only=rule_ids or None,
+            dimensions=dimensions,
+            spill_dir=spill,
+        )
 
 
 def _check_rule_ids(config: Config, rule_ids: list[str]) -> None:

@@ -55,6 +55,7 @@ from revgov.metrics import (
     prepare_frames,
     quarterly_reforecast,
     row_count,
+    spilled_frames,
 )
 from revgov.store import SnapshotStore
 
@@ -115,12 +116,6 @@ def _quarantine_meta(store: SnapshotStore) -> dict[str, Any]:
 def _moment(given: datetime | None, store: SnapshotStore) -> datetime:
     """``--as-of``, else the demo's as_of beside the snapshot, else now (naive UTC)."""
     return naive_utc(given if given is not None else demo_as_of(store.root))
-
-
-def _materialized(frames: dict[str, Any]) -> dict[str, Any]:
-    """Prepared polars frames computed once: many KPIs read them (the as-of cut joins the
-    stage history), and a snapshot fits in memory as it was pulled."""
-    return {k: v.collect().lazy() if isinstance(v, pl.LazyFrame) else v for k, v in frames.items()}
 
 
 def _json_value(value: Any) -> Any:
@@ -394,7 +389,9 @@ def metrics_cmd(
         **_quarantine_meta(store),
     }
     if kpi is None:
-        summary = _summary(_materialized(frames), cfg, moment)
+        # Prepared once for every KPI, on disk rather than in memory (bounded memory).
+        with spilled_frames(frames) as ready:
+            summary = _summary(ready, cfg, moment)
         _emit({"metrics": summary}, fmt, meta, "metrics", currency=cfg.company.currency)
         return
     _check_usage(kpi, frames, by, every, basis)

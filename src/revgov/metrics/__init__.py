@@ -29,6 +29,7 @@ from revgov.metrics import (
     scenarios,
     velocity,
 )
+from revgov.metrics._spill import spilled_frames
 from revgov.metrics._time import naive_utc, parse_every
 from revgov.metrics.cadence import *  # noqa: F403
 from revgov.metrics.conversion import *  # noqa: F403
@@ -76,6 +77,7 @@ __all__ = [
     "parse_every",
     "prepare_frames",
     "row_count",
+    "spilled_frames",
 ]
 __all__ += cadence.__all__
 __all__ += conversion.__all__

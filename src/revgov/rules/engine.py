@@ -13,9 +13,11 @@ aggregate over it. Findings come back in the kind of frame that went in.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import narwhals as nw
@@ -339,6 +341,7 @@ def audit(
     keys: Mapping[str, str] | None = None,
     only: Sequence[str] | None = None,
     dimensions: Sequence[str] | None = None,
+    spill_dir: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Audit ``frames`` (entity name to a polars, DuckDB or PySpark frame) against ``rules``.
 
@@ -346,7 +349,11 @@ def audit(
     ``[[required_fields]]`` and ``[[rules.custom]]``); otherwise give Rule objects and packs
     (functions ``config -> rules``). ``as_of`` is the reference time of staleness and SLA
     rules (default: now). ``keys`` names the record id column of entities outside the
-    canonical model. ``only`` and ``dimensions`` narrow the rules run.
+    canonical model. ``only`` and ``dimensions`` narrow the rules run. With ``spill_dir`` (an
+    existing directory; polars input), each entity's flagged frame is streamed to a Parquet
+    file there instead of collected in memory, so memory stays bounded on a snapshot larger
+    than RAM; the files are not needed once ``audit`` returns (``revgov audit`` uses a
+    temporary directory).
 
     Returns a :class:`~revgov.rules.report.Report` whose ``findings`` are of the same kind as
     the input (a polars LazyFrame for polars input).
@@ -382,7 +389,7 @@ def audit(
     inputs: dict[str, list[str]] = {}
     for entity, _key, base, runs in plans:
         inputs[entity] = _input_columns(base, runs)
-    plans = _materialize(plans, inp.implementation, inputs)
+    plans = _materialize(plans, inp.implementation, inputs, spill_dir)
     branches: list[Frame] = []
     count_frames: list[tuple[str, Frame, list[_Run]]] = []
     for entity, key, base, runs in plans:
@@ -508,13 +515,18 @@ def _needed_columns(key: str, base: Frame, runs: Sequence[_Run]) -> list[str] | 
 
 
 def _materialize(
-    plans: list[_Plan], implementation: nw.Implementation, inputs: Mapping[str, Sequence[str]]
+    plans: list[_Plan],
+    implementation: nw.Implementation,
+    inputs: Mapping[str, Sequence[str]],
+    spill_dir: str | os.PathLike[str] | None = None,
 ) -> list[_Plan]:
     """Compute every entity's flagged frame once, keeping only the columns that findings and
     counts read, so the per-check filters do not recompute joins and derivations.
 
-    polars: collected together (in parallel); DuckDB: ``materialize()``; PySpark: an eager
-    local checkpoint. Other engines stay lazy.
+    polars: collected together (in parallel), or with ``spill_dir`` streamed one by one to
+    Parquet there and scanned back (memory bounded by the streaming engine, not by the
+    snapshot); DuckDB: ``materialize()``; PySpark: an eager local checkpoint. Other engines
+    stay lazy.
     """
     narrowed = []
     for entity, key, base, runs in plans:
@@ -522,6 +534,14 @@ def _materialize(
         if cols is not None:
             cols += [c for c in inputs.get(entity, ()) if c not in cols]
         narrowed.append((entity, key, base if cols is None else base.select(cols), runs))
+    if implementation is nw.Implementation.POLARS and spill_dir is not None:
+        spilled = []
+        for i, (entity, key, base, runs) in enumerate(narrowed):
+            # Numbered: an entity name need not be a safe file name.
+            path = Path(spill_dir) / f"flags-{i}.parquet"
+            base.to_native().sink_parquet(path)
+            spilled.append((entity, key, nw.from_native(pl.scan_parquet(path)), runs))
+        return spilled
     if implementation is nw.Implementation.POLARS:
         done = pl.collect_all([b.to_native() for _, _, b, _ in narrowed], engine=POLARS_ENGINE)
         return [
