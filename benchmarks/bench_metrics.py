@@ -55,8 +55,11 @@ PIPELINE = PipelineConfig(
 )
 
 
-def generate(n: int, per_deal: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``n`` opportunities and ``n * per_deal`` stage events, vectorized."""
+def generate(
+    n: int, per_deal: int, seed: int = 7, *, first: int = 0
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``n`` opportunities and ``n * per_deal`` stage events, vectorized. Ids start at deal
+    number ``first`` (so that a large CRM can be generated in chunks, as bench_memory does)."""
     rng = np.random.default_rng(seed)
     start = np.datetime64("2024-01-01T00:00:00", "us")
     created = start + (rng.integers(0, 700 * 86_400, n) * 1_000_000).astype("timedelta64[us]")
@@ -69,13 +72,14 @@ def generate(n: int, per_deal: int, seed: int = 7) -> tuple[pl.DataFrame, pl.Dat
     names = np.array([*STAGES, "Won", "Lost"])
     stage_idx[:, -1] = np.where(outcome == 1, 4, np.where(outcome == 2, 5, stage_idx[:, -1]))
     closed_at = times[:, -1]
-    ids = np.char.add("o", np.arange(n).astype(str))
+    seq = np.arange(first, first + n)
+    ids = np.char.add("o", seq.astype(str))
     amount = np.round(rng.lognormal(9, 1, n), 2)
     opps = (
         pl.DataFrame(
             {
                 "opportunity_id": ids,
-                "account_id": np.char.add("a", (np.arange(n) // 3).astype(str)),
+                "account_id": np.char.add("a", (seq // 3).astype(str)),
                 "pipeline": "new_business",
                 "type": rng.choice(["new business", "renewal", "expansion"], n, p=[0.7, 0.2, 0.1]),
                 "segment": rng.choice(["smb", "mid", "enterprise"], n),
@@ -83,7 +87,7 @@ def generate(n: int, per_deal: int, seed: int = 7) -> tuple[pl.DataFrame, pl.Dat
                 "lead_source": rng.choice(["paid_search", "outbound", "webinar", "referral"], n),
                 "primary_campaign_id": np.char.add("c", rng.integers(0, 200, n).astype(str)),
                 "__has_campaign": rng.random(n) < 0.5,
-                "primary_person_id": np.char.add("p", np.arange(n).astype(str)),
+                "primary_person_id": np.char.add("p", seq.astype(str)),
                 "stage": names[stage_idx[:, -1]],
                 "amount": amount,
                 "created_at": created,
@@ -104,7 +108,7 @@ def generate(n: int, per_deal: int, seed: int = 7) -> tuple[pl.DataFrame, pl.Dat
     )
     events = pl.DataFrame(
         {
-            "event_id": np.arange(n * per_deal).astype(str),
+            "event_id": np.arange(first * per_deal, (first + n) * per_deal).astype(str),
             "record_entity": "opportunities",
             "record_id": np.repeat(ids, per_deal),
             "field": "stage",
@@ -115,16 +119,20 @@ def generate(n: int, per_deal: int, seed: int = 7) -> tuple[pl.DataFrame, pl.Dat
     return opps, events
 
 
-def generate_context(opps: pl.DataFrame, seed: int = 11) -> dict[str, pl.DataFrame]:
+def generate_context(
+    opps: pl.DataFrame, seed: int = 11, *, first: int = 0
+) -> dict[str, pl.DataFrame]:
     """People, activities, campaigns, touches, spend, targets, users and accounts around
-    ``opps`` (one person per deal, created up to 30 days before it)."""
+    ``opps`` (one person per deal, created up to 30 days before it). ``first`` is the deal
+    number ``opps`` start at (see :func:`generate`): ids of people, activities, touches and
+    accounts follow it; campaigns, spend, targets and users are the same in every chunk."""
     rng = np.random.default_rng(seed)
     n = opps.height
     deal_created = opps["created_at"].dt.replace_time_zone(None).to_numpy()
     lead = (rng.integers(0, 30 * 86_400, n) * 1_000_000).astype("timedelta64[us]")
     created = deal_created - lead
     mql = created + (rng.integers(0, 3 * 86_400, n) * 1_000_000).astype("timedelta64[us]")
-    person_ids = np.char.add("p", np.arange(n).astype(str))
+    person_ids = np.char.add("p", np.arange(first, first + n).astype(str))
     people = pl.DataFrame(
         {
             "person_id": person_ids,
@@ -151,7 +159,7 @@ def generate_context(opps: pl.DataFrame, seed: int = 11) -> dict[str, pl.DataFra
     activities = (
         pl.DataFrame(
             {
-                "activity_id": np.char.add("t", np.arange(k).astype(str)),
+                "activity_id": np.char.add("t", np.arange(3 * first, 3 * first + k).astype(str)),
                 "type": rng.choice(["call", "email", "meeting", "task"], k),
                 "person_id": person_ids[who],
                 "opportunity_id": opps["opportunity_id"].to_numpy()[who],
@@ -178,7 +186,7 @@ def generate_context(opps: pl.DataFrame, seed: int = 11) -> dict[str, pl.DataFra
     before = (rng.integers(0, 60 * 86_400, t) * 1_000_000).astype("timedelta64[us]")
     touches = pl.DataFrame(
         {
-            "touch_id": np.char.add("x", np.arange(t).astype(str)),
+            "touch_id": np.char.add("x", np.arange(2 * first, 2 * first + t).astype(str)),
             "person_id": person_ids[toucher],
             "campaign_id": np.char.add("c", rng.integers(0, 200, t).astype(str)),
             "touched_at": deal_created[toucher] - before,
@@ -209,10 +217,12 @@ def generate_context(opps: pl.DataFrame, seed: int = 11) -> dict[str, pl.DataFra
             "region": rng.choice(["East", "West", "Central"], 200),
         }
     )
-    n_acc = (n + 2) // 3
+    # The accounts the deals name (three deals to an account, from deal ``first`` on).
+    acc_first, acc_end = first // 3, (first + n + 2) // 3
+    n_acc = acc_end - acc_first
     accounts = pl.DataFrame(
         {
-            "account_id": np.char.add("a", np.arange(n_acc).astype(str)),
+            "account_id": np.char.add("a", np.arange(acc_first, acc_end).astype(str)),
             "industry": rng.choice(["software", "retail", "finance"], n_acc),
             "employees": rng.integers(5, 5_000, n_acc),
             "country": rng.choice(["US", "GB", "DE"], n_acc),

@@ -216,3 +216,41 @@ def test_demo_runs_the_audit_step(tmp_path: Path, capsys: pytest.CaptureFixture[
     found, total = line.split(":")[1].split(";")[0].split(" of ")
     assert found.strip() == total.strip()
     assert "findings not planted: 0" in out
+
+
+def test_an_empty_snapshot_fails_nothing_was_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from revgov.store import SnapshotStore
+
+    SnapshotStore.create(tmp_path / "empty")
+    code = main(["audit", "-s", str(tmp_path / "empty"), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    data = json.loads(captured.out)
+    assert data["nothing_audited"] is True
+    assert data["summary"]["pass"] == 0
+    assert "nothing was audited" in captured.err
+
+
+def test_strict_fails_on_any_not_applicable_rule(
+    demo_dir: DemoOutput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snap = str(demo_dir.snapshot_dir)
+    args = ["audit", "-s", snap, "--fail-on", "never", "--format", "json"]
+    args += ["--rule", "people.speed_to_lead_breach", "--rule", "people.email_missing"]
+    assert main([*args, "--strict"]) == 0  # every rule saw its input
+    capsys.readouterr()
+    # Long before any lead arrived: no SLA clock has started, nothing to check.
+    early = [*args, "--as-of", "2000-01-01"]
+    assert main(early) == 0
+    capsys.readouterr()
+    code = main([*early, "--strict"])
+    captured = capsys.readouterr()
+    assert code == 1
+    rules = {r["id"]: r for r in json.loads(captured.out)["rules"]}
+    stl = rules["people.speed_to_lead_breach"]
+    assert (stl["status"], stl["checked"]) == ("not_applicable", 0)
+    assert stl["reason"].startswith("none of the ")
+    assert rules["people.email_missing"]["status"] != "not_applicable"
+    assert "--strict" in captured.err and "people.speed_to_lead_breach" in captured.err

@@ -227,3 +227,53 @@ def test_keys_are_analysed_in_buckets_when_they_do_not_fit(
     export.head(40).write_csv(tmp_path / "deals.csv")
     with pytest.raises(ShrinkRefusedError, match=f"of its {want_rows.height} stored rows"):
         pull(_config(tmp_path, 50), tmp_path / "snap", progress=False)
+
+
+def test_a_reread_record_replaces_its_earlier_quarantine_rows(
+    tmp_path: Path, scripted: type[ScriptedConnector]
+) -> None:
+    """Incremental reads: a record read again brings its own quarantine rows (or none, once it
+    types) in place of those of the earlier read; records not read again keep theirs."""
+    cfg = config_from_dict(
+        {"sources": [{"name": "sf", "connector": "scripted", "entities": {"opportunities": {}}}]}
+    )
+    cfg._path = tmp_path / "revgov.toml"
+
+    def recs(**amounts: str) -> list[dict[str, str]]:
+        return [{"opportunity_id": k, "amount": v} for k, v in amounts.items()]
+
+    scripted.script = [
+        # b and c cannot be typed; d is delivered twice (the second is a duplicate key).
+        [
+            Page("opportunities", recs(a="1", b="x", c="y", d="4"), cursor="t1"),
+            Page("opportunities", recs(d="5"), cursor="t1b"),
+        ],
+        [Page("opportunities", recs(a="2", b="z", d="6"), cursor="t2")],  # b still bad
+        [Page("opportunities", recs(b="3"), cursor="t3")],  # b types now
+    ]
+
+    def quarantine() -> list[tuple[str, str | None, str]]:
+        q = SnapshotStore(tmp_path / "snap").scan_quarantine().collect()
+        return sorted(q.select("source_id", "raw_value", "reason").rows())
+
+    def amounts() -> dict[str, float]:
+        rows = SnapshotStore(tmp_path / "snap").scan("opportunities").collect()
+        return dict(rows.select("opportunity_id", "amount").rows())
+
+    first = pull(cfg, tmp_path / "snap", progress=False)
+    assert first.for_entity("opportunities") == (2, 3)
+    assert [(s, r) for s, _, r in quarantine()] == [
+        ("b", "not a number"),
+        ("c", "not a number"),
+        ("d", DUPLICATE_KEY_REASON),
+    ]
+    pull(cfg, tmp_path / "snap", progress=False)
+    assert quarantine() == [("b", "z", "not a number"), ("c", "y", "not a number")]
+    assert amounts() == {"a": 2.0, "d": 6.0}
+    pull(cfg, tmp_path / "snap", progress=False)
+    assert quarantine() == [("c", "y", "not a number")]
+    assert amounts() == {"a": 2.0, "b": 3.0, "d": 6.0}
+    store = SnapshotStore(tmp_path / "snap")
+    assert store.quarantine_counts() == {"opportunities": 1}
+    # Time travel: the first version still shows the first read's quarantine.
+    assert SnapshotStore(tmp_path / "snap", version=1).scan_quarantine().collect().height == 3

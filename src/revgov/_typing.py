@@ -13,6 +13,7 @@ __all__ = [
     "BASES",
     "DIMENSIONS",
     "ENTITY_NAMES",
+    "ROUTING_OUTCOMES",
     "SEVERITIES",
     "Basis",
     "ClockStart",
@@ -21,6 +22,7 @@ __all__ = [
     "Entity",
     "HistoryEntity",
     "RoutedEntity",
+    "RoutingOutcome",
     "RuleOrigin",
     "RuleStatus",
     "Severity",
@@ -53,6 +55,12 @@ DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 #: The entities a routing rule can route.
 RoutedEntity = Literal["people", "accounts", "opportunities"]
 
+#: What the routing table says of a routed record's owner (``<entity>.misrouted``): no
+#: owner, a deactivated owner, an owner in no round-robin pool, an owner in another pool
+#: than the expected one, another owner than the expected one.
+RoutingOutcome = Literal["unassigned", "owner_inactive", "no_pool", "wrong_pool", "wrong_owner"]
+ROUTING_OUTCOMES: tuple[RoutingOutcome, ...] = get_args(RoutingOutcome)
+
 #: The entities with a stage history in ``stage_events`` (stage, lifecycle stage).
 HistoryEntity = Literal["opportunities", "people"]
 
@@ -62,8 +70,9 @@ ClockStart = Literal["mql_at", "created_at"]
 #: Where a rule comes from: a pack, revgov.toml, or Python.
 RuleOrigin = Literal["builtin", "config", "python"]
 
-#: What an audit says of a rule.
-RuleStatus = Literal["pass", "fail", "within_threshold", "not_applicable", "skipped"]
+#: What an audit says of a rule (``not_applicable``: it could not check anything, and says
+#: why; never a pass).
+RuleStatus = Literal["pass", "fail", "within_threshold", "not_applicable"]
 
 #: What a rate or a sum is weighted by.
 Basis = Literal["count", "amount"]
@@ -71,6 +80,17 @@ BASES: tuple[Basis, ...] = get_args(Basis)
 
 #: What pipeline coverage divides by the remaining target.
 CoverageBasis = Literal["open_pipeline", "weighted_pipeline"]
+
+#: What pipeline coverage divides by: the target left after bookings, or the whole target.
+CoverageAgainst = Literal["remaining", "target"]
+
+#: How a win rate or a conversion places deals in time: ``cohort``, the period a deal was
+#: created in (closed deals only: open ones are not yet an outcome); ``period``, the period
+#: it closed in.
+ConversionBasis = Literal["cohort", "period"]
+CONVERSION_BASES: tuple[ConversionBasis, ...] = get_args(ConversionBasis)
+
+__all__ += ["CONVERSION_BASES", "ConversionBasis", "CoverageAgainst"]
 
 #: Every output format of the command line; each command accepts one of the subsets below
 #: (a test checks that each subset stays inside this one).
@@ -94,3 +114,22 @@ __all__ += [
     "SummaryFormat",
     "TableFormat",
 ]
+
+#: The primary and guardrail KPIs a play can be measured on (see docs/plays.md).
+PlayKPI = Literal[
+    "meeting_rate",
+    "lead_to_opportunity",
+    "mql_to_sql",
+    "speed_to_lead",
+    "opportunity_to_win",
+    "pipeline_created",
+]
+PLAY_KPIS: tuple[PlayKPI, ...] = get_args(PlayKPI)
+#: The entities whose records a play is given to.
+PlayEntity = Literal["people", "accounts", "opportunities"]
+#: What a play is compared with: a hashed holdout, another segment, or its own past.
+PlayControl = Literal["holdout", "comparison", "pre_period"]
+#: What the decision rule says of a play.
+PlayVerdict = Literal["scale", "keep_running", "stop"]
+
+__all__ += ["PLAY_KPIS", "PlayControl", "PlayEntity", "PlayKPI", "PlayVerdict"]

@@ -39,7 +39,8 @@ exits non-zero; ``--debug`` adds the traceback.
     │   ├── RuleDefinitionError      RG501  unknown field, bad regex or template
     │   └── FindingsError            RG502  raised by Report.raise_for_findings
     ├── MetricError                  RG600
-    │   └── MetricInputError         RG601  a KPI was given a frame it cannot use
+    │   ├── MetricInputError         RG601  a KPI was given a frame it cannot use
+    │   └── PlayError                RG602  a play cannot be measured (unknown play, column)
     └── OutputError                  RG700  reports, run history, databases, alerts
         ├── RunNotFoundError         RG701  no recorded run matches a run id
         ├── DatabaseOutputError      RG702  `--to` names a bad URL, or the database refused
@@ -77,6 +78,7 @@ __all__ = [
     "NotifyError",
     "OutputError",
     "OutputWriteError",
+    "PlayError",
     "PluginWarning",
     "RateLimitedError",
     "RevgovError",
@@ -254,6 +256,13 @@ class MetricError(RevgovError):
 
 class MetricInputError(MetricError):
     code = "RG601"
+
+
+class PlayError(MetricError):
+    """A play cannot be measured: no such play, a filter names a missing column, or a frame
+    the play's KPIs read is missing."""
+
+    code = "RG602"
 
 
 class OutputError(RevgovError):

@@ -250,7 +250,8 @@ def _pull_entity(
             deletions=page.deletions,
             notes=[asdict(n) for n in page.notes],
         )
-        notes += page.notes
+        # A connector may repeat a note on several pages: it is said once.
+        notes += [n for n in page.notes if n not in notes]
         pages += 1
         typed_rows += typed.frame.height
         quarantined += typed.quarantine.height

@@ -85,7 +85,7 @@ def test_monthly_review(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
 
 def test_quarterly_reforecast(ex: dict[str, pl.DataFrame], ex_config: Config) -> None:
     plan = quarterly_reforecast(ex, ex_config, as_of=EXAMPLE_AS_OF)
-    assert set(plan.tables()) == {"assumptions", "scenarios", "forward", "backward"}
+    assert set(plan.tables()) == {"assumptions", "scenarios", "forward", "backward", "statement"}
     backward = to_polars(plan.backward).filter(pl.col("scenario") == "base")
     targets = dict(zip(backward["segment"], backward["target_bookings"], strict=True))
     # The April bookings targets per segment become the targets to plan back from.
@@ -108,7 +108,13 @@ def test_reforecast_without_people(ex: dict[str, pl.DataFrame], ex_config: Confi
     # The forward forecast needs only the deals: o4, o5, o6 at their stages' win rates.
     assert forward["expected_bookings"].sum() == pytest.approx(8_000 + 11_250 + 24_000)
     backward = to_polars(plan.backward).filter(pl.col("scenario") == "base").row(0, named=True)
-    assert backward["opportunities_needed"] == pytest.approx(60_000 / 16_000 / 0.6)
+    # The plan starts from the gap the open pipeline leaves (43,250 expected of 60,000).
+    assert backward["expected_from_open_pipeline"] == pytest.approx(43_250)
+    assert backward["gap_to_target"] == pytest.approx(60_000 - 43_250)
+    assert backward["opportunities_needed"] == pytest.approx((60_000 - 43_250) / 16_000 / 0.6)
+    statement = to_polars(plan.statement)
+    said = dict(zip(statement["item"], statement["statement"], strict=False))
+    assert said["target"] == "target from the target given (--target)"
     assert backward["mqls_needed"] is None
     assert "mql_to_sql (needs people with mql_at)" in backward["missing"]
 

@@ -239,3 +239,75 @@ def test_forecast_multipliers_come_in_pairs(
     scen = _json(capsys)["tables"]["scenarios"]
     sources = {r["source"] for r in scen if r["scenario"] == "aggressive"}
     assert sources == {"base x 1.2 (higher is better) or base / 1.2"}
+
+
+# -- issue 11 item 7: --basis, any --by, notes in every format -------------------------------
+
+
+def test_basis_cohort_leaves_open_deals_out_and_says_so(
+    maven_snapshot: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, snap = maven_snapshot
+    argv = ["metrics", "-s", str(snap), "-c", str(config), "--kpi", "win_rate_by_count"]
+    assert main([*argv, "--basis", "cohort", "--every", "1mo", "-f", "json"]) == 0
+    out = _json(capsys)
+    assert out["basis"] == "cohort"
+    rows = out["tables"]["win_rate_by_count"]
+    assert sum(r["closed"] for r in rows) == 6711
+    # Maven's 1,589 engaging and 500 prospecting deals are open.
+    assert "2089 open deals are left out: not an outcome yet" in out["notes"]
+    assert main([*argv, "--basis", "cohort", "-f", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "# note=2089 open deals are left out: not an outcome yet" in lines
+    assert main([*argv, "--basis", "cohort"]) == 0
+    assert "note: 2089 open deals are left out" in capsys.readouterr().out
+
+
+def test_basis_on_a_kpi_without_one_is_a_usage_error(
+    maven_snapshot: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, snap = maven_snapshot
+    argv = ["metrics", "-s", str(snap), "-c", str(config), "--kpi", "bookings"]
+    assert main([*argv, "--basis", "cohort"]) == EXIT_USAGE
+    err = " ".join(capsys.readouterr().err.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+    assert "no cohort or period basis" in err and "opportunity_to_win" in err
+    assert main(["metrics", "-s", str(snap), "-c", str(config), "--basis", "cohort"]) == (
+        EXIT_USAGE
+    )
+
+
+def test_by_reaches_the_owners_manager(
+    maven_snapshot: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, snap = maven_snapshot
+    argv = ["metrics", "-s", str(snap), "-c", str(config), "--kpi", "bookings"]
+    assert main([*argv, "--by", "owner_manager", "-f", "json"]) == 0
+    out = _json(capsys)
+    managers = {r["owner_manager"] for r in out["tables"]["bookings"]}
+    assert len(managers) == 6 and None not in managers
+    assert "enriched_by: owner_manager from users.manager by owner_id" in out["notes"]
+
+
+def test_sla_without_its_start_mapped_says_so_in_the_headlines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.metrics.conftest import EXAMPLE_TOML
+
+    from revgov.metrics._examples import example_config, example_frames
+    from revgov.store import SnapshotStore
+
+    frames = example_frames()
+    frames["people"] = frames["people"].with_columns(
+        pl.lit(None, pl.Datetime("us")).alias("mql_at")
+    )
+    (tmp_path / "revgov.toml").write_text(EXAMPLE_TOML, encoding="utf-8")
+    snap = tmp_path / "snapshot"
+    SnapshotStore.create(snap, config_hash=example_config().config_hash).commit(frames)
+    argv = ["metrics", "-s", str(snap), "-c", str(tmp_path / "revgov.toml"), "-f", "json"]
+    assert main([*argv, "--as-of", "2024-03-31"]) == 0
+    rows = {r["kpi"]: r for r in _json(capsys)["tables"]["metrics"]}
+    for name in ("sla_compliance_rate", "speed_to_lead"):
+        assert rows[name]["value"] is None
+        assert (
+            "people.mql_at ([sla].speed_to_lead_start), which no person has" in rows[name]["note"]
+        )

@@ -28,8 +28,8 @@ def test_audit_finds_exactly_the_planted_defects(scale: float, seed: int) -> Non
     kinds = set(DEFECT_RATES)
     assert kinds <= rule_ids, f"defect kinds without a rule: {sorted(kinds - rule_ids)}"
     # Every rule runs on the demo's frames but the one on the pull's counts (a snapshot's).
-    assert all(r.skipped is None for r in report.results if r.entity != "pulled"), [
-        r.id for r in report.results if r.skipped
+    assert all(r.reason is None for r in report.results if r.entity != "pulled"), [
+        (r.id, r.reason) for r in report.results if r.reason
     ]
 
     found = report.findings_df.select(

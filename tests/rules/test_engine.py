@@ -73,21 +73,30 @@ def test_builtin_rules_skip_missing_inputs_with_reasons() -> None:
     )
     report = audit({"people": frame.lazy()}, config=Config(), as_of=AS_OF)
     assert report.result("people.email_missing").violating == 1
-    assert report.result("people.phone_format").skipped == "people has no column 'phone'"
-    assert report.result("accounts.owner_missing").skipped == "no accounts frame"
-    assert report.result("people.owner_inactive").skipped == "people has no column 'owner_id'"
+    where = "[sources.entities.{}] of revgov.toml"
+    phone = report.result("people.phone_format")
+    assert (phone.status, phone.reason) == (
+        "not_applicable",
+        "people has no column 'phone': map a source field to it in " + where.format("people"),
+    )
+    assert report.result("accounts.owner_missing").reason == (
+        "no accounts records were pulled: map the accounts entity in " + where.format("accounts")
+    )
+    assert report.result("people.owner_inactive").reason == (
+        "people has no column 'owner_id': map a source field to it in " + where.format("people")
+    )
 
 
-def test_rules_against_an_empty_entity_are_skipped() -> None:
+def test_rules_against_an_empty_entity_are_not_applicable() -> None:
     # No users pulled: every owner would look unknown; the rule says why it did not run.
     report = run(
         [kinds.references("people.owner_unknown", "people", "owner_id", "users")],
         {"people": PEOPLE, "users": []},
     )
     res = report.result("people.owner_unknown")
-    assert (res.skipped, res.status, res.violating) == (
-        "no users rows to check against",
-        "skipped",
+    assert (res.reason, res.status, res.violating) == (
+        "no users rows to check against: pull users ([sources.entities.users] of revgov.toml)",
+        "not_applicable",
         0,
     )
 
@@ -346,6 +355,9 @@ def test_declared_rule_on_an_entity_without_a_frame_is_an_error() -> None:
     ref = kinds.references("people.account_missing", "people", "account_id", "accounts")
     with pytest.raises(RuleDefinitionError, match="reads 'accounts', which is not among"):
         run([ref], {"people": PEOPLE})
-    # Optional (built-in) rules are still skipped with the reason.
+    # Optional (built-in) rules are not applicable, with the reason.
     report = run([ref.replace(optional=True)], {"people": PEOPLE})
-    assert report.result("people.account_missing").skipped == "needs the accounts frame"
+    assert report.result("people.account_missing").reason == (
+        "no accounts records were pulled: map the accounts entity in "
+        "[sources.entities.accounts] of revgov.toml"
+    )

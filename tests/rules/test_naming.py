@@ -21,6 +21,7 @@ TOKENS: dict[str, list[str] | str] = {
     "offer": ["demo", "ebook"],
 }
 NAMING = CampaignNaming(tokens=TOKENS)
+TEMPLATE = "'{year}-{quarter}_{channel}_{region}_{offer}'"
 
 
 def test_parse_valid_name_reads_every_token() -> None:
@@ -55,17 +56,34 @@ def test_parse_valid_name_reads_every_token() -> None:
             "quarter",
             "token quarter='Q1' does not match the pattern q[1-4]",
         ),
-        ("2026-q1_email_na", "region", "expected '_' after token region='na'"),
+        # The shape first: a missing token or separator, an extra one, a wrong separator.
+        ("2026-q1_email_na", "", f"wrong number of tokens: 4 where the template {TEMPLATE} has 5"),
+        (
+            "2026_q1_email_na_demo",
+            "",
+            f"wrong separators: '____' where the template {TEMPLATE} has '-___'",
+        ),
+        (
+            "2026-q1-paid-social-na-demo",
+            "",
+            f"wrong separators: '----' where the template {TEMPLATE} has '-___'",
+        ),
         ("2026-q1__na_demo", "channel", "token channel is empty"),
         (
             "2026-q1_email_na_demo_v2",
-            "offer",
-            "token offer='demo_v2' is not an allowed value; allowed: demo, ebook",
+            "",
+            f"wrong number of tokens: 6 where the template {TEMPLATE} has 5",
         ),
         (
             "Spring Promo!!",
-            "year",
-            r"token year='Spring Promo!!' does not match the pattern 20\d{2}",
+            "",
+            f"wrong number of tokens: 1 where the template {TEMPLATE} has 5",
+        ),
+        # Right shape, wrong value: the token is named.
+        (
+            "2026-q1_paid-social_na_webinar",
+            "offer",
+            "token offer='webinar' is not an allowed value; allowed: demo, ebook",
         ),
     ],
 )

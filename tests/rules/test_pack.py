@@ -137,7 +137,7 @@ def test_utm_case_drift_vocabulary_and_required_tags(entity: str, key: str) -> N
     # The same rules on the other entity: nothing (or nothing at all) to check, no findings.
     for i in ids:
         result = report.result(f"{other}.{i}")
-        assert result.violating == 0 and result.skipped is None
+        assert result.violating == 0 and result.status in ("pass", "not_applicable")
     if other == "people":
         assert report.result("people.utm_case_drift").status == "not_applicable"
 
@@ -176,7 +176,8 @@ def test_routing_owner_pool_inactive_and_unassigned() -> None:
         ],
         {"people": people, "users": USERS},
     )
-    assert flagged(report, "people.misrouted") == {"ent_bad", "smb_bad"}
+    # Every routing outcome counts as misrouted by default ([routing.outcomes]).
+    assert flagged(report, "people.misrouted") == {"ent_bad", "smb_bad", "inactive", "none"}
     assert flagged(report, "people.owner_inactive") == {"inactive"}
     assert flagged(report, "people.owner_missing") == {"none"}
     assert flagged(report, "people.owner_unknown") == {"ghost"}
@@ -185,10 +186,20 @@ def test_routing_owner_pool_inactive_and_unassigned() -> None:
         .select("record_id", "message")
         .iter_rows()
     )
-    assert messages["ent_bad"] == "owner u2 is not the routing table's owner u1 (rule 'us-ent')"
-    assert messages["smb_bad"] == "owner u1 is not in pool 'smb' (rule 'us-smb')"
-    # Misrouting is judged only for active owners on routed records.
-    assert report.result("people.misrouted").checked == 4
+    assert messages["ent_bad"] == (
+        "owner u2 is not the routing table's owner u1 (wrong_owner; rule 'us-ent' routes to "
+        "owner u1)"
+    )
+    assert messages["smb_bad"] == (
+        "owner u1 is in no routing pool (no_pool; rule 'us-smb' routes to pool 'smb')"
+    )
+    assert messages["inactive"] == (
+        "owner u9 is an inactive user (owner_inactive; rule 'us-smb' routes to pool 'smb')"
+    )
+    assert messages["none"] == "no owner (unassigned; rule 'us-smb' routes to pool 'smb')"
+    # Misrouting is judged on routed records whose owner is known or missing (an unknown
+    # owner is owner_unknown's).
+    assert report.result("people.misrouted").checked == 6
 
 
 def test_round_robin_imbalance() -> None:
@@ -547,13 +558,16 @@ def test_links_and_conversions() -> None:
     report = audit_ids(ids, frames)
     assert flagged(report, "people.converted_without_account") == {"p1"}
     assert flagged(report, "activities.person_missing") == {"x2"}
-    # Without an opportunities frame the event check cannot run: skipped, with the reason.
-    assert report.result("stage_events.record_missing").skipped == "needs the opportunities frame"
-    assert (
-        audit_ids(ids, {**frames, "opportunities": []})
-        .result("stage_events.record_missing")
-        .skipped
-        == "no opportunities rows to check against"
+    # Without an opportunities frame the event check cannot run: not applicable, and why.
+    assert report.result("stage_events.record_missing").reason == (
+        "no opportunities records were pulled: map the opportunities entity in "
+        "[sources.entities.opportunities] of revgov.toml"
+    )
+    assert audit_ids(ids, {**frames, "opportunities": []}).result(
+        "stage_events.record_missing"
+    ).reason == (
+        "no opportunities rows to check against: pull opportunities "
+        "([sources.entities.opportunities] of revgov.toml)"
     )
     report = audit_ids(ids, {**frames, "opportunities": [{"opportunity_id": "o1"}]})
     assert flagged(report, "stage_events.record_missing") == {"p404-0"}

@@ -60,7 +60,7 @@ def test_spark_agrees_with_polars(spark: Any) -> None:
     assert on_spark.engine == "pyspark"
     assert type(on_spark.findings).__name__ == "DataFrame"
     assert on_polars.findings_df.height > 50
-    assert all(r.skipped is None for r in on_spark.results)
+    assert all(r.reason is None for r in on_spark.results)
     assert sort_findings(on_polars.findings_df).equals(sort_findings(on_spark.findings_df))
     counts = [(r.id, r.checked, r.violating) for r in on_polars.results]
     assert counts == [(r.id, r.checked, r.violating) for r in on_spark.results]

@@ -78,6 +78,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "revgov.cli.history:history_cmd",
         "Show the audit runs recorded with a snapshot and the trend of their scores.",
     ),
+    "play": (
+        "revgov.cli.play:play_cmd",
+        "Measure a play's lift against its control and say whether to scale, keep running or stop.",
+    ),
     "diff": (
         "revgov.cli.diff:diff_cmd",
         "List the findings new, resolved and persisting between two recorded runs.",

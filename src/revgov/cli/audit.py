@@ -1,8 +1,10 @@
 """CLI: ``revgov audit``: run the governance rules on a snapshot and report.
 
 Exit codes (see :mod:`revgov.cli`): 0 when no rule at or above ``--fail-on`` fails, 1 when
-one does, 2 for a bad argument (an unknown ``--rule`` id), 3 for a revgov error (bad config,
-missing snapshot). Every output carries the config hash.
+one does, when nothing was audited (no rule checked a record: an empty snapshot), or, with
+``--strict``, when any rule is not applicable; 2 for a bad argument (an unknown ``--rule``
+id), 3 for a revgov error (bad config, missing snapshot, with ``--strict`` a config other
+than the snapshot's). Every output carries the config hash.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
     SnapshotOpt,
-    StrictOpt,
     VersionOpt,
     demo_as_of,
     open_with_definitions,
@@ -166,13 +167,20 @@ def audit_cmd(
             "--findings-out", help="Also write every finding to a .parquet, .csv or .jsonl."
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 when any rule is not applicable (its inputs are missing or blank); "
+            "fail (RG104) when the config is not the one the snapshot was pulled with.",
+        ),
+    ] = False,
     version: VersionOpt = None,
     at: AtOpt = None,
     record: RecordOpt = True,
     to: ToOpt = None,
     notify: NotifyOpt = False,
     notify_env: NotifyEnvOpt = None,
-    strict: StrictOpt = False,
 ) -> None:
     """Audit a snapshot against the governed definitions; exit 1 on failing rules."""
     moment_given = parse_as_of(as_of) if as_of else None
@@ -215,6 +223,28 @@ def audit_cmd(
                 "note: no revgov.toml found; audited against the default definitions",
                 style="yellow",
             )
+    if report.nothing_audited:
+        err_console.print(
+            "error: nothing was audited: no rule checked a single record (is the snapshot "
+            "empty? see the reasons above)",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+    if strict and report.not_applicable:
+        listed = ", ".join(r.id for r in report.not_applicable[:10])
+        more = (
+            f" and {len(report.not_applicable) - 10} more"
+            if len(report.not_applicable) > 10
+            else ""
+        )
+        err_console.print(
+            f"error (--strict): {len(report.not_applicable)} rule(s) not applicable: "
+            f"{listed}{more}; each reason says which input to provide",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
     if fail_on is not FailOn.never and report.failing(_SEVERITY[fail_on]):
         raise typer.Exit(code=1)
 

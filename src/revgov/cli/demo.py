@@ -1,7 +1,7 @@
 """CLI: ``revgov demo``: generate the synthetic CRM, write it, and summarize what was planted.
 
 After the summary, the command runs :data:`POST_STEPS` in order (an audit of the demo
-snapshot, then its headline KPIs): each gets the :class:`~revgov.demo.DemoOutput` and the
+snapshot, its headline KPIs, the report, then the verdicts of its planted plays): each gets the :class:`~revgov.demo.DemoOutput` and the
 console.
 """
 
@@ -27,6 +27,7 @@ from rich.table import Table
 
 from revgov.cli.audit import demo_audit
 from revgov.cli.metrics import demo_metrics
+from revgov.cli.play import demo_plays
 from revgov.cli.report import demo_report
 from revgov.demo import STEPS, DemoOutput, write_demo
 
@@ -48,6 +49,7 @@ POST_STEPS: list[PostStep] = [
     PostStep("audit", demo_audit),
     PostStep("metrics", demo_metrics),
     PostStep("report", demo_report),
+    PostStep("plays", demo_plays),
 ]
 
 

@@ -26,7 +26,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from revgov import display
-from revgov._typing import TableFormat
+from revgov._typing import ConversionBasis, TableFormat
 from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
@@ -48,6 +48,7 @@ from revgov.metrics import (
     frame_columns,
     get_kpi,
     groupable_columns,
+    kpi_notes,
     kpis,
     naive_utc,
     parse_every,
@@ -213,10 +214,16 @@ def _emit(
     fmt: TableFormat,
     meta: dict[str, Any],
     csv_table: str,
+    notes: list[str] | None = None,
     currency: str | None = None,
 ) -> None:
+    """Write ``tables`` with the ``meta`` stamp and the ``notes`` (what a KPI leaves out or
+    cannot say): JSON ``notes``, CSV ``# note=`` comment lines, lines under a table."""
+    notes = notes or []
     if fmt == "json":
         payload = dict(meta)
+        if notes:
+            payload["notes"] = notes
         payload["tables"] = {
             name: [{k: _json_value(v) for k, v in row.items()} for row in t.iter_rows(named=True)]
             for name, t in tables.items()
@@ -235,10 +242,13 @@ def _emit(
             if v is not None and k not in ("warnings", "quarantine_touches")
         )
         stamp += "".join(f"# warning={w}\n" for w in meta.get("warnings", []))
+        stamp += "".join(f"# note={_one_line(n)}\n" for n in notes)
         typer.echo(stamp + tables[csv_table].write_csv(), nl=False)
     else:
         for name, t in tables.items():
             _print_table(t, name, currency)
+        for n in notes:
+            console.print(f"note: {n}", highlight=False, markup=False)
         # Warnings went to stderr (where a terminal shows them apart from the tables).
         stamp = ", ".join(
             f"{k} {_meta_text(v)}"
@@ -246,6 +256,10 @@ def _emit(
             if v is not None and k not in ("warnings", "quarantine_touches")
         )
         console.print(stamp, highlight=False, style="dim")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFrame:
@@ -269,11 +283,15 @@ def _summary(frames: dict[str, Any], cfg: Config, as_of: datetime) -> pl.DataFra
         else:
             try:
                 out = _collect(compute(d.name, frames, cfg, as_of=as_of, prepared=True))
+                notes = kpi_notes(d.name, frames, cfg, as_of=as_of, prepared=True)
             except RevgovError as exc:
                 note = exc.message
             else:
                 raw = out[d.headline][0] if out.height else None
                 value = float(raw) if raw is not None else None
+                if value is None and not notes:
+                    notes = ["no value: nothing in the snapshot meets its definition"]
+                note = "; ".join(notes)
         rows.append(
             {
                 "kpi": d.name,
@@ -306,7 +324,17 @@ def metrics_cmd(
         list[str] | None,
         typer.Option(
             "--by",
-            help="Group by this column (repeatable), e.g. segment, owner_id, owner_region.",
+            help="Group by this column (repeatable): any column of the KPI's input, or an "
+            "enrichment: owner_region, owner_team, owner_role, owner_manager, "
+            "account_segment, account_industry, account_country.",
+        ),
+    ] = None,
+    basis: Annotated[
+        ConversionBasis | None,
+        typer.Option(
+            "--basis",
+            help="Win rates and opportunity_to_win: 'cohort' places deals in the period "
+            "they were created in (closed deals only), 'period' in the period they closed in.",
         ),
     ] = None,
     every: Annotated[
@@ -337,8 +365,10 @@ def metrics_cmd(
         )
         _emit({"kpis": listing}, fmt, {}, "kpis")
         return
-    if kpi is None and (by or every):
-        raise typer.BadParameter("--by and --every need --kpi NAME", param_hint="--by/--every")
+    if kpi is None and (by or every or basis):
+        raise typer.BadParameter(
+            "--by, --every and --basis need --kpi NAME", param_hint="--by/--every/--basis"
+        )
     if kpi is not None:
         try:
             get_kpi(kpi)
@@ -365,11 +395,17 @@ def metrics_cmd(
     }
     if kpi is None:
         summary = _summary(_materialized(frames), cfg, moment)
-        _emit({"metrics": summary}, fmt, meta, "metrics", cfg.company.currency)
+        _emit({"metrics": summary}, fmt, meta, "metrics", currency=cfg.company.currency)
         return
-    _check_usage(kpi, frames, by, every)
-    result = _collect(compute(kpi, frames, cfg, by=by, every=every, as_of=moment, prepared=True))
-    _emit({kpi: result}, fmt, {"kpi": kpi, **meta}, kpi, cfg.company.currency)
+    _check_usage(kpi, frames, by, every, basis)
+    result = _collect(
+        compute(kpi, frames, cfg, by=by, every=every, basis=basis, as_of=moment, prepared=True)
+    )
+    notes = kpi_notes(
+        kpi, frames, cfg, by=by, every=every, basis=basis, as_of=moment, prepared=True
+    )
+    meta_kpi = {"kpi": kpi, "basis": basis, **meta}
+    _emit({kpi: result}, fmt, meta_kpi, kpi, notes, cfg.company.currency)
 
 
 def forecast_cmd(
@@ -404,7 +440,8 @@ def forecast_cmd(
     table: Annotated[
         str,
         typer.Option(
-            "--table", help="With --format csv: assumptions, scenarios, forward or backward."
+            "--table",
+            help="With --format csv: assumptions, scenarios, forward, backward or statement.",
         ),
     ] = "forward",
     version: VersionOpt = None,
@@ -448,16 +485,24 @@ def forecast_cmd(
         "warnings": warnings,
         **_quarantine_meta(store),
     }
-    _emit(tables, fmt, meta, table, cfg.company.currency)
+    _emit(tables, fmt, meta, table, currency=cfg.company.currency)
 
 
-def _check_usage(kpi: str, frames: dict[str, Any], by: list[str] | None, every: str | None) -> None:
-    """A ``--by`` or ``--every`` the KPI cannot take is a usage error (exit 2) that lists the
-    columns it can group by, closest first."""
+def _check_usage(
+    kpi: str,
+    frames: dict[str, Any],
+    by: list[str] | None,
+    every: str | None,
+    basis: str | None = None,
+) -> None:
+    """A ``--by``, ``--every`` or ``--basis`` the KPI cannot take is a usage error (exit 2)
+    that lists the columns it can group by, closest first (or the KPIs that take a basis)."""
     definition = get_kpi(kpi)
     try:
-        check_options(definition, frames, by=by, every=every)
+        check_options(definition, frames, by=by, every=every, basis=basis)
     except MetricInputError as exc:
+        if basis and "basis" in exc.message:
+            raise typer.BadParameter(f"{exc.message} ({exc.hint})", param_hint="--basis") from None
         raise typer.BadParameter(exc.message, param_hint="--by/--every") from None
     if by and groupable_columns(definition, frames) is None:
         missing = [e for e in definition.grouped_by if frames.get(e) is None]

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from revgov._typing import SummaryFormat
 from revgov.config import load_config
@@ -20,6 +21,8 @@ from revgov.store import DEFAULT_SHRINK_SHARE
 __all__ = ["pull_cmd"]
 
 console = Console()
+err_console = Console(stderr=True)
+_NOTE_STYLES = {"warn": "yellow", "error": "red"}
 
 
 def _print_text(result: PullResult) -> None:
@@ -57,15 +60,24 @@ def _print_text(result: PullResult) -> None:
                 "(deleted at the source or not delivered again)",
                 highlight=False,
             )
-    for note in result.notes:
-        where = f"{note.entity}.{note.field}" if note.field else note.entity
-        console.print(f"[yellow]{note.severity}[/] {where}: {note.message}", highlight=False)
+    _print_notes(result)
     if result.definitions_changed:
         console.print(
             f"note: the snapshot was last pulled under config {result.previous_config_hash}; "
             "unchanged sources keep values derived then (pull with --full-refresh to redo them)",
             highlight=False,
         )
+
+
+def _print_notes(result: PullResult) -> None:
+    """What the connectors noticed (a hidden field, a formula field), once each, on stderr:
+    warnings, not the summary's data. Connector messages name the object and field."""
+    for e in result.entities:
+        for note in e.notes:
+            style = _NOTE_STYLES.get(note.severity, "dim")
+            line = Text.assemble((note.severity, style), f" {e.source} · {note.entity}: ")
+            line.append(note.message)
+            err_console.print(line, highlight=False)
 
 
 def pull_cmd(

@@ -9,7 +9,8 @@ changed_at, changed_by``), so rules and metrics never learn which CRM a history 
   repeat the previous value (OpportunityHistory also writes one when only the amount or close
   date changed) are not transitions and are dropped. History lists that come newest first
   (HubSpot ``propertiesWithHistory``), once flattened to rows, are this shape too: rows are
-  ordered by time here, whatever order they arrive in.
+  ordered by time here, whatever order they arrive in. Periodic snapshots of a record's value
+  are this shape as well: the first snapshot that shows a new value is the change.
 * :func:`events_from_changes`: rows of field changes with old and new values (Salesforce
   OpportunityFieldHistory and LeadHistory, generic audit logs).
 * :func:`events_from_date_columns`: one column per stage holding when the record entered it
@@ -207,17 +208,22 @@ def derive_entered_at(
     lf = _lazy(records)
     schema = lf.collect_schema()
     at_dtype = schema.get(target, pl.String)
-    picked = pl.col("__at").min() if which == "first" else pl.col("__at").max()
+    ev = _lazy(events)
+    # Ordered by the moment, not the text: "3/10/2024" sorts before "3/9/2024" as text.
+    stamped = ev.collect_schema().get("changed_at", pl.String).is_temporal()
+    moment = pl.col("changed_at") if stamped else _moment("changed_at")
+    ordered = pl.col("__at").sort_by("__moment")
     entered = (
-        _lazy(events)
-        .filter(pl.col("field") == field)
+        ev.filter(pl.col("field") == field)
         .select(
             pl.col("record_id").cast(pl.String).alias("__key"),
             pl.col("to_value").cast(pl.String).alias("__value"),
             pl.col("changed_at").cast(at_dtype, strict=False).alias("__at"),
+            moment.alias("__moment"),
         )
+        .drop_nulls("__moment")
         .group_by(["__key", "__value"])
-        .agg(picked)
+        .agg(ordered.first() if which == "first" else ordered.last())
     )
     wanted = pl.lit(value, pl.String) if value is not None else pl.col(str(current)).cast(pl.String)
     joined = lf.with_columns(

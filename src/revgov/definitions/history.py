@@ -4,9 +4,15 @@ Opportunities keep their ``stage`` history and people their ``lifecycle_stage`` 
 ``record_entity`` of an event may spell the entity in the vendor's words (``deal``, ``lead``)
 or be blank. Rules (regressions, skipped stages, required-on-entry) and KPIs (MQL to SQL,
 stage conversion) select history through :func:`events_of`.
+
+Some CRMs keep one row per stage *entered* and no from-value (Salesforce's
+OpportunityHistory): :func:`with_from_values` derives each event's ``from_value`` from the
+record's previous event, so a move back is seen whatever the shape of the history.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import narwhals as nw
 
@@ -20,6 +26,7 @@ __all__ = [
     "HistoryEntity",
     "events_of",
     "record_entity_is",
+    "with_from_values",
 ]
 
 #: Spellings of ``stage_events.record_entity`` accepted for each entity with history.
@@ -68,3 +75,20 @@ def events_of(
     if "field" in cols:
         cond = cond & (nw.col("field").fill_null(STAGE_FIELD[entity]) == wanted)
     return cond
+
+
+def with_from_values(events: nw.LazyFrame[Any], *, record: str = "record_id") -> nw.LazyFrame[Any]:
+    """``events`` with every ``from_value`` that can be known: the event's own, else the
+    ``to_value`` of the same record's previous event on the same field (by ``changed_at``).
+
+    Events without a ``changed_at`` cannot be ordered and keep their own ``from_value``
+    (null if none); a frame without a ``from_value`` column gets one.
+    """
+    names = events.collect_schema().names()
+    parts = [record, *(c for c in ("record_entity", "field") if c in names)]
+    timed = events.with_columns((~nw.col("changed_at").is_null()).alias("__timed"))
+    previous = nw.col("to_value").shift(1).over(*parts, "__timed", order_by="changed_at")
+    derived: nw.Expr = nw.when(nw.col("__timed")).then(previous)
+    if "from_value" in names:
+        derived = nw.coalesce(nw.col("from_value"), derived)
+    return timed.with_columns(derived.cast(nw.String()).alias("from_value")).drop("__timed")

@@ -37,6 +37,8 @@ __all__ = [
     "join_words",
     "parse_campaign_name",
     "reason",
+    "structure_counts",
+    "structure_reason",
     "template_problem",
 ]
 
@@ -64,6 +66,48 @@ class NamingTemplate:
     def regex(self) -> str:
         """The full-name pattern (anchored)."""
         return self.prefix_regex(len(self.tokens) - 1)
+
+    @property
+    def separators(self) -> str:
+        """The literals between the tokens, in order (``-___`` for the default template)."""
+        return "".join(t.after for t in self.tokens[:-1])
+
+    @property
+    def suffix(self) -> str:
+        """The literal after the last token (usually none)."""
+        return self.tokens[-1].after
+
+    @property
+    def separator_chars(self) -> str:
+        """A regex character class body of every character of the separators."""
+        return "".join(_class_char(c) for c in sorted(set(self.separators)))
+
+    @property
+    def separator_regex(self) -> str | None:
+        """One separator occurrence (None: a single token has no separators)."""
+        seps = sorted({t.after for t in self.tokens[:-1]}, key=lambda x: (-len(x), x))
+        return "|".join(escape(x) for x in seps) or None
+
+    @property
+    def mask_regex(self) -> str | None:
+        """Allowed token values that contain a separator character (``paid-search``), which
+        the structural check reads as one token."""
+        chars = set(self.separators)
+        values = {v for t in self.tokens for v in (t.vocabulary or ()) if chars & set(v) and v}
+        ordered = sorted(values, key=lambda x: (-len(x), x))
+        return "|".join(escape(v) for v in ordered) or None
+
+    @property
+    def structure_regex(self) -> str:
+        """The template's shape, whatever the token values: each token any text that its
+        own vocabulary or pattern could hold without a separator it cannot contain."""
+        chars = set(self.separators)
+        parts = ["^", escape(self.prefix)]
+        for tok in self.tokens:
+            parts.append(f"(?:{_shape(tok, chars)})")
+            parts.append(escape(tok.after))
+        parts.append("$")
+        return "".join(parts)
 
     def prefix_regex(self, k: int) -> str:
         """Anchored pattern for tokens 0..k, each followed by its separator (``$`` after the
@@ -101,6 +145,66 @@ class CampaignName:
     @property
     def message(self) -> str:
         return self.problem.reason if self.problem else "ok"
+
+
+def _class_char(c: str) -> str:
+    return "\\" + c if c in "]\\^-[" else c
+
+
+_WIDE = (".", "\\S", "\\W", "\\D", "[^", "\\p", "\\P")
+
+
+def _shape(tok: Token, chars: set[str]) -> str:
+    """A token in the structural pattern: without the separator characters its values
+    never contain (a vocabulary's, or a pattern that names none of them), else any text."""
+    if tok.vocabulary is not None:
+        keep = chars - {c for v in tok.vocabulary for c in v}
+    elif any(w in tok.pattern for w in _WIDE) or chars & _literal_chars(tok.pattern):
+        keep = set()
+    else:
+        keep = chars
+    if tok.vocabulary is None and not tok.pattern.startswith("(?:") and "[^" in tok.pattern:
+        return tok.pattern  # a free token: any text up to its separator, as it is matched
+    if not keep:
+        return ".+?"
+    return "[^" + "".join(_class_char(c) for c in sorted(keep)) + "]+"
+
+
+def _literal_chars(pattern: str) -> set[str]:
+    """Characters a pattern names, reading a ``-`` between two characters of a bracket
+    expression as a range (``q[1-4]`` names no ``-``)."""
+    out = set(re.sub(r"\[[^\]]*\]", "", pattern))
+    for body in re.findall(r"\[([^\]]*)\]", pattern):
+        out |= set(re.sub(r"(?<=.)-(?=.)", "", body))
+    return out
+
+
+#: Stands for a separator occurrence, and for an allowed value holding separator characters,
+#: while the structural check counts tokens.
+_MARK = "\x01"
+
+
+def structure_counts(tpl: NamingTemplate, rest: str) -> tuple[int, str]:
+    """The tokens and the separators a name (its ``prefix`` already cut) has, read as the
+    template reads them: allowed values holding a separator character count as one token."""
+    masked = re.sub(tpl.mask_regex, "x", rest) if tpl.mask_regex else rest
+    if tpl.suffix:
+        masked = re.sub(escape(tpl.suffix) + "$", "", masked)
+    sep = tpl.separator_regex
+    found = len(re.findall(sep, masked)) if sep else 0
+    shown = re.sub(f"[^{tpl.separator_chars}]+", "", masked) if tpl.separator_chars else ""
+    return found + 1, shown
+
+
+def structure_reason(tpl: NamingTemplate, tokens: int, separators: str) -> str:
+    """The structural error of a name, in the words the rule's expressions use too."""
+    n = len(tpl.tokens)
+    if tokens != n:
+        return f"wrong number of tokens: {tokens} where the template {tpl.template!r} has {n}"
+    return (
+        f"wrong separators: {separators!r} where the template {tpl.template!r} has "
+        f"{tpl.separators!r}"
+    )
 
 
 Locate = Callable[..., str]
@@ -297,7 +401,8 @@ def parse_campaign_name(
     ``naming`` is ``config.campaign_naming`` (default: the config defaults); ``template`` and
     ``tokens`` override its parts. Returns the token values that could be read and, for an
     invalid name, the first token that is wrong and why (not an allowed value, wrong
-    pattern, a missing separator, extra text)::
+    pattern, a missing separator, extra text). A name of the wrong shape (a wrong separator,
+    the wrong number of tokens) is diagnosed as such before any token::
 
         >>> from revgov.config import CampaignNaming
         >>> naming = CampaignNaming(tokens={"region": ["emea", "na"]})
@@ -320,6 +425,13 @@ def parse_campaign_name(
         return CampaignName(
             name, values, TokenProblem("", None, f"name does not start with {tpl.prefix!r}")
         )
+    if not re.search(tpl.regex, name) and not re.search(tpl.structure_regex, name):
+        # The shape is wrong (a separator, the number of tokens): say so before any token.
+        found, seps = structure_counts(tpl, name[len(tpl.prefix) :])
+        if found != len(tpl.tokens) or seps != tpl.separators:
+            return CampaignName(
+                name, values, TokenProblem("", None, structure_reason(tpl, found, seps))
+            )
     last = len(tpl.tokens) - 1
     for k, tok in enumerate(tpl.tokens):
         value = _text_of(tpl, k, name)

@@ -6,6 +6,12 @@ The rules are tried in order and the first whose criteria all hold wins: country
 employees <= employees_max``; an empty criterion matches anything. The winning rule names an
 owner, or a round-robin pool whose members may own the record.
 
+A record the table routes has one *outcome* (:func:`route_outcome`, the first that holds):
+``unassigned`` (no owner), ``owner_inactive`` (a deactivated owner, whatever pool they are
+in), ``no_pool`` (the rule names a pool; the owner is in none), ``wrong_pool`` (the owner is
+in another pool), ``wrong_owner`` (the rule names another owner); null when the owner is the
+expected one. ``[routing.outcomes]`` says which count as misrouted, at which severity.
+
 The audit's routing rules read the expected route as columns (:func:`route_columns`); the
 demo generator assigns owners with :func:`matched_rule` before planting misroutes.
 """
@@ -23,7 +29,14 @@ if TYPE_CHECKING:
     from revgov._typing import RoutedEntity
     from revgov.config import RoutingConfig, RoutingRule
 
-__all__ = ["matched_rule", "route_columns", "route_inputs", "route_ok", "rule_matches"]
+__all__ = [
+    "matched_rule",
+    "route_columns",
+    "route_inputs",
+    "route_ok",
+    "route_outcome",
+    "rule_matches",
+]
 
 
 def rule_matches(
@@ -95,6 +108,38 @@ def route_ok(routing: RoutingConfig, actual: nw.Expr, owner: nw.Expr, pool: nw.E
         .when(not_null(pool))
         .then(in_pool)
         .otherwise(nw.lit(None, nw.Boolean()))
+    )
+
+
+def route_outcome(
+    routing: RoutingConfig,
+    actual: nw.Expr,
+    *,
+    owner_active: nw.Expr,
+    route_rule: nw.Expr,
+    route_owner: nw.Expr,
+    route_pool: nw.Expr,
+) -> nw.Expr:
+    """The routing outcome of a record (see the module doc) as text; null where no rule
+    routes it or the owner is the expected one. ``owner_active`` is the owner's
+    ``is_active`` (null for an unknown owner, who is judged by the route alone)."""
+    members = sorted({m for pool in routing.pools.values() for m in pool})
+    in_any_pool = is_in(actual, members).fill_null(False) if members else nw.lit(False)
+    ok = route_ok(routing, actual, route_owner, route_pool).fill_null(False)
+    return (
+        nw.when(route_rule.is_null())
+        .then(lit_str(None))
+        .when(actual.is_null())
+        .then(lit_str("unassigned"))
+        .when((owner_active == False).fill_null(False))  # noqa: E712
+        .then(lit_str("owner_inactive"))
+        .when(ok)
+        .then(lit_str(None))
+        .when(not_null(route_owner))
+        .then(lit_str("wrong_owner"))
+        .when(in_any_pool)
+        .then(lit_str("wrong_pool"))
+        .otherwise(lit_str("no_pool"))
     )
 
 

@@ -33,6 +33,7 @@ from revgov.config import Config, config_from_dict
 from revgov.config._errors import parse_toml
 from revgov.demo._assemble import GENERATION_STEPS, assemble
 from revgov.demo._defects import DEFECTS
+from revgov.demo._plays import plant_plays
 from revgov.errors import DemoOutputExistsError
 from revgov.model.frames import ENTITIES
 from revgov.store import SnapshotStore
@@ -124,6 +125,7 @@ def generate(
         as_of=moment,
         on_step=on_step or (lambda _step: None),
     )
+    plays = plant_plays(frames, config, as_of=moment, seed=seed)
     counts = ground_truth.group_by("defect_kind").len()
     per_kind = dict(zip(counts["defect_kind"].to_list(), counts["len"].to_list(), strict=True))
     manifest: dict[str, Any] = {
@@ -139,6 +141,7 @@ def generate(
         "defect_counts": {k: int(per_kind.get(k, 0)) for k in DEFECTS},
         "row_counts": {e: frames[e].height for e in ENTITIES},
         "ground_truth_rows": ground_truth.height,
+        "plays": plays,
     }
     return DemoData(
         frames=frames, config_text=text, config=config, ground_truth=ground_truth, manifest=manifest

@@ -32,10 +32,20 @@ tidy frame of the same kind. Conventions:
 
 - `by=` groups by one or more columns of the main input (`"segment"`, `["segment", "owner_id"]`);
   KPIs that divide spend (CAC, channel and campaign efficiency) need the column on the spend
-  lines too. No KPI ignores `by=` or `every=`: one it cannot honour is an error.
-  Attributes that live elsewhere are brought over first: `with_owner_attributes(opps, users)`
-  adds `owner_region` and `owner_team`; `with_stage_attributes(opps, config.pipelines)` adds the
-  stage's order and probability and fills blank won/closed flags; `revgov metrics` does both.
+  lines too. No KPI ignores `by=`, `every=` or `basis=`: one it cannot honour is an error.
+  `by=` also reaches the owner's and the account's attributes (the enrichments below):
+  `compute()`, `prepare_frames()` and `revgov metrics` add them all; on raw
+  `SnapshotStore.frames()`, the KPIs over deals and people take `users=` / `accounts=`
+  (`bookings(frames["opportunities"], by="owner_region", users=frames["users"])`), and without
+  them the error says what to pass. `with_enrichments(frame, users=..., accounts=...)` adds
+  them to any frame; `with_stage_attributes(opps, config.pipelines)` adds the stage's order and
+  probability and fills blank won/closed flags.
+- `basis=` (`--basis`) of the win rates and `opportunity_to_win`: `"period"` places a deal in
+  the period it closed in; `"cohort"` in the period it was created in (e.g. win rate by
+  engage month), over the cohort's closed deals only: open deals are not an outcome yet.
+- Notes: a KPI that leaves rows out, or whose value is blank or degenerate, says why and how
+  many (`kpi_notes(name, frames, config, ...)`); `revgov metrics` prints them under the
+  table, as `notes` in JSON, as `# note=` lines in CSV, and in the headline table's `note`.
 - `every=` adds a `period` column (the first day of the period): `1d`, `1w` (ISO weeks, from
   Monday), `1mo`, `1q`, `1y`, and fiscal quarters and years `1q@M`, `1y@M` of a fiscal year
   that starts in month M. Each KPI says which timestamp places a row in a period.
@@ -121,6 +131,8 @@ _CHOICES = {
     "cycle length in sales velocity.",
     "coverage_basis": "`open_pipeline` (amount of open deals) or `weighted_pipeline` (amount x "
     "stage probability) in pipeline coverage.",
+    "coverage_against": "`remaining` (pipeline / (target - booked)) or `target` (pipeline / "
+    "target) in pipeline coverage; the output's `against` column says which.",
     "gross_margin": "Share of new ARR kept as gross margin; CAC payback divides by it.",
     "cac_spend_lag_months": "The spend of month m - lag is charged to the customers won in "
     "month m (CAC and CAC payback).",
@@ -128,6 +140,23 @@ _CHOICES = {
     "are fiscal, starting in `company.fiscal_year_start_month`; days, weeks and months are the "
     "same on either calendar.",
 }
+
+
+def _enrichments() -> str:
+    lines = [
+        "Enrichments `by=` may name on deals and people:",
+        "",
+        "| column | from | matched on |",
+        "|---|---|---|",
+    ]
+    for name, e in metrics.ENRICHMENTS.items():
+        source = (
+            "the manager's `users.name` (by `manager_id`)"
+            if e.column == "manager"
+            else (f"`{e.source}.{e.column}`")
+        )
+        lines.append(f"| `{name}` | {source} | `{e.key}` |")
+    return "\n".join(lines)
 
 
 def _choices() -> str:
@@ -177,6 +206,10 @@ def _kpi_section(d: KPIDefinition) -> str:
         ("Returns", d.returns),
         ("Inputs", ", ".join(f"`{e}`" for e in d.inputs)),
     ]
+    if d.takes_basis:
+        fields.append(("Basis option", "`basis=` / `--basis`: `cohort` or `period`"))
+    if d.notes is not None:
+        fields.append(("Notes on a snapshot", plain((d.notes.__doc__ or "").split("\n\n")[0])))
     lines = [
         f"## {d.title} (`{d.name}`)",
         "",
@@ -203,6 +236,7 @@ _MODEL_FUNCTIONS = (
     "funnel_scenarios",
     "forecast_bookings",
     "plan_backward",
+    "plan_statement",
     "weekly_scoreboard",
     "monthly_pipeline_review",
     "quarterly_reforecast",
@@ -215,14 +249,16 @@ _MODEL_EXAMPLES = (
     "as_of=as_of, by=None, stage_events=stage_events, pipelines=config.pipelines), by=None), "
     "as_of=as_of, by=None, months=3)",
     "plan_backward(funnel_scenarios(fit_funnel(people, opportunities, as_of=as_of, by=None, "
-    "spend=spend), by=None), 100000, by=None)",
+    "spend=spend), by=None), 100000, forward=forecast_bookings(opportunities, "
+    "funnel_scenarios(fit_funnel(people, opportunities, as_of=as_of, by=None, spend=spend), "
+    "by=None), as_of=as_of, by=None, months=3), by=None)",
     'weekly_scoreboard(example, config, as_of="2024-03-18")',
 )
 
 
 def render() -> str:
     """The whole of docs/metrics.md."""
-    parts = [_HEADER, _choices(), ""]
+    parts = [_HEADER, _choices(), "", _enrichments(), ""]
     parts += ["## Index", "", "| KPI | unit | owner |", "|---|---|---|"]
     parts += [f"| [{d.title}](#{_anchor(d)}) | {d.unit} | {d.owner} |" for d in kpis().values()]
     parts += ["", _examples_section()]

@@ -17,10 +17,11 @@ from typing import Any
 
 import narwhals as nw
 
-from revgov._typing import Basis
+from revgov._typing import Basis, ConversionBasis
 from revgov.metrics._frames import Columns, lazy, require
 from revgov.metrics._kpi import close_time, count_if, deal_closed, keyed, total, won_flag
 from revgov.metrics._time import days_between, naive
+from revgov.metrics.enrich import grouping_columns
 
 __all__ = [
     "CLOSED",
@@ -77,16 +78,28 @@ def closed_deals(
     closed_at: str,
     close_date: str,
     won_only: bool = False,
+    basis: ConversionBasis = "period",
+    created_at: str = "created_at",
+    users: Any = None,
+    accounts: Any = None,
 ) -> tuple[nw.LazyFrame[Any], list[str]]:
     """The deals closed (or, with ``won_only``, won) with :func:`with_outcome`'s columns, and
-    the group keys: ``by`` and the period of the close. ``needs`` are the columns the KPI
-    reads besides ``is_won``."""
+    the group keys: ``by`` and the period of the close (``basis="period"``) or of the
+    creation (``basis="cohort"``: deals without ``created_at`` are left out). ``needs`` are
+    the columns the KPI reads besides ``is_won``; the enrichments ``by`` names come from
+    ``users`` and ``accounts`` when the frame lacks them."""
     lf = lazy(opportunities, name="opportunities")
-    require(lf, [*needs, is_won], what="opportunities")
+    lf = grouping_columns(lf, by, what="opportunities", users=users, accounts=accounts)
+    cohort = basis == "cohort"
+    require(lf, [*needs, is_won, *([created_at] if cohort else [])], what="opportunities")
     lf = with_outcome(
         lf, is_closed=is_closed, is_won=is_won, closed_at=closed_at, close_date=close_date
     ).filter(nw.col(WON) if won_only else nw.col(CLOSED))
-    return keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+    if not cohort:
+        return keyed(lf, by=by, every=every, time=nw.col(CLOSE_T), what="opportunities")
+    created = naive(lf.collect_schema(), created_at)
+    lf = lf.filter(~created.is_null())
+    return keyed(lf, by=by, every=every, time=created, what="opportunities")
 
 
 def open_at(

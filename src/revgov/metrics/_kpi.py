@@ -11,6 +11,7 @@ import narwhals as nw
 from revgov.errors import MetricInputError
 from revgov.metrics._frames import Columns, FrameT, as_list, back, has, require, sort_keys
 from revgov.metrics._time import naive, parse_every, period_start
+from revgov.metrics.enrich import ENRICHMENTS, enrichment_error
 
 __all__ = [
     "PERIOD",
@@ -78,6 +79,9 @@ def keyed(
     """Check the ``by`` columns and add the ``period`` column of ``time`` (an expression, or
     the name of a date or datetime column); returns the group keys."""
     keys = as_list(by)
+    for k in keys:
+        if k in ENRICHMENTS and not has(lf, k):
+            raise enrichment_error(k, what=what, given=False)
     require(lf, keys, what=what)
     if isinstance(time, str):
         time = naive(lf.collect_schema(), time)

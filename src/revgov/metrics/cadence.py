@@ -30,7 +30,13 @@ from revgov.metrics.marketing import (
 from revgov.metrics.pipeline import bookings, pipeline_created, qualified_pipeline
 from revgov.metrics.registry import prepare_frames, row_count
 from revgov.metrics.responsiveness import sla_compliance_rate, speed_to_lead
-from revgov.metrics.scenarios import fit_funnel, forecast_bookings, funnel_scenarios, plan_backward
+from revgov.metrics.scenarios import (
+    fit_funnel,
+    forecast_bookings,
+    funnel_scenarios,
+    plan_backward,
+    plan_statement,
+)
 from revgov.metrics.velocity import (
     average_deal_size,
     sales_cycle_days,
@@ -80,6 +86,8 @@ class Reforecast:
     scenarios: Any
     forward: Any
     backward: Any | None
+    #: The model stated: window, target and its source, placement, plan, assumptions.
+    statement: Any = None
 
     def tables(self) -> dict[str, Any]:
         out = {
@@ -89,6 +97,8 @@ class Reforecast:
         }
         if self.backward is not None:
             out["backward"] = self.backward
+        if self.statement is not None:
+            out["statement"] = self.statement
         return out
 
 
@@ -431,9 +441,10 @@ def quarterly_reforecast(
     Fits the assumptions per ``by`` group over the trailing ``window_days`` (see
     :func:`fit_funnel`; per stage too when the snapshot has stage history), builds the base,
     conservative and aggressive scenarios (from the monthly spread, or ``multipliers``),
-    forecasts bookings for the next ``months`` from the open pipeline (each deal at the win
-    rate of its stage), and, given a ``target`` (or ``bookings`` rows in ``targets`` for
-    those months), plans backward to the pipeline, SQLs, MQLs and spend it needs. Without
+    forecasts bookings for the next ``months`` from the open pipeline (each deal at the
+    chained win rate of its stage), and, given a ``target`` (or ``bookings`` rows in
+    ``targets`` for those months), plans backward from the gap the open pipeline leaves to
+    the new pipeline, SQLs, MQLs and spend it needs; ``statement`` states all of it. Without
     people the model is fitted on opportunities alone: the forward forecast is complete and
     the backward plan's ``missing`` column names what it could not plan. Spend is matched
     to the ``by`` groups when every spend line names its group (e.g. a ``segment``);
@@ -469,7 +480,26 @@ def quarterly_reforecast(
         f["opportunities"], scenarios, as_of=cutoff, months=months, by=keys, pipelines=pipelines
     )
     goal = target if target is not None else _target_from_frame(f, cutoff, months, by)
-    backward = plan_backward(scenarios, goal, by=keys) if goal is not None else None
+    forward = _settled(lazy(forward, name="forward"))
+    backward = (
+        plan_backward(scenarios, goal, forward=forward, by=keys) if goal is not None else None
+    )
+    if target is not None:
+        source = "the target given (--target)"
+    elif goal is not None:
+        source = f"the targets' bookings rows for the {months} months from {cutoff:%Y-%m}"
+    else:
+        source = None
+    statement = plan_statement(
+        scenarios,
+        as_of=cutoff,
+        window_days=window_days,
+        months=months,
+        target_source=source,
+        forward=forward,
+        backward=backward,
+        by=keys,
+    )
 
     def native(x: nw.LazyFrame[Any] | None) -> Any:
         return None if x is None else back(x, f.native)
@@ -480,6 +510,7 @@ def quarterly_reforecast(
         scenarios=native(scenarios),
         forward=native(forward),
         backward=native(backward),
+        statement=native(statement),
     )
 
 

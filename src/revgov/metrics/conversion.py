@@ -8,9 +8,11 @@ from typing import Any
 
 import narwhals as nw
 
+from revgov._typing import ConversionBasis
 from revgov.config import LifecycleConfig, QualifiedDefinition
 from revgov.definitions.qualified import with_converted, with_sql
 from revgov.errors import MetricInputError
+from revgov.metrics._deals import WON, closed_deals
 from revgov.metrics._frames import (
     Columns,
     FrameT,
@@ -34,8 +36,10 @@ from revgov.metrics._kpi import (
     summarize,
     won_flag,
 )
+from revgov.metrics._notes import opportunity_to_win_notes
 from revgov.metrics._stages import FunnelStage, Pipelines, funnel_position, funnel_stages
 from revgov.metrics._time import naive
+from revgov.metrics.enrich import grouping_columns
 from revgov.metrics.registry import MARKETING, REVENUE_OPERATIONS, SALES, RunContext, kpi
 
 __all__ = [
@@ -240,6 +244,8 @@ def lead_to_opportunity(
     *,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     kinds: Sequence[str] | None = None,
     person_id: str = "person_id",
     created_at: str = "created_at",
@@ -259,6 +265,7 @@ def lead_to_opportunity(
     Returns: ``[*by, period], leads, converted, conversion_rate``.
     """
     lf = lazy(people, name="people")
+    lf = grouping_columns(lf, by, what="people", users=users, accounts=accounts)
     require(lf, [person_id, created_at], what="people")
     if kinds is not None:
         require(lf, [kind], what="people")
@@ -336,32 +343,62 @@ def mql_to_sql(
 @kpi(
     title="Opportunity-to-win conversion",
     unit="share",
-    basis="deals by creation period (open deals stay in the denominator)",
+    basis="deals by creation period, open deals in the denominator (default); closed deals "
+    "by creation cohort (--basis cohort); deals by close period (--basis period)",
     owner=SALES,
     driver="Qualification at entry and win rate.",
     remediation="Read with the cohort's age; compare mature cohorts by segment and source.",
     inputs=("opportunities",),
-    example='opportunity_to_win(opportunities, every="1mo")',
+    example='opportunity_to_win(opportunities, every="1mo", basis="cohort")',
     headline="conversion_rate",
+    takes_basis=True,
+    notes=opportunity_to_win_notes,
 )
 def opportunity_to_win(
     opportunities: FrameT,
     *,
     by: Columns = None,
     every: str | None = None,
+    basis: ConversionBasis | None = None,
+    users: Any = None,
+    accounts: Any = None,
     created_at: str = "created_at",
+    is_closed: str = "is_closed",
     is_won: str = "is_won",
+    closed_at: str = "closed_at",
+    close_date: str = "close_date",
 ) -> FrameT:
     """Share of the opportunities created in a period that have been won (so far).
 
-    Unlike the win rate, open deals stay in the denominator: a young cohort reads low until
-    its deals close.
+    By default (``basis=None``) open deals stay in the denominator: a young cohort reads low
+    until its deals close. ``basis="cohort"`` keeps only the cohort's closed deals (won or
+    lost), the win rate of the deals created in the period; ``basis="period"`` takes the
+    deals closed in the period instead (:func:`~revgov.metrics.win_rate_by_count`'s two
+    bases). Deals without ``created_at`` are left out of the cohort bases.
 
-    Formula: ``conversion_rate = won / opportunities`` over deals created in the period.
+    Formula: ``conversion_rate = won / opportunities`` over deals created in the period
+    (default), created in it and closed (cohort), or closed in it (period).
 
     Returns: ``[*by, period], opportunities, won, conversion_rate``.
     """
+    if basis is not None:
+        lf, keys = closed_deals(
+            opportunities,
+            by=by,
+            every=every,
+            needs=[],
+            is_closed=is_closed,
+            is_won=is_won,
+            closed_at=closed_at,
+            close_date=close_date,
+            basis=basis,
+            created_at=created_at,
+            users=users,
+            accounts=accounts,
+        )
+        return _rate(lf, keys, opportunities, ("opportunities", "won"), nw.col(WON))
     lf = lazy(opportunities, name="opportunities")
+    lf = grouping_columns(lf, by, what="opportunities", users=users, accounts=accounts)
     require(lf, [created_at, is_won], what="opportunities")
     lf, keys = keyed(lf, by=by, every=every, time=created_at, what="opportunities")
     return _rate(lf, keys, opportunities, ("opportunities", "won"), won_flag(is_won))

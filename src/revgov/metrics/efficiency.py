@@ -32,6 +32,7 @@ from revgov.metrics._kpi import (
     total,
     won_flag,
 )
+from revgov.metrics._notes import cac_notes
 from revgov.metrics._time import naive, parse_every, period_start
 from revgov.metrics.registry import FINANCE, MARKETING, kpi
 
@@ -78,28 +79,26 @@ def _acquisition(
     spent = _spend(
         sp.with_columns(period_start(shifted, step).alias(PERIOD)), [*dims, PERIOD], spend_amount
     )
-    new = won_flag(is_won)
-    if has(op, deal_type):
-        kinds = [t.lower() for t in new_business_types]
-        new = new & (
-            nw.col(deal_type).is_null() | nw.col(deal_type).str.to_lowercase().is_in(kinds)
-        )
-    customer = (
-        nw.coalesce(nw.col(account_id), nw.col(opportunity_id))
-        if has(op, account_id)
-        else nw.col(opportunity_id)
+    new_type = _new_business(op, deal_type, new_business_types)
+    won = op.filter(won_flag(is_won)).with_columns(
+        close_time(op, closed_at, close_date).alias("__t"),
+        _customer(op, account_id, opportunity_id).alias("__customer"),
+        new_type.cast(nw.Int64).alias("__new_type"),
     )
-    won = (
-        op.filter(new)
-        .with_columns(
-            period_start(close_time(op, closed_at, close_date), step).alias(PERIOD),
-            customer.alias("__customer"),
-        )
-        .group_by([*dims, PERIOD])
-        .agg(
-            nw.col("__customer").n_unique().cast(nw.Int64).alias("new_customers"),
-            total(nw.col(amount)).alias("new_arr"),
-        )
+    if has(op, account_id):
+        # An account's renewals and upsells are never new customers on their own.
+        won = won.filter(~nw.col(account_id).is_null() | (nw.col("__new_type") == 1))
+    # An account is a new customer once: in the period of its first-ever win, as far back
+    # as the frame goes, not at every won new-business deal. A first win that is a renewal
+    # or an expansion shows an earlier win the CRM does not hold: not a new customer.
+    first = nw.col("__t").min().over("__customer")
+    won = won.with_columns(period_start(nw.col("__t"), step).alias(PERIOD)).filter(
+        nw.col(PERIOD) == period_start(first, step)
+    )
+    won = won.filter(nw.col("__new_type").max().over("__customer") == 1)
+    won = won.group_by([*dims, PERIOD]).agg(
+        nw.col("__customer").n_unique().cast(nw.Int64).alias("new_customers"),
+        total(nw.col(amount)).alias("new_arr"),
     )
     # A side missing from the join had no rows (0); a null from the sums stays unknown.
     joined = full_join(spent, won, [*dims, PERIOD]).with_columns(
@@ -108,6 +107,25 @@ def _acquisition(
         nw.col("new_customers").fill_null(0),
     )
     return joined, [*dims, PERIOD]
+
+
+def _new_business(
+    op: nw.LazyFrame[Any], deal_type: str, new_business_types: Sequence[str]
+) -> nw.Expr:
+    """A deal of a new-business ``type`` (or of blank type; every deal without the column)."""
+    if not has(op, deal_type):
+        return nw.lit(True)
+    kinds = [t.lower() for t in new_business_types]
+    return nw.col(deal_type).is_null() | nw.col(deal_type).str.to_lowercase().is_in(kinds)
+
+
+def _customer(op: nw.LazyFrame[Any], account_id: str, opportunity_id: str) -> nw.Expr:
+    """Who a won deal makes a customer: its account, else the deal itself (its own
+    customer, keyed apart from every account id)."""
+    own = nw.concat_str(nw.lit("\x00deal:"), nw.col(opportunity_id).cast(nw.String))
+    if not has(op, account_id):
+        return own
+    return nw.coalesce(nw.col(account_id).cast(nw.String), own)
 
 
 def _spend(sp: nw.LazyFrame[Any], keys: list[str], amount: str) -> nw.LazyFrame[Any]:
@@ -128,6 +146,7 @@ def _spend(sp: nw.LazyFrame[Any], keys: list[str], amount: str) -> nw.LazyFrame[
     inputs=("spend", "opportunities"),
     example="cac(spend, opportunities, choices=config.kpis)",
     by_entities=("spend", "opportunities"),
+    notes=cac_notes,
 )
 def cac(
     spend: FrameT,
@@ -152,8 +171,12 @@ def cac(
 
     Spend lag: the spend of period ``m - lag`` is charged to the customers won in period
     ``m`` (config ``kpis.cac_spend_lag_months``, default 1): buying demand precedes closing
-    it. New customers are the distinct accounts of won new-business deals (a blank ``type``
-    counts as new business) closed in the period.
+    it. An account is a new customer in the period of its first-ever won deal (the frame's
+    whole history counts, so pass every deal, not only the period's), when that first win
+    is new business (a ``type`` of ``new_business_types``, or blank): a first win that is a
+    renewal shows an earlier win the CRM does not hold. A won new-business deal without an
+    account is a customer of its own. ``new_arr`` is the amount new customers won in that
+    first period.
 
     Formula: ``cac = spend_(m - lag) / new_customers_m``. Null when no customer was won.
 
@@ -202,6 +225,7 @@ def cac(
     inputs=("spend", "opportunities"),
     example="cac_payback_months(spend, opportunities, choices=config.kpis)",
     by_entities=("spend", "opportunities"),
+    notes=cac_notes,
 )
 def cac_payback_months(
     spend: FrameT,

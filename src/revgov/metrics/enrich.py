@@ -3,20 +3,187 @@
 KPIs group by columns of the frame they are given (``by="segment"``). When the attribute
 lives elsewhere (the owner's region lives on users; a deal's first contact on its person)
 these helpers add it as prefixed columns, so ``by="owner_region"`` works on opportunities.
+
+:data:`ENRICHMENTS` lists the documented ones: the owner's ``owner_region``, ``owner_team``,
+``owner_role``, ``owner_manager_id`` and ``owner_manager`` (the manager's name) from users,
+and the account's ``account_segment``, ``account_industry``, ``account_country`` and
+``account_region`` from accounts. :func:`with_enrichments` adds them all;
+:func:`~revgov.metrics.prepare_frames` does it for a snapshot's frames, and the KPIs that
+take ``users=`` / ``accounts=`` add the ones their ``by=`` names themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import narwhals as nw
 
 from revgov.definitions.spelling import spelling_key_expr
-from revgov.metrics._frames import FrameT, back, has, lazy, require
+from revgov.errors import MetricInputError
+from revgov.metrics._frames import Columns, FrameT, as_list, back, has, lazy, require
 from revgov.metrics._stages import Pipelines, stage_attr
 
-__all__ = ["with_owner_attributes", "with_person_attributes", "with_stage_attributes"]
+__all__ = [
+    "ENRICHMENTS",
+    "Enrichment",
+    "enriched_by",
+    "with_enrichments",
+    "with_owner_attributes",
+    "with_person_attributes",
+    "with_stage_attributes",
+]
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """A column brought onto a frame from another entity: ``source`` (``users`` or
+    ``accounts``) column ``column``, matched on the frame's ``key``."""
+
+    source: str
+    column: str
+    key: str
+
+    def describe(self, name: str) -> str:
+        return f"{name} from {self.source}.{self.column} by {self.key}"
+
+
+def _owner(column: str) -> Enrichment:
+    return Enrichment("users", column, "owner_id")
+
+
+def _account(column: str) -> Enrichment:
+    return Enrichment("accounts", column, "account_id")
+
+
+#: The documented enrichments by column name (``by=`` may name any of them).
+ENRICHMENTS: dict[str, Enrichment] = {
+    "owner_region": _owner("region"),
+    "owner_team": _owner("team"),
+    "owner_role": _owner("role"),
+    "owner_manager_id": _owner("manager_id"),
+    # The manager's name: the manager's users row, by the owner's manager_id.
+    "owner_manager": _owner("manager"),
+    "account_segment": _account("segment"),
+    "account_industry": _account("industry"),
+    "account_country": _account("country"),
+    "account_region": _account("region"),
+}
+
+
+def enriched_by(columns: Columns) -> list[str]:
+    """The note of each enrichment among ``columns``: where the column comes from."""
+    return [ENRICHMENTS[c].describe(c) for c in as_list(columns) if c in ENRICHMENTS]
+
+
+def _users_with_manager(users: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """``users`` with ``manager``: the name of the user its ``manager_id`` names (the id
+    where that user has no name or is not in users)."""
+    if not has(users, "manager_id"):
+        return users
+    names = users.select(
+        nw.col("user_id").alias("__mgr_id"),
+        (nw.col("name") if has(users, "name") else nw.lit(None, dtype=nw.String())).alias(
+            "__mgr_name"
+        ),
+    ).unique(["__mgr_id"])
+    joined = users.join(names, left_on="manager_id", right_on="__mgr_id", how="left")
+    if has(joined, "__mgr_id"):
+        joined = joined.drop("__mgr_id")
+    manager = nw.coalesce(nw.col("__mgr_name"), nw.col("manager_id").cast(nw.String))
+    return joined.with_columns(manager.alias("manager")).drop("__mgr_name")
+
+
+def with_enrichments(
+    frame: FrameT,
+    *,
+    users: Any = None,
+    accounts: Any = None,
+    columns: Columns = None,
+) -> FrameT:
+    """Add the :data:`ENRICHMENTS` the given ``users`` and ``accounts`` can provide (only
+    ``columns``, when given) and the frame lacks: a column already on the frame is kept.
+
+    A record whose owner or account is blank or unknown gets nulls. An enrichment whose
+    key (``owner_id``, ``account_id``) or source column is not there is left out, unless
+    ``columns`` names it: then a :class:`~revgov.errors.MetricInputError` says what to pass.
+    """
+    lf = lazy(frame, name="frame")
+    names = lf.collect_schema().names()
+    wanted = as_list(columns) if columns is not None else list(ENRICHMENTS)
+    sources = {"users": users, "accounts": accounts}
+    strict = columns is not None
+    out = lf
+    for source in ("users", "accounts"):
+        todo = [c for c in wanted if c in ENRICHMENTS and ENRICHMENTS[c].source == source]
+        todo = [c for c in todo if c not in names]
+        if not todo:
+            continue
+        other = sources[source]
+        key = ENRICHMENTS[todo[0]].key
+        if other is None or key not in names:
+            if strict:
+                raise enrichment_error(todo[0], what="frame", given=other is not None)
+            continue
+        right = lazy(other, name=source, like=lf)
+        if source == "users":
+            right = _users_with_manager(right)
+        id_col = "user_id" if source == "users" else "account_id"
+        have = right.collect_schema().names()
+        cols = [c for c in todo if ENRICHMENTS[c].column in have and id_col in have]
+        lacking = [c for c in todo if c not in cols]
+        if strict and lacking:
+            column = ENRICHMENTS[lacking[0]].column if id_col in have else id_col
+            raise MetricInputError(
+                f"cannot add {lacking[0]!r}: {source} have no column {column!r}",
+                hint=f"map it in the source's {source} columns and pull again",
+            )
+        if not cols:
+            continue
+        renamed = right.select(
+            nw.col(id_col).alias("__join_key"),
+            *[nw.col(ENRICHMENTS[c].column).alias(c) for c in cols],
+        ).unique(["__join_key"])
+        out = out.join(renamed, left_on=key, right_on="__join_key", how="left")
+        if has(out, "__join_key"):
+            out = out.drop("__join_key")
+    return back(out, frame)
+
+
+def enrichment_error(column: str, *, what: str, given: bool) -> MetricInputError:
+    """Why ``column`` (an enrichment) is not on ``what``, and how to add it."""
+    e = ENRICHMENTS[column]
+    if given:
+        return MetricInputError(
+            f"{what} has no column {e.key!r} to take {column!r} from {e.source}.{e.column}",
+            hint=f"map {e.key} on {what}, or group by another column",
+        )
+    return MetricInputError(
+        f"{what} has no column {column!r}: it comes from {e.source}.{e.column} by {e.key}",
+        hint=f"pass {e.source}=frames[{e.source!r}] to the KPI, or prepare the snapshot's "
+        "frames first: frames = revgov.metrics.prepare_frames(store.frames(), config)",
+    )
+
+
+def grouping_columns(
+    lf: nw.LazyFrame[Any],
+    by: Columns,
+    *,
+    what: str,
+    users: Any = None,
+    accounts: Any = None,
+) -> nw.LazyFrame[Any]:
+    """``lf`` with the enrichments ``by`` names and ``lf`` lacks, from ``users`` and
+    ``accounts``; an error that says what to pass when their source is not given."""
+    missing = [c for c in as_list(by) if c in ENRICHMENTS and not has(lf, c)]
+    if not missing:
+        return lf
+    sources: Mapping[str, Any] = {"users": users, "accounts": accounts}
+    for c in missing:
+        if sources[ENRICHMENTS[c].source] is None:
+            raise enrichment_error(c, what=what, given=False)
+    return with_enrichments(lf, users=users, accounts=accounts, columns=missing)
 
 
 def with_stage_attributes(

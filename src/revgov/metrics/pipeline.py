@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import narwhals as nw
 
+from revgov._typing import CoverageAgainst
 from revgov.config import KPIChoices, QualifiedDefinition
 from revgov.definitions.qualified import min_stage_position
 from revgov.errors import MetricInputError
@@ -34,8 +35,10 @@ from revgov.metrics._kpi import (
     total,
     won_flag,
 )
+from revgov.metrics._notes import coverage_notes
 from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages, stage_attr
 from revgov.metrics._time import parse_every, period_start
+from revgov.metrics.enrich import grouping_columns
 from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
 
 __all__ = [
@@ -65,6 +68,8 @@ def pipeline_created(
     *,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     created_at: str = "created_at",
     amount: str = "amount",
 ) -> FrameT:
@@ -77,6 +82,7 @@ def pipeline_created(
     Returns: ``[*by, period], opportunities, pipeline_amount``.
     """
     lf = lazy(opportunities, name="opportunities")
+    lf = grouping_columns(lf, by, what="opportunities", users=users, accounts=accounts)
     require(lf, [created_at, amount], what="opportunities")
     lf, keys = keyed(lf, by=by, every=every, time=created_at, what="opportunities")
     return summarize(lf, keys, created_aggs(amount), opportunities)
@@ -189,6 +195,8 @@ def bookings(
     *,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     amount: str = "amount",
     is_won: str = "is_won",
     closed_at: str = "closed_at",
@@ -203,6 +211,7 @@ def bookings(
     Returns: ``[*by, period], won_deals, bookings``.
     """
     lf = lazy(opportunities, name="opportunities")
+    lf = grouping_columns(lf, by, what="opportunities", users=users, accounts=accounts)
     require(lf, [amount, is_won], what="opportunities")
     lf = lf.filter(won_flag(is_won))
     time = close_time(lf, closed_at, close_date)
@@ -213,8 +222,8 @@ def bookings(
 @kpi(
     title="Pipeline coverage",
     unit="ratio (x)",
-    basis="open pipeline by expected close period against the bookings target "
-    "(kpis.coverage_basis)",
+    basis="open pipeline by expected close period against the bookings target left "
+    "(kpis.coverage_basis, kpis.coverage_against)",
     owner=REVENUE_OPERATIONS,
     driver="Pipeline created in earlier periods and slippage of close dates.",
     remediation="Below required_coverage: pull pipeline generation forward, or reset the "
@@ -222,6 +231,7 @@ def bookings(
     inputs=("opportunities", "targets"),
     example='pipeline_coverage(opportunities, targets, by="segment", choices=config.kpis)',
     by_entities=("opportunities", "targets"),
+    notes=coverage_notes,
 )
 def pipeline_coverage(
     opportunities: FrameT,
@@ -232,7 +242,7 @@ def pipeline_coverage(
     basis: Literal["open_pipeline", "weighted_pipeline"] | None = None,
     choices: KPIChoices | None = None,
     pipelines: Pipelines | None = None,
-    against: Literal["remaining", "target"] = "remaining",
+    against: CoverageAgainst | None = None,
     metric: str = "bookings",
     amount: str = "amount",
     stage: str = "stage",
@@ -247,16 +257,19 @@ def pipeline_coverage(
     """Open pipeline expected to close in a period, against that period's bookings target.
 
     Formula: ``coverage = pipeline / (target - booked)`` (``against="remaining"``, the
-    default) or ``pipeline / target`` (``against="target"``), where ``pipeline`` is the
+    default) or ``pipeline / target`` (``against="target"``; config
+    ``kpis.coverage_against``), where ``pipeline`` is the
     amount of open deals whose ``close_date`` falls in the period, weighted by the stage
     probability when the basis is ``weighted_pipeline`` (config ``kpis.coverage_basis``),
     ``booked`` is the amount already won in the period, and ``target`` is the sum of
     ``targets`` rows with ``metric = "bookings"`` for the period. Null when the denominator
     is zero or negative (the target is met).
 
-    Returns: ``[*by, period], target, booked, remaining, pipeline, basis, coverage``.
+    Returns: ``[*by, period], target, booked, remaining, pipeline, basis, against,
+    coverage``.
     """
     chosen = basis or (choices or KPIChoices()).coverage_basis
+    against = against or (choices or KPIChoices()).coverage_against
     step = parse_every(every) or "1mo"
     lf = lazy(opportunities, name="opportunities")
     tg = lazy(targets, name="targets", like=lf)
@@ -308,6 +321,7 @@ def pipeline_coverage(
         remaining.alias("remaining"),
         "pipeline",
         nw.lit(chosen).alias("basis"),
+        nw.lit(against).alias("against"),
         nw.when(den > 0).then(safe_div(nw.col("pipeline"), den)).alias("coverage"),
     )
     return back(sort_keys(out, group), opportunities)

@@ -51,12 +51,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import narwhals as nw
 
-from revgov._typing import ENTITY_NAMES
+from revgov._typing import CONVERSION_BASES, ENTITY_NAMES
 from revgov.errors import MetricInputError, PluginWarning
 from revgov.metrics._cutoff import frames_as_of
 from revgov.metrics._frames import lazy
 from revgov.metrics._time import fiscal_every, naive_utc, parse_every
-from revgov.metrics.enrich import with_owner_attributes, with_stage_attributes
+from revgov.metrics.enrich import enriched_by, with_enrichments, with_stage_attributes
 
 if TYPE_CHECKING:
     from revgov.config import Config
@@ -81,6 +81,7 @@ __all__ = [
     "get_kpi",
     "groupable_columns",
     "kpi",
+    "kpi_notes",
     "kpis",
     "plain",
     "prepare_frames",
@@ -118,8 +119,12 @@ CONFIG_PARAMETERS: dict[str, str] = {
     "choices": "kpis",
 }
 
-#: The parameters every KPI may take from the command line (``--by``, ``--every``, ``--as-of``).
-_OPTIONS = ("by", "every", "as_of")
+#: The parameters a KPI may take from the command line (``--by``, ``--every``, ``--as-of``,
+#: and ``--basis`` for those registered with ``takes_basis``).
+_OPTIONS = ("by", "every", "as_of", "basis")
+
+#: Options passed only when given (else the function keeps its own default).
+_OPTIONAL_OPTIONS = ("every", "basis")
 
 #: The attribute :func:`kpi` sets on the functions it registers.
 _MARK = "__revgov_kpi__"
@@ -136,6 +141,8 @@ class RunContext:
     by: list[str] | None
     every: str | None
     as_of: datetime
+    #: ``cohort`` or ``period`` (``--basis``), for the KPIs that take it.
+    basis: str | None = None
 
     def __getitem__(self, entity: str) -> Any:
         return self.frames[entity]
@@ -177,9 +184,10 @@ class SnapshotCall:
                 kwargs[b.parameter] = ctx.frames.get(b.key)
             elif b.source == "config":
                 kwargs[b.parameter] = _config_value(ctx, b)
-            elif b.key == "every":
-                if ctx.every is not None:  # else the function's own default period
-                    kwargs[b.parameter] = ctx.every
+            elif b.key in _OPTIONAL_OPTIONS:
+                value = getattr(ctx, b.key)
+                if value is not None:  # else the function's own default
+                    kwargs[b.parameter] = value
             else:
                 kwargs[b.parameter] = getattr(ctx, b.key)
         return self.function(**kwargs)
@@ -219,6 +227,10 @@ class KPIDefinition:
     #: Whether the KPI can be grouped (``by=``) and split into periods (``every=``).
     takes_by: bool = True
     takes_every: bool = True
+    #: Whether it takes ``basis="cohort" | "period"`` (``--basis``).
+    takes_basis: bool = False
+    #: What a result on a snapshot leaves out or cannot say (:func:`kpi_notes`).
+    notes: Callable[[RunContext], list[str]] | None = field(default=None, repr=False)
 
     @property
     def grouped_by(self) -> tuple[str, ...]:
@@ -260,6 +272,8 @@ def kpi(
     run: Callable[[RunContext], Any] | None = None,
     takes_by: bool | None = None,
     takes_every: bool | None = None,
+    takes_basis: bool = False,
+    notes: Callable[[RunContext], list[str]] | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated function as a KPI (see :class:`KPIDefinition` for the fields).
 
@@ -278,7 +292,11 @@ def kpi(
 
     ``run`` replaces this for a KPI computed from another's output (it gets a
     :class:`RunContext`). ``takes_by`` and ``takes_every`` default to whether the function
-    has a ``by`` and an ``every`` parameter. A definition that cannot work (an unknown
+    has a ``by`` and an ``every`` parameter; ``takes_basis`` says that its ``basis``
+    parameter is a :data:`~revgov._typing.ConversionBasis` (``--basis cohort|period``).
+    ``notes`` computes, from the same :class:`RunContext`, what a result leaves out or
+    cannot say (rows left out and why, a degenerate value): :func:`kpi_notes` and every
+    output of ``revgov metrics`` show them. A definition that cannot work (an unknown
     entity, a docstring without its formula, a parameter nothing binds) fails at import.
     """
 
@@ -291,6 +309,8 @@ def kpi(
         if unknown or not inputs:
             raise TypeError(f"KPI {name}: inputs must name entities, got {unknown or inputs}")
         params = inspect.signature(function).parameters
+        if takes_basis and "basis" not in params:
+            raise TypeError(f"KPI {name}: takes_basis needs a 'basis' parameter")
         definition = KPIDefinition(
             name=name,
             title=title,
@@ -302,12 +322,14 @@ def kpi(
             remediation=remediation,
             inputs=tuple(inputs),
             example=example,
-            run=run or SnapshotCall(function, _bindings(function, tuple(inputs))),
+            run=run or SnapshotCall(function, _bindings(function, tuple(inputs), takes_basis)),
             headline=headline,
             headline_unit=headline_unit,
             by_entities=tuple(by_entities) if by_entities is not None else None,
             takes_by="by" in params if takes_by is None else takes_by,
             takes_every="every" in params if takes_every is None else takes_every,
+            takes_basis=takes_basis,
+            notes=notes,
         )
         setattr(function, _MARK, definition)
         return function
@@ -315,7 +337,9 @@ def kpi(
     return register
 
 
-def _bindings(function: Callable[..., Any], inputs: tuple[str, ...]) -> tuple[_Binding, ...]:
+def _bindings(
+    function: Callable[..., Any], inputs: tuple[str, ...], takes_basis: bool = False
+) -> tuple[_Binding, ...]:
     """Where each parameter of ``function`` comes from on a snapshot (see :func:`kpi`)."""
     name = function.__name__
     pending = list(inputs)
@@ -326,6 +350,8 @@ def _bindings(function: Callable[..., Any], inputs: tuple[str, ...]) -> tuple[_B
             continue
         if p.name in CONFIG_PARAMETERS:
             out.append(_Binding(p.name, "config", CONFIG_PARAMETERS[p.name], required))
+        elif p.name == "basis" and not takes_basis:
+            continue  # another kind of basis (count/amount...): from the config or its default
         elif p.name in _OPTIONS:
             out.append(_Binding(p.name, "option", p.name, required))
         elif required:
@@ -468,8 +494,10 @@ def prepare_frames(
     as_of: datetime | date | str | None = None,
 ) -> dict[str, Any]:
     """Frames as the KPIs expect them from a snapshot: deals carry their stage attributes
-    (flags filled from the pipelines) and, where users exist, their owner's region and team
-    (``owner_region``, ``owner_team``), as do people.
+    (flags filled from the pipelines), and deals and people carry the enrichments their
+    users and accounts provide (:data:`~revgov.metrics.enrich.ENRICHMENTS`: ``owner_region``,
+    ``owner_team``, ``owner_role``, ``owner_manager``, ``account_segment``...), so ``by=``
+    may name any of them.
 
     With ``as_of``, every frame is cut to what had happened by then (records created later
     left out, deals closed later reopened at their stage of the time: see
@@ -477,8 +505,6 @@ def prepare_frames(
     """
     out = dict(frames)
     opps = out.get("opportunities")
-    users = out.get("users")
-    has_users = users is not None and row_count(users) > 0
     staged = opps is not None and bool(config.pipelines) and "stage" in frame_columns(opps)
     if staged:
         out["opportunities"] = with_stage_attributes(opps, config.pipelines)
@@ -487,10 +513,17 @@ def prepare_frames(
         if staged:
             # The stage may have been read back from history: its order and probability too.
             out["opportunities"] = with_stage_attributes(out["opportunities"], config.pipelines)
+    sources = {
+        name: out[name]
+        for name in ("users", "accounts")
+        if out.get(name) is not None and row_count(out[name]) > 0
+    }
     for entity in ("opportunities", "people"):
         frame = out.get(entity)
-        if frame is not None and has_users:
-            out[entity] = with_owner_attributes(frame, users, columns=("region", "team"))
+        if frame is not None and sources:
+            out[entity] = with_enrichments(
+                frame, users=sources.get("users"), accounts=sources.get("accounts")
+            )
     return out
 
 
@@ -525,9 +558,22 @@ def check_options(
     *,
     by: Sequence[str] | None,
     every: str | None,
+    basis: str | None = None,
 ) -> None:
-    """Raise :class:`MetricInputError` for a ``by`` or ``every`` the KPI cannot honour: it
-    never ignores one. ``by`` columns must be on every entity the KPI groups."""
+    """Raise :class:`MetricInputError` for a ``by``, ``every`` or ``basis`` the KPI cannot
+    honour: it never ignores one. ``by`` columns must be on every entity the KPI groups."""
+    if basis is not None:
+        if not definition.takes_basis:
+            takers = [d.name for d in kpis().values() if d.takes_basis]
+            raise MetricInputError(
+                f"{definition.name} has no cohort or period basis: basis= does not apply to it",
+                hint=f"leave out basis= (--basis); the KPIs that take it: {', '.join(takers)}",
+            )
+        if basis not in CONVERSION_BASES:
+            raise MetricInputError(
+                f"unknown basis {basis!r}",
+                hint=f"choose one of: {', '.join(CONVERSION_BASES)}",
+            )
     if by and not definition.takes_by:
         raise MetricInputError(
             f"{definition.name} cannot be grouped: by= does not apply to it",
@@ -559,6 +605,7 @@ def compute(
     *,
     by: Sequence[str] | None = None,
     every: str | None = None,
+    basis: str | None = None,
     as_of: datetime | date | str | None = None,
     prepared: bool = False,
 ) -> Any:
@@ -567,9 +614,53 @@ def compute(
     ``as_of`` (default now) cuts the frames to what had happened by then
     (:func:`prepare_frames`); with ``prepared=True`` the frames were prepared with that
     ``as_of`` already. With ``kpis.fiscal_calendar``, quarters and years follow the fiscal
-    year (``company.fiscal_year_start_month``). A ``by`` or ``every`` the KPI cannot honour
-    raises :class:`MetricInputError`.
+    year (``company.fiscal_year_start_month``). ``basis`` (``cohort`` or ``period``) goes to
+    the KPIs registered with ``takes_basis``. A ``by``, ``every`` or ``basis`` the KPI cannot
+    honour raises :class:`MetricInputError`; :func:`kpi_notes` says what the result leaves
+    out.
     """
+    return get_kpi(name).run(
+        _context(
+            name, frames, config, by=by, every=every, basis=basis, as_of=as_of, prepared=prepared
+        )
+    )
+
+
+def kpi_notes(
+    name: str,
+    frames: Mapping[str, Any],
+    config: Config,
+    *,
+    by: Sequence[str] | None = None,
+    every: str | None = None,
+    basis: str | None = None,
+    as_of: datetime | date | str | None = None,
+    prepared: bool = False,
+) -> list[str]:
+    """What :func:`compute` with the same arguments leaves out or cannot say: where each
+    enriched ``by`` column comes from, then the KPI's own notes (rows left out and how many,
+    a degenerate value and why). ``revgov metrics`` shows them in every format."""
+    definition = get_kpi(name)
+    ctx = _context(
+        name, frames, config, by=by, every=every, basis=basis, as_of=as_of, prepared=prepared
+    )
+    out = [f"enriched_by: {note}" for note in enriched_by(ctx.by)]
+    if definition.notes is not None:
+        out += definition.notes(ctx)
+    return out
+
+
+def _context(
+    name: str,
+    frames: Mapping[str, Any],
+    config: Config,
+    *,
+    by: Sequence[str] | None,
+    every: str | None,
+    basis: str | None,
+    as_of: datetime | date | str | None,
+    prepared: bool,
+) -> RunContext:
     definition = get_kpi(name)
     moment = naive_utc(as_of)
     ready = frames if prepared else prepare_frames(frames, config, as_of=moment)
@@ -579,14 +670,14 @@ def compute(
             f"{name} needs {', '.join(missing)}, which the snapshot lacks",
             hint="map them in the source's entities and pull again",
         )
-    check_options(definition, ready, by=by, every=every)
+    check_options(definition, ready, by=by, every=every, basis=basis)
     if config.kpis.fiscal_calendar:
         every = fiscal_every(every, config.company.fiscal_year_start_month)
-    ctx = RunContext(
+    return RunContext(
         frames=ready,
         config=config,
         by=list(by) if by else None,
         every=every,
         as_of=moment,
+        basis=basis,
     )
-    return definition.run(ctx)

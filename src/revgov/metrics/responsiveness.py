@@ -29,7 +29,9 @@ from revgov.metrics._frames import (
     sort_keys,
 )
 from revgov.metrics._kpi import aggregate, count_if, keyed, quantile_aggs
+from revgov.metrics._notes import speed_to_lead_notes
 from revgov.metrics._time import naive, naive_utc
+from revgov.metrics.enrich import grouping_columns
 from revgov.metrics.registry import SALES_DEVELOPMENT, kpi
 
 __all__ = ["sla_compliance_rate", "speed_to_lead"]
@@ -50,6 +52,9 @@ def _leads(
     occurred_at: str,
     segment: str,
     kind: str,
+    by: Columns = None,
+    users: Any = None,
+    accounts: Any = None,
 ) -> nw.LazyFrame[Any]:
     """The leads whose SLA clock started by ``as_of``, with ``__start``,
     ``__first_touch_at`` and their SLA status (:mod:`revgov.definitions.sla`, the definition
@@ -58,6 +63,7 @@ def _leads(
     clock = start or definition.start
     cutoff = naive_utc(as_of)
     lf = lazy(people, name="people")
+    lf = grouping_columns(lf, by, what="people", users=users, accounts=accounts)
     acts = lazy(activities, name="activities", like=lf)
     require(acts, [activity_person_id, activity_type, occurred_at], what="activities")
     require(lf, [person_id, clock], what="people")
@@ -91,7 +97,8 @@ def _leads(
 @kpi(
     title="Speed to lead",
     unit="business hours",
-    basis="people by MQL period, as of as_of; business hours from [sla]",
+    basis="people by the period their SLA clock started ([sla].speed_to_lead_start: "
+    "mql_at by default), as of as_of; business hours from [sla]",
     owner=SALES_DEVELOPMENT,
     driver="Routing, SDR capacity and alerting on new leads.",
     remediation="Fix routing gaps and unassigned leads; alert owners on new leads; cover "
@@ -99,6 +106,7 @@ def _leads(
     inputs=("people", "activities"),
     example='speed_to_lead(people, activities, sla=config.sla, by="segment")',
     headline="median_hours",
+    notes=speed_to_lead_notes,
 )
 def speed_to_lead(
     people: FrameT,
@@ -108,6 +116,8 @@ def speed_to_lead(
     as_of: datetime | date | str | None = None,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     start: str | None = None,
     types: Sequence[str] | None = None,
     segments: Sequence[Segment] = (),
@@ -151,6 +161,9 @@ def speed_to_lead(
         occurred_at=occurred_at,
         segment=segment,
         kind=kind,
+        by=by,
+        users=users,
+        accounts=accounts,
     )
     touched = ~nw.col("__first_touch_at").is_null()
     lf = lf.with_columns(nw.when(touched).then(nw.col("__stl_seconds") / 3600).alias("__hours"))
@@ -172,7 +185,8 @@ def speed_to_lead(
 @kpi(
     title="SLA compliance rate",
     unit="share",
-    basis="people by MQL period, as of as_of; SLA hours per segment from [sla]",
+    basis="people by the period their SLA clock started ([sla].speed_to_lead_start), "
+    "as of as_of; SLA hours per segment from [sla]",
     owner=SALES_DEVELOPMENT,
     driver="Speed to lead against the agreed SLA.",
     remediation="List breached leads by owner; rebalance queues and set alerts before the "
@@ -180,6 +194,7 @@ def speed_to_lead(
     inputs=("people", "activities"),
     example="sla_compliance_rate(people, activities, sla=config.sla, as_of=as_of)",
     headline="sla_compliance_rate",
+    notes=speed_to_lead_notes,
 )
 def sla_compliance_rate(
     people: FrameT,
@@ -189,6 +204,8 @@ def sla_compliance_rate(
     as_of: datetime | date | str | None = None,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     start: str | None = None,
     segment: str = "segment",
     types: Sequence[str] | None = None,
@@ -229,6 +246,9 @@ def sla_compliance_rate(
         occurred_at=occurred_at,
         segment=segment,
         kind=kind,
+        by=by,
+        users=users,
+        accounts=accounts,
     ).with_columns(nw.col("__stl_met").alias("__met"), nw.col("__stl_breached").alias("__breached"))
     lf, keys = keyed(lf, by=by, every=every, time=nw.col("__start"), what="people")
     out = aggregate(

@@ -12,6 +12,7 @@ the assumptions it used.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -49,6 +50,7 @@ from revgov.metrics._kpi import (
     aggregate,
     count_if,
     lookup,
+    per_group,
     total,
 )
 from revgov.metrics._stages import (
@@ -69,6 +71,7 @@ __all__ = [
     "forecast_bookings",
     "funnel_scenarios",
     "plan_backward",
+    "plan_statement",
 ]
 
 #: Each assumption and whether a higher value is better (drives conservative vs aggressive).
@@ -200,7 +203,7 @@ def fit_funnel(
     Formulas: see each row's ``basis``. ``mqls_per_month = MQLs in the window / months of
     the window with any MQL``; rates and averages are ratios of window totals.
 
-    Returns: ``[*by], assumption, stage, value, low, high, months, basis``.
+    Returns: ``[*by], assumption, stage, stage_order, value, low, high, months, basis``.
     """
     cfg = choices or KPIChoices()
     definition = qualified or QualifiedDefinition()
@@ -299,7 +302,10 @@ def fit_funnel(
         )
     cols = [*keys, "assumption", "stage", "value", "low", "high", "months", "basis", "__order"]
     out = nw.concat([p.select(cols) for p in parts])
-    out = sort_keys(out, [*keys, "assumption", "__order"]).drop("__order")
+    # The stage's place in the funnel: the chain of stage rates runs in this order.
+    order = nw.when(~nw.col("stage").is_null()).then(nw.col("__order")).cast(nw.Int64)
+    out = sort_keys(out, [*keys, "assumption", "__order"]).with_columns(order.alias("stage_order"))
+    out = out.select(*keys, "assumption", "stage", "stage_order", *cols[len(keys) + 2 : -1])
     like = cast("FrameT", people) if people is not None else opportunities
     return back(out, like)
 
@@ -433,67 +439,149 @@ def funnel_scenarios(
     multipliers: Mapping[str, float] | None = None,
     by: Columns = "segment",
 ) -> FrameT:
-    """Base, conservative and aggressive values of every fitted assumption.
+    """Base, conservative and aggressive values of every fitted assumption, with
+    ``conservative <= base <= aggressive`` in each assumption's favourable direction by
+    construction (for cycle days and cost per MQL, lower is better).
 
-    ``base`` is the fitted value. Without ``multipliers`` the conservative case takes the
-    worse end of the monthly spread (the 25th percentile where higher is better, the 75th
-    for cycle days and cost per MQL) and the aggressive case the better end, falling back to
-    the base where there is no spread. With ``multipliers`` (e.g. ``{"conservative": 0.8,
-    "aggressive": 1.15}``) a case scales every assumption by its factor in its favourable
-    direction (x m where higher is better, / m otherwise). Rates never exceed 1.
+    ``base`` is the fitted (pooled) value. Without ``multipliers`` the conservative case
+    takes the worse of the base and the worse end of the monthly spread (the 25th
+    percentile where higher is better, the 75th where lower is), and the aggressive case the
+    better of the base and the better end: the percentiles of monthly values can sit on
+    either side of a pooled value, and a case never crosses the base. With ``multipliers``
+    (e.g. ``{"conservative": 0.8, "aggressive": 1.15}``; conservative at most 1, aggressive
+    at least 1) a case scales each assumption by its factor in its favourable direction
+    (x m where higher is better, / m otherwise), and each of the ``n`` stage conversions by
+    ``m^(1/n)``, so the chain from entry to won scales by ``m``. Rates never exceed 1.
 
-    Returns: ``[*by], scenario, assumption, stage, value, source``.
+    Every case's ``stage_win_rate`` is its chain: the product of its stage conversions
+    after the stage (where the chain is complete), so the forward forecast (a deal in stage
+    k) and the backward plan (a new deal at the first stage) use one chain of stage rates.
+
+    Returns: ``[*by], scenario, assumption, stage, stage_order, value, source``.
     """
     lf = lazy(assumptions, name="assumptions")
     keys = [k for k in as_list(by) if has(lf, k)]
     require(lf, ["assumption", "value", "low", "high"], what="assumptions")
     if not has(lf, "stage"):
         lf = lf.with_columns(nw.lit(None, dtype=nw.String()).alias("stage"))
+    if not has(lf, "stage_order"):
+        lf = lf.with_columns(nw.lit(None, dtype=nw.Int64()).alias("stage_order"))
     higher = nw.col("assumption").is_in([a for a, up in ASSUMPTIONS.items() if up])
     rate = nw.col("assumption").is_in(list(_RATES))
+    is_conv = nw.col("assumption") == "stage_conversion"
+    lf = lf.with_columns(per_group(count_if(is_conv), keys).alias("__steps"))
+    cols = [*keys, "scenario", "assumption", "stage", "stage_order"]
     parts = [
         lf.select(
             *keys,
             nw.lit("base").alias("scenario"),
             "assumption",
             "stage",
-            nw.col("value"),
+            "stage_order",
+            nw.col("value").cast(nw.Float64),
             nw.lit("fitted value").alias("source"),
         )
     ]
+    factors = _checked_multipliers(multipliers)
+    value = nw.col("value")
     for scenario in ("conservative", "aggressive"):
         good = scenario == "aggressive"
-        if multipliers is not None:
-            if scenario not in multipliers:
-                raise MetricInputError(
-                    f"multipliers has no {scenario!r} factor",
-                    hint='pass {"conservative": 0.8, "aggressive": 1.2}',
-                )
-            m = float(multipliers[scenario])
-            if m <= 0:
-                raise MetricInputError(f"multiplier for {scenario} must be positive, got {m}")
-            value = nw.when(higher).then(nw.col("value") * m).otherwise(nw.col("value") / m)
-            source = nw.lit(f"base x {m:g} (higher is better) or base / {m:g}")
+        if factors is not None:
+            m = factors[scenario]
+            per_step = (nw.lit(math.log(m)) / nw.col("__steps").cast(nw.Float64)).exp()
+            factor = nw.when(is_conv).then(per_step).otherwise(nw.lit(m))
+            case = nw.when(higher).then(value * factor).otherwise(value / factor)
+            source = nw.lit(
+                f"base x {m:g} where higher is better, base / {m:g} otherwise; "
+                f"each of n stage conversions x {m:g}^(1/n)"
+            )
         else:
-            better = nw.col("high") if good else nw.col("low")
-            worse = nw.col("low") if good else nw.col("high")
-            value = nw.coalesce(nw.when(higher).then(better).otherwise(worse), nw.col("value"))
+            up = nw.max_horizontal(nw.coalesce(nw.col("high"), value), value)
+            down = nw.min_horizontal(nw.coalesce(nw.col("low"), value), value)
+            case = nw.when(higher).then(up if good else down).otherwise(down if good else up)
             end = "75th" if good else "25th"
             other = "25th" if good else "75th"
-            source = nw.lit(f"{end} percentile of monthly values ({other} where lower is better)")
-        value = nw.when(rate & (value > 1)).then(nw.lit(1.0)).otherwise(value)
+            source = nw.lit(
+                f"{end} percentile of monthly values ({other} where lower is better), "
+                f"{'at least' if good else 'at most'} as good as the base"
+            )
+        case = nw.when(rate & (case > 1)).then(nw.lit(1.0)).otherwise(case)
         parts.append(
             lf.select(
                 *keys,
                 nw.lit(scenario).alias("scenario"),
                 "assumption",
                 "stage",
-                value.cast(nw.Float64).alias("value"),
+                "stage_order",
+                case.cast(nw.Float64).alias("value"),
                 source.alias("source"),
             )
         )
-    out = nw.concat(parts)
-    return back(sort_keys(out, [*keys, "scenario", "assumption", "stage"]), assumptions)
+    out = _chained(nw.concat(parts), keys)
+    return back(sort_keys(out, cols), assumptions)
+
+
+def _checked_multipliers(multipliers: Mapping[str, float] | None) -> dict[str, float] | None:
+    """The case factors, each on its side of 1 (a conservative factor above 1 would make
+    the conservative case beat the base)."""
+    if multipliers is None:
+        return None
+    out: dict[str, float] = {}
+    for scenario, ok, side in (("conservative", 1.0, "at most"), ("aggressive", 1.0, "at least")):
+        if scenario not in multipliers:
+            raise MetricInputError(
+                f"multipliers has no {scenario!r} factor",
+                hint='pass {"conservative": 0.8, "aggressive": 1.2}',
+            )
+        m = float(multipliers[scenario])
+        if m <= 0:
+            raise MetricInputError(f"multiplier for {scenario} must be positive, got {m}")
+        if (scenario == "conservative" and m > ok) or (scenario == "aggressive" and m < ok):
+            raise MetricInputError(
+                f"multiplier for {scenario} must be {side} 1, got {m:g}",
+                hint="conservative <= 1 <= aggressive keeps conservative <= base <= aggressive",
+            )
+        out[scenario] = m
+    return out
+
+
+def _chained(scenarios: nw.LazyFrame[Any], keys: list[str]) -> nw.LazyFrame[Any]:
+    """``scenarios`` with each case's ``stage_win_rate`` replaced by its chain: the product
+    of the case's stage conversions after the stage (kept as it was where a conversion of
+    the chain is unknown)."""
+    group = [*keys, "scenario"]
+    conv = scenarios.filter(nw.col("assumption") == "stage_conversion").select(
+        *group,
+        (nw.col("stage_order") - 1).cast(nw.Int64).alias("__k"),
+        nw.col("value")
+        .cum_prod(reverse=True)
+        .over(*group, order_by="stage_order")
+        .alias("__chain"),
+        nw.col("value")
+        .is_null()
+        .cast(nw.Int64)
+        .cum_sum(reverse=True)
+        .over(*group, order_by="stage_order")
+        .alias("__gaps"),
+    )
+    win = scenarios.filter(nw.col("assumption") == "stage_win_rate").with_columns(
+        nw.col("stage_order").cast(nw.Int64).alias("__k")
+    )
+    joined = null_safe_join(win, conv, [*group, "__k"], how="left")
+    chained = (nw.col("__gaps") == 0).fill_null(False)
+    win = joined.select(
+        *group,
+        "assumption",
+        "stage",
+        "stage_order",
+        nw.when(chained).then(nw.col("__chain")).otherwise(nw.col("value")).alias("value"),
+        nw.when(chained)
+        .then(nw.lit("chain: the product of this case's stage conversions after the stage"))
+        .otherwise(nw.col("source"))
+        .alias("source"),
+    )
+    rest = scenarios.filter(nw.col("assumption") != "stage_win_rate")
+    return nw.concat([rest, win])
 
 
 def _wide(
@@ -527,9 +615,10 @@ def forecast_bookings(
     the stage it is in (stage names matched without regard to case; with ``pipelines``, by
     alias too), or with the scenario's overall ``win_rate`` where its stage has none. It
     brings its amount (or the ``average_deal_size`` when blank). It closes in the month of
-    its close date when that is not past; otherwise after the rest of the scenario's
-    ``cycle_days`` (``cycle_days - age``, at least 0). Deals expected beyond ``months`` are
-    left out.
+    its close date when that is not past; otherwise after the rest of the base case's
+    ``cycle_days`` (``cycle_days - age``, at least 0): every case places a deal in the same
+    month, so each month keeps ``conservative <= base <= aggressive``. Deals expected beyond
+    ``months`` are left out.
 
     Formula: ``expected_bookings = sum over open deals closing in the month of
     win_rate_of_its_stage x amount``; ``applied_win_rate`` is the mean win rate applied to
@@ -560,6 +649,10 @@ def forecast_bookings(
         naive(schema, created_at).alias("__created"), naive(schema, close_date).alias("__close")
     )
     wide = _wide(sc, keys, ["win_rate", "average_deal_size", "cycle_days"])
+    # Every case places a deal in the same month (by the base case's cycle): only its rates
+    # and sizes differ, so each month's figures keep conservative <= base <= aggressive.
+    base_cycle = nw.when(nw.col("scenario") == "base").then(nw.col("cycle_days")).max()
+    wide = wide.with_columns(per_group(base_cycle, keys).alias("__place_cycle"))
     joined = null_safe_join(deals, wide, keys, how="inner")
     rate = nw.col("win_rate")
     if has(sc, "stage") and has(op, stage):
@@ -567,7 +660,7 @@ def forecast_bookings(
         rate = nw.coalesce(nw.col("__stage_rate"), nw.col("win_rate"))
     impl = joined.implementation
     age = days_between(nw.col("__created"), nw.lit(cutoff), impl, calendar=True).cast(nw.Float64)
-    remaining = (nw.col("cycle_days").fill_null(0.0) - age).clip(lower_bound=0.0)
+    remaining = (nw.col("__place_cycle").fill_null(0.0) - age).clip(lower_bound=0.0)
     month_no = nw.col("__close").dt.year() * 12 + nw.col("__close").dt.month()
     base_no = cutoff.year * 12 + cutoff.month
     by_cycle = ((cutoff.day - 1 + remaining) / DAYS_PER_MONTH).floor().cast(nw.Int64)
@@ -632,30 +725,57 @@ def plan_backward(
     scenarios: FrameT,
     target: float | Mapping[Any, float],
     *,
+    forward: Any = None,
     by: Columns = "segment",
 ) -> FrameT:
-    """From a bookings target back to the pipeline, opportunities, SQLs, MQLs and spend it
-    needs, per scenario.
+    """From a bookings target back to the new pipeline, opportunities, SQLs, MQLs and spend
+    it needs, per scenario, after what today's open pipeline is expected to bring.
 
     ``target`` is one amount (for each group) or a mapping of group value to amount (with a
-    single ``by`` column). A step whose assumption could not be fitted is null, and
-    ``missing`` names those assumptions and the input each needs (e.g. an opportunities-only
-    snapshot has no MQL rates); it is null when nothing is missing.
+    single ``by`` column). ``forward`` is :func:`forecast_bookings` of the open pipeline
+    with the same scenarios: its expected bookings (all its months) are subtracted first,
+    and only the gap is planned (without it nothing is subtracted: the plan is from zero).
+    New deals enter at the first stage and win at the chain's entry rate (the first stage's
+    ``stage_win_rate``, the product of every stage conversion; the overall ``win_rate``
+    without stage history), the rate the forward forecast applies to a deal in that stage:
+    forecasting the open pipeline plus the planned pipeline returns the target. A step
+    whose assumption could not be fitted is null, and ``missing`` names those assumptions
+    and the input each needs (e.g. an opportunities-only snapshot has no MQL rates).
 
-    Formulas: ``won_deals = target / average_deal_size``; ``opportunities = won_deals /
-    win_rate``; ``pipeline = opportunities x average_deal_size``; ``sqls = opportunities /
-    sql_to_opportunity``; ``mqls = sqls / mql_to_sql``; ``spend = mqls x cost_per_mql``;
-    ``months_of_demand = mqls / mqls_per_month``. A zero rate gives null.
+    Formulas: ``gap_to_target = max(target - expected_from_open_pipeline, 0)``;
+    ``won_deals = gap_to_target / average_deal_size``; ``opportunities = won_deals /
+    win_rate`` (the entry rate); ``pipeline = opportunities x average_deal_size``; ``sqls =
+    opportunities / sql_to_opportunity``; ``mqls = sqls / mql_to_sql``; ``spend = mqls x
+    cost_per_mql``; ``months_of_demand = mqls / mqls_per_month``. A zero rate gives null.
 
-    Returns: ``[*by], scenario, target_bookings, average_deal_size, won_deals_needed,
-    win_rate, opportunities_needed, pipeline_needed, sql_to_opportunity, sqls_needed,
-    mql_to_sql, mqls_needed, cost_per_mql, spend_needed, mqls_per_month, months_of_demand,
-    cycle_days, missing``.
+    Returns: ``[*by], scenario, target_bookings, expected_from_open_pipeline,
+    gap_to_target, average_deal_size, won_deals_needed, win_rate, opportunities_needed,
+    pipeline_needed, sql_to_opportunity, sqls_needed, mql_to_sql, mqls_needed,
+    cost_per_mql, spend_needed, mqls_per_month, months_of_demand, cycle_days, missing``.
     """
     sc = lazy(scenarios, name="scenarios")
     keys = [k for k in as_list(by) if has(sc, k)]
     require(sc, ["scenario", "assumption", "value"], what="scenarios")
     wide = _wide(sc, keys, _SCALAR)
+    group = [*keys, "scenario"]
+    if has(sc, "stage_order"):
+        entry = sc.filter(
+            (nw.col("assumption") == "stage_win_rate") & (nw.col("stage_order") == 1)
+        ).select(*group, nw.col("value").alias("__entry"))
+        wide = null_safe_join(wide, entry, group, how="left")
+    else:
+        wide = wide.with_columns(nw.lit(None, dtype=nw.Float64()).alias("__entry"))
+    wide = wide.with_columns(nw.coalesce(nw.col("__entry"), nw.col("win_rate")).alias("win_rate"))
+    if forward is not None:
+        fw = lazy(forward, name="forward", like=sc)
+        require(fw, [*group, "expected_bookings"], what="forward")
+        expected = fw.group_by(group).agg(
+            total(nw.col("expected_bookings")).alias("expected_from_open_pipeline")
+        )
+        wide = null_safe_join(wide, expected, group, how="left")
+        wide = wide.with_columns(nw.col("expected_from_open_pipeline").fill_null(0.0))
+    else:
+        wide = wide.with_columns(nw.lit(0.0).alias("expected_from_open_pipeline"))
     if isinstance(target, Mapping):
         if len(keys) != 1:
             raise MetricInputError(
@@ -670,6 +790,7 @@ def plan_backward(
         tgt = nw.lit(float(target))
     wide = wide.with_columns(tgt.cast(nw.Float64).alias("target_bookings"))
     c = nw.col
+    gap = c("target_bookings") - c("expected_from_open_pipeline")
     gaps = nw.concat_str(
         *[
             nw.when(c(a).is_null()).then(nw.lit(f"{a} (needs {need})"))
@@ -679,8 +800,12 @@ def plan_backward(
         ignore_nulls=True,
     )
     out = (
+        # No target for a group: nothing to plan (null), not a gap of zero.
         wide.with_columns(
-            safe_div(c("target_bookings"), c("average_deal_size")).alias("won_deals_needed")
+            nw.when(gap > 0).then(gap).when(gap <= 0).then(nw.lit(0.0)).alias("gap_to_target")
+        )
+        .with_columns(
+            safe_div(c("gap_to_target"), c("average_deal_size")).alias("won_deals_needed")
         )
         .with_columns(safe_div(c("won_deals_needed"), c("win_rate")).alias("opportunities_needed"))
         .with_columns(
@@ -698,6 +823,8 @@ def plan_backward(
             *keys,
             "scenario",
             "target_bookings",
+            "expected_from_open_pipeline",
+            "gap_to_target",
             "average_deal_size",
             "won_deals_needed",
             "win_rate",
@@ -716,3 +843,134 @@ def plan_backward(
         )
     )
     return back(sort_keys(out, [*keys, "scenario"]), scenarios)
+
+
+#: What each figure of the backward plan is, in the statement.
+_PLAN_ITEMS = {
+    "target_bookings": "the bookings target",
+    "expected_from_open_pipeline": "expected bookings of today's open pipeline (forward "
+    "forecast, all its months)",
+    "gap_to_target": "the target left after the open pipeline: what new pipeline must bring",
+    "won_deals_needed": "new won deals the gap needs, at the average deal size",
+    "opportunities_needed": "new opportunities entering at the first stage, at the chain's "
+    "entry win rate",
+    "pipeline_needed": "new pipeline: opportunities x average deal size",
+    "spend_needed": "spend for the MQLs behind that pipeline, at the cost per MQL",
+}
+
+
+def plan_statement(
+    scenarios: FrameT,
+    *,
+    as_of: datetime | date | str | None,
+    window_days: int,
+    months: int,
+    target_source: str | None,
+    forward: Any = None,
+    backward: Any = None,
+    by: Columns = "segment",
+) -> FrameT:
+    """The funnel model stated: the window it was fitted on, the target and where it came
+    from, how deals are placed in months, the plan from the gap, and every assumption of
+    every case with its source.
+
+    ``target_source`` says where the target came from (None: no target, no plan).
+
+    Formula: none; each row is a figure of the model and the sentence that explains it.
+
+    Returns: ``[*by], scenario, item, stage, value, statement``.
+    """
+    sc = lazy(scenarios, name="scenarios")
+    keys = [k for k in as_list(by) if has(sc, k)]
+    cutoff = naive_utc(as_of)
+    start = cutoff - timedelta(days=window_days)
+    schema = sc.collect_schema()
+    nulls = [nw.lit(None, dtype=schema[k]).alias(k) for k in keys]
+    text = nw.String()
+    general = [
+        (
+            "window",
+            f"assumptions fitted on the {window_days} days from {start:%Y-%m-%d} to "
+            f"{cutoff:%Y-%m-%d}: rates pooled over the window, cases from its monthly values",
+        ),
+        (
+            "target",
+            f"target from {target_source}" if target_source else "no target: no backward plan",
+        ),
+        (
+            "placement",
+            f"an open deal closes in the month of its close date when that is not past, else "
+            f"after the rest of the base case's cycle_days from its creation (the same month "
+            f"in every case); deals expected beyond "
+            f"{months} months from {cutoff:%Y-%m} are left out; each brings its amount (the "
+            "average deal size when blank) x the chained win rate of its stage",
+        ),
+        (
+            "chain",
+            "one chain of stage rates: a stage's win rate is the product of the stage "
+            "conversions after it; forward (open deals by stage) and backward (new deals at "
+            "the first stage) both apply it",
+        ),
+        (
+            "cases",
+            "conservative <= base <= aggressive for every assumption, by construction",
+        ),
+    ]
+    one = sc.head(1)
+    parts = [
+        one.select(
+            *nulls,
+            nw.lit(None, dtype=text).alias("scenario"),
+            nw.lit(item).alias("item"),
+            nw.lit(None, dtype=text).alias("stage"),
+            nw.lit(None, dtype=nw.Float64()).alias("value"),
+            nw.lit(sentence).alias("statement"),
+        )
+        for item, sentence in general
+    ]
+    if backward is not None:
+        bw = lazy(backward, name="backward", like=sc)
+        names = [n for n in _PLAN_ITEMS if has(bw, n)]
+        long = bw.select(*keys, "scenario", *[nw.col(n).cast(nw.Float64) for n in names]).unpivot(
+            on=names, index=[*keys, "scenario"], variable_name="item", value_name="value"
+        )
+        parts.append(
+            long.select(
+                *keys,
+                "scenario",
+                "item",
+                nw.lit(None, dtype=text).alias("stage"),
+                "value",
+                lookup(nw.col("item"), _PLAN_ITEMS, text).alias("statement"),
+            )
+        )
+    elif forward is not None:
+        fw = lazy(forward, name="forward", like=sc)
+        parts.append(
+            fw.group_by([*keys, "scenario"])
+            .agg(total(nw.col("expected_bookings")).alias("value"))
+            .select(
+                *keys,
+                "scenario",
+                nw.lit("expected_from_open_pipeline").alias("item"),
+                nw.lit(None, dtype=text).alias("stage"),
+                "value",
+                nw.lit(_PLAN_ITEMS["expected_from_open_pipeline"]).alias("statement"),
+            )
+        )
+    stage = nw.col("stage") if has(sc, "stage") else nw.lit(None, dtype=text)
+    source = nw.col("source") if has(sc, "source") else nw.lit("", dtype=text)
+    parts.append(
+        sc.select(
+            *keys,
+            "scenario",
+            nw.col("assumption").alias("item"),
+            stage.alias("stage"),
+            nw.col("value").cast(nw.Float64),
+            nw.concat_str(
+                nw.lit("assumption: "),
+                source,
+            ).alias("statement"),
+        )
+    )
+    return back(nw.concat(parts), scenarios)

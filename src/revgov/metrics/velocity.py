@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import narwhals as nw
 
+from revgov._typing import ConversionBasis
 from revgov.config import KPIChoices
 from revgov.errors import MetricInputError
 from revgov.metrics._deals import (
@@ -47,6 +48,7 @@ from revgov.metrics._kpi import (
     quantile_aggs,
     summarize,
 )
+from revgov.metrics._notes import velocity_notes, win_rate_amount_notes, win_rate_notes
 from revgov.metrics._stages import Pipelines, pipelines_list
 from revgov.metrics._time import days_between, naive, naive_utc, parse_every, period_start
 from revgov.metrics.enrich import with_person_attributes
@@ -73,7 +75,8 @@ Outcome = Literal["won", "lost", "closed"]
 @kpi(
     title="Win rate (by count)",
     unit="share",
-    basis="deals closed in the period, each counting once",
+    basis="deals closed in the period (--basis period), or closed deals by creation cohort "
+    "(--basis cohort); each deal counting once",
     owner=SALES,
     driver="Qualification, competitive position and sales execution.",
     remediation="Run win/loss reviews on recent losses; check qualification of the deals "
@@ -81,12 +84,18 @@ Outcome = Literal["won", "lost", "closed"]
     inputs=("opportunities",),
     example='win_rate_by_count(opportunities, by="segment")',
     headline="win_rate",
+    takes_basis=True,
+    notes=win_rate_notes,
 )
 def win_rate_by_count(
     opportunities: FrameT,
     *,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
+    basis: ConversionBasis = "period",
+    created_at: str = "created_at",
     is_closed: str = "is_closed",
     is_won: str = "is_won",
     closed_at: str = "closed_at",
@@ -94,8 +103,13 @@ def win_rate_by_count(
 ) -> FrameT:
     """Share of closed deals that were won, each deal counting once.
 
-    Formula: ``win_rate = won / closed`` over deals closed in the period (won or lost; open
-    deals are not in the denominator). Null when nothing closed.
+    ``basis="period"`` (default) places a deal in the period it closed in;
+    ``basis="cohort"`` in the period it was created in (e.g. its engage month), so a cohort's
+    win rate is over its deals closed so far (deals without ``created_at`` are left out).
+
+    Formula: ``win_rate = won / closed`` over deals closed in the period, or created in it
+    and closed (won or lost; open deals are never in the denominator). Null when nothing
+    closed.
 
     Returns: ``[*by, period], closed, won, win_rate``.
     """
@@ -108,6 +122,10 @@ def win_rate_by_count(
         is_won=is_won,
         closed_at=closed_at,
         close_date=close_date,
+        users=users,
+        accounts=accounts,
+        basis=basis,
+        created_at=created_at,
     )
     won, closed = win_rate_terms("count", "")
     return summarize(
@@ -122,7 +140,8 @@ def win_rate_by_count(
 @kpi(
     title="Win rate (by amount)",
     unit="share",
-    basis="value of deals closed in the period",
+    basis="value of deals closed in the period (--basis period), or of closed deals by "
+    "creation cohort (--basis cohort)",
     owner=SALES,
     driver="Win rate on large deals.",
     remediation="Compare with the count basis: a lower amount win rate means large deals "
@@ -130,19 +149,28 @@ def win_rate_by_count(
     inputs=("opportunities",),
     example="win_rate_by_amount(opportunities)",
     headline="win_rate",
+    takes_basis=True,
+    notes=win_rate_amount_notes,
 )
 def win_rate_by_amount(
     opportunities: FrameT,
     *,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     amount: str = "amount",
+    basis: ConversionBasis = "period",
+    created_at: str = "created_at",
     is_closed: str = "is_closed",
     is_won: str = "is_won",
     closed_at: str = "closed_at",
     close_date: str = "close_date",
 ) -> FrameT:
     """Share of closed pipeline value that was won.
+
+    ``basis`` as :func:`win_rate_by_count` (``"period"``: by close period; ``"cohort"``: by
+    creation period, closed deals only).
 
     Formula: ``win_rate = won_amount / closed_amount`` over deals closed in the period (deals
     with a blank amount are left out of both). Where the CRM zeroes the amount of lost deals
@@ -160,6 +188,10 @@ def win_rate_by_amount(
         is_won=is_won,
         closed_at=closed_at,
         close_date=close_date,
+        users=users,
+        accounts=accounts,
+        basis=basis,
+        created_at=created_at,
     )
     won, closed = win_rate_terms("amount", amount)
     return summarize(
@@ -203,6 +235,8 @@ def average_deal_size(
     *,
     by: Columns = None,
     every: str | None = None,
+    users: Any = None,
+    accounts: Any = None,
     amount: str = "amount",
     is_closed: str = "is_closed",
     is_won: str = "is_won",
@@ -228,6 +262,8 @@ def average_deal_size(
         is_won=is_won,
         closed_at=closed_at,
         close_date=close_date,
+        users=users,
+        accounts=accounts,
         won_only=True,
     )
     won_amount, with_amount = deal_size_terms(amount)
@@ -487,6 +523,7 @@ def time_in_stage(
     example="sales_velocity(opportunities, as_of=as_of, choices=config.kpis)",
     headline="velocity_per_month",
     headline_unit="currency per month",
+    notes=velocity_notes,
 )
 def sales_velocity(
     opportunities: FrameT,

@@ -10,7 +10,7 @@ from typing import Any
 
 from revgov.config import Config
 from revgov.errors import ConfigValidationError
-from revgov.reports import cadences, governance, spine
+from revgov.reports import cadences, governance, plays, spine
 from revgov.reports._format import as_utc as as_of_utc
 from revgov.reports._inputs import Inputs
 from revgov.reports.diff import diff_findings
@@ -53,8 +53,10 @@ def _previous(
 def _body(cadence: Cadence, inp: Inputs) -> list[Section]:
     """The KPI and cadence sections (they do not need the audit)."""
     if cadence == "weekly":
+        active = plays.plays_section(inp)
         return [
             cadences.weekly_section(inp),
+            *([active] if active is not None else []),
             spine.speed_section(inp),
             spine.time_in_stage_section(inp),
         ]

@@ -27,6 +27,7 @@ __all__ = [
     "funnel",
     "grouped_change",
     "heatmap",
+    "play_lift",
     "scenario_bands",
     "score_trend",
     "speed_to_lead",
@@ -397,3 +398,41 @@ def heatmap(frame: pl.DataFrame, *, value: str, title: str, what: str) -> Built:
         )
     )
     return chart.properties(height=max(160, 14 * frame["period"].n_unique())), desc
+
+
+def play_lift(frame: pl.DataFrame, *, title: str, unit: Unit, min_lift: float) -> Built:
+    """``as_of, lift, lower, upper`` (one row per weekly reading) as the lift line inside its
+    interval band, with 0 and the smallest lift worth scaling as rules."""
+    alt = _alt()
+    read = frame.filter(pl.col("lift").is_not_null())
+    if read.height:
+        last = read.row(-1, named=True)
+        desc = (
+            f"{title}: lift over {read.height} weekly readings; latest "
+            f"{display(last['lift'], unit)} (interval {display(last['lower'], unit)} to "
+            f"{display(last['upper'], unit)}); worth scaling from {display(min_lift, unit)}."
+        )
+    else:
+        desc = f"{title}: no reading yet (no records in both arms)."
+    base = _base(read, title, desc).encode(x=alt.X("as_of:T", title=None))
+    axis = alt.Axis(format=_fmt(unit))
+    band = base.mark_area(opacity=0.25, color=_MAIN).encode(
+        y=alt.Y("lower:Q", title="lift", axis=axis), y2="upper:Q"
+    )
+    line = base.mark_line(point=True, color=_MAIN).encode(
+        y="lift:Q",
+        tooltip=[
+            alt.Tooltip("as_of:T", title="read on"),
+            alt.Tooltip("lift:Q", format=_fmt(unit)),
+            alt.Tooltip("lower:Q", format=_fmt(unit)),
+            alt.Tooltip("upper:Q", format=_fmt(unit)),
+            "verdict",
+        ],
+    )
+    rules = pl.DataFrame({"y": [0.0, min_lift], "what": ["no lift", "worth scaling"]})
+    marks = (
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(y="y:Q", color=alt.Color("what:N", scale=alt.Scale(range=["#888", "#2e8b57"])))
+    )
+    return band + line + marks, desc

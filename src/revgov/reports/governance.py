@@ -264,7 +264,7 @@ def findings_section(report: Report, findings: pl.DataFrame) -> Section:
                 "remediation": r.remediation,
             }
             for r in report.results
-            if r.violating or r.skipped
+            if r.violating or r.reason
         ],
         schema={
             "rule_id": pl.String,
@@ -321,7 +321,7 @@ def findings_section(report: Report, findings: pl.DataFrame) -> Section:
                 ),
             )
         )
-    notes = tuple(f"{r.id} was skipped: {r.skipped}" for r in report.results if r.skipped)
+    notes = tuple(f"{r.id} is not applicable: {r.reason}" for r in report.results if r.reason)
     return Section(
         id="findings",
         title="Findings by rule, owner and team",

@@ -56,7 +56,7 @@ RUNS_SCHEMA = pl.Schema(
         "rules_fail": pl.Int64(),
         "rules_within_threshold": pl.Int64(),
         "rules_not_applicable": pl.Int64(),
-        "rules_skipped": pl.Int64(),
+        "rules_ungoverned": pl.Int64(),
         "findings": pl.Int64(),
     }
 )
@@ -75,7 +75,9 @@ RULES_SCHEMA = pl.Schema(
         "pass_rate": pl.Float64(),
         "threshold": pl.Float64(),
         "owner": pl.String(),
-        "skipped": pl.String(),
+        "reason": pl.String(),
+        "definition": pl.String(),
+        "governed": pl.Boolean(),
     }
 )
 SCORES_SCHEMA = pl.Schema({"run_id": pl.String(), "dimension": pl.String(), "score": pl.Float64()})
@@ -202,7 +204,7 @@ def run_tables(
                 "rules_fail": s["fail"],
                 "rules_within_threshold": s["within_threshold"],
                 "rules_not_applicable": s["not_applicable"],
-                "rules_skipped": s["skipped"],
+                "rules_ungoverned": s["ungoverned"],
                 "findings": s["findings"],
             }
         ],

@@ -4,6 +4,9 @@ One derivation per (entity, field) aggregates the record's events once; the regr
 skipped-stage rules read its columns:
 
 * ``__hist_events``       events of the record
+* ``__hist_moves``        events with a known from and to value (a from-value the history
+                          lacks is derived from the previous event, see
+                          :func:`revgov.definitions.history.with_from_values`)
 * ``__hist_regressions``  moves back to an earlier stage
 * ``__hist_first_back``   the first regression, as ``from -> to at <time>``
 * ``__hist_seen_<i>`` / ``__hist_beyond_<i>`` for each required stage ``i``: the record was in
@@ -22,6 +25,7 @@ from revgov.definitions.history import (
     STAGE_EVENT_COLUMNS,
     HistoryEntity,
     events_of,
+    with_from_values,
 )
 from revgov.definitions.lifecycle import LifecycleStages
 from revgov.definitions.spelling import spelling_key_expr
@@ -34,9 +38,13 @@ __all__ = [
     "STAGE_EVENT_COLUMNS",
     "StageHistory",
     "lifecycle_history",
+    "stage_entered",
     "stage_history",
 ]
 
+
+#: The ``stage_events`` columns a history derivation cannot do without.
+HISTORY_COLUMNS = tuple(c for c in STAGE_EVENT_COLUMNS if c != "from_value")
 
 #: ``(value, pipeline, spelling key of value) -> expression``.
 Meaning = Callable[[nw.Expr, nw.Expr, nw.Expr], nw.Expr]
@@ -63,7 +71,11 @@ def _moves(
 ) -> Frame:
     """The record's events on ``field`` with canonical from/to values, their order, and
     whether the target is a forward stage or one a record may not move back to."""
-    ev = ctx.frame("stage_events").filter(events_of(entity, field) & not_null("record_id"))
+    events = ctx.frame("stage_events")
+    names = frozenset(events.collect_schema().names())
+    ev = with_from_values(
+        events.filter(events_of(entity, field, names=names) & not_null("record_id"))
+    )
     ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
     # The entity's own input, not the derived frame: that carries other derivations' joins.
     source = ctx.frame(entity)
@@ -110,7 +122,8 @@ def _move_flags(meaning: StageHistory, required: Sequence[str]) -> list[nw.Expr]
             when.fill_null("unknown time"),
         ]
     )
-    flags = [back.cast(nw.Int64()).alias("__back")]
+    move = (not_null("from_value") & not_null("to_value")).fill_null(False)
+    flags = [back.cast(nw.Int64()).alias("__back"), move.cast(nw.Int64()).alias("__move")]
     flags.append(nw.when(back).then(label).otherwise(lit_str(None)).alias("__back_label"))
     for i, stage in enumerate(required):
         literal = lit_str(stage)
@@ -141,6 +154,7 @@ def _history(
         ev = ev.with_columns(*_move_flags(meaning, required))
         per_record = ev.group_by(key).agg(
             nw.len().alias("__hist_events"),
+            nw.col("__move").sum().alias("__hist_moves"),
             nw.col("__back").sum().alias("__hist_regressions"),
             nw.col("__back_label").min().alias("__hist_first_back"),
             *[nw.col(f"__seen_{i}").max().alias(seen_cols[i]) for i in range(len(required))],
@@ -156,13 +170,15 @@ def _history(
         build=build,
         provides=(
             "__hist_events",
+            "__hist_moves",
             "__hist_regressions",
             "__hist_first_back",
             *seen_cols,
             *beyond_cols,
         ),
         columns=(key,) + ((pipe_column,) if pipe_column else ()),
-        requires={"stage_events": STAGE_EVENT_COLUMNS},
+        # from_value may be absent: it is derived from the order of the events.
+        requires={"stage_events": HISTORY_COLUMNS},
     )
 
 
@@ -199,3 +215,85 @@ def lifecycle_history(required: Sequence[str], key: str = "person_id") -> Deriva
         )
 
     return _history("people", "lifecycle_stage", key, required, spec, pipe_column=None)
+
+
+def _entered_from_history(ctx: DeriveContext, key: str) -> Frame | None:
+    """Per deal, when it entered its current stage per stage history: the first event into
+    that stage after the last event into any other (null where the history never shows it);
+    None when there is no usable history."""
+    if "stage_events" not in ctx.frames:
+        return None
+    events = ctx.frame("stage_events")
+    names = frozenset(events.collect_schema().names())
+    if not {"record_id", "to_value", "changed_at"} <= names:
+        return None
+    pipes = PipelineStages.of(ctx.config)
+    deals = ctx.frame("opportunities")
+    deal_cols = deals.collect_schema().names()
+    pipe = pipes.pipe() if "pipeline" in deal_cols else lit_str(pipes.default)
+    deals = deals.select(
+        key,
+        pipe.alias("__pipe"),
+        spelling_key_expr(
+            pipes.canonical(nw.col("stage"), pipe, key=spelling_key_expr(nw.col("stage")))
+        ).alias("__cur"),
+    )
+    ev = events.filter(
+        events_of("opportunities", names=names) & not_null("record_id") & not_null("changed_at")
+    ).select(nw.col("record_id").cast(nw.String()).alias(key), "to_value", "changed_at")
+    ev = ev.join(deals.with_columns(nw.col(key).cast(nw.String())), on=key, how="inner")
+    to = nw.col("to_value")
+    ev = ev.with_columns(
+        (
+            spelling_key_expr(pipes.canonical(to, nw.col("__pipe"), key=spelling_key_expr(to)))
+            == nw.col("__cur")
+        )
+        .fill_null(False)
+        .alias("__same")
+    )
+    left = ev.filter(~nw.col("__same")).group_by(key).agg(nw.col("changed_at").max().alias("__t"))
+    entered = ev.filter(nw.col("__same")).join(left, on=key, how="left")
+    entered = entered.filter(nw.col("__t").is_null() | (nw.col("changed_at") > nw.col("__t")))
+    return entered.group_by(key).agg(nw.col("changed_at").min().alias("__hist_entered_at"))
+
+
+def stage_entered(key: str = "opportunity_id") -> Derivation:
+    """``__stage_entered_at``: when each deal entered its current stage, from
+    ``opportunities.stage_entered_at``, else from stage history (exports such as
+    Salesforce's carry no stage-entered date, only OpportunityHistory); and
+    ``__stage_entered_from`` (``"stage_entered_at"`` or ``"stage history"``)."""
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        names = frame.collect_schema().names()
+        own = nw.col("stage_entered_at") if "stage_entered_at" in names else None
+        hist = _entered_from_history(ctx, key)
+        if hist is not None:
+            key_type = frame.collect_schema()[key]
+            frame = frame.join(hist.with_columns(nw.col(key).cast(key_type)), on=key, how="left")
+        from_hist = nw.col("__hist_entered_at") if hist is not None else None
+        entered: nw.Expr
+        source: nw.Expr
+        if own is not None and from_hist is not None:
+            entered = nw.coalesce(own, from_hist.cast(frame.collect_schema()["stage_entered_at"]))
+            source = (
+                nw.when(own.is_null() & ~from_hist.is_null())
+                .then(lit_str("stage history"))
+                .otherwise(lit_str("stage_entered_at"))
+            )
+        elif own is not None:
+            entered, source = own, lit_str("stage_entered_at")
+        elif from_hist is not None:
+            entered, source = from_hist, lit_str("stage history")
+        else:
+            entered, source = nw.lit(None, nw.Datetime("us", "UTC")), lit_str(None)
+        frame = frame.with_columns(
+            entered.alias("__stage_entered_at"), source.alias("__stage_entered_from")
+        )
+        return frame.drop("__hist_entered_at") if hist is not None else frame
+
+    return Derivation(
+        name=f"opportunities.stage_entered.{key}",
+        build=build,
+        provides=("__stage_entered_at", "__stage_entered_from"),
+        columns=(key, "stage"),
+    )

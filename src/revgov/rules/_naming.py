@@ -57,6 +57,10 @@ def naming_expressions(column: str, tpl: NamingTemplate) -> NamingExprs:
         valid = value.str.contains(f"^(?:{tok.pattern})$")
         msg = _reason_expr(tok, value, valid=valid, last=k == last)
         message = nw.when(~ok_k).then(msg).otherwise(message)
+    shape = _structure_message(name, tpl)
+    if shape is not None:
+        bad_shape, shape_message = shape
+        message = nw.when(bad_shape).then(shape_message).otherwise(message)
     if tpl.prefix:
         message = (
             nw.when(~name.str.starts_with(tpl.prefix))
@@ -64,6 +68,34 @@ def naming_expressions(column: str, tpl: NamingTemplate) -> NamingExprs:
             .otherwise(message)
         )
     return NamingExprs(violation=violation, message=message)
+
+
+def _structure_message(name: nw.Expr, tpl: NamingTemplate) -> tuple[nw.Expr, nw.Expr] | None:
+    """(the name has the wrong shape, the message) as
+    :func:`revgov.definitions.naming.structure_counts` and
+    :func:`~revgov.definitions.naming.structure_reason` read it; None for a template of one
+    token (no separators)."""
+    sep = tpl.separator_regex
+    if sep is None:
+        return None
+    rest = name.str.replace_all("^" + escape(tpl.prefix), "") if tpl.prefix else name
+    masked = rest.str.replace_all(tpl.mask_regex, "x") if tpl.mask_regex else rest
+    if tpl.suffix:
+        masked = masked.str.replace_all(escape(tpl.suffix) + "$", "")
+    marks = masked.str.replace_all(sep, "\x01").str.replace_all("[^\x01]", "")
+    found = marks.str.len_chars() + 1
+    seps = masked.str.replace_all(f"[^{tpl.separator_chars}]+", "")
+    n = len(tpl.tokens)
+    bad = ~name.str.contains(tpl.structure_regex) & ((found != n) | (seps != tpl.separators))
+    count = text(
+        "wrong number of tokens: ",
+        found.cast(nw.String()),
+        f" where the template {tpl.template!r} has {n}",
+    )
+    separators = text(
+        "wrong separators: '", seps, f"' where the template {tpl.template!r} has {tpl.separators!r}"
+    )
+    return bad.fill_null(False), nw.when(found != n).then(count).otherwise(separators)
 
 
 def _reason_expr(tok: Token, value: nw.Expr, *, valid: nw.Expr, last: bool) -> nw.Expr:

@@ -16,21 +16,19 @@ from revgov.rules.findings import sort_findings
 if TYPE_CHECKING:
     from revgov.rules.report import Report, RuleResult
 
-__all__ = ["report_markdown", "report_renderable"]
+__all__ = ["definition_text", "report_markdown", "report_renderable"]
 
 _SHORT_STATUS = {
     "pass": "pass",
     "fail": "FAIL",
     "within_threshold": "within",
     "not_applicable": "n/a",
-    "skipped": "skip",
 }
 _STATUS_STYLE = {
     "pass": "green",
     "fail": "bold red",
     "within_threshold": "yellow",
-    "not_applicable": "dim",
-    "skipped": "dim",
+    "not_applicable": "magenta",
 }
 
 
@@ -38,30 +36,42 @@ def _pct(x: float | None) -> str:
     return display.share(x)
 
 
-#: Statuses listed apart, after the rules that ran: they say nothing about the data.
-_ASIDE = ("not_applicable", "skipped")
-
-
 def _ran(report: Report) -> list[RuleResult]:
-    """The rules that checked rows, failing first (the table's order otherwise)."""
-    ran = [r for r in report.results if r.status not in _ASIDE]
+    """The rules that checked rows, failing first (the table's order otherwise); the
+    not-applicable ones are listed apart, last, with their reasons."""
+    ran = [r for r in report.results if r.status != "not_applicable"]
     return sorted(ran, key=lambda r: r.status != "fail")
-
-
-def _aside(report: Report) -> dict[str, list[str]]:
-    """Rules that did not run or checked nothing, grouped by the reason."""
-    groups: dict[str, list[str]] = {}
-    for r in report.results:
-        if r.status == "skipped":
-            groups.setdefault(str(r.skipped), []).append(r.id)
-        elif r.status == "not_applicable":
-            groups.setdefault(f"no {r.entity} rows in its scope", []).append(r.id)
-    return groups
 
 
 def _failing_notes(report: Report) -> list[tuple[str, str, str]]:
     """(rule, what it checks, the fix) of each failing rule."""
     return [(r.id, r.description, r.remediation) for r in report.results if r.status == "fail"]
+
+
+def _md_failing(report: Report) -> list[str]:
+    notes = _failing_notes(report)
+    if not notes:
+        return []
+    lines = ["## Failing rules: what they check and the fix", ""]
+    for rid, description, remediation in notes:
+        lines.append(f"- `{rid}`: {description}" + (f" Fix: {remediation}" if remediation else ""))
+    return [*lines, ""]
+
+
+def _rich_failing(report: Report) -> list[RenderableType]:
+    """After the rules table: each failing rule's check and fix (wrapping to the console)."""
+    notes = _failing_notes(report)
+    if not notes:
+        return []
+    text = Text("Failing rules: what they check and the fix\n", style="bold")
+    for rid, description, remediation in notes:
+        text.append(f"{rid}", style="bold red")
+        text.append(f": {description}")
+        if remediation:
+            text.append(" Fix: ", style="bold")
+            text.append(remediation)
+        text.append("\n")
+    return [text]
 
 
 def _md_cell(value: object) -> str:
@@ -89,8 +99,8 @@ def _md_head(report: Report) -> list[str]:
         f"- as of: {report.as_of.isoformat()}",
         f"- engine: {report.engine}",
         f"- rules: {s['rules']} ({s['pass']} pass, {s['fail']} fail, "
-        f"{s['within_threshold']} within threshold, {s['not_applicable']} not applicable, "
-        f"{s['skipped']} skipped)",
+        f"{s['within_threshold']} within threshold, {s['not_applicable']} not applicable; "
+        f"{s['ungoverned']} on revgov defaults only, at severity info and not scored)",
         f"- findings: {s['findings']}",
         f"- score: {_pct(report.score)}",
         f"- maturity: stage {m.stage}, {m.name}",
@@ -112,48 +122,50 @@ def _md_head(report: Report) -> list[str]:
         "## Rules",
         "",
         *_md_table(
-            ["rule", "severity", "dimension", "status", "checked", "violating", "pass rate"],
+            [
+                "rule",
+                "severity",
+                "dimension",
+                "status",
+                "checked",
+                "violating",
+                "pass rate",
+                "definition",
+            ],
             [
                 [
                     f"`{r.id}`",
                     r.severity,
                     r.dimension,
-                    r.status + (f" ({r.skipped})" if r.skipped else ""),
+                    r.status + (f" ({r.reason})" if r.reason else ""),
                     r.checked,
                     r.violating,
                     _pct(r.pass_rate),
+                    definition_text(r),
                 ]
                 for r in _ran(report)
             ],
         ),
         "",
         *_md_failing(report),
-        *_md_aside(report),
     ]
 
 
-def _md_failing(report: Report) -> list[str]:
-    notes = _failing_notes(report)
-    if not notes:
-        return []
-    lines = ["## Failing rules: what they check and the fix", ""]
-    for rid, description, remediation in notes:
-        lines.append(f"- `{rid}`: {description}" + (f" Fix: {remediation}" if remediation else ""))
-    return [*lines, ""]
-
-
-def _md_aside(report: Report) -> list[str]:
-    groups = _aside(report)
-    if not groups:
-        return []
-    lines = ["## Not applicable or skipped", ""]
-    for reason, ids in groups.items():
-        lines.append(f"- {reason}: " + ", ".join(f"`{i}`" for i in ids))
-    return [*lines, ""]
+def definition_text(result: RuleResult) -> str:
+    """Where a rule's definition comes from, marked when no company definition backs it."""
+    text = result.definition or "-"
+    return text if result.governed else f"{text} (ungoverned: info, not scored)"
 
 
 def report_markdown(report: Report, *, findings: int = 20) -> str:
     lines = _md_head(report)
+    if report.nothing_audited:
+        lines += ["**Nothing was audited**: no rule checked a single record.", ""]
+    lines += _md_section(
+        "Not applicable (why, and how to provide the input)",
+        ["rule", "reason"],
+        [[f"`{r.id}`", r.reason or ""] for r in report.not_applicable],
+    )
     lines += _md_section(
         "Top offenders by owner",
         ["owner", "name", "team", "findings", "records", "errors"],
@@ -234,37 +246,42 @@ def report_renderable(report: Report) -> RenderableType:
         tables.append(_families_table(report.utm_families))
     foot = Text(
         f"{s['rules']} rules: {s['pass']} pass, {s['fail']} fail, {s['within_threshold']} within "
-        f"threshold, {s['not_applicable']} n/a, {s['skipped']} skipped; "
-        f"{s['findings']:,} findings; config {report.config_hash}",
+        f"threshold, {s['not_applicable']} n/a; {s['ungoverned']} on revgov defaults only "
+        f"(severity info, not scored); {s['findings']:,} findings; config {report.config_hash}",
         style="dim",
     )
-    return Group(head, _RulesTable(report), *_rich_notes(report), scores, maturity, *tables, foot)
+    parts: list[RenderableType] = [head, _RulesTable(report), *_rich_failing(report)]
+    if report.nothing_audited:
+        parts.append(
+            Text("Nothing was audited: no rule checked a single record.", style="bold red")
+        )
+    if report.not_applicable:
+        parts.append(_reasons_table(report))
+    ungoverned = [r for r in report.results if not r.governed]
+    if ungoverned:
+        parts.append(_ungoverned_table(ungoverned))
+    return Group(*parts, scores, maturity, *tables, foot)
 
 
-def _rich_notes(report: Report) -> list[RenderableType]:
-    """After the rules table: each failing rule's check and fix, then the rules that checked
-    nothing, grouped by why (they wrap to the console's width)."""
-    out: list[RenderableType] = []
-    notes = _failing_notes(report)
-    if notes:
-        text = Text("Failing rules: what they check and the fix\n", style="bold")
-        for rid, description, remediation in notes:
-            text.append(f"{rid}", style="bold red")
-            text.append(f": {description}")
-            if remediation:
-                text.append(" Fix: ", style="bold")
-                text.append(remediation)
-            text.append("\n")
-        out.append(text)
-    groups = _aside(report)
-    if groups:
-        count = sum(len(ids) for ids in groups.values())
-        text = Text(f"Not applicable or skipped ({count})\n", style="bold dim")
-        for reason, ids in groups.items():
-            text.append(f"{reason}: ", style="dim")
-            text.append(", ".join(ids) + "\n", style="dim")
-        out.append(text)
-    return out
+def _reasons_table(report: Report) -> Table:
+    table = Table(title="Not applicable: why, and how to provide the input")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("reason")
+    for r in report.not_applicable:
+        table.add_row(r.id, r.reason or "")
+    return table
+
+
+def _ungoverned_table(results: list[RuleResult]) -> Table:
+    table = Table(
+        title="Rules on revgov defaults only (severity info, not scored)",
+        caption="set these keys in revgov.toml to make the rules the company's own",
+    )
+    table.add_column("rule", no_wrap=True)
+    table.add_column("definition")
+    for r in results:
+        table.add_row(r.id, r.definition)
+    return table
 
 
 def _families_table(families: pl.DataFrame, limit: int = 15) -> Table:
@@ -332,22 +349,20 @@ class _RulesTable:
             yield table
             return
         # Compact: every number whole and the ids uncut; the severity goes first when even
-        # this does not fit (the failing rules' notes below name what each checks).
+        # this does not fit (the failing rules' notes below say what each checks).
         numbers = [
             (display.count(r.checked), display.count(r.violating), _pct(r.pass_rate))
             for r in results
         ]
-        widths = [
-            max([len(n[i]) for n in numbers] + [len(h)])
-            for i, h in enumerate(("checked", "failed", "pass"))
-        ]
+        headers = ("checked", "failed", "pass")
+        widths = [max([len(n[i]) for n in numbers] + [len(h)]) for i, h in enumerate(headers)]
         with_sev = width + 5 + 6 + sum(widths) + 2 * 5 <= options.max_width
         table = Table(title="Rules", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("rule", no_wrap=True, min_width=width)
         if with_sev:
             table.add_column("sev", no_wrap=True)
         table.add_column("status", no_wrap=True)
-        for col, w in zip(("checked", "failed", "pass"), widths, strict=True):
+        for col, w in zip(headers, widths, strict=True):
             table.add_column(col, justify="right", no_wrap=True, min_width=w)
         for r, n in zip(results, numbers, strict=True):
             status = Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status])

@@ -13,7 +13,7 @@ import narwhals as nw
 
 from revgov.config import Config
 from revgov.definitions.icp import segment_expr, text_keys
-from revgov.definitions.routing import route_columns, route_inputs, route_ok
+from revgov.definitions.routing import route_columns, route_inputs, route_ok, route_outcome
 from revgov.definitions.spelling import spelling_key_expr
 from revgov.rules._expr import is_in, not_null
 from revgov.rules.base import Derivation, DeriveContext, Frame
@@ -28,6 +28,7 @@ __all__ = [
     "pool_columns",
     "round_robin_load",
     "routing",
+    "routing_outcome",
     "segment_derivation",
 ]
 
@@ -91,6 +92,31 @@ def routing(entity: RoutedEntity, config: Config) -> Derivation:
         provides=ROUTE_COLUMNS,
         columns=("owner_id", *route_inputs(config.routing, entity)),
         after=(segment_derivation(entity),),
+    )
+
+
+def routing_outcome(entity: RoutedEntity, config: Config, owners: Derivation) -> Derivation:
+    """``__route_outcome``: the routing outcome of each ``entity`` record
+    (:func:`revgov.definitions.routing.route_outcome`), from the route and the owner's
+    user row (``owners``: :func:`revgov.rules._derive.owner_lookup`)."""
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        outcome = route_outcome(
+            ctx.config.routing,
+            nw.col("owner_id"),
+            owner_active=nw.col("__owner_active"),
+            route_rule=nw.col("__route_rule"),
+            route_owner=nw.col("__route_owner"),
+            route_pool=nw.col("__route_pool"),
+        )
+        return frame.with_columns(outcome.alias("__route_outcome"))
+
+    return Derivation(
+        name=f"{entity}.routing_outcome",
+        build=build,
+        provides=("__route_outcome",),
+        columns=("owner_id",),
+        after=(owners, routing(entity, config)),
     )
 
 

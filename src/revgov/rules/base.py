@@ -63,6 +63,8 @@ class Check:
     ``value`` is a string expression for the offending value (default: ``field`` formatted by
     its type); ``message`` a fixed text or a string expression evaluated on violating rows only.
     ``scope`` narrows this check within the rule's scope (a rule checking several pools, say).
+    ``severity`` is this check's findings' severity when it differs from the rule's (the
+    routing outcomes of ``<entity>.misrouted``, each configured on its own).
     """
 
     violation: nw.Expr
@@ -70,6 +72,13 @@ class Check:
     value: nw.Expr | None = None
     message: str | nw.Expr = ""
     scope: nw.Expr | None = None
+    severity: Severity | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity is not None and self.severity not in SEVERITIES:
+            raise RuleDefinitionError(
+                f"check severity {self.severity!r} is not one of {', '.join(SEVERITIES)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -112,11 +121,15 @@ class Rule:
     """A governance rule: what is checked, how bad a violation is, and what to do about it.
 
     ``threshold`` is a fraction of checked rows: the rule fails only when more than that
-    share violates (violations are still listed as findings). ``columns`` are the entity's
+    share violates (violations are still listed as findings). ``needs`` says what a rule
+    needs to have rows to check (the reason it gives, as ``not_applicable``, when it has
+    none). ``definition`` names where the rule's definition comes from (a key of
+    revgov.toml, or a revgov default); ``governed`` is false for a rule that rests only on
+    defaults the company never set (see :mod:`revgov.rules.governance`). ``columns`` are the entity's
     columns the rule reads; the engine validates them before running anything. ``present``
     names a column whose blank rows are not checked (a format rule checks the values that
     are there; blanks are the business of a required-field rule). A rule whose
-    entity has no frame, or whose inputs lack a column, is skipped with the reason when
+    entity has no frame, or whose inputs lack a column, is not_applicable with the reason when
     ``optional`` (built-in rules), and is a :class:`~revgov.errors.RuleDefinitionError`
     otherwise (rules you declared).
     """
@@ -140,6 +153,9 @@ class Rule:
     origin: RuleOrigin = "python"
     settings: tuple[str, ...] = ()
     binder: Callable[[Config], Rule] | None = None
+    needs: str = ""
+    definition: str = ""
+    governed: bool = True
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):

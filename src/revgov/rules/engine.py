@@ -24,6 +24,7 @@ import polars as pl
 from revgov.config import Config
 from revgov.errors import RuleDefinitionError, RuleError
 from revgov.model.frames import ENTITIES
+from revgov.rules import _reasons
 from revgov.rules._expr import fmt_value, lit_str
 from revgov.rules.base import (
     DIMENSIONS,
@@ -62,8 +63,10 @@ class _Run:
 
 def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Rule]:
     """The concrete rules to run: the config's packs and declared rules by default, else the
-    given rules and packs, each bound to ``config``; ``[rules]`` overrides applied."""
+    given rules and packs, each bound to ``config``; ``[rules]`` overrides applied; each
+    rule's definition named (rules resting on revgov defaults only run at severity info)."""
     from revgov.rules.from_config import apply_settings
+    from revgov.rules.governance import govern
 
     settings = config.rules
     if rules is None:
@@ -82,7 +85,7 @@ def resolve_rules(rules: Iterable[RuleSource] | None, config: Config) -> list[Ru
                 hint="pass Rule objects (see revgov.rules.rule) or functions config -> rules",
             )
     _check_unique(out)
-    return apply_settings(out, settings, config, known_only=True)
+    return govern(apply_settings(out, settings, config, known_only=True), config)
 
 
 def _check_unique(rules: Sequence[Rule]) -> None:
@@ -259,14 +262,14 @@ def _plan(
     schemas: Mapping[str, Sequence[str]],
     keys: Mapping[str, str],
 ) -> tuple[dict[str, list[Rule]], dict[str, str]]:
-    """Runnable rules by entity, and the reason each other rule is skipped.
+    """Runnable rules by entity, and the reason each other rule is not applicable.
 
-    A rule that reads another entity is skipped when that entity has no rows (and its own
+    A rule that reads another entity is not applicable when that entity has no rows (and its own
     has some): with no users pulled every owner would be "unknown", with no activities every
     MQL "untouched".
     """
     runnable: dict[str, list[Rule]] = {}
-    skipped: dict[str, str] = {}
+    not_applicable: dict[str, str] = {}
     empty: dict[str, bool] = {}
 
     def is_empty(entity: str) -> bool:
@@ -279,7 +282,7 @@ def _plan(
         if r.entity not in frames:
             if not r.optional:
                 raise _missing_frame(r, r.entity, frames)
-            skipped[r.id] = f"no {r.entity} frame"
+            not_applicable[r.id] = _reasons.missing_frame(r.entity)
             continue
         cols = schemas[r.entity]
         key = _key_of(r.entity, keys)
@@ -288,7 +291,7 @@ def _plan(
             if c not in cols:
                 if not r.optional:
                     raise _missing_column(r, c, r.entity, cols)
-                reason = f"{r.entity} has no column {c!r}"
+                reason = _reasons.missing_column(r.entity, c)
                 break
         if reason is None:
             for d in _all_derivations(r):
@@ -296,24 +299,24 @@ def _plan(
                     if ent not in frames:
                         if not r.optional:
                             raise _missing_frame(r, ent, frames)
-                        reason = f"needs the {ent} frame"
+                        reason = _reasons.missing_frame(ent)
                         break
                     missing = [c for c in needed if c not in schemas[ent]]
                     if missing:
                         if not r.optional:
                             raise _missing_column(r, missing[0], ent, schemas[ent])
-                        reason = f"{ent} has no column {missing[0]!r}"
+                        reason = _reasons.missing_column(ent, missing[0])
                         break
                     if ent != r.entity and is_empty(ent) and not is_empty(r.entity):
-                        reason = f"no {ent} rows to check against"
+                        reason = _reasons.no_rows(ent, against=True)
                         break
                 if reason:
                     break
         if reason:
-            skipped[r.id] = reason
+            not_applicable[r.id] = reason
         else:
             runnable.setdefault(r.entity, []).append(r)
-    return runnable, skipped
+    return runnable, not_applicable
 
 
 def _as_utc(moment: datetime | None) -> datetime:
@@ -364,7 +367,7 @@ def audit(
     inp = _wrap(frames)
     prepared = {name: _prepare(f) for name, f in inp.frames.items()}
     schemas = {name: f.collect_schema().names() for name, f in prepared.items()}
-    runnable, skipped = _plan(all_rules, prepared, schemas, key_map)
+    runnable, not_applicable = _plan(all_rules, prepared, schemas, key_map)
     ctx = DeriveContext(
         frames=prepared,
         config=cfg,
@@ -376,12 +379,15 @@ def audit(
     for entity, entity_rules in runnable.items():
         base, runs = _entity_frame(entity, entity_rules, prepared[entity], ctx)
         plans.append((entity, _key_of(entity, key_map), base, runs))
-    plans = _materialize(plans, inp.implementation)
+    inputs: dict[str, list[str]] = {}
+    for entity, _key, base, runs in plans:
+        inputs[entity] = _input_columns(base, runs)
+    plans = _materialize(plans, inp.implementation, inputs)
     branches: list[Frame] = []
     count_frames: list[tuple[str, Frame, list[_Run]]] = []
     for entity, key, base, runs in plans:
         branches += _branches(entity, key, base, runs)
-        count_frames.append((entity, _counts(base, runs), runs))
+        count_frames.append((entity, _counts(base, runs, inputs[entity]), runs))
 
     if branches:
         findings: Frame = nw.concat(branches, how="vertical")
@@ -389,7 +395,7 @@ def audit(
         findings = _empty_like(prepared, inp.implementation)
     findings_df, counts = _execute(inp, findings, [c for _, c, _ in count_frames])
 
-    results, rows = _results(all_rules, count_frames, counts, skipped)
+    results, rows = _results(all_rules, count_frames, counts, not_applicable, inputs)
     native = _native_findings(inp, findings, findings_df)
     extras = _report_extras(prepared, cfg, inp)
     return Report(
@@ -410,29 +416,42 @@ def _results(
     rules: Sequence[Rule],
     count_frames: Sequence[tuple[str, Frame, list[_Run]]],
     counts: Sequence[dict[str, Any]],
-    skipped: Mapping[str, str],
+    not_applicable: Mapping[str, str],
+    inputs: Mapping[str, Sequence[str]],
 ) -> tuple[list[RuleResult], dict[str, int]]:
     """Each rule's result from the per-entity counts, and each entity's rows audited."""
     per_rule: dict[str, tuple[int, int, int]] = {}
     rows: dict[str, int] = {}
+    filled: dict[str, dict[str, int]] = {}
     for (entity, _, runs), row in zip(count_frames, counts, strict=True):
         rows[entity] = int(row["__rows"])
+        filled[entity] = {c: int(row[f"__nn{j}"]) for j, c in enumerate(inputs[entity])}
         for run in runs:
             i = run.index
             per_rule[run.rule.id] = (int(row[f"c{i}"]), int(row[f"v{i}"]), int(row[f"f{i}"]))
     results = []
     for r in rules:
         checked, violating, n_findings = per_rule.get(r.id, (0, 0, 0))
+        reason = not_applicable.get(r.id)
+        if reason is None and checked == 0:
+            reason = _nothing_checked(r, rows.get(r.entity, 0), filled.get(r.entity, {}))
         results.append(
             RuleResult.of(
-                r,
-                checked=checked,
-                violating=violating,
-                findings=n_findings,
-                skipped=skipped.get(r.id),
+                r, checked=checked, violating=violating, findings=n_findings, reason=reason
             )
         )
     return results, rows
+
+
+def _nothing_checked(rule: Rule, rows: int, filled: Mapping[str, int]) -> str:
+    """Why a rule that ran checked no row: no rows, an input blank everywhere, or no row in
+    its scope (and what would put rows there)."""
+    if rows == 0:
+        return _reasons.no_rows(rule.entity)
+    blank = [c for c in rule.all_columns() if filled.get(c) == 0]
+    if blank:
+        return _reasons.blank_column(rule.entity, blank[0], rows)
+    return _reasons.out_of_scope(rule.entity, rows, rule.needs)
 
 
 def _entity_frame(
@@ -488,7 +507,9 @@ def _needed_columns(key: str, base: Frame, runs: Sequence[_Run]) -> list[str] | 
     return [c for c in names if c in keep]
 
 
-def _materialize(plans: list[_Plan], implementation: nw.Implementation) -> list[_Plan]:
+def _materialize(
+    plans: list[_Plan], implementation: nw.Implementation, inputs: Mapping[str, Sequence[str]]
+) -> list[_Plan]:
     """Compute every entity's flagged frame once, keeping only the columns that findings and
     counts read, so the per-check filters do not recompute joins and derivations.
 
@@ -498,6 +519,8 @@ def _materialize(plans: list[_Plan], implementation: nw.Implementation) -> list[
     narrowed = []
     for entity, key, base, runs in plans:
         cols = _needed_columns(key, base, runs)
+        if cols is not None:
+            cols += [c for c in inputs.get(entity, ()) if c not in cols]
         narrowed.append((entity, key, base if cols is None else base.select(cols), runs))
     if implementation is nw.Implementation.POLARS:
         done = pl.collect_all([b.to_native() for _, _, b, _ in narrowed], engine=POLARS_ENGINE)
@@ -537,7 +560,7 @@ def _branches(entity: str, key: str, base: Frame, runs: Sequence[_Run]) -> list[
             out.append(
                 base.filter(nw.col(f"__v{n}")).select(
                     lit_str(r.id).alias("rule_id"),
-                    lit_str(r.severity).alias("severity"),
+                    lit_str(c.severity or r.severity).alias("severity"),
                     lit_str(r.dimension).alias("dimension"),
                     lit_str(entity).alias("entity"),
                     nw.col(key).cast(nw.String()).alias("record_id"),
@@ -550,8 +573,17 @@ def _branches(entity: str, key: str, base: Frame, runs: Sequence[_Run]) -> list[
     return out
 
 
-def _counts(base: Frame, runs: Sequence[_Run]) -> Frame:
+def _input_columns(base: Frame, runs: Sequence[_Run]) -> list[str]:
+    """The entity columns the rules read, in the flagged frame (their non-blank counts say
+    which input is blank everywhere when a rule has nothing to check)."""
+    names = base.collect_schema().names()
+    wanted = dict.fromkeys(c for run in runs for c in run.rule.all_columns())
+    return [c for c in wanted if c in names]
+
+
+def _counts(base: Frame, runs: Sequence[_Run], columns: Sequence[str]) -> Frame:
     aggs = [nw.len().alias("__rows")]
+    aggs += [nw.col(c).count().alias(f"__nn{j}") for j, c in enumerate(columns)]
     for run in runs:
         i = run.index
         if run.rule.scope is not None:

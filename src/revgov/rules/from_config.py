@@ -9,6 +9,7 @@ with the file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Sequence
 from typing import Any
@@ -166,6 +167,9 @@ def apply_settings(
                 val = getattr(ov, name)
                 if val is not None:
                     changes[name] = val
+            if ov.severity is not None:
+                # The rule's severity, set in so many words, is every check's.
+                changes["checks"] = tuple(dataclasses.replace(c, severity=None) for c in r.checks)
             r = r.replace(**changes)
         out.append(r)
     return out

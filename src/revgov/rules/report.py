@@ -32,7 +32,14 @@ Status = RuleStatus
 
 @dataclass(frozen=True)
 class RuleResult:
-    """How one rule did: rows checked, rows violating, and whether it fails."""
+    """How one rule did: rows checked, rows violating, and whether it fails.
+
+    ``reason`` says why a rule is ``not_applicable`` (its inputs are absent or blank, or no
+    row is in its scope), naming the column and how to provide it. ``definition`` says where
+    the rule's definition comes from; an ungoverned rule (``governed`` false: it rests only
+    on revgov defaults the company never set) runs at severity info and is left out of the
+    dimension scores.
+    """
 
     id: str
     entity: str
@@ -46,11 +53,13 @@ class RuleResult:
     checked: int
     violating: int
     findings: int
-    skipped: str | None = None
+    reason: str | None = None
+    definition: str = ""
+    governed: bool = True
 
     @classmethod
     def of(
-        cls, rule: Rule, *, checked: int, violating: int, findings: int, skipped: str | None
+        cls, rule: Rule, *, checked: int, violating: int, findings: int, reason: str | None
     ) -> RuleResult:
         return cls(
             id=rule.id,
@@ -65,7 +74,9 @@ class RuleResult:
             checked=checked,
             violating=violating,
             findings=findings,
-            skipped=skipped,
+            reason=reason,
+            definition=rule.definition,
+            governed=rule.governed,
         )
 
     @property
@@ -81,21 +92,20 @@ class RuleResult:
     @property
     def failed(self) -> bool:
         """Violations beyond the threshold (any violation when there is no threshold)."""
-        if self.skipped is not None or self.violating == 0:
+        if self.reason is not None or self.violating == 0:
             return False
         rate = self.violation_rate or 0.0
         return self.threshold is None or rate > self.threshold
 
     @property
     def status(self) -> Status:
-        if self.skipped is not None:
-            return "skipped"
+        # A rule that saw nothing never passes: not_applicable, with its reason.
+        if self.reason is not None or self.checked == 0:
+            return "not_applicable"
         if self.failed:
             return "fail"
         if self.violating:
             return "within_threshold"
-        if self.checked == 0:
-            return "not_applicable"
         return "pass"
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,7 +121,9 @@ class RuleResult:
             "findings": self.findings,
             "pass_rate": _round(self.pass_rate),
             "threshold": self.threshold,
-            "skipped": self.skipped,
+            "reason": self.reason,
+            "definition": self.definition,
+            "governed": self.governed,
             "description": self.description,
             "owner": self.owner,
             "remediation": self.remediation,
@@ -159,12 +171,27 @@ class Report:
         return [r for r in self.results if r.failed and severity_at_least(r.severity, min_severity)]
 
     @property
+    def not_applicable(self) -> list[RuleResult]:
+        """Rules that could not check anything, each with its reason."""
+        return [r for r in self.results if r.status == "not_applicable"]
+
+    @property
+    def nothing_audited(self) -> bool:
+        """Rules ran and none checked a single row (an empty snapshot, or none of the
+        rules' inputs): such an audit says nothing, and must not read as a pass. (Filters
+        that select no rule ask for nothing: that is not this.)"""
+        return bool(self.results) and all(r.checked == 0 for r in self.results)
+
+    @property
     def scores(self) -> dict[str, float | None]:
-        """Per dimension: the mean pass rate of its evaluated rules (null if none)."""
+        """Per dimension: the mean pass rate of its evaluated rules that the company
+        governs (rules resting only on revgov defaults are left out; null if none)."""
         out: dict[str, float | None] = {}
         for dim in DIMENSIONS:
             rates = [
-                r.pass_rate for r in self.results if r.dimension == dim and r.pass_rate is not None
+                r.pass_rate
+                for r in self.results
+                if r.dimension == dim and r.governed and r.pass_rate is not None
             ]
             out[dim] = sum(rates) / len(rates) if rates else None
         return out
@@ -239,12 +266,13 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = dict.fromkeys(("pass", "fail", "within_threshold"), 0)
-        counts |= {"not_applicable": 0, "skipped": 0}
+        counts |= {"not_applicable": 0}
         for r in self.results:
             counts[r.status] += 1
         return {
             "rules": len(self.results),
             **counts,
+            "ungoverned": sum(not r.governed for r in self.results),
             "findings": self.findings_df.height,
             "score": _round(self.score),
         }
@@ -260,6 +288,7 @@ class Report:
             "as_of": self.as_of.isoformat(),
             "engine": self.engine,
             "rows": dict(self.rows),
+            "nothing_audited": self.nothing_audited,
             "summary": self.summary(),
             "scores": {k: _round(v) for k, v in self.scores.items()},
             "maturity": {

@@ -14,6 +14,8 @@ at most :data:`BUCKET_ROWS` keys, so memory stays flat however large the read. I
 Then, in this order, each step idempotent (a re-run after a crash repeats nothing):
 
 1. the quarantine table: the read's quarantined rows, in one commit carrying the read's id;
+   the rows earlier reads left for records this read delivers again are removed in it (a
+   full refresh replaces the source's rows of the entity);
 2. the notes table: the source's notes about the entity replace the earlier ones;
 3. the entity table, in one commit carrying the read's id and the cursor: a full refresh
    replaces the source's partition with the read's files, new records are added as they were
@@ -402,6 +404,63 @@ def _duplicate_rows(reader: _Reader, a: _Analysis) -> pl.DataFrame:
     return pl.concat(frames).cast(QUARANTINE_SCHEMA)
 
 
+def _read_ids(reader: _Reader) -> pl.DataFrame:
+    """The ``source_id`` of every record the read delivered, typed or quarantined."""
+    loc, read = reader.loc, reader.read
+    opts = loc.polars_options()
+    scans = [pl.scan_parquet(reader.staged_uri(p), storage_options=opts) for _, p in reader.files]
+    scans += [
+        pl.scan_parquet(loc.join(QUARANTINE_DIR, str(p.quarantine_path)), storage_options=opts)
+        for p in read.pages
+        if p.quarantine_path
+    ]
+    if not scans:
+        return pl.DataFrame(schema={"source_id": pl.String()})
+    with delta_errors(f"the staged pages of {read.entity} ({read.source})"):
+        ids = pl.concat([s.select(pl.col("source_id").cast(pl.String)) for s in scans])
+        return ids.drop_nulls().unique().collect()
+
+
+def _superseded_quarantine(
+    reader: _Reader, quarantine: DeltaTable
+) -> tuple[list[RemoveAction], list[StagedFile]]:
+    """An incremental read delivers each of its records whole: the quarantine rows earlier
+    reads left for those records (by ``source_id``) are stale, whether the record types now
+    or fails again (its new rows come with this read). The stored quarantine files of the
+    source's entity that hold any are removed, and rewritten without them, in the same
+    commit that adds the read's rows. Rows of records not read again stay."""
+    read, loc = reader.read, reader.loc
+    files = file_list(quarantine)
+    if files.height == 0 or "entity" not in files.columns:
+        return [], []
+    mine = files.filter((pl.col("entity") == read.entity) & (pl.col(SOURCE_COLUMN) == read.source))
+    if mine.height == 0:
+        return [], []
+    ids = _read_ids(reader)
+    if ids.height == 0:
+        return [], []
+    part = {"entity": read.entity, SOURCE_COLUMN: read.source}
+    removed: dict[str, str | None] = dict(part)
+    removes: list[RemoveAction] = []
+    kept_files: list[StagedFile] = []
+    now = int(time.time() * 1000)
+    opts = loc.polars_options()
+    for path, size in mine.select("path", "size").iter_rows():
+        uri = loc.join(QUARANTINE_DIR, str(path))
+        with delta_errors(f"the quarantine of {loc.uri!r}"):
+            frame = pl.read_parquet(uri, storage_options=opts)
+        kept = frame.join(ids, on="source_id", how="anti", nulls_equal=False)
+        if kept.height == frame.height:
+            continue
+        removes.append(RemoveAction(str(path), True, now, int(size), removed))
+        if kept.height:
+            directory = str(path).rsplit("/", 1)[0]
+            tag = f"{read.read_id}-rq-{uuid.uuid5(uuid.NAMESPACE_URL, str(path)).hex[:12]}"
+            staged = write_parquet(loc, QUARANTINE_DIR, directory, kept, tag, unique=False)
+            kept_files.append(StagedFile(staged.path, staged.size, staged.rows, part))
+    return removes, kept_files
+
+
 def _ensure_columns(table: DeltaTable, schema: pl.Schema) -> None:
     """Add custom fields the table lacks (their earlier rows read as null)."""
     have = set(arrow_schema_names(table))
@@ -459,12 +518,17 @@ def publish(
         )
     quarantined = sum(f.rows for f in q_files)
     if not committed(quarantine, txn):
+        removes: list[RemoveAction] = []
+        if not read.refresh:  # a full refresh replaces the source's whole partition anyway
+            removes, kept = _superseded_quarantine(reader, quarantine)
+            q_files += kept
         add_files(
             quarantine,
             q_files,
             schema=arrow_schema(QUARANTINE_SCHEMA, QUARANTINE_PARTITIONS),
             partitions=QUARANTINE_PARTITIONS,
             overwrite={"entity": entity, SOURCE_COLUMN: source} if read.refresh else None,
+            removes=removes,
             metadata={
                 "revgov.source": source,
                 "revgov.entity": entity,

@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 from revgov.errors import (
     ConcurrentWriteError,
@@ -144,11 +144,13 @@ def add_files(
     overwrite: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     txn: str | None = None,
+    removes: Sequence[RemoveAction] = (),
     what: str,
 ) -> None:
     """One commit adding ``files``; with ``overwrite`` (partition values), the files of that
-    partition are removed in the same commit. ``txn`` makes the commit idempotent: it is the
-    app id recorded with it (see :func:`committed`)."""
+    partition are removed in the same commit, as are ``removes`` (files being replaced).
+    ``txn`` makes the commit idempotent: it is the app id recorded with it (see
+    :func:`committed`)."""
     props = CommitProperties(
         custom_metadata=dict(metadata or {}),
         app_transactions=[Transaction(txn, 1)] if txn else None,
@@ -156,7 +158,7 @@ def add_files(
     filters = [(k, "=", v) for k, v in (overwrite or {}).items()]
     with delta_errors(what):
         table.create_write_transaction(
-            [f.action() for f in files],
+            [*removes, *(f.action() for f in files)],
             "overwrite" if overwrite is not None else "append",
             schema,
             partition_by=list(partitions) or None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -12,6 +13,7 @@ from tests.emulator.hubspot import HubSpotEmulator
 from revgov.config import Config, config_from_dict
 from revgov.connectors.base import Page
 from revgov.connectors.hubspot import HubSpotConnector
+from revgov.store import SnapshotStore
 
 TOKEN = "pat-na1-emulator"
 
@@ -80,3 +82,10 @@ def frame(found: list[Page]) -> pl.DataFrame:
 
 def last_cursor(found: list[Page]) -> str | None:
     return found[-1].cursor if found else None
+
+
+def staged_rows(snapshot: Path, entity: str) -> int:
+    """Rows of ``entity`` a stopped pull committed page by page but did not publish: they are
+    kept for the next pull to resume from, and the entity's table shows a read only whole."""
+    reads = SnapshotStore(snapshot).open_reads()
+    return sum(p.data_rows for r in reads if r.entity == entity for p in r.pages)

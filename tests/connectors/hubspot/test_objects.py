@@ -10,7 +10,7 @@ from tests.emulator._hubspot_data import BIG_DEAL_CONTACTS
 from tests.emulator._hubspot_portal import CALL_DISPOSITIONS, FIRST_ID, PIPELINES, TYPE_IDS
 from tests.emulator.hubspot import CUSTOM_OBJECT, HubSpotEmulator
 
-from revgov.errors import MappingError, UnknownEntityError
+from revgov.errors import ConfigValidationError, UnknownEntityError
 
 
 def test_people_carry_the_configured_utm_properties_and_their_primary_company(
@@ -179,11 +179,11 @@ def test_a_mapped_property_the_portal_lacks_is_a_hidden_field_note(portal: HubSp
 
 
 def test_mapping_mistakes_fail_before_any_request(portal: HubSpotEmulator) -> None:
-    conn = connector(portal, {"accounts": {"columns": {"nmae": "name"}}})
     before = sum(portal.emulator.hits.values())
-    with pytest.raises(MappingError, match="did you mean 'name'"):
-        list(conn.fetch("accounts"))
-    # Only the portal's definitions were read (properties), no page.
-    assert sum(portal.emulator.hits.values()) - before == 1
+    # A canonical column that does not exist is refused as the config is read, before the
+    # connector exists (the same check `revgov config check` makes).
+    with pytest.raises(ConfigValidationError, match="did you mean 'name'"):
+        connector(portal, {"accounts": {"columns": {"nmae": "name"}}})
+    assert sum(portal.emulator.hits.values()) == before
     with pytest.raises(UnknownEntityError, match="no default object for 'campaigns'"):
         connector(portal, {"campaigns": {}})

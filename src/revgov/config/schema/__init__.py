@@ -8,8 +8,20 @@ from revgov.config.schema.fields import RequiredFields
 from revgov.config.schema.icp import ICP, Segment
 from revgov.config.schema.lifecycle import LifecycleConfig, QualifiedDefinition
 from revgov.config.schema.pipelines import PipelineConfig, StageConfig
+from revgov.config.schema.plays import (
+    DecisionRule,
+    Guardrail,
+    PlayConfig,
+    PlayControlConfig,
+    Population,
+)
 from revgov.config.schema.root import Config
-from revgov.config.schema.routing import RoutingConfig, RoutingRule
+from revgov.config.schema.routing import (
+    OutcomeSetting,
+    RoutingConfig,
+    RoutingOutcomes,
+    RoutingRule,
+)
 from revgov.config.schema.rules import (
     Column,
     CustomRuleBase,
@@ -33,15 +45,22 @@ __all__ = [
     "CompanyConfig",
     "Config",
     "CustomRuleBase",
+    "DecisionRule",
     "FormatSettings",
+    "Guardrail",
     "KPIChoices",
     "LifecycleConfig",
+    "OutcomeSetting",
     "PipelineConfig",
+    "PlayConfig",
+    "PlayControlConfig",
+    "Population",
     "QualifiedDefinition",
     "Regex",
     "RequiredFields",
     "RoundRobinSettings",
     "RoutingConfig",
+    "RoutingOutcomes",
     "RoutingRule",
     "RuleOverride",
     "RulesSettings",

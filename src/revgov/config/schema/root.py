@@ -14,6 +14,7 @@ from revgov.config.schema.fields import RequiredFields
 from revgov.config.schema.icp import ICP, Segment
 from revgov.config.schema.lifecycle import LifecycleConfig, QualifiedDefinition
 from revgov.config.schema.pipelines import PipelineConfig
+from revgov.config.schema.plays import PlayConfig
 from revgov.config.schema.routing import RoutingConfig
 from revgov.config.schema.rules import RulesSettings
 from revgov.config.schema.sla import SLAConfig
@@ -60,6 +61,9 @@ class Config(Strict):
     )
     rules: RulesSettings = Field(
         default_factory=RulesSettings, description="Rule settings (see docs/rules.md)."
+    )
+    plays: list[PlayConfig] = Field(
+        default_factory=list, description="Plays and how their lift is measured (`[[plays]]`)."
     )
 
     _path: Path | None = PrivateAttr(default=None)
@@ -145,6 +149,12 @@ class Config(Strict):
                 _known(stage, spellings, ("skipped_stage", "required"), "pipeline stage")
         return rules
 
+    @field_validator("plays")
+    @classmethod
+    def _unique_plays(cls, plays: list[PlayConfig]) -> list[PlayConfig]:
+        _unique([p.name for p in plays], "play")
+        return plays
+
     @property
     def path(self) -> Path | None:
         """The file the config was loaded from (relative source paths resolve against it)."""
@@ -162,6 +172,13 @@ class Config(Strict):
         if name is None:
             return self.pipelines[0]
         for p in self.pipelines:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def play(self, name: str) -> PlayConfig:
+        """The play called ``name`` (``KeyError`` when none is)."""
+        for p in self.plays:
             if p.name == name:
                 return p
         raise KeyError(name)

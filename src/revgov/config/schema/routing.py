@@ -1,13 +1,14 @@
-"""``[routing]``: the routing table (first match wins) and the round-robin pools."""
+"""``[routing]``: the routing table (first match wins), the round-robin pools, and what each
+routing outcome counts (``[routing.outcomes]``)."""
 
 from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from revgov._typing import RoutedEntity
+from revgov._typing import RoutedEntity, Severity
 from revgov.config.schema._base import Strict, did_you_mean, invalid
 
-__all__ = ["RoutingConfig", "RoutingRule"]
+__all__ = ["OutcomeSetting", "RoutingConfig", "RoutingOutcomes", "RoutingRule"]
 
 
 class RoutingRule(Strict):
@@ -40,6 +41,43 @@ class RoutingRule(Strict):
         return self
 
 
+class OutcomeSetting(Strict):
+    """One routing outcome's finding severity, and whether it counts as misrouted.
+
+    ``misrouted = false``: ``<entity>.misrouted`` neither reports nor counts such records."""
+
+    severity: Severity = Field("error", description="Severity of this outcome's findings.")
+    misrouted: bool = Field(True, description="Whether the outcome counts as misrouted.")
+
+
+class RoutingOutcomes(Strict):
+    """`[routing.outcomes]`: each outcome of a routed record counts as misrouted, at error.
+
+    ``<entity>.misrouted`` gives a routed record the first outcome that holds, in this
+    order. Defaults: every outcome counts as misrouted, at severity error. An unknown owner
+    (not among the users) is left to ``<entity>.owner_unknown``."""
+
+    unassigned: OutcomeSetting = Field(
+        default_factory=OutcomeSetting, description="No owner at all."
+    )
+    owner_inactive: OutcomeSetting = Field(
+        default_factory=OutcomeSetting,
+        description="The owner is a deactivated user (whatever pool they were in).",
+    )
+    no_pool: OutcomeSetting = Field(
+        default_factory=OutcomeSetting,
+        description="The table routes to a pool; the owner is in no pool of [routing.pools].",
+    )
+    wrong_pool: OutcomeSetting = Field(
+        default_factory=OutcomeSetting,
+        description="The table routes to a pool; the owner is in another pool.",
+    )
+    wrong_owner: OutcomeSetting = Field(
+        default_factory=OutcomeSetting,
+        description="The table routes to an owner; another user owns the record.",
+    )
+
+
 class RoutingConfig(Strict):
     """`[routing]`: the routing table (first match wins) and round-robin pools."""
 
@@ -47,6 +85,10 @@ class RoutingConfig(Strict):
     pools: dict[str, list[str]] = Field(default_factory=dict, description="Pool to user ids.")
     round_robin_tolerance: float = Field(
         0.25, ge=0, description="Allowed relative deviation from an even share."
+    )
+    outcomes: RoutingOutcomes = Field(
+        default_factory=RoutingOutcomes,
+        description="Per routing outcome: severity and whether it counts as misrouted.",
     )
 
     @model_validator(mode="after")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from revgov._typing import ENTITY_NAMES
 from revgov.config.schema._base import Strict, did_you_mean, invalid
 
 __all__ = ["UTM_TAGS", "CampaignNaming", "UTMConfig"]
@@ -84,6 +86,40 @@ class CampaignNaming(Strict):
         "{year}-{quarter}_{channel}_{region}_{offer}",
         description="Tokens in braces; literal separators between them.",
     )
+    columns: list[str] = Field(
+        default_factory=lambda: ["campaigns.name"],
+        description="Where campaign names live, as `entity.column`: `campaigns.name`, "
+        "`people.utm_campaign`, `campaign_touches.utm_campaign`, or a mapped custom "
+        "column (an opportunity's primary campaign name, say).",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_name_entities(cls, columns: list[str]) -> list[str]:
+        from revgov.model.frames import ENTITIES
+
+        for i, spec in enumerate(columns):
+            entity, _, column = spec.partition(".")
+            if not column or entity not in ENTITY_NAMES:
+                raise invalid(
+                    f"{spec!r} is not <entity>.<column> of a canonical entity",
+                    at=(i,),
+                    hint=did_you_mean(entity, ENTITY_NAMES, "entities")
+                    + "; e.g. 'people.utm_campaign'",
+                )
+            known = list(ENTITIES[entity].model_fields)
+            found = difflib.get_close_matches(column, known, n=1, cutoff=0.92)
+            close = found[0] if found else None
+            # A custom column a source maps is allowed; a typo of a known one is not.
+            if column not in known and close is not None:
+                raise invalid(
+                    f"{entity} has no column {column!r}",
+                    at=(i,),
+                    hint=f"did you mean '{entity}.{close}'?",
+                )
+            if columns.index(spec) != i:
+                raise invalid(f"{spec!r} is listed twice", at=(i,))
+        return columns
 
     @model_validator(mode="after")
     def _compiles(self) -> CampaignNaming:

@@ -31,8 +31,9 @@ from typing import Literal
 import polars as pl
 
 from revgov.config import SourceConfig
-from revgov.connectors.base import ConnectorContext, Cursor, Page
+from revgov.connectors.base import ConnectorContext, Cursor, Page, SourceNote
 from revgov.connectors.files._csv import count_records, csv_pages, read_header
+from revgov.connectors.files._history import derive_timestamps, history_events
 from revgov.connectors.files._sniff import check_bytes, check_parquet, utf8_copy
 from revgov.connectors.files.settings import (
     ExportFormat,
@@ -58,6 +59,8 @@ from revgov.model import (
 
 __all__ = ["FileCursor", "FilesConnector"]
 
+#: The entity an entity's ``history`` table is pulled as.
+HISTORY_ENTITY = "stage_events"
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ","}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _HASH_CHUNK = 1 << 20
@@ -157,8 +160,36 @@ class FilesConnector:
         base = self.settings.base_dir
         self.base_dir = (root / base.expanduser()) if base is not None else root
 
+    @classmethod
+    def starting_config(cls, folder: Path | None, context: ConnectorContext) -> str:
+        """``revgov init DIR``: a revgov.toml for a folder of Salesforce, HubSpot or other
+        CSV exports (see :mod:`._starting`)."""
+        from revgov.connectors.files._starting import starting_config
+
+        return starting_config(folder, context)
+
     def entities(self) -> Sequence[str]:
-        return list(self.source.entities)
+        """The source's entities, and ``stage_events`` when an entity names its history."""
+        names: list[str] = list(self.source.entities)
+        if self.history_entities() and HISTORY_ENTITY not in names:
+            names.append(HISTORY_ENTITY)
+        return names
+
+    def history_entities(self) -> list[str]:
+        """The entities whose ``history`` this source reads (their events are its
+        ``stage_events``)."""
+        found: list[str] = [e for e in self.source.entities if self.spec(e).history is not None]
+        if found and HISTORY_ENTITY in self.source.entities:
+            raise ConnectorError(
+                f"source {self.source.name!r} has a stage_events file and the history of "
+                f"{', '.join(found)}: its stage_events would come from two places",
+                hint="keep one: an entity's history table, or a stage_events file of "
+                "canonical events (put the other in a second source)",
+            )
+        return found
+
+    def _derived_history(self, entity: str) -> bool:
+        return entity == HISTORY_ENTITY and bool(self.history_entities())
 
     def spec(self, entity: str) -> FileEntitySettings:
         if entity not in self.source.entities:
@@ -174,12 +205,23 @@ class FilesConnector:
         are empty, binary or another format, or whose header is not usable (read cheaply:
         the first bytes and the header only)."""
         problems = []
-        for entity in self.entities():
+        for entity in self.source.entities:
             try:
                 self._check_file(entity)
+                if self.spec(entity).history is not None:
+                    self._check_history(entity)
             except RevgovError as exc:
                 problems.append(exc.render())
         return problems
+
+    def _check_history(self, entity: str) -> None:
+        spec = self.spec(entity)
+        path = self.history_path(entity)
+        if not path.is_file():
+            raise self._not_found(f"{entity} history", path)
+        with self._open_path(path, spec, f"{self._where(entity)} history") as opened:
+            empty = pl.LazyFrame(schema=dict.fromkeys(opened.columns, pl.String()))
+            history_events(empty, entity, spec).collect()
 
     def _check_file(self, entity: str) -> None:
         spec, path, where = self.spec(entity), self.path(entity), self._where(entity)
@@ -196,6 +238,13 @@ class FilesConnector:
     def path(self, entity: str) -> Path:
         """The export file of ``entity`` (relative paths resolve against ``base_dir``)."""
         return (self.base_dir / Path(expand_env(self.spec(entity).path)).expanduser()).resolve()
+
+    def history_path(self, entity: str) -> Path:
+        """The history file of ``entity`` (its own export for a ``date_columns`` history)."""
+        history = self.spec(entity).history
+        if history is None or history.path is None:
+            return self.path(entity)
+        return (self.base_dir / Path(expand_env(history.path)).expanduser()).resolve()
 
     def export_format(self, entity: str) -> ExportFormat:
         """How ``entity``'s export is written: its own keys, else the source's options."""
@@ -222,7 +271,12 @@ class FilesConnector:
     def _open(self, entity: str) -> Iterator[_Opened]:
         """The checked export of ``entity`` (a UTF-8 copy of a CSV in another encoding lives
         as long as the context)."""
-        spec, path, where = self.spec(entity), self.path(entity), self._where(entity)
+        with self._open_path(self.path(entity), self.spec(entity), self._where(entity)) as opened:
+            yield opened
+
+    @contextmanager
+    def _open_path(self, path: Path, spec: FileEntitySettings, where: str) -> Iterator[_Opened]:
+        """The checked file at ``path``, written as ``spec`` (and the source) say."""
         page_size = self.settings.page_size
         if self._format(path, spec) == "parquet":
             check_parquet(path, where=where)
@@ -241,7 +295,7 @@ class FilesConnector:
 
             yield _Opened(columns, total, parquet_pages)
             return
-        fmt = self.export_format(entity)
+        fmt = export_format(spec, self.settings, suffix=path.suffix.lower())
         check_bytes(path, fmt, where=where)
         with utf8_copy(path, fmt, where=where) as readable:
             export = read_header(readable, path, fmt, where=where)
@@ -283,10 +337,90 @@ class FilesConnector:
     def _mapping_hash(self, entity: str) -> str:
         spec = self.spec(entity).model_dump_json()
         fmt = repr(self.export_format(entity))
-        return hashlib.sha256(f"{spec}|{self.settings.auto_map}|{fmt}".encode()).hexdigest()[:16]
+        # A changed history changes the timestamps it gives the records: read them again.
+        history = _sha256(self.history_path(entity)) if self.spec(entity).history else ""
+        text = f"{spec}|{self.settings.auto_map}|{fmt}|{history}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _history_rows(self, entity: str) -> tuple[pl.DataFrame, int]:
+        """Every readable row of ``entity``'s history file (text), and how many were not
+        readable. The whole file is read: a row's "from" may be any other row of its record."""
+        spec, path = self.spec(entity), self.history_path(entity)
+        if not path.is_file():
+            raise self._not_found(f"{entity} history", path)
+        with self._open_path(path, spec, f"{self._where(entity)} history") as opened:
+            pages = list(opened.pages(0))
+            frame = (
+                pl.concat(pages, how="diagonal_relaxed")
+                if pages
+                else pl.DataFrame(schema=dict.fromkeys(opened.columns, pl.String()))
+            )
+        if REJECT_COLUMN not in frame.columns:
+            return frame, 0
+        bad = int(frame.get_column(REJECT_COLUMN).is_not_null().sum())
+        return frame.filter(pl.col(REJECT_COLUMN).is_null()).drop(REJECT_COLUMN), bad
+
+    def history(self, entity: str) -> pl.DataFrame:
+        """``entity``'s history as canonical stage_events (text columns)."""
+        rows, _ = self._history_rows(entity)
+        return history_events(rows.lazy(), entity, self.spec(entity)).collect()
+
+    def _fetch_history(self, cursor: Cursor) -> Iterator[Page]:
+        """The events of every entity's history, in pages; the cursor is the history files'
+        combined fingerprint plus the events committed (derivation is deterministic, so a
+        pull that died resumes after its last page)."""
+        owners = self.history_entities()
+        prints = [fingerprint(self.history_path(e), self._mapping_hash(e)) for e in owners]
+        combined = "|".join(f"{p.sha256}:{p.mapping}" for p in prints)
+        current = FileCursor(
+            sha256=hashlib.sha256(combined.encode()).hexdigest(),
+            size=sum(p.size for p in prints),
+            mtime_ns=max(p.mtime_ns for p in prints),
+            mapping=hashlib.sha256(combined.encode()).hexdigest()[:16],
+        )
+        previous = FileCursor.parse(cursor)
+        offset, replace = 0, True
+        if previous is not None and previous.same_export(current):
+            if previous.done:
+                return
+            offset, replace = previous.rows, False
+        parts, notes = [], []
+        for entity in owners:
+            rows, bad = self._history_rows(entity)
+            parts.append(history_events(rows.lazy(), entity, self.spec(entity)).collect())
+            if bad:
+                notes.append(
+                    SourceNote(
+                        "history_rows_unreadable",
+                        HISTORY_ENTITY,
+                        f"{bad} rows of the {entity} history {str(self.history_path(entity))!r} "
+                        "could not be read as CSV records and are not in its events",
+                    )
+                )
+        events = pl.concat(parts, how="vertical")
+        total, size = events.height, self.settings.page_size
+        starts = range(offset, total, size) if offset < total else range(0)
+        for start in starts or [total]:
+            page = events.slice(start, size)
+            end = min(start + size, total)
+            done = end >= total
+            yield Page(
+                entity=HISTORY_ENTITY,
+                records=page,
+                cursor=FileCursor(
+                    current.sha256, current.size, current.mtime_ns, current.mapping, end, done
+                ).dump(),
+                total=total,
+                replace=replace,
+                notes=notes if start == offset else (),
+            )
+            replace = False
 
     def fetch(self, entity: str, cursor: Cursor = None) -> Iterator[Page]:
         """Pages of the export; see the module docstring for what the cursor does."""
+        if self._derived_history(entity):
+            yield from self._fetch_history(cursor)
+            return
         path = self.path(entity)
         if not path.is_file():
             raise self._not_found(entity, path)
@@ -299,6 +433,8 @@ class FilesConnector:
         else:
             offset, replace = 0, True  # a new or changed export replaces what it wrote
         numbers = self.export_format(entity).numbers
+        spec = self.spec(entity)
+        events = self.history(entity) if spec.history is not None else None
         with self._open(entity) as opened:
             export = self._map(entity, opened.columns)
             if opened.total == 0 and not self.spec(entity).allow_empty:
@@ -315,6 +451,8 @@ class FilesConnector:
                     yield self._page(entity, ahead, current, offset, export, opened, replace)
                     replace = False
                 ahead = self._mapped_page(entity, batch, export, numbers)
+                if events is not None:
+                    ahead = derive_timestamps(ahead, events, entity, spec)
             last = ahead if ahead is not None else export.frame.collect()
             offset += last.height
             yield self._page(entity, last, current, offset, export, opened, replace, done=True)
@@ -342,7 +480,9 @@ class FilesConnector:
         )
 
     def _not_found(self, entity: str, path: Path) -> SourceNotFoundError:
-        hint = f"check `path` of {entity} (relative paths resolve against {str(self.base_dir)!r})"
+        hint = (
+            f"check the `path` of {entity} (relative paths resolve against {str(self.base_dir)!r})"
+        )
         if path.parent.is_dir():
             siblings = [p.name for p in path.parent.iterdir() if p.is_file()]
             close = difflib.get_close_matches(path.name, siblings, n=1)

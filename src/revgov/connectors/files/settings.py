@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from revgov.connectors.settings import ConnectorSettings, EntityMapping
 from revgov.errors import ConfigValidationError
@@ -23,7 +23,9 @@ __all__ = [
     "ExportFormat",
     "ExportFormatOptions",
     "FileEntitySettings",
+    "FileHistory",
     "FilesSettings",
+    "HistoryShape",
     "export_format",
 ]
 
@@ -98,6 +100,100 @@ class FilesSettings(ConnectorSettings, ExportFormatOptions):
     )
 
 
+#: How an export keeps an entity's history (see :class:`FileHistory`).
+HistoryShape = Literal["stage_entered", "field_changes", "snapshots", "date_columns"]
+
+#: The columns a history file may name: canonical stage_events columns, ``value`` as a
+#: synonym of ``to_value`` (a row per value entered has no "from").
+HISTORY_ROLES = (
+    "event_id",
+    "record_id",
+    "field",
+    "from_value",
+    "to_value",
+    "changed_at",
+    "changed_by",
+)
+
+
+class FileHistory(BaseModel):
+    """``history = {...}`` of an entity: where its stage or lifecycle history is and its shape.
+
+    Shapes, by how CRMs keep history:
+
+    * ``stage_entered``: a row per value entered, no "from" value (Salesforce
+      OpportunityHistory; HubSpot property history, newest first: rows may come in any order).
+      Each row's ``from_value`` is the record's previous row; repeats are not transitions.
+    * ``snapshots``: a row per record per snapshot date with the value then; the first
+      snapshot showing a new value is the change.
+    * ``field_changes``: a row per change with old and new value (Salesforce LeadHistory and
+      OpportunityFieldHistory, audit logs); ``fields`` names the fields kept.
+    * ``date_columns``: one column per stage holding when the record entered it, in the
+      entity's own export (HubSpot "Date entered <stage>"); ``dates`` maps column to stage.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shape: HistoryShape
+    path: str | None = Field(
+        None,
+        description="The history file, relative to the config file (not for `date_columns`, "
+        "which reads the entity's own export).",
+    )
+    field: str | None = Field(
+        None,
+        description="The canonical field the history tracks (default: `stage` for "
+        "opportunities, `lifecycle_stage` for people).",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="stage_events column (`record_id`, `to_value`, `changed_at`, `changed_by`, "
+        "`from_value`, `field`, `event_id`) to the history file's column.",
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="`field_changes`: the file's field name to the canonical field, e.g. "
+        '`{StageName = "stage"}`; rows of other fields are left out.',
+    )
+    dates: dict[str, str] = Field(
+        default_factory=dict,
+        description="`date_columns`: export column to the value (stage) it dates.",
+    )
+    timestamps: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical timestamp column of the entity to the value whose first entry "
+        'sets it where the export lacks it, e.g. `{mql_at = "MQL"}` (`stage_entered_at` of '
+        "opportunities is always derived).",
+    )
+
+    @model_validator(mode="after")
+    def _shape_needs(self) -> Self:
+        unknown = sorted(set(self.columns) - set(HISTORY_ROLES))
+        if unknown:
+            raise ValueError(
+                f"history.columns names {', '.join(map(repr, unknown))}, not a stage_events "
+                f"column; use {', '.join(HISTORY_ROLES)}"
+            )
+        if self.shape == "date_columns":
+            if not self.dates:
+                raise ValueError('shape "date_columns" needs dates = {"<column>" = "<stage>"}')
+            return self
+        if self.path is None:
+            raise ValueError(f'shape "{self.shape}" needs the history file: path = "..."')
+        needed = ["record_id", "to_value", "changed_at"]
+        if self.shape == "field_changes":
+            needed[1:1] = ["field", "from_value"]
+            if not self.fields:
+                raise ValueError('shape "field_changes" needs fields = {"<field>" = "<canonical>"}')
+        missing = [role for role in needed if role not in self.columns]
+        if missing:
+            raise ValueError(
+                f'shape "{self.shape}" needs history.columns for {", ".join(missing)} '
+                '(e.g. record_id = "OpportunityId")'
+            )
+        return self
+
+
 class FileEntitySettings(EntityMapping, ExportFormatOptions):
     """``[sources.entities.NAME]`` of a files source: the export file, its mapping and format.
 
@@ -109,6 +205,11 @@ class FileEntitySettings(EntityMapping, ExportFormatOptions):
         False,
         description="Accept an export without rows (by default a file with a header only is "
         "an error: an export that stopped early must not empty the snapshot).",
+    )
+    history: FileHistory | None = Field(
+        None,
+        description="Where the entity's stage or lifecycle history is and its shape; it is "
+        "pulled as `stage_events` (see docs/exports.md).",
     )
 
 

@@ -10,8 +10,10 @@
   names (``DataType`` ``EntityId`` and ``Text``); the id row is kept.
 
 Event ids are composites of entity, record, field, time and value (the shared helpers'
-default), so the same stage change read from OpportunityHistory and from
-OpportunityFieldHistory is one event, whichever API read it.
+default), so an event has the same id whichever API read it. When OpportunityHistory is
+readable, the connector leaves OpportunityFieldHistory's StageName rows out: both objects
+record the same stage changes, and a read holding an event twice would quarantine it as a
+duplicate key.
 """
 
 from __future__ import annotations

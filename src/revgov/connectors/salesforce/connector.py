@@ -60,6 +60,23 @@ class _Spec:
     plan: FieldPlan
 
 
+def _without_entered(
+    mapping: ObjectMapping, entered: set[tuple[str | None, str | None]]
+) -> ObjectMapping:
+    """A ``changes`` history mapping without the fields an ``entered`` object of the same
+    entity already reads (OpportunityFieldHistory's StageName rows when OpportunityHistory
+    is readable): both would give the same events, and one read holding a key twice
+    quarantines it as a duplicate."""
+    kept = {
+        name: field
+        for name, field in mapping.fields.items()
+        if (mapping.record_entity, field) not in entered
+    }
+    if kept == mapping.fields:
+        return mapping
+    return mapping.model_copy(update={"fields": kept})
+
+
 class SalesforceConnector:
     """Pulls a Salesforce org; see the module docstring and docs/salesforce.md."""
 
@@ -163,7 +180,15 @@ class SalesforceConnector:
 
     def _specs(self, entity: str) -> tuple[list[_Spec], list[SourceNote]]:
         specs, notes = [], []
-        for name, mapping in self.objects(entity):
+        objects = self.objects(entity)
+        entered: set[tuple[str | None, str | None]] = {
+            (m.record_entity, m.field)
+            for name, m in objects
+            if m.history == "entered" and self.describe(name) is not None
+        }
+        for name, mapping in objects:
+            if mapping.history == "changes" and entered:
+                mapping = _without_entered(mapping, entered)
             info = self.describe(name)
             if info is None:
                 if name not in DEFAULT_ENTITIES.get(entity, {}):

@@ -16,6 +16,7 @@ from revgov.config import Config
 from revgov.errors import RuleDefinitionError
 from revgov.rules.base import Rule
 from revgov.rules.from_config import apply_settings, config_location, config_rules
+from revgov.rules.governance import govern
 from revgov.rules.packs.baseline import baseline
 
 __all__ = [
@@ -71,7 +72,8 @@ def load_pack(name: str) -> Pack:
 def builtin_rules(config: Config | None = None) -> list[Rule]:
     """The rules an audit runs by default: the configured packs, then the rules the config
     declares (a declared rule replaces a pack rule of the same id), with ``[rules]``
-    overrides and ``disabled`` applied."""
+    overrides and ``disabled`` applied, and each rule's definition named
+    (:func:`revgov.rules.governance.govern`)."""
     cfg = config if config is not None else Config()
     s = cfg.rules
     rules: dict[str, Rule] = {}
@@ -91,4 +93,4 @@ def builtin_rules(config: Config | None = None) -> list[Rule]:
             rules[bound.id] = bound
     for r in config_rules(cfg):
         rules[r.id] = r
-    return apply_settings(list(rules.values()), s, cfg)
+    return govern(apply_settings(list(rules.values()), s, cfg), cfg)

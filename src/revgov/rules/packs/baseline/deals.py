@@ -15,7 +15,8 @@ from revgov.config import Config
 from revgov.definitions.spelling import spelling_key_expr
 from revgov.definitions.stages import PipelineStages
 from revgov.rules import kinds
-from revgov.rules._expr import join_words, not_null, text
+from revgov.rules._expr import join_words, lit_str, not_null, text
+from revgov.rules._history import stage_entered
 from revgov.rules.base import Check, Derivation, DeriveContext, Frame, Rule
 from revgov.rules.packs.baseline._common import (
     AS_OF_PARAM,
@@ -219,31 +220,41 @@ def _close_date_missing(d: DealState) -> Rule:
 def _stale_in_stage(config: Config, d: DealState) -> Rule:
     days = _stale_days(config, d)
     stale_at, stale_params = _stale_thresholds(config, days)
+    entered = nw.col("__stage_entered_at")
     return Rule(
         id="opportunities.stale_in_stage",
         entity="opportunities",
         dimension="sla",
         kind="sla",
         description="Open deals have not sat in their stage longer than the pipeline's "
-        "stale_days for it (else sla.stale_days_default), measured at as_of.",
+        "stale_days for it (else sla.stale_days_default), measured at as_of. When the deal "
+        "entered its stage is opportunities.stage_entered_at, else the stage history "
+        "(the first stage_events row into the current stage after the last into another).",
         checks=(
             Check(
-                violation=nw.col("stage_entered_at") < stale_at,
+                violation=entered < stale_at,
                 field="stage_entered_at",
+                value=entered.dt.to_string("%Y-%m-%d %H:%M:%S"),
                 message=text(
                     "in '",
                     d.stage,
                     "' since ",
-                    nw.col("stage_entered_at").dt.to_string("%Y-%m-%d"),
+                    entered.dt.to_string("%Y-%m-%d"),
+                    nw.when(nw.col("__stage_entered_from") == "stage history")
+                    .then(lit_str(" (per stage history)"))
+                    .otherwise(lit_str("")),
                     "; stale after ",
                     days.cast(nw.String()),
                     " days",
                 ),
             ),
         ),
-        scope=(d.open_known & not_null("stage_entered_at") & d.pipe_ok).fill_null(False),
-        columns=("stage", "pipeline", "stage_entered_at"),
-        derivations=(d.keyed, *stale_params),
+        scope=(d.open_known & not_null("__stage_entered_at") & d.pipe_ok).fill_null(False),
+        columns=("stage", "pipeline"),
+        derivations=(d.keyed, stage_entered(), *stale_params),
+        needs="needs when each open deal entered its stage: opportunities.stage_entered_at "
+        "([sources.entities.opportunities]), or stage_events rows of field 'stage' with "
+        "to_value and changed_at ([sources.entities.stage_events])",
         remediation="Review the deal with its owner: advance it, set a next step, or "
         "close it lost.",
         owner=SOPS,

@@ -32,8 +32,18 @@ def _history_rules(
     regression: dict[str, Any],
     skipped: dict[str, Any],
 ) -> list[Rule]:
-    """The regression and skipped-stage rules over one stage history (``_history``)."""
+    """The regression and skipped-stage rules over one stage history (``_history``).
+
+    A regression needs moves (events whose from-value is known or derived from the order
+    of the events): a record with no move is not checked, so history without from-values
+    and without times is not_applicable, never a pass."""
     has_events = not_null("__hist_events")
+    has_moves = (nw.col("__hist_moves").fill_null(0) > 0).fill_null(False)
+    history = (
+        f"stage_events rows of field '{field}' for {entity}, each with from_value, or with "
+        "to_value and changed_at so the from-value is derived (one row per stage entered, as "
+        "Salesforce's OpportunityHistory): map the history in [sources.entities.stage_events]"
+    )
     skip_checks = tuple(
         Check(
             violation=(nw.col(f"__hist_beyond_{i}").fill_null(0) > 0)
@@ -67,13 +77,19 @@ def _history_rules(
                     ),
                 ),
             ),
-            scope=has_events,
+            scope=has_moves,
+            needs=f"needs moves in the history: {history}",
             **regression,
             **common,
         ),
         Rule(
             checks=skip_checks or (Check(violation=nw.lit(False)),),
             scope=has_events & nw.lit(bool(required)),
+            needs=(
+                f"needs {history}"
+                if required
+                else f"names no required stage: set {skipped['settings'][0]} in revgov.toml"
+            ),
             **skipped,
             **common,
         ),
@@ -92,7 +108,8 @@ def lifecycle_history_rules(config: Config) -> list[Rule]:
         columns=("person_id",),
         regression={
             "id": "people.lifecycle_regression",
-            "description": "Lifecycle history (stage_events of lifecycle_stage) never moves a "
+            "description": "Lifecycle history (stage_events of lifecycle_stage; a from_value "
+            "the history lacks is the previous event's to_value, by changed_at) never moves a "
             "person back to an earlier stage of [lifecycle].stages.",
             "remediation": "Stop automations that reset lifecycle stages; use a recycle status "
             "instead of moving people back.",
@@ -124,7 +141,8 @@ def stage_history_rules(config: Config) -> list[Rule]:
         columns=("opportunity_id", "pipeline"),
         regression={
             "id": "opportunities.stage_regression",
-            "description": "Stage history (stage_events of stage) never moves a deal back to "
+            "description": "Stage history (stage_events of stage; a from_value the history "
+            "lacks is the previous event's to_value, by changed_at) never moves a deal back to "
             "an earlier open stage.",
             "remediation": "Coach reps to keep deals moving forward; use a next-step field "
             "instead of moving stages back.",

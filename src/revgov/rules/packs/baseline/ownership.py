@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from revgov._typing import RoutedEntity
+from revgov._typing import (
+    ROUTING_OUTCOMES,
+    SEVERITIES,
+    RoutedEntity,
+    RoutingOutcome,
+    Severity,
+)
 from revgov.config import Config
 from revgov.rules import kinds
 from revgov.rules._derive import owner_lookup
-from revgov.rules._expr import any_of, fmt_number, not_null, text
-from revgov.rules._routing import pool_columns, round_robin_load, routing
+from revgov.rules._expr import any_of, fmt_number, is_in, not_null, text
+from revgov.rules._routing import pool_columns, round_robin_load, routing_outcome
 from revgov.rules.base import Check, Derivation, Rule
 from revgov.rules.packs.baseline._common import SOPS, builtin
 
@@ -110,54 +116,73 @@ def _owner_inactive(entity: str, owners: Derivation, *, scope: nw.Expr | None = 
     )
 
 
+def _outcome_message(outcome: RoutingOutcome) -> nw.Expr:
+    owner = nw.col("owner_id")
+    expected = nw.when(not_null("__route_owner"))
+    target = expected.then(text("owner ", nw.col("__route_owner"))).otherwise(
+        text("pool '", nw.col("__route_pool"), "'")
+    )
+    head = {
+        "unassigned": text("no owner"),
+        "owner_inactive": text("owner ", owner, " is an inactive user"),
+        "no_pool": text("owner ", owner, " is in no routing pool"),
+        "wrong_pool": text("owner ", owner, " is not in pool '", nw.col("__route_pool"), "'"),
+        "wrong_owner": text(
+            "owner ", owner, " is not the routing table's owner ", nw.col("__route_owner")
+        ),
+    }[outcome]
+    return text(
+        head, " (", outcome, "; rule '", nw.col("__route_rule"), "' routes to ", target, ")"
+    )
+
+
 def _misrouted(entity: RoutedEntity, config: Config) -> Rule:
     owners = owner_lookup(entity)
-    route = routing(entity, config)
-    owner = nw.col("owner_id")
-    expected = text(
-        "owner ",
-        owner,
-        " is not the routing table's owner ",
-        nw.col("__route_owner"),
-        " (rule '",
-        nw.col("__route_rule"),
-        "')",
+    outcomes = config.routing.outcomes
+    counted = [o for o in ROUTING_OUTCOMES if getattr(outcomes, o).misrouted]
+    severities: list[Severity] = [getattr(outcomes, o).severity for o in counted]
+    worst: Severity = max(severities, key=SEVERITIES.index) if severities else "error"
+    outcome = nw.col("__route_outcome")
+    checks = tuple(
+        Check(
+            violation=(outcome == o).fill_null(False),
+            field="owner_id",
+            message=_outcome_message(o),
+            severity=getattr(outcomes, o).severity,
+        )
+        for o in counted
     )
-    pool = text(
-        "owner ",
-        owner,
-        " is not in pool '",
-        nw.col("__route_pool"),
-        "' (rule '",
-        nw.col("__route_rule"),
-        "')",
-    )
+    listed = ", ".join(f"{o} ({getattr(outcomes, o).severity})" for o in counted) or "none"
+    left = [o for o in ROUTING_OUTCOMES if o not in counted]
     return Rule(
         id=f"{entity}.misrouted",
         entity=entity,
         dimension="routing",
         kind="routing",
         description="The owner is the one the routing table expects: the first matching "
-        "[[routing.rules]] entry's owner, or a member of its round-robin pool.",
-        checks=(
-            Check(
-                violation=nw.col("__route_ok") == False,  # noqa: E712
-                field="owner_id",
-                message=nw.when(not_null("__route_owner")).then(expected).otherwise(pool),
-            ),
-        ),
-        # Unassigned and inactive owners are reported by their own rules.
+        "[[routing.rules]] entry's owner, or a member of its round-robin pool. Each routed "
+        "record that is not has one outcome ([routing.outcomes]): unassigned, owner_inactive "
+        "(a deactivated owner, in a pool or not), no_pool (in no pool), wrong_pool, "
+        f"wrong_owner. Counted as misrouted here: {listed}"
+        + (f"; not counted: {', '.join(left)}" if left else "")
+        + ". Owners that are no known user are left to owner_unknown.",
+        checks=checks or (Check(violation=nw.lit(False)),),
+        # Unknown owners are owner_unknown's; outcomes not counted are not judged here.
         scope=(
-            not_null("owner_id")
-            & (nw.col("__owner_active") == True)  # noqa: E712
-            & not_null("__route_rule")
+            not_null("__route_rule")
+            & (nw.col("owner_id").is_null() | nw.col("__owner_found").fill_null(False))
+            & (outcome.is_null() | (is_in(outcome, counted) if counted else nw.lit(False)))
         ).fill_null(False),
         columns=("owner_id",),
-        derivations=(owners, route),
+        derivations=(owners, routing_outcome(entity, config, owners)),
+        needs="needs records the routing table routes: [[routing.rules]] whose countries, "
+        "segments or employee bands match them",
         remediation="Reassign the record to the expected owner or pool and fix the "
-        "assignment rule that sent it elsewhere.",
+        "assignment rule that sent it elsewhere (or that left it with no or a departed "
+        "owner).",
         owner=SOPS,
-        settings=("routing.rules", "routing.pools", "segments"),
+        severity=worst,
+        settings=("routing.rules", "routing.pools", "routing.outcomes", "segments"),
         **builtin(),
     )
 
