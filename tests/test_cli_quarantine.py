@@ -130,7 +130,7 @@ def test_metrics_say_which_kpis_the_quarantined_rows_touch(snapshot: Path) -> No
     assert "# quarantined=opportunities:6" in out.splitlines()
 
 
-def test_a_clean_snapshot_passes_and_frames_alone_skip_the_rule(
+def test_a_clean_snapshot_passes_and_frames_alone_make_the_rule_not_applicable(
     tmp_path: Path,
 ) -> None:
     demo: DemoOutput = write_demo(tmp_path / "demo", scale=0.02, seed=4)

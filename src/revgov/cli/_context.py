@@ -153,6 +153,17 @@ def open_with_definitions(
     stamped = store.config_hash
     if stamped is None or stamped == cfg.config_hash:
         return Definitions(cfg, origin), store
+    if origin == "snapshot":
+        # The saved definitions, validated by this revgov, no longer give the stamped hash
+        # (a newer schema adds defaults): the numbers may differ from the pull's.
+        message = (
+            f"the definitions saved in {store.uri} now hash to {cfg.config_hash}, not "
+            f"{stamped} as stamped at the pull: this revgov reads them with other defaults"
+        )
+        fix = "pull again to stamp the snapshot with this revgov's definitions"
+        if strict:
+            raise ConfigMismatchError(message, hint=fix)
+        return Definitions(cfg, origin, f"{message}; {fix}"), store
     where = str(cfg.path) if cfg.path is not None else "the default definitions"
     message = (
         f"config hash {cfg.config_hash} ({where}) differs from the snapshot's {stamped}: "

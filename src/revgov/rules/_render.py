@@ -41,8 +41,9 @@ _ASIDE = ("not_applicable",)
 
 
 def _ran(report: Report) -> list[RuleResult]:
-    """The rules that checked rows, failing first (the table's order otherwise)."""
-    ran = [r for r in report.results if r.status not in _ASIDE]
+    """The rules that checked rows, failing first (the table's order otherwise); the
+    not-applicable ones are listed apart, last, with their reasons."""
+    ran = [r for r in report.results if r.status != "not_applicable"]
     return sorted(ran, key=lambda r: r.status != "fail")
 
 
@@ -59,6 +60,16 @@ def _aside(report: Report) -> dict[str, list[str]]:
 def _failing_notes(report: Report) -> list[tuple[str, str, str]]:
     """(rule, what it checks, the fix) of each failing rule."""
     return [(r.id, r.description, r.remediation) for r in report.results if r.status == "fail"]
+
+
+def _md_failing(report: Report) -> list[str]:
+    notes = _failing_notes(report)
+    if not notes:
+        return []
+    lines = ["## Failing rules: what they check and the fix", ""]
+    for rid, description, remediation in notes:
+        lines.append(f"- `{rid}`: {description}" + (f" Fix: {remediation}" if remediation else ""))
+    return [*lines, ""]
 
 
 def _md_cell(value: object) -> str:
@@ -135,7 +146,6 @@ def _md_head(report: Report) -> list[str]:
         ),
         "",
         *_md_failing(report),
-        *_md_aside(report),
     ]
 
 
@@ -143,26 +153,6 @@ def definition_text(result: RuleResult) -> str:
     """Where a rule's definition comes from, marked when no company definition backs it."""
     text = result.definition or "-"
     return text if result.governed else f"{text} (ungoverned: info, not scored)"
-
-
-def _md_failing(report: Report) -> list[str]:
-    notes = _failing_notes(report)
-    if not notes:
-        return []
-    lines = ["## Failing rules: what they check and the fix", ""]
-    for rid, description, remediation in notes:
-        lines.append(f"- `{rid}`: {description}" + (f" Fix: {remediation}" if remediation else ""))
-    return [*lines, ""]
-
-
-def _md_aside(report: Report) -> list[str]:
-    groups = _aside(report)
-    if not groups:
-        return []
-    lines = ["## Not applicable: why, and how to provide the input", ""]
-    for reason, ids in groups.items():
-        lines.append(f"- {reason}: " + ", ".join(f"`{i}`" for i in ids))
-    return [*lines, ""]
 
 
 def report_markdown(report: Report, *, findings: int = 20) -> str:
@@ -388,22 +378,20 @@ class _RulesTable:
             yield table
             return
         # Compact: every number whole and the ids uncut; the severity goes first when even
-        # this does not fit (the failing rules' notes below name what each checks).
+        # this does not fit (the failing rules' notes below say what each checks).
         numbers = [
             (display.count(r.checked), display.count(r.violating), _pct(r.pass_rate))
             for r in results
         ]
-        widths = [
-            max([len(n[i]) for n in numbers] + [len(h)])
-            for i, h in enumerate(("checked", "failed", "pass"))
-        ]
+        headers = ("checked", "failed", "pass")
+        widths = [max([len(n[i]) for n in numbers] + [len(h)]) for i, h in enumerate(headers)]
         with_sev = width + 5 + 6 + sum(widths) + 2 * 5 <= options.max_width
         table = Table(title="Rules", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("rule", no_wrap=True, min_width=width)
         if with_sev:
             table.add_column("sev", no_wrap=True)
         table.add_column("status", no_wrap=True)
-        for col, w in zip(("checked", "failed", "pass"), widths, strict=True):
+        for col, w in zip(headers, widths, strict=True):
             table.add_column(col, justify="right", no_wrap=True, min_width=w)
         for r, n in zip(results, numbers, strict=True):
             status = Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status])
