@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 
 from revgov._typing import DIMENSIONS, ReportFormat, Severity
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
@@ -44,8 +45,8 @@ from revgov.store import SnapshotStore
 
 __all__ = ["audit_cmd", "audit_snapshot", "demo_audit"]
 
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 
 class FailOn(StrEnum):

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from revgov.cli._console import TerminalConsole
 from revgov.config import diff_configs, load_config
 from revgov.config.check import check_config
 from revgov.errors import ConfigValidationError
 
 config_app = typer.Typer(help="Check and compare governed definitions (revgov.toml).")
-console = Console()
+console = TerminalConsole()
 
 
 @config_app.command("check")

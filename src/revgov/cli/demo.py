@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from revgov.cli._console import TerminalConsole
 from revgov.cli.audit import demo_audit
 from revgov.cli.metrics import demo_metrics
 from revgov.cli.play import demo_plays
@@ -33,7 +34,7 @@ from revgov.demo import STEPS, DemoOutput, write_demo
 
 __all__ = ["POST_STEPS", "PostStep", "demo_cmd", "run_demo", "summarize"]
 
-console = Console()
+console = TerminalConsole()
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,16 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import ConfigOpt, SnapshotOpt
 from revgov.cli.history import history_of, print_wide
 from revgov.reports import RunDiff, json_value
 
 __all__ = ["diff_cmd"]
 
-console = Console()
+console = TerminalConsole()
 
 
 class DiffFormat(StrEnum):

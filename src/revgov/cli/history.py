@@ -19,13 +19,14 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import ConfigOpt, SnapshotOpt, find_config
 from revgov.reports import RunHistory, display, json_value
 
 __all__ = ["history_cmd", "history_of", "print_wide"]
 
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 
 class HistoryFormat(StrEnum):

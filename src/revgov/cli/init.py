@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from revgov.cli._console import TerminalConsole
 from revgov.config import config_from_text
 from revgov.connectors import ConnectorContext, get_connector_spec
 from revgov.errors import ConfigValidationError, ConnectorError
 
 __all__ = ["init_cmd"]
 
-console = Console()
+console = TerminalConsole()
 
 
 def _connector_name(

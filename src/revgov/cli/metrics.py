@@ -27,6 +27,7 @@ from rich.table import Table
 
 from revgov import display
 from revgov._typing import ConversionBasis, TableFormat
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
@@ -61,8 +62,8 @@ from revgov.store import SnapshotStore
 
 __all__ = ["demo_metrics", "forecast_cmd", "metrics_cmd"]
 
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 
 AsOfOpt = Annotated[

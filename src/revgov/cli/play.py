@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from revgov._typing import ReportFormat
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import (
     ConfigOpt,
     SnapshotOpt,
@@ -34,7 +35,7 @@ from revgov.pull import default_snapshot_dir
 
 __all__ = ["demo_plays", "play_cmd"]
 
-console = Console()
+console = TerminalConsole()
 
 
 def play_cmd(

@@ -9,19 +9,19 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from revgov._typing import SummaryFormat
+from revgov.cli._console import TerminalConsole
 from revgov.config import load_config
 from revgov.pull import PullResult, default_snapshot_dir, pull
 from revgov.store import DEFAULT_SHRINK_SHARE
 
 __all__ = ["pull_cmd"]
 
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 _NOTE_STYLES = {"warn": "yellow", "error": "red"}
 
 

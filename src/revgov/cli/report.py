@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from revgov._typing import DocumentFormat
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import (
     AtOpt,
     ConfigOpt,
@@ -52,8 +53,8 @@ __all__ = [
     "write_report",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 # typer takes an option's choices from an enum (not from a Literal computed at runtime).
 CadenceOpt = StrEnum("CadenceOpt", {c: c for c in CADENCES})  # type: ignore[misc]

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from revgov import display
 from revgov._typing import SummaryFormat, TableFormat
+from revgov.cli._console import TerminalConsole
 from revgov.cli._context import AtOpt, VersionOpt, open_snapshot, stamp_line
 from revgov.errors import RevgovError, SnapshotCorruptError
 from revgov.model.frames import ENTITIES, model_for
@@ -23,7 +23,7 @@ from revgov.store import DEFAULT_RETENTION_HOURS, SnapshotStore, verify_snapshot
 
 __all__ = ["snapshot_app", "snapshot_summary"]
 
-console = Console()
+console = TerminalConsole()
 snapshot_app = typer.Typer(help="Inspect and maintain snapshots.", no_args_is_help=True)
 
 SnapshotArg = Annotated[str, typer.Argument(help="The snapshot directory or URI.")]
