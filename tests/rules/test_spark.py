@@ -60,7 +60,9 @@ def test_spark_agrees_with_polars(spark: Any) -> None:
     assert on_spark.engine == "pyspark"
     assert type(on_spark.findings).__name__ == "DataFrame"
     assert on_polars.findings_df.height > 50
-    assert all(r.reason is None for r in on_spark.results)
+    # Every rule runs but the one on the pull's counts, which frames without a snapshot lack.
+    assert all(r.reason is None for r in on_spark.results if r.entity != "pulled")
+    assert on_spark.result("pulled.rows_quarantined").status == "not_applicable"
     assert sort_findings(on_polars.findings_df).equals(sort_findings(on_spark.findings_df))
     counts = [(r.id, r.checked, r.violating) for r in on_polars.results]
     assert counts == [(r.id, r.checked, r.violating) for r in on_spark.results]
