@@ -217,10 +217,12 @@ def test_forecast(example_snapshot: Path, capsys: pytest.CaptureFixture[str]) ->
     argv = ["forecast", "-s", str(example_snapshot), "--as-of", "2024-04-01"]
     assert main([*argv, "--target", "100000", "--format", "json"]) == 0
     tables = _json(capsys)["tables"]
-    assert set(tables) == {"assumptions", "scenarios", "forward", "backward"}
+    assert set(tables) == {"assumptions", "scenarios", "forward", "backward", "statement"}
     base = next(r for r in tables["backward"] if r["scenario"] == "base")
     assert base["target_bookings"] == 100_000
-    assert base["won_deals_needed"] == pytest.approx(100_000 / 16_000)
+    # The open deals (o4, o5, o6) are expected to bring 43,250: only the rest is planned.
+    assert base["expected_from_open_pipeline"] == pytest.approx(43_250)
+    assert base["won_deals_needed"] == pytest.approx((100_000 - 43_250) / 16_000)
     assert main([*argv, "--format", "csv", "--table", "forward"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("# snapshot=")
@@ -238,7 +240,11 @@ def test_forecast_multipliers_come_in_pairs(
     assert main(argv) == 0
     scen = _json(capsys)["tables"]["scenarios"]
     sources = {r["source"] for r in scen if r["scenario"] == "aggressive"}
-    assert sources == {"base x 1.2 (higher is better) or base / 1.2"}
+    assert sources == {
+        "base x 1.2 where higher is better, base / 1.2 otherwise; "
+        "each of n stage conversions x 1.2^(1/n)",
+        "chain: the product of this case's stage conversions after the stage",
+    }
 
 
 # -- issue 11 item 7: --basis, any --by, notes in every format -------------------------------
