@@ -533,8 +533,11 @@ def demo_metrics(output: DemoOutput, out_console: Console) -> None:
         {e: f.lazy() for e, f in data.frames.items()}, data.config, as_of=moment
     )
     summary = _summary(frames, data.config, moment).filter(pl.col("value").is_not_null())
-    table = Table("kpi", "value", "unit", box=box.SIMPLE, title="headline KPIs")
-    table.columns[1].justify = "right"
+    table = Table(box=box.SIMPLE, title="headline KPIs")
+    # At 80 columns the unit wraps; a KPI's name and its value are never cut.
+    table.add_column("kpi", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("unit")
     for row in summary.iter_rows(named=True):
         shown = display.value(row["value"], row["unit"], currency=data.config.company.currency)
         table.add_row(row["kpi"], shown, row["unit"])

@@ -125,5 +125,5 @@ def demo_plays(output: DemoOutput, console: Console) -> None:
             ),
             highlight=False,
         )
-        console.print(f"  {verdict_line(lift)}", highlight=False, soft_wrap=True)
+        console.print(f"  {verdict_line(lift)}", highlight=False)
     console.print(f"  details: revgov play NAME -s {output.snapshot_dir}", highlight=False)
