@@ -118,6 +118,19 @@ def test_the_audit_has_an_integrity_rule_per_entity(snapshot: Path) -> None:
     assert "quarantined at pull, left out of every rule and KPI: opportunities 6" in flat
 
 
+def test_the_report_audits_the_pull_counts_too(snapshot: Path, tmp_path: Path) -> None:
+    """`revgov report` runs the same rule as `revgov audit`: its audit reads the pull's counts."""
+    out = tmp_path / "report.json"
+    code, _, _ = _run(
+        "report", "-s", str(snapshot), "--format", "json", "--out", str(out), "--no-record"
+    )
+    assert code == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    rule = next(r for r in data["audit"]["rules"] if r["id"] == "pulled.rows_quarantined")
+    # Same answer as `revgov audit`: 3 entities pulled, opportunities with rows in quarantine.
+    assert (rule["status"], rule["checked"], rule["violating"]) == ("fail", 3, 1)
+
+
 def test_metrics_say_which_kpis_the_quarantined_rows_touch(snapshot: Path) -> None:
     code, out, err = _run("metrics", "-s", str(snapshot), "-f", "json", "--as-of", "2026-07-01")
     assert code == 0, err

@@ -108,6 +108,8 @@ class OpenSnapshot:
     frames: dict[str, Any]
     version: int
     config_hash: str | None
+    #: The pull's counts per entity (``SnapshotStore.pulled``), for the quarantine rule.
+    pulled: Any = None
 
 
 def read_snapshot(
@@ -120,7 +122,9 @@ def read_snapshot(
     """The snapshot at ``--version`` or ``--at`` (default: the latest), and the version read:
     every report, run record, database row and alert carries it."""
     store = store if store is not None else open_snapshot(path, version, at)
-    return OpenSnapshot(path, dict(store.frames()), store.version, store.config_hash)
+    return OpenSnapshot(
+        path, dict(store.frames()), store.version, store.config_hash, store.pulled().lazy()
+    )
 
 
 def write_report(text: str, out: Path) -> None:
@@ -274,6 +278,7 @@ def render_report(
         snapshot_config_hash=snap.config_hash,
         history=RunHistory.of_snapshot(snap.path),
         record=keep,
+        pulled=snap.pulled,
     )
     deliver(runs[0], to=to, notify_env=notify_env, kpi_tables=doc.kpi_tables())
     for message in runs[0].messages:

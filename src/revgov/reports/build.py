@@ -18,6 +18,7 @@ from revgov.reports.document import CADENCES, Cadence, RevenueReport, Section, S
 from revgov.reports.history import RunHistory
 from revgov.reports.runs import findings_with_owners
 from revgov.rules import Report, audit
+from revgov.rules.packs.baseline.pulled import PULLED, PULLED_KEY
 
 __all__ = ["TITLES", "build_report"]
 
@@ -91,6 +92,7 @@ def build_report(
     run_id: str | None = None,
     audit_report: Report | None = None,
     record: Callable[[Report], str | None] | None = None,
+    pulled: Any = None,
 ) -> RevenueReport:
     """The report of ``cadence`` on a snapshot's ``frames`` (entity to frame, any engine).
 
@@ -102,6 +104,8 @@ def build_report(
     otherwise the audit runs on a worker thread while the KPI sections compute (both are
     mostly native code that releases the GIL). ``record``, called with the audit as soon as
     it is done, records it and returns its run id (the CLI records the run this way).
+    ``pulled`` (a snapshot's ``SnapshotStore.pulled()``) lets the audit's rule on quarantined
+    rows run; without it that rule is not applicable.
     """
     if cadence not in CADENCES:
         raise ConfigValidationError(
@@ -112,7 +116,14 @@ def build_report(
     def run_audit() -> Report:
         if audit_report is not None:
             return audit_report
-        return audit(frames, config=config, as_of=moment)
+        if pulled is None:
+            return audit(frames, config=config, as_of=moment)
+        return audit(
+            {**frames, PULLED: pulled},
+            config=config,
+            as_of=moment,
+            keys={PULLED: PULLED_KEY},
+        )
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revgov-audit") as pool:
         pending = pool.submit(run_audit)
