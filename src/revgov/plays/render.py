@@ -53,7 +53,12 @@ def verdict_line(lift: PlayLift) -> str:
     """``VERDICT: reason`` (and the days still needed while it keeps running)."""
     line = f"{VERDICT_WORDS[lift.verdict]}: {'; '.join(lift.reasons)}"
     if lift.verdict == "keep_running" and lift.days_needed is not None:
-        line += f" (about {lift.days_needed} more days)"
+        days = lift.days_needed
+        line += f" (about {days:,} more days"
+        # A wait longer than a year says the segment is too small to ever show the lift.
+        line += (
+            "; longer than a year: the segment may be too small to show it)" if days > 365 else ")"
+        )
     return line
 
 
