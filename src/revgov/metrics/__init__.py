@@ -30,7 +30,7 @@ from revgov.metrics import (
     velocity,
 )
 from revgov.metrics._spill import spilled_frames
-from revgov.metrics._time import naive_utc, parse_every
+from revgov.metrics._time import naive, naive_utc, parse_every
 from revgov.metrics.cadence import *  # noqa: F403
 from revgov.metrics.conversion import *  # noqa: F403
 from revgov.metrics.demand import *  # noqa: F403
@@ -73,6 +73,7 @@ __all__ = [
     "kpi",
     "kpi_notes",
     "kpis",
+    "naive",
     "naive_utc",
     "parse_every",
     "prepare_frames",

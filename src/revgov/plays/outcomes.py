@@ -25,10 +25,11 @@ import polars as pl
 from revgov._typing import PlayEntity, PlayKPI
 from revgov.config.schema import Config, PlayConfig
 from revgov.config.schema.plays import Scalar
-from revgov.errors import PlayError
+from revgov.errors import MetricInputError, PlayError
 from revgov.metrics import (
     lead_to_opportunity,
     mql_to_sql,
+    naive,
     opportunity_to_win,
     pipeline_created,
     speed_to_lead,
@@ -74,20 +75,15 @@ def lazy_frame(frames: Mapping[str, Any], entity: str, *, needed_by: str) -> nw.
 
 
 def naive_time(lf: nw.LazyFrame[Any], column: str) -> nw.Expr:
-    """``column`` as a naive UTC datetime (dates at midnight, aware times converted)."""
-    dtype = lf.collect_schema()[column]
-    if dtype == nw.Date:
-        return nw.col(column).cast(nw.Datetime("us"))
-    if isinstance(dtype, nw.Datetime):
-        if dtype.time_zone is None:
-            return nw.col(column)
-        # Stored times are UTC (the canonical model's), and DuckDB keeps the zone in the
-        # connection: dropping the zone reads them as UTC on every engine.
-        return nw.col(column).dt.replace_time_zone(None)
-    raise PlayError(
-        f"column {column!r} is {dtype}, not a date or time",
-        hint="name a date or datetime column as the play's population.entered_at",
-    )
+    """``column`` as a naive UTC datetime (the KPIs' own reading of times), with the error a
+    play's author can act on."""
+    try:
+        return naive(lf.collect_schema(), column)
+    except MetricInputError as exc:
+        raise PlayError(
+            exc.message,
+            hint="name a date or datetime column as the play's population.entered_at",
+        ) from None
 
 
 def _require(lf: nw.LazyFrame[Any], columns: Sequence[str], *, what: str) -> None:
