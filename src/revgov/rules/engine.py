@@ -380,6 +380,9 @@ def audit(
         config=cfg,
         as_of=moment,
         keys={e: k for e in prepared if (k := _maybe_key(e, key_map)) is not None},
+        spill_dir=Path(spill_dir)
+        if spill_dir is not None and inp.implementation is nw.Implementation.POLARS
+        else None,
     )
 
     plans = []
