@@ -191,7 +191,7 @@ def _history(
 
 #: Stage events per bucket when the history is computed in buckets (see :func:`_bucketed`):
 #: the window and group-by over one bucket's events run in memory, so this bounds them.
-EVENTS_PER_BUCKET = 5_000_000
+EVENTS_PER_BUCKET = 2_500_000
 _SEED = 0x5EED
 
 
