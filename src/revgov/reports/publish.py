@@ -8,8 +8,9 @@ snapshot, written to a database (``--to``), announced on a webhook (``--notify``
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ import polars as pl
 from revgov.errors import OutputError
 from revgov.reports.diff import RunDiff, diff_findings
 from revgov.reports.history import RunHistory
-from revgov.reports.runs import RunTables, run_tables
+from revgov.reports.runs import RunTables, new_run_id, run_tables
 from revgov.rules import Report
 
 if TYPE_CHECKING:
@@ -34,16 +35,21 @@ class RecordedRun:
     recorded before it."""
 
     report: Report
-    tables: RunTables
     history: RunHistory | None
     previous_id: str | None
     recorded: bool
+    run_id: str
     snapshot_version: int | None = None
     messages: list[str] = field(default_factory=list)
+    build_tables: Callable[[], RunTables] | None = field(default=None, repr=False)
 
-    @property
-    def run_id(self) -> str:
-        return self.tables.run_id
+    @cached_property
+    def tables(self) -> RunTables:
+        """The run's tables, made when first read: a run neither recorded nor delivered
+        never copies its findings into a findings table (a copy as large as the findings)."""
+        if self.build_tables is None:
+            raise ValueError("a RecordedRun needs build_tables to make its tables")
+        return self.build_tables()
 
     @cached_property
     def diff(self) -> RunDiff | None:
@@ -77,13 +83,20 @@ def record_run(
 ) -> RecordedRun:
     """The run's tables, appended to the history beside ``snapshot`` unless ``record`` is
     false (or there is no snapshot location, e.g. frames given in memory)."""
-    tables = run_tables(
-        report,
-        command=command,
-        snapshot=None if snapshot is None else str(snapshot),
-        snapshot_version=snapshot_version,
-        snapshot_config_hash=snapshot_config_hash,
-    )
+    moment = datetime.now(UTC)
+    run_id = new_run_id(moment)
+
+    def build() -> RunTables:
+        return run_tables(
+            report,
+            run_id=run_id,
+            recorded_at=moment,
+            command=command,
+            snapshot=None if snapshot is None else str(snapshot),
+            snapshot_version=snapshot_version,
+            snapshot_config_hash=snapshot_config_hash,
+        )
+
     history = (
         RunHistory.of_snapshot(snapshot, storage_options=storage_options)
         if snapshot is not None
@@ -91,16 +104,19 @@ def record_run(
     )
     previous = history.latest() if history is not None else None
     recorded = bool(record and history is not None)
+    run = RecordedRun(
+        report, history, previous, recorded, run_id, snapshot_version, build_tables=build
+    )
     messages: list[str] = []
     if recorded and history is not None:
         try:
-            history.record(tables)
+            history.record(run.tables)
         except OutputError as exc:
             # An audit of a snapshot this user cannot write (read-only copy, object storage
             # without credentials) still reports; that the run was not kept is said.
             recorded = False
             messages.append(f"warning: run not recorded: {exc.message} (--no-record skips it)")
-    run = RecordedRun(report, tables, history, previous, recorded, snapshot_version)
+    run.recorded = recorded
     run.messages.extend(messages)
     return run
 

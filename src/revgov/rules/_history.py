@@ -15,10 +15,13 @@ skipped-stage rules read its columns:
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import narwhals as nw
+import polars as pl
 
 from revgov.definitions.history import (
     HISTORY_ENTITY_NAMES,
@@ -68,10 +71,14 @@ def _moves(
     key: str,
     meaning: StageHistory,
     pipe_column: str | None,
+    bucket: tuple[int, int] | None = None,
 ) -> Frame:
     """The record's events on ``field`` with canonical from/to values, their order, and
-    whether the target is a forward stage or one a record may not move back to."""
+    whether the target is a forward stage or one a record may not move back to (with
+    ``bucket`` ``(b, n)``, only the records whose id hashes to ``b`` modulo ``n``)."""
     events = ctx.frame("stage_events")
+    if bucket is not None:
+        events = _in_bucket(events, *bucket)
     names = frozenset(events.collect_schema().names())
     ev = with_from_values(
         events.filter(events_of(entity, field, names=names) & not_null("record_id"))
@@ -148,9 +155,9 @@ def _history(
     seen_cols = [f"__hist_seen_{i}" for i in range(len(required))]
     beyond_cols = [f"__hist_beyond_{i}" for i in range(len(required))]
 
-    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+    def records(ctx: DeriveContext, bucket: tuple[int, int] | None) -> Frame:
         meaning = spec(ctx)
-        ev = _moves(ctx, entity, field, key, meaning, pipe_column)
+        ev = _moves(ctx, entity, field, key, meaning, pipe_column, bucket)
         ev = ev.with_columns(*_move_flags(meaning, required))
         per_record = ev.group_by(key).agg(
             nw.len().alias("__hist_events"),
@@ -160,10 +167,10 @@ def _history(
             *[nw.col(f"__seen_{i}").max().alias(seen_cols[i]) for i in range(len(required))],
             *[nw.col(f"__beyond_{i}").max().alias(beyond_cols[i]) for i in range(len(required))],
         )
-        per_record = per_record.with_columns(
-            nw.col("__hist_first_back").str.replace_all(r"^[^|]*\|", "")
-        )
-        return frame.join(per_record, on=key, how="left")
+        return per_record.with_columns(nw.col("__hist_first_back").str.replace_all(r"^[^|]*\|", ""))
+
+    def build(frame: Frame, ctx: DeriveContext) -> Frame:
+        return frame.join(_bucketed(ctx, records), on=key, how="left")
 
     return Derivation(
         name=f"{entity}.history.{field}.{'|'.join(required)}",
@@ -180,6 +187,46 @@ def _history(
         # from_value may be absent: it is derived from the order of the events.
         requires={"stage_events": HISTORY_COLUMNS},
     )
+
+
+#: Stage events per bucket when the history is computed in buckets (see :func:`_bucketed`):
+#: the window and group-by over one bucket's events run in memory, so this bounds them.
+EVENTS_PER_BUCKET = 2_500_000
+_SEED = 0x5EED
+
+
+def _in_bucket(events: Frame, b: int, n: int) -> Frame:
+    """The events of the records whose id hashes to ``b`` modulo ``n`` (every event of a
+    record falls in the same bucket, so per-record windows and aggregates are unchanged)."""
+    native: pl.LazyFrame = events.to_native()
+    bucket: Frame = nw.from_native(native.filter(pl.col("record_id").hash(_SEED) % n == b))
+    return bucket
+
+
+def _bucketed(
+    ctx: DeriveContext, records: Callable[[DeriveContext, tuple[int, int] | None], Frame]
+) -> Frame:
+    """``records(ctx, bucket)`` (per-record facts), for all records at once, or, with a spill
+    directory (polars) and more stage events than :data:`EVENTS_PER_BUCKET`, computed one
+    hash bucket of record ids at a time into Parquet there and scanned back: polars cannot
+    stream the window over every stage event by record, which otherwise holds them all in
+    memory at once."""
+    spill = ctx.spill_dir
+    if spill is None:
+        return records(ctx, None)
+    events = ctx.frame("stage_events")
+    total = int(events.select(nw.len()).collect(backend="polars").item())
+    n = -(-total // EVENTS_PER_BUCKET)
+    if n <= 1:
+        return records(ctx, None)
+    folder = Path(tempfile.mkdtemp(prefix="history-", dir=spill))
+    paths = []
+    for b in range(n):
+        path = folder / f"{b}.parquet"
+        records(ctx, (b, n)).to_native().sink_parquet(path)
+        paths.append(path)
+    scanned: Frame = nw.from_native(pl.scan_parquet(paths))
+    return scanned
 
 
 def stage_history(required: Sequence[str], key: str = "opportunity_id") -> Derivation:

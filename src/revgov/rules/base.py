@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import narwhals as nw
@@ -83,12 +84,15 @@ class Check:
 
 @dataclass(frozen=True)
 class DeriveContext:
-    """What a derivation may use: every input frame, the config and the reference time."""
+    """What a derivation may use: every input frame, the config and the reference time;
+    ``spill_dir``, where one may write intermediate Parquet files (``audit(spill_dir=...)``)
+    to bound its memory."""
 
     frames: Mapping[str, Frame]
     config: Config
     as_of: datetime
     keys: Mapping[str, str]
+    spill_dir: Path | None = None
 
     def frame(self, entity: str) -> Frame:
         return self.frames[entity]

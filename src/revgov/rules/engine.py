@@ -380,6 +380,9 @@ def audit(
         config=cfg,
         as_of=moment,
         keys={e: k for e in prepared if (k := _maybe_key(e, key_map)) is not None},
+        spill_dir=Path(spill_dir)
+        if spill_dir is not None and inp.implementation is nw.Implementation.POLARS
+        else None,
     )
 
     plans = []
@@ -400,7 +403,7 @@ def audit(
         findings: Frame = nw.concat(branches, how="vertical")
     else:
         findings = _empty_like(prepared, inp.implementation)
-    findings_df, counts = _execute(inp, findings, [c for _, c, _ in count_frames])
+    findings_df, counts = _execute(inp, findings, [c for _, c, _ in count_frames], ctx.spill_dir)
 
     results, rows = _results(all_rules, count_frames, counts, not_applicable, inputs)
     native = _native_findings(inp, findings, findings_df)
@@ -635,9 +638,17 @@ def _empty_like(prepared: Mapping[str, Frame], implementation: nw.Implementation
 
 
 def _execute(
-    inp: _Input, findings: Frame, counts: Sequence[Frame]
+    inp: _Input, findings: Frame, counts: Sequence[Frame], spill_dir: Path | None = None
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    if inp.implementation is nw.Implementation.POLARS:
+    if inp.implementation is nw.Implementation.POLARS and spill_dir is not None:
+        # Streamed to disk and read back: collected in memory, each finding's strings would
+        # keep alive the whole buffers (of a page of the flagged frame) they were cut from,
+        # and the chunks of the stream would be copied once more to join them up.
+        path = spill_dir / "findings.parquet"
+        findings.to_native().sink_parquet(path)
+        found = pl.read_parquet(path)
+        rows = pl.collect_all([c.to_native() for c in counts], engine=POLARS_ENGINE)
+    elif inp.implementation is nw.Implementation.POLARS:
         natives = [findings.to_native(), *[c.to_native() for c in counts]]
         done = pl.collect_all(natives, engine=POLARS_ENGINE)
         found, rows = done[0], done[1:]

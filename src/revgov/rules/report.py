@@ -208,7 +208,8 @@ class Report:
 
     def top_offenders(self, by: Literal["owner", "team"] = "owner", n: int = 10) -> pl.DataFrame:
         """Owners (or their teams) with the most findings: findings, records, errors."""
-        f = self.findings_df
+        # Lazy, three columns: a join on the findings themselves would copy every one of them.
+        f = self.findings_df.lazy().select("owner_id", "record_id", "severity")
         users = self.users if self.users.width else None
         if users is not None:
             f = f.join(
@@ -216,7 +217,9 @@ class Report:
                     pl.col("user_id").alias("owner_id"),
                     pl.col("name").alias("owner_name") if "name" in users.columns else pl.lit(None),
                     pl.col("team") if "team" in users.columns else pl.lit(None).alias("team"),
-                ).unique("owner_id"),
+                )
+                .unique("owner_id")
+                .lazy(),
                 on="owner_id",
                 how="left",
             )
@@ -238,6 +241,7 @@ class Report:
             )
             .sort(["findings", key[0]], descending=[True, False])
             .head(n)
+            .collect()
         )
 
     # -- failing on findings -------------------------------------------------------------
