@@ -643,11 +643,12 @@ def _execute(
     if inp.implementation is nw.Implementation.POLARS and spill_dir is not None:
         # Streamed to disk and read back: collected in memory, each finding's strings would
         # keep alive the whole buffers (of a page of the flagged frame) they were cut from,
-        # and the chunks of the stream would be copied once more to join them up.
+        # and the chunks of the stream would be copied once more to join them up. The counts
+        # first: what their scans hold is freed before the findings are read into memory.
         path = spill_dir / "findings.parquet"
         findings.to_native().sink_parquet(path)
-        found = pl.read_parquet(path)
         rows = pl.collect_all([c.to_native() for c in counts], engine=POLARS_ENGINE)
+        found = pl.read_parquet(path)
     elif inp.implementation is nw.Implementation.POLARS:
         natives = [findings.to_native(), *[c.to_native() for c in counts]]
         done = pl.collect_all(natives, engine=POLARS_ENGINE)

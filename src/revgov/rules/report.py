@@ -211,38 +211,41 @@ class Report:
         # Lazy, three columns: a join on the findings themselves would copy every one of them.
         f = self.findings_df.lazy().select("owner_id", "record_id", "severity")
         users = self.users if self.users.width else None
-        if users is not None:
-            f = f.join(
-                users.select(
-                    pl.col("user_id").alias("owner_id"),
-                    pl.col("name").alias("owner_name") if "name" in users.columns else pl.lit(None),
-                    pl.col("team") if "team" in users.columns else pl.lit(None).alias("team"),
-                )
-                .unique("owner_id")
-                .lazy(),
-                on="owner_id",
-                how="left",
+        names = (
+            users.select(
+                pl.col("user_id").alias("owner_id"),
+                pl.col("name").alias("owner_name") if "name" in users.columns else pl.lit(None),
+                pl.col("team") if "team" in users.columns else pl.lit(None).alias("team"),
             )
+            .unique("owner_id")
+            .lazy()
+            if users is not None
+            else None
+        )
+        aggs = [
+            pl.len().alias("findings"),
+            pl.col("record_id").n_unique().alias("records"),
+            (pl.col("severity") == "error").sum().alias("errors"),
+        ]
+        if by == "owner":
+            # Per owner first, then their names: an owner has one name and team.
+            f = f.group_by("owner_id").agg(*aggs)
+        if names is not None:
+            f = f.join(names, on="owner_id", how="left")
         else:
             f = f.with_columns(
                 pl.lit(None, pl.String).alias("owner_name"), pl.lit(None, pl.String).alias("team")
             )
-        key = ["owner_id", "owner_name", "team"] if by == "owner" else ["team"]
-        return (
-            f.with_columns(
-                pl.col("owner_id").fill_null("(unassigned)"),
-                pl.col("team").fill_null("(no team)"),
-            )
-            .group_by(key)
-            .agg(
-                pl.len().alias("findings"),
-                pl.col("record_id").n_unique().alias("records"),
-                (pl.col("severity") == "error").sum().alias("errors"),
-            )
-            .sort(["findings", key[0]], descending=[True, False])
-            .head(n)
-            .collect()
+        f = f.with_columns(
+            pl.col("owner_id").fill_null("(unassigned)"), pl.col("team").fill_null("(no team)")
         )
+        key = ["owner_id", "owner_name", "team"] if by == "owner" else ["team"]
+        out = (
+            f.select(*key, "findings", "records", "errors")
+            if by == "owner"
+            else (f.group_by(key).agg(*aggs))
+        )
+        return out.sort(["findings", key[0]], descending=[True, False]).head(n).collect()
 
     # -- failing on findings -------------------------------------------------------------
 
