@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
+from rich.console import Console
 
 from revgov.config import Config, config_from_dict
 from revgov.rules import builtin_rules
+from revgov.rules._render import report_renderable
 from revgov.rules.governance import key_is_set
 
 from .conftest import AS_OF, run
@@ -119,3 +121,18 @@ def test_key_is_set_reads_what_the_file_wrote() -> None:
     assert key_is_set(config, "pipelines.stages")
     assert not key_is_set(config, "sla.stale_days_default")
     assert not key_is_set(Config(), "pipelines")
+
+
+def test_the_terminal_lists_rules_on_defaults_by_the_keys_to_set_within_80_columns() -> None:
+    report, _ = _audit(Config())
+    console = Console(width=80, record=True, force_terminal=False)
+    console.print(report_renderable(report))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    flat = " ".join(" ".join(lines).split())
+    assert "On revgov defaults only (severity info, not scored): set the keys" in flat
+    # Grouped under the keys that would make the rule the company's own.
+    assert (
+        "revgov default: sla.follow_up_attempts, sla.follow_up_within_days (not set in "
+        "revgov.toml): people.follow_up_attempts" in flat
+    )
