@@ -13,6 +13,7 @@ import pytest
 
 from revgov import display
 from revgov.cli import main
+from revgov.cli._console import TerminalConsole
 from revgov.config import load_config
 from revgov.pull import pull
 
@@ -123,3 +124,13 @@ def test_metrics_write_money_and_shares_by_unit(
     ]
     missing = [rows[n]["value"] is None for n in names]
     assert missing == sorted(missing)
+
+
+def test_cli_consoles_follow_the_width_of_each_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich fixes COLUMNS when a Console is built; the CLI's consoles, built once at import,
+    must follow each run's width (one process may run many commands)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    console = TerminalConsole()
+    assert console.width == 80
+    monkeypatch.setenv("COLUMNS", "132")
+    assert console.width == 132
