@@ -129,6 +129,8 @@ PlayKPI = Literal[
     "speed_to_lead",
     "opportunity_to_win",
     "pipeline_created",
+    "stage_conversion",
+    "time_in_stage",
 ]
 PLAY_KPIS: tuple[PlayKPI, ...] = get_args(PlayKPI)
 #: The entities whose records a play is given to.

@@ -33,6 +33,8 @@ from revgov.metrics import (
     opportunity_to_win,
     pipeline_created,
     speed_to_lead,
+    stage_conversion,
+    time_in_stage,
 )
 
 __all__ = [
@@ -300,6 +302,71 @@ def _opportunity_to_win(
     return out.select("opportunity_id", nw.col("conversion_rate").alias(_VALUE))
 
 
+#: The deal id as a grouping column (the stage KPIs already read ``opportunity_id`` as the key).
+_DEAL = "__deal"
+
+
+def _stage(play: PlayConfig, config: Config | None) -> str:
+    """The play's stage, as the pipelines spell it (a typo is an error, never no deals)."""
+    stage = str(play.stage)
+    known = [s.name for p in config.pipelines for s in p.stages] if config else []
+    if config is not None and stage.casefold() not in {k.casefold() for k in known}:
+        close = difflib.get_close_matches(stage, known, n=1)
+        raise PlayError(
+            f"play {play.name!r}: stage {stage!r} is not a stage of any pipeline",
+            hint=(f"did you mean {close[0]!r}? " if close else "") + f"stages: {', '.join(known)}",
+        )
+    return stage
+
+
+def _stage_conversion(
+    pop: nw.LazyFrame[Any],
+    frames: Mapping[str, Any],
+    *,
+    play: PlayConfig,
+    config: Config | None,
+    as_of: datetime,
+) -> nw.LazyFrame[Any]:
+    if config is None:
+        raise PlayError("stage_conversion needs the config's pipelines", hint="pass config=")
+    stage = _stage(play, config)
+    events = lazy_frame(frames, "stage_events", needed_by="stage_conversion")
+    out = stage_conversion(
+        events,
+        stages=config.pipelines,
+        opportunities=pop.with_columns(nw.col("opportunity_id").alias(_DEAL)),
+        by=_DEAL,
+        window_days=play.window_days,
+    )
+    # Per deal, cumulative conversion at the stage is 1 when the deal reached it, else 0.
+    out = out.filter(nw.col("stage").str.to_lowercase() == stage.casefold())
+    return out.select(
+        nw.col(_DEAL).alias("opportunity_id"), nw.col("cumulative_conversion").alias(_VALUE)
+    )
+
+
+def _time_in_stage(
+    pop: nw.LazyFrame[Any],
+    frames: Mapping[str, Any],
+    *,
+    play: PlayConfig,
+    config: Config | None,
+    as_of: datetime,
+) -> nw.LazyFrame[Any]:
+    stage = _stage(play, config)
+    events = lazy_frame(frames, "stage_events", needed_by="time_in_stage")
+    out = time_in_stage(
+        events,
+        as_of=as_of,
+        pipelines=config.pipelines if config else None,
+        opportunities=pop.with_columns(nw.col("opportunity_id").alias(_DEAL)),
+        by=_DEAL,
+    )
+    # Deals that never entered the stage have no days (left out, and said to be).
+    out = out.filter(nw.col("stage").str.to_lowercase() == stage.casefold())
+    return out.select(nw.col(_DEAL).alias("opportunity_id"), nw.col("mean_days").alias(_VALUE))
+
+
 _VALUES = {
     "meeting_rate": _meeting_rate,
     "lead_to_opportunity": _lead_to_opportunity,
@@ -307,4 +374,6 @@ _VALUES = {
     "speed_to_lead": _speed_to_lead,
     "opportunity_to_win": _opportunity_to_win,
     "pipeline_created": _pipeline_created,
+    "stage_conversion": _stage_conversion,
+    "time_in_stage": _time_in_stage,
 }

@@ -28,6 +28,8 @@ _UNITS: dict[PlayKPI, Unit] = {
     "opportunity_to_win": "share",
     "speed_to_lead": "hours",
     "pipeline_created": "currency",
+    "stage_conversion": "share",
+    "time_in_stage": "days",
 }
 
 

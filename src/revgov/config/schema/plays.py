@@ -32,10 +32,15 @@ KPI_ENTITIES: dict[PlayKPI, tuple[PlayEntity, ...]] = {
     "speed_to_lead": ("people",),
     "opportunity_to_win": ("opportunities",),
     "pipeline_created": ("people", "accounts"),
+    "stage_conversion": ("opportunities",),
+    "time_in_stage": ("opportunities",),
 }
 
+#: The KPIs measured at one pipeline stage, named by the play's ``stage``.
+STAGE_KPIS: frozenset[PlayKPI] = frozenset({"stage_conversion", "time_in_stage"})
+
 #: The KPIs where less is better (a play that cuts hours to first touch improves it).
-LOWER_IS_BETTER: frozenset[PlayKPI] = frozenset({"speed_to_lead"})
+LOWER_IS_BETTER: frozenset[PlayKPI] = frozenset({"speed_to_lead", "time_in_stage"})
 
 
 class Population(Strict):
@@ -137,6 +142,11 @@ class PlayConfig(Strict):
         default_factory=list, description="KPIs the play must not harm."
     )
     decision: DecisionRule = Field(description="When to scale, keep running or stop.")
+    stage: str | None = Field(
+        None,
+        description="For stage_conversion (the share of deals that reach this stage within "
+        "window_days) and time_in_stage (days a deal stays in it): a pipeline stage.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PlayConfig:
@@ -158,6 +168,13 @@ class PlayConfig(Strict):
                     hint=f"KPIs of {entity}: {', '.join(fits)}; or population.entity = "
                     f"{' or '.join(repr(e) for e in KPI_ENTITIES[kpi])}",
                 )
+        staged = [kpi for kpi, _ in kpis if kpi in STAGE_KPIS]
+        if staged and not self.stage:
+            raise invalid(
+                f"{staged[0]} needs the stage it is measured at",
+                at=("stage",),
+                hint='set stage = "<a pipeline stage>" in the play',
+            )
         for i, g in enumerate(self.guardrails):
             if g.kpi == self.primary_kpi:
                 raise invalid(
