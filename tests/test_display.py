@@ -25,7 +25,7 @@ def test_numbers_are_written_by_their_unit() -> None:
     assert display.count(2297.0) == "2,297"
     assert display.money(48106.5007, "EUR") == "48,106.50 EUR"
     assert display.share(0.9734) == "97.3%"
-    assert display.duration(12.345) == "12.3 days"
+    assert display.value(12.345, "days") == "12.3 days"
     assert display.value(3.2, "ratio (x)") == "3.20x"
     assert display.value(175483.731, "currency per month", currency="USD") == (
         "175,483.73 USD per month"

