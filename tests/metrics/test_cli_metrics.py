@@ -261,12 +261,12 @@ def test_basis_cohort_leaves_open_deals_out_and_says_so(
     rows = out["tables"]["win_rate_by_count"]
     assert sum(r["closed"] for r in rows) == 6711
     # Maven's 1,589 engaging and 500 prospecting deals are open.
-    assert "2089 open deals are left out: not an outcome yet" in out["notes"]
+    assert "2,089 open deals are left out: not an outcome yet" in out["notes"]
     assert main([*argv, "--basis", "cohort", "-f", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "# note=2089 open deals are left out: not an outcome yet" in lines
+    assert "# note=2,089 open deals are left out: not an outcome yet" in lines
     assert main([*argv, "--basis", "cohort"]) == 0
-    assert "note: 2089 open deals are left out" in capsys.readouterr().out
+    assert "note: 2,089 open deals are left out" in capsys.readouterr().out
 
 
 def test_basis_on_a_kpi_without_one_is_a_usage_error(

@@ -67,14 +67,14 @@ def _basis_notes(ctx: RunContext, lf: nw.LazyFrame[Any], basis: str | None) -> l
         n = _counts(lf, open=still_open, no_cohort=closed & _null(lf, "created_at"))
         out = []
         if n["open"]:
-            out.append(f"{n['open']} open deals are left out: not an outcome yet")
+            out.append(f"{n['open']:,} open deals are left out: not an outcome yet")
         if n["no_cohort"]:
-            out.append(f"{n['no_cohort']} closed deals without created_at are left out")
+            out.append(f"{n['no_cohort']:,} closed deals without created_at are left out")
         return out
     n = _counts(lf, no_time=closed & _no_close_time(lf))
     out = []
     if n["no_time"] and ctx.every:
-        out.append(f"{n['no_time']} closed deals without closed_at or close_date have no period")
+        out.append(f"{n['no_time']:,} closed deals without closed_at or close_date have no period")
     return out
 
 
@@ -102,10 +102,10 @@ def win_rate_amount_notes(ctx: RunContext) -> list[str]:
         lost_valued=lost & (amount.fill_null(0) > 0),
     )
     if n["blank"]:
-        out.append(f"{n['blank']} closed deals without an amount are left out of both sides")
+        out.append(f"{n['blank']:,} closed deals without an amount are left out of both sides")
     if n["lost"] and not n["lost_valued"]:
         out.append(
-            f"none of the {n['lost']} lost deals carries an amount: the rate reads 1 by "
+            f"none of the {n['lost']:,} lost deals carries an amount: the rate reads 1 by "
             "construction; read win_rate_by_count"
         )
     return out
@@ -124,10 +124,10 @@ def opportunity_to_win_notes(ctx: RunContext) -> list[str]:
     out = []
     if n["open"]:
         out.append(
-            f"{n['open']} open deals count as not won (to date); --basis cohort leaves them out"
+            f"{n['open']:,} open deals count as not won (to date); --basis cohort leaves them out"
         )
     if n["no_cohort"]:
-        out.append(f"{n['no_cohort']} deals without created_at are left out")
+        out.append(f"{n['no_cohort']:,} deals without created_at are left out")
     return out
 
 
@@ -150,7 +150,7 @@ def speed_to_lead_notes(ctx: RunContext) -> list[str]:
             "people columns, or set [sla].speed_to_lead_start to a time the export has"
         ]
     if n["without"]:
-        return [f"{n['without']} people without {start} are left out ({where})"]
+        return [f"{n['without']:,} people without {start} are left out ({where})"]
     return []
 
 
@@ -162,7 +162,7 @@ def velocity_notes(ctx: RunContext) -> list[str]:
     _, still_open = _closed_and_open(lf)
     n = _counts(lf, undated=still_open & _null(lf, "created_at"))
     if n["undated"]:
-        return [f"{n['undated']} open deals without created_at are left out of open deals"]
+        return [f"{n['undated']:,} open deals without created_at are left out of open deals"]
     return []
 
 
@@ -177,7 +177,7 @@ def cac_notes(ctx: RunContext) -> list[str]:
     n = _counts(lf, orphan=orphan)
     if n["orphan"]:
         out.append(
-            f"{n['orphan']} won deals name no account: each new-business one counts as its "
+            f"{n['orphan']:,} won deals name no account: each new-business one counts as its "
             "own customer"
         )
     return out
@@ -197,5 +197,5 @@ def coverage_notes(ctx: RunContext) -> list[str]:
     _, still_open = _closed_and_open(lf)
     n = _counts(lf, undated=still_open & _null(lf, "close_date"))
     if n["undated"]:
-        out.append(f"{n['undated']} open deals without close_date are left out of the pipeline")
+        out.append(f"{n['undated']:,} open deals without close_date are left out of the pipeline")
     return out
