@@ -8,9 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from revgov.cli import main
 from revgov.demo import DemoOutput, write_demo
+from revgov.rules import engine
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +256,38 @@ def test_strict_fails_on_any_not_applicable_rule(
     assert stl["reason"].startswith("none of the ")
     assert rules["people.email_missing"]["status"] != "not_applicable"
     assert "--strict" in captured.err and "people.speed_to_lead_breach" in captured.err
+
+
+def test_findings_kept_on_disk_print_and_write_the_same(
+    demo_dir: DemoOutput,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An audit whose findings stay on disk (the size forced to none) prints the same JSON,
+    Markdown and table and writes the same findings files as one holding them in memory."""
+    snap = str(demo_dir.snapshot_dir)
+
+    def outputs(label: str) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for fmt in ("json", "md", "table"):
+            args = ["audit", "-s", snap, "--no-record", "--fail-on", "never", "--format", fmt]
+            assert main(args) == 0
+            out[fmt] = capsys.readouterr().out
+        for suffix in ("parquet", "csv", "jsonl"):
+            target = tmp_path / f"{label}.{suffix}"
+            args = ["audit", "-s", snap, "--no-record", "--fail-on", "never", "--format", "json"]
+            assert main([*args, "--findings-out", str(target)]) == 0
+            capsys.readouterr()
+            out[suffix] = pl.read_parquet(target) if suffix == "parquet" else target.read_bytes()
+        return out
+
+    in_memory = outputs("memory")
+    monkeypatch.setattr(engine, "FINDINGS_IN_MEMORY_MAX", 0)
+    on_disk = outputs("disk")
+    findings = in_memory["parquet"]
+    assert isinstance(findings, pl.DataFrame) and findings.height > 100
+    assert_frame_equal(on_disk.pop("parquet"), in_memory.pop("parquet"))  # type: ignore[arg-type]
+    assert on_disk == in_memory
+    data = json.loads(str(on_disk["json"]))
+    assert data["summary"]["findings"] == findings.height

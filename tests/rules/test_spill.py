@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from revgov.demo import DemoData
-from revgov.rules import _history, audit
-from revgov.rules.findings import sort_findings
+from revgov.rules import _history, audit, engine
+from revgov.rules.findings import SpilledFindings, sort_findings
 
 
 def test_the_demo_audit_is_the_same_through_disk(demo_small: DemoData, tmp_path: Path) -> None:
@@ -46,3 +48,58 @@ def test_stage_history_in_buckets_gives_the_same_audit(
     assert history_rules and any(r.findings for r in history_rules)
     assert on_disk.results == in_memory.results
     assert_frame_equal(sort_findings(on_disk.findings_df), sort_findings(in_memory.findings_df))
+
+
+def test_findings_kept_on_disk_give_the_same_report(
+    demo_small: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the size (forced to none here), the findings stay in a Parquet file the report
+    owns: the same findings, scores, offenders, samples and renderings as in memory."""
+    frames = {e: f.lazy() for e, f in demo_small.frames.items()}
+    as_of = datetime.fromisoformat(str(demo_small.manifest["as_of"]))
+    cfg = demo_small.config
+    in_memory = audit(frames, config=cfg, as_of=as_of)
+    monkeypatch.setattr(engine, "FINDINGS_IN_MEMORY_MAX", 0)
+    (tmp_path / "spill").mkdir()
+    on_disk = audit(frames, config=cfg, as_of=as_of, spill_dir=tmp_path / "spill")
+    assert isinstance(in_memory.findings_rows, pl.DataFrame)
+    stored = on_disk.findings_rows
+    assert isinstance(stored, SpilledFindings)
+    # Outside the audit's spill folder (not needed once audit returns).
+    assert stored.path.is_file() and tmp_path not in stored.path.parents
+    assert on_disk.findings_count == in_memory.findings_count == in_memory.findings_df.height
+    assert in_memory.findings_count > 500
+    assert_frame_equal(
+        sort_findings(on_disk.findings.collect()), sort_findings(in_memory.findings.collect())
+    )
+    assert_frame_equal(sort_findings(on_disk.findings_df), sort_findings(in_memory.findings_df))
+    assert on_disk.results == in_memory.results
+    assert on_disk.scores == in_memory.scores and on_disk.score == in_memory.score
+    assert on_disk.maturity == in_memory.maturity
+    for by in ("owner", "team"):
+        assert_frame_equal(on_disk.top_offenders(by), in_memory.top_offenders(by))
+    assert on_disk.to_dict(findings=300) == in_memory.to_dict(findings=300)
+    assert on_disk.to_markdown(findings=5) == in_memory.to_markdown(findings=5)
+    assert on_disk.summary()["findings"] == in_memory.findings_count
+
+    # The file goes with the report.
+    folder = stored.path.parent
+    del on_disk, stored
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_findings_stay_in_memory_below_the_size_or_for_eager_input(
+    demo_small: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_of = datetime.fromisoformat(str(demo_small.manifest["as_of"]))
+    cfg = demo_small.config
+    lazy = {e: f.lazy() for e, f in demo_small.frames.items()}
+    below = audit(lazy, config=cfg, as_of=as_of, spill_dir=tmp_path)
+    assert isinstance(below.findings_rows, pl.DataFrame)
+    monkeypatch.setattr(engine, "FINDINGS_IN_MEMORY_MAX", 0)
+    # Eager frames in, an eager findings frame out, whatever its size.
+    eager = audit(dict(demo_small.frames), config=cfg, as_of=as_of, spill_dir=tmp_path)
+    assert isinstance(eager.findings_rows, pl.DataFrame)
+    assert isinstance(eager.findings, pl.DataFrame)
+    assert_frame_equal(sort_findings(eager.findings), sort_findings(below.findings_df))

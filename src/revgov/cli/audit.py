@@ -121,15 +121,16 @@ def _check_findings_out(path: Path) -> None:
 
 
 def _write_findings(report: Report, path: Path) -> None:
-    df = sort_findings(report.findings_df)
+    # Sorted and streamed to the file: findings kept on disk are never all in memory.
+    sorted_findings = sort_findings(report.findings_lazy())
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            df.write_parquet(path)
+            sorted_findings.sink_parquet(path)
         elif suffix == ".csv":
-            df.write_csv(path)
+            sorted_findings.sink_csv(path)
         else:
-            df.write_ndjson(path)
+            sorted_findings.sink_ndjson(path)
     except OSError as exc:
         raise OutputWriteError(
             f"cannot write findings to {str(path)!r}: {exc.strerror or type(exc).__name__}",

@@ -156,7 +156,7 @@ class Alert:
             previous_score=previous_score,
             stage=report.maturity.stage,
             stage_name=report.maturity.name,
-            findings=report.findings_df.height,
+            findings=report.findings_count,
             new_by_owner=owners,
             new_total=new_total,
             worst_rule=worst.id if worst else None,

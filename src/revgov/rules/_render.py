@@ -179,22 +179,23 @@ def report_markdown(report: Report, *, findings: int = 20) -> str:
         ["entity", "tag", "family", "spelling", "count"],
         [list(r) for r in report.utm_families.iter_rows()],
     )
-    if findings and report.findings_df.height:
+    if findings and report.findings_count:
         columns = ["rule_id", "record_id", "owner_id", "field", "value", "message"]
         lines += _md_section(
             f"Findings (first {findings} per rule)",
             ["rule", "record", "owner", "field", "value", "message"],
             [
                 [r[c] for c in columns]
-                for r in _sample(report.findings_df, findings).iter_rows(named=True)
+                for r in _sample(report.findings_lazy(), findings).iter_rows(named=True)
             ],
         )
     return "\n".join(lines)
 
 
-def _sample(findings: pl.DataFrame, per_rule: int) -> pl.DataFrame:
+def _sample(findings: pl.LazyFrame, per_rule: int) -> pl.DataFrame:
+    """The first ``per_rule`` findings of each rule, in the stable order."""
     ordered = sort_findings(findings)
-    return ordered.filter(pl.int_range(pl.len()).over("rule_id") < per_rule)
+    return ordered.filter(pl.int_range(pl.len()).over("rule_id") < per_rule).collect()
 
 
 def report_renderable(report: Report) -> RenderableType:

@@ -37,7 +37,7 @@ from revgov.rules.base import (
     Rule,
     expr_columns,
 )
-from revgov.rules.findings import FINDINGS_SCHEMA, empty_findings
+from revgov.rules.findings import FINDINGS_SCHEMA, SpilledFindings, empty_findings
 from revgov.rules.report import Report, RuleResult
 
 __all__ = ["RuleSource", "audit", "resolve_rules"]
@@ -47,6 +47,11 @@ RuleSource = Rule | Callable[[Config], Sequence[Rule]]
 #: The polars engine the audit collects with ("auto": polars' default, streaming; measured
 #: faster than in-memory on 10M rows, even at 1M; see benchmarks/bench_rules.py).
 POLARS_ENGINE: Literal["auto", "in-memory", "streaming"] = "auto"
+
+#: With a spill folder and lazy polars input, an audit finding more than this many rows
+#: keeps them on disk (:class:`~revgov.rules.findings.SpilledFindings`) rather than in
+#: memory: on 5M deals they are some 16M rows, nearly 3 GB as one frame.
+FINDINGS_IN_MEMORY_MAX = 1_000_000
 
 
 @dataclass
@@ -353,7 +358,9 @@ def audit(
     existing directory; polars input), each entity's flagged frame is streamed to a Parquet
     file there instead of collected in memory, so memory stays bounded on a snapshot larger
     than RAM; the files are not needed once ``audit`` returns (``revgov audit`` uses a
-    temporary directory).
+    temporary directory). The findings go the same way, and past
+    :data:`FINDINGS_IN_MEMORY_MAX` of them (LazyFrame input) stay on disk in a temporary
+    folder the report owns (:class:`~revgov.rules.findings.SpilledFindings`).
 
     Returns a :class:`~revgov.rules.report.Report` whose ``findings`` are of the same kind as
     the input (a polars LazyFrame for polars input).
@@ -403,15 +410,15 @@ def audit(
         findings: Frame = nw.concat(branches, how="vertical")
     else:
         findings = _empty_like(prepared, inp.implementation)
-    findings_df, counts = _execute(inp, findings, [c for _, c, _ in count_frames], ctx.spill_dir)
+    found, counts = _execute(inp, findings, [c for _, c, _ in count_frames], ctx.spill_dir)
 
     results, rows = _results(all_rules, count_frames, counts, not_applicable, inputs)
-    native = _native_findings(inp, findings, findings_df)
+    native = _native_findings(inp, findings, found)
     extras = _report_extras(prepared, cfg, inp)
     return Report(
         results=tuple(results),
         findings=native,
-        findings_df=findings_df,
+        findings_rows=found,
         config_hash=cfg.config_hash,
         as_of=moment,
         engine=inp.implementation.name.lower(),
@@ -639,15 +646,19 @@ def _empty_like(prepared: Mapping[str, Frame], implementation: nw.Implementation
 
 def _execute(
     inp: _Input, findings: Frame, counts: Sequence[Frame], spill_dir: Path | None = None
-) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+) -> tuple[pl.DataFrame | SpilledFindings, list[dict[str, Any]]]:
     if inp.implementation is nw.Implementation.POLARS and spill_dir is not None:
         # Streamed to disk and read back: collected in memory, each finding's strings would
         # keep alive the whole buffers (of a page of the flagged frame) they were cut from,
         # and the chunks of the stream would be copied once more to join them up. The counts
         # first: what their scans hold is freed before the findings are read into memory.
         path = spill_dir / "findings.parquet"
-        findings.to_native().sink_parquet(path)
+        findings.to_native().cast(FINDINGS_SCHEMA).sink_parquet(path)
         rows = pl.collect_all([c.to_native() for c in counts], engine=POLARS_ENGINE)
+        height = pl.scan_parquet(path).select(pl.len()).collect().item()
+        # Many findings stay on disk (eager input asked for eager findings: those are read).
+        if height > FINDINGS_IN_MEMORY_MAX and not inp.eager:
+            return SpilledFindings(path, height), [r.row(0, named=True) for r in rows]
         found = pl.read_parquet(path)
     elif inp.implementation is nw.Implementation.POLARS:
         natives = [findings.to_native(), *[c.to_native() for c in counts]]
@@ -660,9 +671,11 @@ def _execute(
     return found, [r.row(0, named=True) for r in rows]
 
 
-def _native_findings(inp: _Input, findings: Frame, df: pl.DataFrame) -> Any:
+def _native_findings(inp: _Input, findings: Frame, found: pl.DataFrame | SpilledFindings) -> Any:
+    if isinstance(found, SpilledFindings):
+        return found.scan()
     if inp.implementation is nw.Implementation.POLARS:
-        return df if inp.eager else df.lazy()
+        return found if inp.eager else found.lazy()
     return findings.to_native()
 
 

@@ -19,7 +19,7 @@ from revgov._typing import RuleStatus
 from revgov.errors import FindingsError
 from revgov.rules._families import FAMILY_SCHEMA, utm_family_frame
 from revgov.rules.base import DIMENSIONS, SEVERITIES, Rule, Severity, severity_at_least
-from revgov.rules.findings import sort_findings
+from revgov.rules.findings import SpilledFindings, sort_findings
 from revgov.rules.maturity import Maturity, assess
 
 if TYPE_CHECKING:
@@ -141,11 +141,16 @@ class Report:
     ``findings`` is of the same kind as the audited frames (a polars LazyFrame for polars
     input, a DuckDB relation, a Spark DataFrame); ``findings_df`` is the same rows as an
     eager polars frame, for rendering and tests.
+
+    ``findings_rows`` holds them in memory, or, for an audit with a spill folder that found
+    many (``revgov audit`` on a large snapshot), on disk (:class:`SpilledFindings`): then
+    ``findings`` scans that file, counts, offenders and samples read it lazily, and only
+    ``findings_df`` reads every finding into memory.
     """
 
     results: tuple[RuleResult, ...]
     findings: Any
-    findings_df: pl.DataFrame
+    findings_rows: pl.DataFrame | SpilledFindings
     config_hash: str
     as_of: datetime
     engine: str
@@ -153,6 +158,24 @@ class Report:
     users: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
     utm_families: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FAMILY_SCHEMA))
     has_stage_history: bool = False
+
+    # -- findings ------------------------------------------------------------------------
+
+    @property
+    def findings_df(self) -> pl.DataFrame:
+        """Every finding as an eager polars frame (read into memory when kept on disk)."""
+        rows = self.findings_rows
+        return rows.read() if isinstance(rows, SpilledFindings) else rows
+
+    @property
+    def findings_count(self) -> int:
+        rows = self.findings_rows
+        return rows.rows if isinstance(rows, SpilledFindings) else rows.height
+
+    def findings_lazy(self) -> pl.LazyFrame:
+        """The findings as a polars LazyFrame (a scan of the file when kept on disk)."""
+        rows = self.findings_rows
+        return rows.scan() if isinstance(rows, SpilledFindings) else rows.lazy()
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -209,7 +232,7 @@ class Report:
     def top_offenders(self, by: Literal["owner", "team"] = "owner", n: int = 10) -> pl.DataFrame:
         """Owners (or their teams) with the most findings: findings, records, errors."""
         # Lazy, three columns: a join on the findings themselves would copy every one of them.
-        f = self.findings_df.lazy().select("owner_id", "record_id", "severity")
+        f = self.findings_lazy().select("owner_id", "record_id", "severity")
         users = self.users if self.users.width else None
         names = (
             users.select(
@@ -280,7 +303,7 @@ class Report:
             "rules": len(self.results),
             **counts,
             "ungoverned": sum(not r.governed for r in self.results),
-            "findings": self.findings_df.height,
+            "findings": self.findings_count,
             "score": _round(self.score),
         }
 
@@ -321,7 +344,9 @@ class Report:
             "utm_families": self.utm_families.to_dicts(),
         }
         if findings:
-            out["findings"] = sort_findings(self.findings_df).head(findings).to_dicts()
+            # Sorted then cut, lazily: the first ones without every finding in memory.
+            first = sort_findings(self.findings_lazy()).head(findings).collect()
+            out["findings"] = first.to_dicts()
         return out
 
     def to_json(self, *, indent: int | None = 2, findings: int = 0) -> str:
