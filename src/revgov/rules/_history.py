@@ -76,9 +76,7 @@ def _moves(
     """The record's events on ``field`` with canonical from/to values, their order, and
     whether the target is a forward stage or one a record may not move back to (with
     ``bucket`` ``(b, n)``, only the records whose id hashes to ``b`` modulo ``n``)."""
-    events = ctx.frame("stage_events")
-    if bucket is not None:
-        events = _in_bucket(events, *bucket)
+    events = ctx.frame("stage_events") if bucket is None else _in_bucket(ctx, *bucket)
     names = frozenset(events.collect_schema().names())
     ev = with_from_values(
         events.filter(events_of(entity, field, names=names) & not_null("record_id"))
@@ -195,12 +193,33 @@ EVENTS_PER_BUCKET = 2_500_000
 _SEED = 0x5EED
 
 
-def _in_bucket(events: Frame, b: int, n: int) -> Frame:
+def _in_bucket(ctx: DeriveContext, b: int, n: int) -> Frame:
     """The events of the records whose id hashes to ``b`` modulo ``n`` (every event of a
-    record falls in the same bucket, so per-record windows and aggregates are unchanged)."""
-    native: pl.LazyFrame = events.to_native()
-    bucket: Frame = nw.from_native(native.filter(pl.col("record_id").hash(_SEED) % n == b))
+    record falls in the same bucket, so per-record windows and aggregates are unchanged),
+    read from the stage events written once in ``n`` buckets (:func:`_event_buckets`)."""
+    folder, schema = _event_buckets(ctx, n)
+    files = sorted((folder / f"__bucket={b}").glob("*.parquet"))
+    native = pl.scan_parquet(files) if files else pl.LazyFrame(schema=schema)
+    bucket: Frame = nw.from_native(native)
     return bucket
+
+
+def _event_buckets(ctx: DeriveContext, n: int) -> tuple[Path, pl.Schema]:
+    """The stage events (the columns history reads) written to Parquet in ``n`` hash buckets
+    of record ids, in one streamed pass, once per audit (``ctx.spilled``): reading a bucket
+    then reads its own events only, not every event again to filter them."""
+    assert ctx.spill_dir is not None  # only called by _bucketed, with a spill directory
+    events: pl.LazyFrame = ctx.frame("stage_events").to_native()
+    names = events.collect_schema().names()
+    events = events.select([c for c in STAGE_EVENT_COLUMNS if c in names])
+    name = f"stage-events-{n}"
+    if name not in ctx.spilled:
+        folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=ctx.spill_dir))
+        key = (pl.col("record_id").hash(_SEED) % n).alias("__bucket")
+        # In the events' order (maintained): ties in changed_at keep the order they had.
+        events.sink_parquet(pl.PartitionBy(folder, key=key, include_key=False))
+        ctx.spilled[name] = folder
+    return ctx.spilled[name], events.collect_schema()
 
 
 def _bucketed(
@@ -210,7 +229,7 @@ def _bucketed(
     directory (polars) and more stage events than :data:`EVENTS_PER_BUCKET`, computed one
     hash bucket of record ids at a time into Parquet there and scanned back: polars cannot
     stream the window over every stage event by record, which otherwise holds them all in
-    memory at once."""
+    memory at once (nor, within bounds, the joins and group-bys over every event)."""
     spill = ctx.spill_dir
     if spill is None:
         return records(ctx, None)
@@ -267,41 +286,47 @@ def lifecycle_history(required: Sequence[str], key: str = "person_id") -> Deriva
 def _entered_from_history(ctx: DeriveContext, key: str) -> Frame | None:
     """Per deal, when it entered its current stage per stage history: the first event into
     that stage after the last event into any other (null where the history never shows it);
-    None when there is no usable history."""
+    None when there is no usable history. Computed in buckets of deals, like the history."""
     if "stage_events" not in ctx.frames:
         return None
-    events = ctx.frame("stage_events")
-    names = frozenset(events.collect_schema().names())
+    names = frozenset(ctx.frame("stage_events").collect_schema().names())
     if not {"record_id", "to_value", "changed_at"} <= names:
         return None
-    pipes = PipelineStages.of(ctx.config)
-    deals = ctx.frame("opportunities")
-    deal_cols = deals.collect_schema().names()
-    pipe = pipes.pipe() if "pipeline" in deal_cols else lit_str(pipes.default)
-    deals = deals.select(
-        key,
-        pipe.alias("__pipe"),
-        spelling_key_expr(
-            pipes.canonical(nw.col("stage"), pipe, key=spelling_key_expr(nw.col("stage")))
-        ).alias("__cur"),
-    )
-    ev = events.filter(
-        events_of("opportunities", names=names) & not_null("record_id") & not_null("changed_at")
-    ).select(nw.col("record_id").cast(nw.String()).alias(key), "to_value", "changed_at")
-    ev = ev.join(deals.with_columns(nw.col(key).cast(nw.String())), on=key, how="inner")
-    to = nw.col("to_value")
-    ev = ev.with_columns(
-        (
-            spelling_key_expr(pipes.canonical(to, nw.col("__pipe"), key=spelling_key_expr(to)))
-            == nw.col("__cur")
+
+    def records(ctx: DeriveContext, bucket: tuple[int, int] | None) -> Frame:
+        events = ctx.frame("stage_events") if bucket is None else _in_bucket(ctx, *bucket)
+        pipes = PipelineStages.of(ctx.config)
+        deals = ctx.frame("opportunities")
+        deal_cols = deals.collect_schema().names()
+        pipe = pipes.pipe() if "pipeline" in deal_cols else lit_str(pipes.default)
+        deals = deals.select(
+            key,
+            pipe.alias("__pipe"),
+            spelling_key_expr(
+                pipes.canonical(nw.col("stage"), pipe, key=spelling_key_expr(nw.col("stage")))
+            ).alias("__cur"),
         )
-        .fill_null(False)
-        .alias("__same")
-    )
-    left = ev.filter(~nw.col("__same")).group_by(key).agg(nw.col("changed_at").max().alias("__t"))
-    entered = ev.filter(nw.col("__same")).join(left, on=key, how="left")
-    entered = entered.filter(nw.col("__t").is_null() | (nw.col("changed_at") > nw.col("__t")))
-    return entered.group_by(key).agg(nw.col("changed_at").min().alias("__hist_entered_at"))
+        ev = events.filter(
+            events_of("opportunities", names=names) & not_null("record_id") & not_null("changed_at")
+        ).select(nw.col("record_id").cast(nw.String()).alias(key), "to_value", "changed_at")
+        ev = ev.join(deals.with_columns(nw.col(key).cast(nw.String())), on=key, how="inner")
+        to = nw.col("to_value")
+        ev = ev.with_columns(
+            (
+                spelling_key_expr(pipes.canonical(to, nw.col("__pipe"), key=spelling_key_expr(to)))
+                == nw.col("__cur")
+            )
+            .fill_null(False)
+            .alias("__same")
+        )
+        left = (
+            ev.filter(~nw.col("__same")).group_by(key).agg(nw.col("changed_at").max().alias("__t"))
+        )
+        entered = ev.filter(nw.col("__same")).join(left, on=key, how="left")
+        entered = entered.filter(nw.col("__t").is_null() | (nw.col("changed_at") > nw.col("__t")))
+        return entered.group_by(key).agg(nw.col("changed_at").min().alias("__hist_entered_at"))
+
+    return _bucketed(ctx, records)
 
 
 def stage_entered(key: str = "opportunity_id") -> Derivation:

@@ -86,13 +86,15 @@ class Check:
 class DeriveContext:
     """What a derivation may use: every input frame, the config and the reference time;
     ``spill_dir``, where one may write intermediate Parquet files (``audit(spill_dir=...)``)
-    to bound its memory."""
+    to bound its memory; ``spilled``, the folders written there that derivations share
+    within one audit, by name (the stage events in hash buckets of record ids)."""
 
     frames: Mapping[str, Frame]
     config: Config
     as_of: datetime
     keys: Mapping[str, str]
     spill_dir: Path | None = None
+    spilled: dict[str, Path] = field(default_factory=dict)
 
     def frame(self, entity: str) -> Frame:
         return self.frames[entity]
