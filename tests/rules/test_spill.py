@@ -11,7 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from revgov.demo import DemoData
-from revgov.rules import _history, audit, engine
+from revgov.rules import _derive, _history, audit, engine
 from revgov.rules.findings import SpilledFindings, sort_findings
 
 
@@ -38,12 +38,20 @@ def test_stage_history_in_buckets_gives_the_same_audit(
     as_of = datetime.fromisoformat(str(demo_small.manifest["as_of"]))
     cfg = demo_small.config
     events = demo_small.frames["stage_events"].height
+    activities = demo_small.frames["activities"].height
     in_memory = audit(frames, config=cfg, as_of=as_of)
     monkeypatch.setattr(_history, "EVENTS_PER_BUCKET", -(-events // 7))
+    monkeypatch.setattr(_derive, "ACTIVITIES_PER_BUCKET", -(-activities // 5))
     on_disk = audit(frames, config=cfg, as_of=as_of, spill_dir=tmp_path)
     buckets = sorted(tmp_path.glob("history-*/*.parquet"))
-    # One folder per history derivation the rules use, seven buckets each.
+    # One folder per history derivation the rules use (stage entered too), seven buckets
+    # each, read from the stage events written once in seven buckets.
     assert buckets and len(buckets) % 7 == 0
+    assert len(list(tmp_path.glob("stage-events-7-*/__bucket=*"))) == 7
+    # First touches in five buckets of people.
+    assert len(list(tmp_path.glob("first-touch-*/*.parquet"))) == 5
+    touch_rules = [in_memory.result(r) for r in ("people.speed_to_lead_breach",)]
+    assert all(r.checked for r in touch_rules) and any(r.findings for r in touch_rules)
     history_rules = [r for r in in_memory.results if "regress" in r.id or "skip" in r.id]
     assert history_rules and any(r.findings for r in history_rules)
     assert on_disk.results == in_memory.results
@@ -103,3 +111,25 @@ def test_findings_stay_in_memory_below_the_size_or_for_eager_input(
     assert isinstance(eager.findings_rows, pl.DataFrame)
     assert isinstance(eager.findings, pl.DataFrame)
     assert_frame_equal(sort_findings(eager.findings), sort_findings(below.findings_df))
+
+
+def test_stage_entered_from_history_in_buckets_is_the_same(
+    demo_small: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a stage_entered_at column (a Salesforce export), when each deal entered its
+    stage comes from the stage history: computed in buckets, the same stale deals."""
+    frames = {e: f.lazy() for e, f in demo_small.frames.items()}
+    frames["opportunities"] = frames["opportunities"].drop("stage_entered_at")
+    as_of = datetime.fromisoformat(str(demo_small.manifest["as_of"]))
+    cfg = demo_small.config
+    only = ["opportunities.stale_in_stage"]
+    in_memory = audit(frames, config=cfg, as_of=as_of, only=only)
+    events = demo_small.frames["stage_events"].height
+    monkeypatch.setattr(_history, "EVENTS_PER_BUCKET", -(-events // 4))
+    on_disk = audit(frames, config=cfg, as_of=as_of, only=only, spill_dir=tmp_path)
+    assert len(list(tmp_path.glob("history-*/*.parquet"))) == 4
+    stale = in_memory.result("opportunities.stale_in_stage")
+    assert stale.checked and stale.findings
+    assert in_memory.findings_df["message"].str.contains("per stage history").any()
+    assert on_disk.results == in_memory.results
+    assert_frame_equal(sort_findings(on_disk.findings_df), sort_findings(in_memory.findings_df))

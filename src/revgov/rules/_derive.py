@@ -7,9 +7,12 @@ rules that need the same lookup (the owner's user row, say) share one join.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import narwhals as nw
+import polars as pl
 
 from revgov.definitions.sla import STATUS_COLUMNS, SpeedToLead
 from revgov.definitions.touches import first_touches
@@ -127,13 +130,17 @@ def first_touch(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
             .filter(not_null(start))
             .select(nw.col(key).alias("__pid"), nw.col(start).alias("__start"))
         )
-        touched = first_touches(
-            starts,
-            acts,
-            types=sla.qualifying_activity_types,
-            as_of=ctx.as_of,
-            window_days=sla.follow_up_within_days,
-        )
+
+        def touches(starts: Frame, acts: Frame) -> Frame:
+            return first_touches(
+                starts,
+                acts,
+                types=sla.qualifying_activity_types,
+                as_of=ctx.as_of,
+                window_days=sla.follow_up_within_days,
+            )
+
+        touched = _by_person_buckets(ctx, starts, acts, touches)
         return frame.join(touched.rename({"__pid": key}), on=key, how="left")
 
     return Derivation(
@@ -143,6 +150,45 @@ def first_touch(key: str = "person_id", *, start: str = "mql_at") -> Derivation:
         columns=(key, start),
         requires={"activities": ("person_id", "occurred_at", "type")},
     )
+
+
+#: Activities per bucket when first touches are computed in buckets of people (with a
+#: spill directory): the join and group-by over one bucket's touches bound the memory.
+ACTIVITIES_PER_BUCKET = 2_500_000
+_SEED = 0x70C4
+
+
+def _by_person_buckets(
+    ctx: DeriveContext, starts: Frame, acts: Frame, per_person: Callable[[Frame, Frame], Frame]
+) -> Frame:
+    """``per_person(starts, acts)`` (one row per ``__pid``), at once, or, with a spill
+    directory (polars) and more activities than :data:`ACTIVITIES_PER_BUCKET`, one hash
+    bucket of person ids at a time into Parquet there, scanned back. Every touch of a person
+    falls in the person's bucket, so each person's row is the one a single pass gives; only
+    one bucket's join and group-by are in memory at a time."""
+    spill = ctx.spill_dir
+    if spill is None or acts.implementation is not nw.Implementation.POLARS:
+        return per_person(starts, acts)
+    total = int(acts.select(nw.len()).collect(backend="polars").item())
+    n = -(-total // ACTIVITIES_PER_BUCKET)
+    if n <= 1:
+        return per_person(starts, acts)
+    folder = Path(tempfile.mkdtemp(prefix="first-touch-", dir=spill))
+
+    def in_bucket(frame: Frame, b: int) -> Frame:
+        native: pl.LazyFrame = frame.to_native()
+        bucket: Frame = nw.from_native(
+            native.filter(pl.col("__pid").cast(pl.String).hash(_SEED) % n == b)
+        )
+        return bucket
+
+    paths = []
+    for b in range(n):
+        path = folder / f"{b}.parquet"
+        per_person(in_bucket(starts, b), in_bucket(acts, b)).to_native().sink_parquet(path)
+        paths.append(path)
+    scanned: Frame = nw.from_native(pl.scan_parquet(paths))
+    return scanned
 
 
 def speed_to_lead(key: str = "person_id", *, start: str = "mql_at") -> Derivation:

@@ -281,7 +281,11 @@ def _plan(
 
     def is_empty(entity: str) -> bool:
         if entity not in empty:
-            probe = frames[entity].head(1).collect(backend="polars").to_native()
+            # One column: the first row of a filtered frame (deleted records dropped) is
+            # found by reading the filter's input, every column of it with head(1) alone.
+            frame = frames[entity]
+            first = frame.collect_schema().names()[:1]
+            probe = frame.select(first).head(1).collect(backend="polars").to_native()
             empty[entity] = probe.height == 0
         return empty[entity]
 
