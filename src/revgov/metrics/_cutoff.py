@@ -26,7 +26,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from revgov.metrics._frames import back, has, lazy
+from revgov.metrics._frames import back, has, lazy, lookup_join
 from revgov.metrics._kpi import close_time, closed_flag, won_flag
 from revgov.metrics._time import naive
 
@@ -170,7 +170,7 @@ def _attach_history(
             nw.lit(False).alias("__changed_after"),
             nw.lit(None, dtype=nw.String()).alias("__asof_value"),
         )
-    out = lf.join(history, left_on=key, right_on="__rid", how="left")
+    out = lookup_join(lf, history, left_on=key, right_on="__rid")
     out = out.drop("__rid") if has(out, "__rid") else out
     return out.with_columns(nw.col("__changed_after").fill_null(False))
 
@@ -246,9 +246,7 @@ def _people(
             .with_columns(nw.lit(True).alias("__future"))
         )
         future = lazy(future, name="opportunities", like=lf)
-        lf = lf.join(
-            future, left_on="converted_opportunity_id", right_on="__future_oid", how="left"
-        )
+        lf = lookup_join(lf, future, left_on="converted_opportunity_id", right_on="__future_oid")
         lf = lf.drop("__future_oid") if has(lf, "__future_oid") else lf
         later = later | nw.col("__future").fill_null(False)
     if has(lf, "is_converted"):
