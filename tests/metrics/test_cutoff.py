@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
+import pytest
 from tests.metrics.conftest import to_polars
 from tests.metrics.test_engines import assert_same
 
@@ -121,3 +123,62 @@ def test_the_cut_is_the_same_on_duckdb(ex: dict[str, pl.DataFrame], ex_config: C
         expected = to_polars(polars_cut[entity])
         got = to_polars(duck_cut[entity]).select(expected.columns)
         assert_same(expected, got.cast(dict(expected.schema)))
+
+
+def _open_deals_with_history(seed: int) -> dict[str, pl.DataFrame]:
+    """Open deals and a random stage history around CUT: events at the same instant (the
+    event id orders them), events without a time, deals whose history starts after CUT,
+    and a few lifecycle events of people mixed in (which must not count as stages)."""
+    rng = np.random.default_rng(seed)
+    stages = ["Discovery", "Demo", "Proposal", "Negotiation"]
+    n, per = 200, 1500
+    days = rng.integers(-20, 10, per)
+    events = pl.DataFrame(
+        {
+            "event_id": [f"e{i:05d}" for i in rng.permutation(per)],
+            "record_entity": ["opportunities"] * (per - 50) + ["people"] * 50,
+            "record_id": [f"o{i}" for i in rng.integers(0, n, per)],
+            "field": ["stage"] * (per - 50) + ["lifecycle_stage"] * 50,
+            "to_value": [stages[i] for i in rng.integers(0, len(stages), per)],
+            "changed_at": [
+                None if rng.random() < 0.03 else _t("2024-02-15") + timedelta(days=int(d))
+                for d in days
+            ],
+        }
+    )
+    opportunities = pl.DataFrame(
+        {
+            "opportunity_id": [f"o{i}" for i in range(n)],
+            "stage": [stages[i] for i in rng.integers(0, len(stages), n)],
+            "created_at": [_t("2023-12-01")] * n,
+            "is_closed": [False] * n,
+            "is_won": [False] * n,
+            "closed_at": pl.Series([None] * n, dtype=pl.Datetime("us", "UTC")),
+        }
+    )
+    return {"opportunities": opportunities, "stage_events": events}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_stage_at_as_of_is_the_last_one_before_it(ex_config: Config, seed: int) -> None:
+    """The stage of each deal at CUT, read back in two steps on polars (the changed deals
+    first, then their history: bounded memory), against a plain recomputation and against
+    DuckDB, which runs the look-up as one query."""
+    frames = _open_deals_with_history(seed)
+    stages = frames["stage_events"].filter(pl.col("field") == "stage")
+    at = _t("2024-02-15")
+    moved = set(stages.filter(pl.col("changed_at") > at)["record_id"])
+    then = (
+        stages.filter(pl.col("changed_at") <= at)
+        .group_by("record_id")
+        .agg(pl.col("to_value").sort_by("changed_at", "event_id").last())
+    )
+    now = dict(frames["opportunities"].select("opportunity_id", "stage").iter_rows())
+    value_then = dict(then.iter_rows())
+    expected = {o: value_then.get(o) if o in moved else s for o, s in now.items()}
+    assert sum(o in moved and o not in value_then for o in now) > 0  # history starts later
+    lazy = {k: v.lazy() for k, v in frames.items()}
+    duck = {k: duckdb.from_arrow(v.to_arrow()) for k, v in frames.items()}
+    for given in (frames, lazy, duck):
+        cut = to_polars(prepare_frames(given, ex_config, as_of=CUT)["opportunities"])
+        assert dict(cut.select("opportunity_id", "stage").iter_rows()) == expected

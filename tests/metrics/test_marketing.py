@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from tests.metrics.conftest import to_polars
@@ -133,3 +134,72 @@ def test_attribution_of_deals_without_amounts_is_null_not_zero(ex: dict[str, pl.
     out = attribution(opps, ex["campaign_touches"], models=["first"])
     assert out["attributed_opportunities"].sum() == 6
     assert out["attributed_pipeline"].null_count() == out.height
+
+
+def _random_crm(seed: int) -> dict[str, pl.DataFrame]:
+    """Deals, people and touches drawn at random, blanks included (deals without a person or
+    an account, people without an account, touches without a time or by unknown people)."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2024, 1, 1)
+
+    def moments(n: int) -> list[datetime | None]:
+        days = rng.integers(0, 120, n)
+        return [None if rng.random() < 0.05 else start + timedelta(days=int(d)) for d in days]
+
+    def ids(prefix: str, n: int, size: int, blank: float) -> list[str | None]:
+        picks = rng.integers(0, n, size)
+        return [None if rng.random() < blank else f"{prefix}{p}" for p in picks]
+
+    opportunities = pl.DataFrame(
+        {
+            "opportunity_id": [f"o{i}" for i in range(300)],
+            "amount": rng.integers(1, 100, 300).astype(float) * 1000,
+            "created_at": moments(300),
+            "primary_person_id": ids("p", 450, 300, 0.2),
+            "account_id": ids("a", 110, 300, 0.1),
+        }
+    )
+    people = pl.DataFrame(
+        {"person_id": [f"p{i}" for i in range(400)], "account_id": ids("a", 100, 400, 0.1)}
+    )
+    touches = pl.DataFrame(
+        {
+            "person_id": ids("p", 450, 700, 0.05),
+            "campaign_id": ids("c", 5, 700, 0.0),
+            "touched_at": moments(700),
+        }
+    )
+    return {"opportunities": opportunities, "people": people, "campaign_touches": touches}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_influenced_deals_are_those_with_a_person_touched_before_creation(seed: int) -> None:
+    """Each deal's flag against a plain recomputation: every (deal, person) link, by the
+    primary person and by account, joined to every touch of that person."""
+    crm = _random_crm(seed)
+    opps, people, touches = crm["opportunities"], crm["people"], crm["campaign_touches"]
+    links = pl.concat(
+        [
+            opps.select("opportunity_id", "created_at", person_id="primary_person_id"),
+            opps.join(people, on="account_id").select("opportunity_id", "created_at", "person_id"),
+        ]
+    )
+    touched = (
+        links.join(touches, on="person_id")
+        .filter(pl.col("touched_at") <= pl.col("created_at"))
+        .select("opportunity_id")
+        .unique()
+    )
+    expected = set(touched["opportunity_id"])
+    assert 0 < len(expected) < opps.height  # both kinds of deals are there
+    for frames in (crm, {k: v.lazy() for k, v in crm.items()}):
+        out = to_polars(
+            marketing_influenced_pipeline(
+                frames["opportunities"],
+                frames["campaign_touches"],
+                people=frames["people"],
+                by="opportunity_id",
+            )
+        )
+        got = set(out.filter(pl.col("influenced_opportunities") > 0)["opportunity_id"])
+        assert got == expected

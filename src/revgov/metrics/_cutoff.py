@@ -19,13 +19,14 @@ pipeline definition are plans and reference data, not history: they are kept who
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import narwhals as nw
+import polars as pl
 
-from revgov.metrics._frames import back, has, lazy
+from revgov.metrics._frames import back, has, lazy, lookup_join
 from revgov.metrics._kpi import close_time, closed_flag, won_flag
 from revgov.metrics._time import naive
 
@@ -109,11 +110,22 @@ def _history(
         .select(nw.col("record_id").alias("__rid"))
         .unique(["__rid"])
     )
+    if ev.implementation is nw.Implementation.POLARS:
+        return _in_two_steps(changed, lambda ids: _values_at(ev, ids, cutoff))
+    return _values_at(ev, changed, cutoff)
+
+
+def _values_at(
+    ev: nw.LazyFrame[Any], changed: nw.LazyFrame[Any], cutoff: datetime
+) -> nw.LazyFrame[Any]:
+    """Per record of ``changed`` (``__rid``): the ``to_value`` of its last event of ``ev``
+    not after ``cutoff`` (``__asof_value``, null when there is none)."""
     # Only the records that changed later need their earlier value: a semi join keeps the
     # window below to them (a snapshot taken at as_of has none).
     order = ["__t", "event_id"] if has(ev, "event_id") else ["__t"]
     before = (
         ev.filter(nw.col("__t") <= nw.lit(cutoff))
+        .select("record_id", "to_value", *order)
         .join(changed, left_on="record_id", right_on="__rid", how="semi")
         .with_columns(nw.col("__t").shift(-1).over("record_id", order_by=order).alias("__next"))
         .filter(nw.col("__next").is_null())
@@ -124,6 +136,32 @@ def _history(
     )
 
 
+def _in_two_steps(
+    changed: nw.LazyFrame[Any],
+    values_at: Callable[[nw.LazyFrame[Any]], nw.LazyFrame[Any]],
+) -> nw.LazyFrame[Any]:
+    """``values_at(changed)`` on polars, computed in two steps when the frame is collected:
+    first the (few) records that changed after the cut-off, then the look-up of their values
+    with those records in memory.
+
+    In one plan, polars' streaming engine holds the whole filtered stage history to semi-join
+    it with ``changed`` (built from the same scan) and to run the window: some 0.65 GB for 10M
+    stage events, growing with them. With ``changed`` collected first, the events stream past
+    a small hash table of record ids, and only the changed records' events reach the window
+    (benchmarks/bench_memory.py). Deferred (``pl.defer``), so preparing frames stays lazy and
+    each collect reads the snapshot as it is then.
+    """
+    native = changed.to_native()
+    plan = values_at(changed).to_native()
+
+    def run() -> pl.DataFrame:
+        ids = native.collect(engine="streaming")
+        done = values_at(nw.from_native(ids.lazy())).to_native()
+        return done.collect(engine="streaming")
+
+    return nw.from_native(pl.defer(run, schema=plan.collect_schema()))
+
+
 def _attach_history(
     lf: nw.LazyFrame[Any], history: nw.LazyFrame[Any] | None, key: str
 ) -> nw.LazyFrame[Any]:
@@ -132,7 +170,7 @@ def _attach_history(
             nw.lit(False).alias("__changed_after"),
             nw.lit(None, dtype=nw.String()).alias("__asof_value"),
         )
-    out = lf.join(history, left_on=key, right_on="__rid", how="left")
+    out = lookup_join(lf, history, left_on=key, right_on="__rid")
     out = out.drop("__rid") if has(out, "__rid") else out
     return out.with_columns(nw.col("__changed_after").fill_null(False))
 
@@ -208,9 +246,7 @@ def _people(
             .with_columns(nw.lit(True).alias("__future"))
         )
         future = lazy(future, name="opportunities", like=lf)
-        lf = lf.join(
-            future, left_on="converted_opportunity_id", right_on="__future_oid", how="left"
-        )
+        lf = lookup_join(lf, future, left_on="converted_opportunity_id", right_on="__future_oid")
         lf = lf.drop("__future_oid") if has(lf, "__future_oid") else lf
         later = later | nw.col("__future").fill_null(False)
     if has(lf, "is_converted"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import narwhals as nw
 
@@ -27,6 +27,7 @@ __all__ = [
     "full_join",
     "has",
     "lazy",
+    "lookup_join",
     "null_safe_join",
     "require",
     "safe_div",
@@ -91,6 +92,34 @@ def back(result: nw.LazyFrame[Any], like: FrameT) -> FrameT:
     if isinstance(wrapped, nw.DataFrame):
         return cast("FrameT", result.collect(backend=wrapped.implementation).to_native())
     return cast("FrameT", result.to_native())
+
+
+def lookup_join(
+    left: nw.LazyFrame[Any],
+    lookup: nw.LazyFrame[Any],
+    *,
+    left_on: str,
+    right_on: str,
+    how: Literal["left", "inner"] = "left",
+) -> nw.LazyFrame[Any]:
+    """``left`` joined to ``lookup``, a table of at most one row per key of ``left``'s
+    records (their account, their owner, their stage at a moment): the narwhals join, with
+    the hash table built on ``lookup`` on polars.
+
+    Left to itself, polars' streaming engine may build a left join's hash table on the left
+    side, holding the records whole: joining 5M people (33 columns) to 1.67M accounts peaked
+    at 2.9 GB that way, 1.3 GB built on the accounts (benchmarks/bench_memory.py).
+    """
+    if left.implementation is nw.Implementation.POLARS:
+        joined = left.to_native().join(
+            lookup.to_native(),
+            left_on=left_on,
+            right_on=right_on,
+            how=how,
+            build_side="force_right",
+        )
+        return nw.from_native(joined)
+    return left.join(lookup, left_on=left_on, right_on=right_on, how=how)
 
 
 def has(lf: nw.LazyFrame[Any], column: str) -> bool:

@@ -22,7 +22,16 @@ import narwhals as nw
 from revgov.definitions.spelling import spelling_key_expr
 from revgov.errors import MetricInputError
 from revgov.metrics._enrichments import ENRICHMENTS, Enrichment, enrichment_error
-from revgov.metrics._frames import Columns, FrameT, as_list, back, has, lazy, require
+from revgov.metrics._frames import (
+    Columns,
+    FrameT,
+    as_list,
+    back,
+    has,
+    lazy,
+    lookup_join,
+    require,
+)
 from revgov.metrics._stages import Pipelines, stage_attr
 
 __all__ = [
@@ -109,7 +118,7 @@ def with_enrichments(
             nw.col(id_col).alias("__join_key"),
             *[nw.col(ENRICHMENTS[c].column).alias(c) for c in cols],
         ).unique(["__join_key"])
-        out = out.join(renamed, left_on=key, right_on="__join_key", how="left")
+        out = lookup_join(out, renamed, left_on=key, right_on="__join_key")
         if has(out, "__join_key"):
             out = out.drop("__join_key")
     return back(out, frame)
@@ -193,7 +202,7 @@ def _attach(
     ).unique(["__join_key"])
     dropped = [prefix + c for c in columns if has(lf, prefix + c)]
     base = lf.drop(*dropped) if dropped else lf
-    out = base.join(renamed, left_on=left_on, right_on="__join_key", how="left")
+    out = lookup_join(base, renamed, left_on=left_on, right_on="__join_key")
     if has(out, "__join_key"):
         out = out.drop("__join_key")
     return back(out, frame)
