@@ -33,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +76,8 @@ HASH_BUCKET_ROWS = 4_000_000
 QUARANTINE_DIR = "_revgov/quarantine"
 QUARANTINE_PARTITIONS = ("entity", SOURCE_COLUMN)
 _SEED = 0x5EED
+#: Stored files rewritten at once by an update (each one file's read, join and write).
+_REWRITERS = 4
 
 
 def sql_string(value: str) -> str:
@@ -694,22 +697,40 @@ def _rewrite(
     adds = list(files)
     now = int(time.time() * 1000)
     stored = file_list(live)
-    for path, size, source in stored.select("path", "size", SOURCE_COLUMN).iter_rows():
+
+    def rewrite(path: str, size: int, source: str) -> tuple[bool, StagedFile | None]:
+        """Whether the stored file at ``path`` loses rows, and the file it becomes."""
         part = {SOURCE_COLUMN: source}
-        if read.refresh and source == read.source:
-            removes.append(RemoveAction(path, True, now, size, part))
-            continue
+        uri = loc.join(read.entity, path)
         with delta_errors(f"the {read.entity} table of {loc.uri!r}"):
-            frame = pl.read_parquet(loc.join(read.entity, path), storage_options=opts)
-            kept = frame.join(drop, on=keys, how="anti")
-        if kept.height == frame.height:
-            continue
-        removes.append(RemoveAction(path, True, now, size, part))
-        if kept.height:
-            directory = str(path).rsplit("/", 1)[0]
-            tag = f"{read.read_id}-rw-{uuid.uuid5(uuid.NAMESPACE_URL, str(path)).hex[:12]}"
-            adds.append(write_parquet(loc, read.entity, directory, kept, tag, unique=False))
-            adds[-1] = StagedFile(adds[-1].path, adds[-1].size, adds[-1].rows, part)
+            # The keys alone say whether the file is touched; most files of a large table
+            # are not, and are not read whole.
+            stored_keys = pl.read_parquet(uri, columns=keys, storage_options=opts)
+            if stored_keys.join(drop, on=keys, how="semi").height == 0:
+                return False, None
+            kept = pl.read_parquet(uri, storage_options=opts).join(drop, on=keys, how="anti")
+        if not kept.height:
+            return True, None
+        directory = str(path).rsplit("/", 1)[0]
+        tag = f"{read.read_id}-rw-{uuid.uuid5(uuid.NAMESPACE_URL, str(path)).hex[:12]}"
+        staged = write_parquet(loc, read.entity, directory, kept, tag, unique=False)
+        return True, StagedFile(staged.path, staged.size, staged.rows, part)
+
+    todo = []
+    for path, size, source in stored.select("path", "size", SOURCE_COLUMN).iter_rows():
+        if read.refresh and source == read.source:
+            removes.append(RemoveAction(path, True, now, size, {SOURCE_COLUMN: source}))
+        else:
+            todo.append((path, size, source))
+    # Files are rewritten side by side: reading, joining and compressing one file leaves
+    # cores idle that the next can use (polars and the Parquet writer release the GIL).
+    with ThreadPoolExecutor(max_workers=_REWRITERS) as pool:
+        done = list(pool.map(lambda args: rewrite(*args), todo))
+    for (path, size, source), (touched, staged) in zip(todo, done, strict=True):
+        if touched:
+            removes.append(RemoveAction(path, True, now, size, {SOURCE_COLUMN: source}))
+        if staged is not None:
+            adds.append(staged)
     updated = a.matched_own + a.matched_other
     deleted = a.removed if read.refresh else a.deletes_hit
     result = Published(a.survivors - updated, updated, deleted, 0, 0)
