@@ -1,10 +1,12 @@
 """Reading a CSV export in pages, every record accounted for.
 
-Two readers share the work. The fast one is polars' streaming CSV reader: it reads every page
-of a regular export, but cannot say which records had too few fields (it pads them with nulls)
-and stops at the first record with too many. So a page is taken from it only when it proves
-the page regular: no error and no null in the last column (where a short record's padding would
-show). At the first page it cannot prove, the exact reader takes over for the rest of the file:
+Two readers share the work. The fast one is polars' CSV parser, given the export a block of
+whole records at a time (cut after the last newline outside quotes, so memory holds a block and
+a page however large the file): it reads every block of a regular export, but cannot say which
+records had too few fields (it pads them with nulls) and stops at a record with too many. So a
+block is taken from it only when it proves the block regular: no error, a row for each record
+end, and no null in the last column (where a short record's padding would show). At the first
+block it cannot prove, the exact reader takes over for the rest of the file:
 pyarrow's streaming CSV reader, whose invalid-row handler reports each record whose field
 count is wrong, with its text. Those records go to quarantine (``REJECT_COLUMN``) with their
 line, the pull goes on; a record whose extra fields are all empty (a trailing separator) loses
