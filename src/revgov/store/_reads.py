@@ -101,6 +101,9 @@ class OpenRead:
     #: The log's version this writer last saw: its next commit must be the one after it.
     log_version: int | None
     pages: list[PageRow] = field(default_factory=list)
+    #: The page log as this writer last committed it (at ``log_version``): the next page is
+    #: committed on it without opening the table again.
+    _log: DeltaTable | None = field(default=None, repr=False, compare=False)
 
     @property
     def rel(self) -> str:
@@ -188,8 +191,11 @@ class OpenRead:
         self.pages.append(row)
         self.cursor = row.cursor
         self.log_version = base + 1
+        self._log = table if table.version() == self.log_version else None
 
     def _table(self) -> DeltaTable:
+        if self._log is not None and self._log.version() == self.log_version:
+            return self._log
         table = load_table(self.loc, self.rel, version=self.log_version)
         if table is None:
             if self.log_version is not None:
