@@ -216,6 +216,7 @@ def test_keys_are_analysed_in_buckets_when_they_do_not_fit(
     import revgov.store._publish as publish
 
     monkeypatch.setattr(publish, "BUCKET_ROWS", 37)
+    monkeypatch.setattr(publish, "HASH_BUCKET_ROWS", 23)
     export = _export(300, seed=11)
     export.write_csv(tmp_path / "deals.csv")
     pull(_config(tmp_path, 50), tmp_path / "snap", progress=False)
@@ -227,6 +228,28 @@ def test_keys_are_analysed_in_buckets_when_they_do_not_fit(
     export.head(40).write_csv(tmp_path / "deals.csv")
     with pytest.raises(ShrinkRefusedError, match=f"of its {want_rows.height} stored rows"):
         pull(_config(tmp_path, 50), tmp_path / "snap", progress=False)
+
+
+def test_keys_sharing_a_hash_are_told_apart_by_their_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Repeated keys are found by their hashes, then compared by value: with a hash that
+    collides all the time (the key's length), only true repeats are quarantined."""
+    import revgov.store._publish as publish
+
+    def colliding(keys: list[str]) -> pl.Expr:
+        return pl.col(keys[0]).str.len_bytes().cast(pl.UInt64).alias("_hash")
+
+    monkeypatch.setattr(publish, "_key_hash", colliding)
+    monkeypatch.setattr(publish, "BUCKET_ROWS", 29)
+    monkeypatch.setattr(publish, "HASH_BUCKET_ROWS", 41)
+    export = _export(300, seed=13)
+    export.write_csv(tmp_path / "deals.csv")
+    pull(_config(tmp_path, 17), tmp_path / "snap", progress=False)
+    want_rows, want_q = _expected(export)
+    rows, quarantine = _state(tmp_path / "snap")
+    assert_frame_equal(rows, want_rows)
+    assert_frame_equal(quarantine, want_q)
 
 
 def test_a_reread_record_replaces_its_earlier_quarantine_rows(

@@ -33,11 +33,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Field, Transaction
 from deltalake.transaction import RemoveAction
@@ -69,9 +71,13 @@ __all__ = [
 
 #: Keys held in memory at once by the analysis (per hash bucket).
 BUCKET_ROWS = 1_000_000
+#: Key hashes (8 bytes each) held at once when looking for keys repeated within a read.
+HASH_BUCKET_ROWS = 4_000_000
 QUARANTINE_DIR = "_revgov/quarantine"
 QUARANTINE_PARTITIONS = ("entity", SOURCE_COLUMN)
 _SEED = 0x5EED
+#: Stored files rewritten at once by an update (each one file's read, join and write).
+_REWRITERS = 4
 
 
 def sql_string(value: str) -> str:
@@ -233,6 +239,13 @@ def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
     """Go over the read's keys (and the stored ones) bucket by bucket; see the module doc."""
     staged_rows = sum(p.data_rows for _, p in reader.files)
     live = reader.live_keys()
+    if live is None and not any(p.deletions for p in reader.read.pages):
+        # Nothing stored to meet and nothing deleted (a first pull, a new source): only the
+        # keys repeated within the read are to be found, and their hashes find them.
+        empty = pl.DataFrame(schema=dict.fromkeys(reader.keys, pl.String()))
+        duplicates = _repeated_rows(reader, staged_rows)
+        survivors = staged_rows - duplicates.height
+        return _Analysis(survivors, excluded=duplicates, duplicates=duplicates, deletions=empty)
     live_rows = 0
     if live is not None and reader.live is not None:
         rows = file_list(reader.live)["rows"]
@@ -247,6 +260,75 @@ def _analyse(reader: _Reader, refresh: bool) -> _Analysis:
             if live is not None:
                 stored = _spill(live, reader.keys, n, Path(tmp) / "live")
         return _analyse_buckets(reader, refresh, n, staged, stored)
+
+
+def _key_hash(keys: Sequence[str]) -> pl.Expr:
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(*keys)
+    return key.hash(_SEED).alias("_hash")
+
+
+def _repeated_rows(reader: _Reader, staged_rows: int) -> pl.DataFrame:
+    """``_file`` and ``_row`` of every staged row whose key an earlier row of the read has.
+
+    The keys' 64-bit hashes are spilled to local files by hash bucket (8 bytes a key, in one
+    pass over the staged pages), and each bucket is sorted to find the hashes that repeat;
+    only the rows with such a hash are then compared by their keys, so that a collision
+    quarantines nothing. Memory holds one page's hashes and one bucket's, however large the
+    read; time is a hash and a sort of integers rather than a hash join of strings."""
+    keys = reader.keys
+    n = max(1, math.ceil(staged_rows / HASH_BUCKET_ROWS))
+    repeated: list[np.ndarray] = []
+    rows_repeated = 0
+    what = f"the staged pages of {reader.read.entity} ({reader.read.source})"
+    opts = reader.loc.polars_options()
+    with tempfile.TemporaryDirectory(prefix="revgov-keys-") as tmp, delta_errors(what):
+        spills = [Path(tmp) / f"{b}.u64" for b in range(n)]
+        held: list[np.ndarray] = []
+        for _, page in reader.files:
+            scan = pl.scan_parquet(reader.staged_uri(page), storage_options=opts)
+            hashes = scan.select(_key_hash(keys)).collect().to_series().to_numpy()
+            if n == 1:
+                held.append(hashes)
+                continue
+            buckets = hashes % np.uint64(n)
+            order = np.argsort(buckets, kind="stable")
+            bounds = np.searchsorted(buckets[order], np.arange(n + 1, dtype=np.uint64))
+            ordered = hashes[order]
+            for b in range(n):
+                if bounds[b] < bounds[b + 1]:
+                    with spills[b].open("ab") as fh:
+                        fh.write(ordered[bounds[b] : bounds[b + 1]].tobytes())
+        for b in range(n):
+            if n == 1:
+                bucket = np.concatenate(held) if held else np.empty(0, dtype=np.uint64)
+            elif spills[b].exists():
+                bucket = np.fromfile(spills[b], dtype=np.uint64)
+            else:
+                continue
+            bucket.sort()
+            same = bucket[1:] == bucket[:-1]
+            if same.any():
+                repeated.append(np.unique(bucket[1:][same]))
+                rows_repeated += int(same.sum()) + repeated[-1].size
+    if not repeated:
+        return pl.DataFrame(schema={"_file": pl.Int64(), "_row": pl.UInt32()})
+    candidates = pl.Series("_hash", np.concatenate(repeated), dtype=pl.UInt64())
+    # The rows with a repeated hash, compared by key, in groups a bucket can hold.
+    groups = max(1, math.ceil(rows_repeated / BUCKET_ROWS))
+    out = []
+    key_expr = pl.col(keys[0]) if len(keys) == 1 else pl.struct(*keys)
+    with delta_errors(what):
+        for g in range(groups):
+            picked = candidates.filter(candidates % groups == g) if groups > 1 else candidates
+            rows = (
+                reader.staged_keys()
+                .with_columns(_key_hash(keys))
+                .filter(pl.col("_hash").is_in(picked))
+                .collect()
+                .sort("_file", "_row")
+            )
+            out.append(rows.filter(~key_expr.is_first_distinct()).select("_file", "_row"))
+    return pl.concat(out)
 
 
 def _analyse_buckets(
@@ -615,22 +697,40 @@ def _rewrite(
     adds = list(files)
     now = int(time.time() * 1000)
     stored = file_list(live)
-    for path, size, source in stored.select("path", "size", SOURCE_COLUMN).iter_rows():
+
+    def rewrite(path: str, size: int, source: str) -> tuple[bool, StagedFile | None]:
+        """Whether the stored file at ``path`` loses rows, and the file it becomes."""
         part = {SOURCE_COLUMN: source}
-        if read.refresh and source == read.source:
-            removes.append(RemoveAction(path, True, now, size, part))
-            continue
+        uri = loc.join(read.entity, path)
         with delta_errors(f"the {read.entity} table of {loc.uri!r}"):
-            frame = pl.read_parquet(loc.join(read.entity, path), storage_options=opts)
-            kept = frame.join(drop, on=keys, how="anti")
-        if kept.height == frame.height:
-            continue
-        removes.append(RemoveAction(path, True, now, size, part))
-        if kept.height:
-            directory = str(path).rsplit("/", 1)[0]
-            tag = f"{read.read_id}-rw-{uuid.uuid5(uuid.NAMESPACE_URL, str(path)).hex[:12]}"
-            adds.append(write_parquet(loc, read.entity, directory, kept, tag, unique=False))
-            adds[-1] = StagedFile(adds[-1].path, adds[-1].size, adds[-1].rows, part)
+            # The keys alone say whether the file is touched; most files of a large table
+            # are not, and are not read whole.
+            stored_keys = pl.read_parquet(uri, columns=keys, storage_options=opts)
+            if stored_keys.join(drop, on=keys, how="semi").height == 0:
+                return False, None
+            kept = pl.read_parquet(uri, storage_options=opts).join(drop, on=keys, how="anti")
+        if not kept.height:
+            return True, None
+        directory = str(path).rsplit("/", 1)[0]
+        tag = f"{read.read_id}-rw-{uuid.uuid5(uuid.NAMESPACE_URL, str(path)).hex[:12]}"
+        staged = write_parquet(loc, read.entity, directory, kept, tag, unique=False)
+        return True, StagedFile(staged.path, staged.size, staged.rows, part)
+
+    todo = []
+    for path, size, source in stored.select("path", "size", SOURCE_COLUMN).iter_rows():
+        if read.refresh and source == read.source:
+            removes.append(RemoveAction(path, True, now, size, {SOURCE_COLUMN: source}))
+        else:
+            todo.append((path, size, source))
+    # Files are rewritten side by side: reading, joining and compressing one file leaves
+    # cores idle that the next can use (polars and the Parquet writer release the GIL).
+    with ThreadPoolExecutor(max_workers=_REWRITERS) as pool:
+        done = list(pool.map(lambda args: rewrite(*args), todo))
+    for (path, size, source), (touched, staged) in zip(todo, done, strict=True):
+        if touched:
+            removes.append(RemoveAction(path, True, now, size, {SOURCE_COLUMN: source}))
+        if staged is not None:
+            adds.append(staged)
     updated = a.matched_own + a.matched_other
     deleted = a.removed if read.refresh else a.deletes_hit
     result = Published(a.survivors - updated, updated, deleted, 0, 0)

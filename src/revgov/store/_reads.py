@@ -32,7 +32,7 @@ from deltalake.exceptions import CommitFailedError
 
 from revgov.errors import ConcurrentWriteError
 from revgov.store._location import Location
-from revgov.store._tables import create_table, delta_errors, load_table
+from revgov.store._tables import create_table, delta_errors, file_list, load_table
 
 __all__ = ["PAGE_SCHEMA", "OpenRead", "PageRow", "reads_dir", "source_slug"]
 
@@ -101,6 +101,9 @@ class OpenRead:
     #: The log's version this writer last saw: its next commit must be the one after it.
     log_version: int | None
     pages: list[PageRow] = field(default_factory=list)
+    #: The page log as this writer last committed it (at ``log_version``): the next page is
+    #: committed on it without opening the table again.
+    _log: DeltaTable | None = field(default=None, repr=False, compare=False)
 
     @property
     def rel(self) -> str:
@@ -117,7 +120,7 @@ class OpenRead:
         table = load_table(loc, reads_dir(entity, source))
         if table is None:
             return cls(loc, source, entity, _new_id(), False, published_cursor, None), False
-        pages = _pages(table, source, entity)
+        pages = _pages(loc, table, source, entity)
         if not pages:
             return (
                 cls(loc, source, entity, _new_id(), False, published_cursor, table.version()),
@@ -188,8 +191,11 @@ class OpenRead:
         self.pages.append(row)
         self.cursor = row.cursor
         self.log_version = base + 1
+        self._log = table if table.version() == self.log_version else None
 
     def _table(self) -> DeltaTable:
+        if self._log is not None and self._log.version() == self.log_version:
+            return self._log
         table = load_table(self.loc, self.rel, version=self.log_version)
         if table is None:
             if self.log_version is not None:
@@ -221,9 +227,17 @@ def _new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:12]
 
 
-def _pages(table: DeltaTable, source: str, entity: str) -> tuple[str, bool, list[PageRow]] | None:
+def _pages(
+    loc: Location, table: DeltaTable, source: str, entity: str
+) -> tuple[str, bool, list[PageRow]] | None:
     with delta_errors(f"the page log of {source} · {entity}"):
-        rows = pl.DataFrame(pl.from_arrow(table.to_pyarrow_table())).sort("seq")
+        # Read with polars: delta-rs's pyarrow reader imports pyarrow.dataset first, which
+        # costs more than a small incremental pull's own work.
+        rel = reads_dir(entity, source)
+        uris = [loc.join(rel, path) for path in file_list(table)["path"]]
+        if not uris:
+            return None
+        rows = pl.read_parquet(uris, storage_options=loc.polars_options()).sort("seq")
     if rows.height == 0:
         return None
     # Only the newest read counts: an older one left by a crash was superseded when the

@@ -1,10 +1,12 @@
 """Reading a CSV export in pages, every record accounted for.
 
-Two readers share the work. The fast one is polars' streaming CSV reader: it reads every page
-of a regular export, but cannot say which records had too few fields (it pads them with nulls)
-and stops at the first record with too many. So a page is taken from it only when it proves
-the page regular: no error and no null in the last column (where a short record's padding would
-show). At the first page it cannot prove, the exact reader takes over for the rest of the file:
+Two readers share the work. The fast one is polars' CSV parser, given the export a block of
+whole records at a time (cut after the last newline outside quotes, so memory holds a block and
+a page however large the file): it reads every block of a regular export, but cannot say which
+records had too few fields (it pads them with nulls) and stops at a record with too many. So a
+block is taken from it only when it proves the block regular: no error, a row for each record
+end, and no null in the last column (where a short record's padding would show). At the first
+block it cannot prove, the exact reader takes over for the rest of the file:
 pyarrow's streaming CSV reader, whose invalid-row handler reports each record whose field
 count is wrong, with its text. Those records go to quarantine (``REJECT_COLUMN``) with their
 line, the pull goes on; a record whose extra fields are all empty (a trailing separator) loses
@@ -24,6 +26,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -45,6 +48,9 @@ _SEPARATORS = (";", ",", "\t", "|")
 _BLOCK = 4 << 20
 _RAW_LIMIT = 1000
 _CHUNK = 1 << 20
+#: The fast reader parses this much at a time (whole records: up to the last record end).
+_FAST_BLOCK = 8 << 20
+_NEWLINE, _QUOTE = ord("\n"), ord('"')
 
 
 @dataclass(frozen=True)
@@ -108,42 +114,153 @@ def _check_separator(name: str, separator: str, shown: Path, where: str) -> None
 
 
 def count_records(export: CsvExport) -> int | None:
-    """How many records the export holds (for progress), or None if polars cannot tell."""
-    try:
-        return int(_fast_scan(export).select(pl.len()).collect().item())
-    except pl.exceptions.PolarsError:
+    """How many records the export holds (for progress, and to refuse an export that is only
+    a header), or None if that cannot be told (a quote that never closes).
+
+    Counted the way both readers number records: newlines outside quotes, the header's
+    excepted, and a last record without one. The file is read in chunks rather than handed
+    to polars, which maps the whole export into memory to count it (1.2 GB of RSS at 16M
+    records)."""
+    newlines, open_quote, ends_with_newline, size = 0, False, True, 0
+    with export.path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            count, open_quote = _record_ends(chunk, open_quote)
+            newlines += count
+            ends_with_newline = chunk.endswith(b"\n")
+            size += len(chunk)
+    if open_quote:
         return None
+    return max(newlines - 1, 0) if ends_with_newline or not size else newlines
 
 
-def _fast_scan(export: CsvExport) -> pl.LazyFrame:
-    return pl.scan_csv(
-        export.path,
-        has_header=False,
-        skip_rows=1,
-        schema=dict.fromkeys(export.header, pl.String()),
-        separator=export.separator,
-        quote_char='"',
-        raise_if_empty=False,
-    )
+def _record_ends(data: bytes, open_quote: bool) -> tuple[int, bool]:
+    """How many newlines of ``data`` end a record (are outside quotes), given whether a
+    quote was open before it; and whether one is open after it. A doubled quote inside a
+    quoted field closes and reopens, so parity is enough."""
+    if b'"' not in data:
+        return (0 if open_quote else data.count(b"\n")), open_quote
+    ends = _unquoted_newlines(data, open_quote)
+    return ends.size, open_quote ^ bool(data.count(b'"') % 2)
+
+
+def _unquoted_newlines(data: bytes, open_quote: bool) -> np.ndarray:
+    """Offsets of the newlines of ``data`` outside quotes."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(raw == _NEWLINE)
+    quotes = np.flatnonzero(raw == _QUOTE)
+    before = np.searchsorted(quotes, newlines) + int(open_quote)
+    found: np.ndarray = newlines[before % 2 == 0]
+    return found
+
+
+class _IrregularError(Exception):
+    """The fast reader cannot prove a block regular: the exact reader takes over."""
 
 
 def csv_pages(export: CsvExport, start: int, page_size: int) -> Iterator[pl.DataFrame]:
     """Pages of ``page_size`` records from record ``start`` (0: the first after the header),
     as text columns named by the header; rejected records carry ``REJECT_COLUMN``."""
-    offset = start
-    last = export.header[-1]
+    fast = _FastReader(export, start, page_size)
     try:
-        batches = _fast_scan(export).slice(start).collect_batches(chunk_size=page_size, lazy=True)
-        for batch in batches:
-            if batch[last].null_count():  # maybe a short record's padding: prove it exactly
-                break
-            offset += batch.height
-            yield batch
-        else:
-            return
-    except pl.exceptions.PolarsError:
+        yield from fast
+        return
+    except (_IrregularError, pl.exceptions.PolarsError):
         pass  # a record with too many fields, broken quoting, bad bytes: the exact reader says
-    yield from _ExactReader(export, offset, page_size)
+    yield from _ExactReader(export, fast.offset, page_size)
+
+
+class _FastReader:
+    """The regular records of an export from ``start`` on, parsed by polars a block of whole
+    records at a time (see the module docstring).
+
+    The file is read in blocks of :data:`_FAST_BLOCK` bytes, cut after the last newline
+    outside quotes, and each piece is parsed on its own, so memory holds a block and a page
+    whatever the size of the export (polars' streaming reader reads ahead of a slow consumer
+    by hundreds of MB). A block is proven regular when it parses, has as many rows as it has
+    record ends, and no null in the last column (a short record's padding); otherwise
+    :class:`_IrregularError` is raised before any of its rows are given, and ``offset`` is where
+    the exact reader resumes."""
+
+    def __init__(self, export: CsvExport, start: int, page_size: int) -> None:
+        self.export = export
+        self.start = start
+        self.page_size = page_size
+        self.offset = start  # records given so far (pages yielded), counted from 0
+        self.schema = dict.fromkeys(export.header, pl.String())
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        held: pl.DataFrame | None = None
+        for frame in self._blocks():
+            held = frame if held is None else pl.concat([held, frame])
+            while held.height >= self.page_size:
+                page, held = held.head(self.page_size), held.slice(self.page_size)
+                self.offset += page.height
+                yield page
+        if held is not None and held.height:
+            self.offset += held.height
+            yield held
+
+    def _blocks(self) -> Iterator[pl.DataFrame]:
+        """The records from ``start`` on, a proven block at a time."""
+        seen = 0  # records of the file before the current block
+        with self.export.path.open("rb") as fh:
+            rest = self._skip_header(fh)
+            while True:
+                chunk = fh.read(_FAST_BLOCK)
+                data = rest + chunk if rest else chunk
+                if chunk:
+                    ends = _record_ends_at(data)
+                    if ends.size == 0:
+                        if len(data) > _BLOCK:  # a record larger than a block, or a quote
+                            raise _IrregularError  # that never closes: the exact reader says
+                        rest = data
+                        continue
+                    cut = int(ends[-1]) + 1
+                    piece, rest, records = data[:cut], data[cut:], int(ends.size)
+                else:
+                    piece, rest = data, b""
+                    count, open_quote = _record_ends(piece, False)
+                    if open_quote:
+                        raise _IrregularError
+                    records = count + (1 if piece and not piece.endswith(b"\n") else 0)
+                if seen + records > self.start:
+                    yield self._parse(piece, records, max(self.start - seen, 0))
+                seen += records
+                if not chunk:
+                    return
+
+    def _skip_header(self, fh: BinaryIO) -> bytes:
+        """Read past the header record (which may hold quoted newlines); the bytes read
+        beyond it."""
+        open_quote = False
+        while chunk := fh.read(_CHUNK):
+            ends = _unquoted_newlines(chunk, open_quote)
+            if ends.size:
+                return chunk[int(ends[0]) + 1 :]
+            open_quote = _record_ends(chunk, open_quote)[1]
+        return b""  # the header is the whole file
+
+    def _parse(self, piece: bytes, records: int, skip: int) -> pl.DataFrame:
+        frame = pl.read_csv(
+            io.BytesIO(piece),
+            has_header=False,
+            schema=self.schema,
+            separator=self.export.separator,
+            quote_char='"',
+            raise_if_empty=False,
+        )
+        last = self.export.header[-1]
+        if frame.height != records or frame[last].null_count():
+            raise _IrregularError  # a blank line, a short record padded with nulls
+        return frame.slice(skip) if skip else frame
+
+
+def _record_ends_at(data: bytes) -> np.ndarray:
+    """Offsets of the record ends in ``data`` (which starts at a record)."""
+    if b'"' in data:
+        return _unquoted_newlines(data, False)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return np.flatnonzero(raw == _NEWLINE)
 
 
 class _ExactReader:
