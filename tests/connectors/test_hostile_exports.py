@@ -288,7 +288,6 @@ def test_a_quote_that_never_closes_is_said(tmp_path: Path) -> None:
     )
 
 
-
 def test_a_quote_that_never_closes_in_the_first_record_is_said(tmp_path: Path) -> None:
     """Counting records stops at the open quote (the count is unknown), so the export is not
     taken for one with a header and no rows: the record is quarantined with the reason."""
@@ -299,6 +298,7 @@ def test_a_quote_that_never_closes_in_the_first_record_is_said(tmp_path: Path) -
         _quarantine(store)["d1"][2]
         == 'a quote (") that never closes: the record on line 2 runs to the end of the export'
     )
+
 
 # -- encodings -----------------------------------------------------------------------------
 
