@@ -288,6 +288,18 @@ def test_a_quote_that_never_closes_is_said(tmp_path: Path) -> None:
     )
 
 
+def test_a_quote_that_never_closes_in_the_first_record_is_said(tmp_path: Path) -> None:
+    """Counting records stops at the open quote (the count is unknown), so the export is not
+    taken for one with a header and no rows: the record is quarantined with the reason."""
+    text = 'Id,Amount,Stage,Name\nd1,1,Won,"runs away\nd2,2,Won,c\n'
+    result, store = _pull(_deals(tmp_path, text), tmp_path)
+    assert result.for_entity("opportunities") == (0, 1)
+    assert (
+        _quarantine(store)["d1"][2]
+        == 'a quote (") that never closes: the record on line 2 runs to the end of the export'
+    )
+
+
 # -- encodings -----------------------------------------------------------------------------
 
 GERMAN = "Id;Betrag;Phase;Kunde\nd1;1.234,56 €;Won;Müller GmbH\nd2;(12,50 €);Lost;Straße\u2019s\n"
