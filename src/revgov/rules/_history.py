@@ -33,6 +33,7 @@ from revgov.definitions.history import (
 from revgov.definitions.lifecycle import LifecycleStages
 from revgov.definitions.spelling import spelling_key_expr
 from revgov.definitions.stages import PipelineStages
+from revgov.errors import RuleError
 from revgov.rules._expr import lit_str, not_null
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
@@ -235,6 +236,17 @@ def _event_buckets(ctx: DeriveContext, n: int) -> tuple[Path, pl.Schema]:
         key = (_bucket_hash("record_id") % n).alias("__bucket")
         # In the events' order (maintained): ties in changed_at keep the order they had.
         events.sink_parquet(pl.PartitionBy(folder, key=key, include_key=False))
+        # A bucket is read from the folder polars names after its key: any other layout
+        # would leave events unread, so it is an error, not an empty history.
+        expected = {f"__bucket={b}" for b in range(n)}
+        unknown = sorted(p.name for p in folder.iterdir() if p.name not in expected)
+        if unknown:
+            raise RuleError(
+                f"stage events written in buckets to {str(folder)!r} are laid out as "
+                f"{', '.join(unknown[:3])}, not as __bucket=<n> folders",
+                hint="this polars version writes partitions differently; report it, and "
+                "audit without a spill directory meanwhile",
+            )
         ctx.spilled[name] = folder
     return ctx.spilled[name], events.collect_schema()
 
