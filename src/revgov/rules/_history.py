@@ -33,6 +33,7 @@ from revgov.definitions.history import (
 from revgov.definitions.lifecycle import LifecycleStages
 from revgov.definitions.spelling import spelling_key_expr
 from revgov.definitions.stages import PipelineStages
+from revgov.errors import RuleError
 from revgov.rules._expr import lit_str, not_null
 from revgov.rules.base import Derivation, DeriveContext, Frame
 
@@ -83,7 +84,7 @@ def _moves(
     )
     ev = ev.select(nw.col("record_id").alias(key), "from_value", "to_value", "changed_at")
     # The entity's own input, not the derived frame: that carries other derivations' joins.
-    source = ctx.frame(entity)
+    source = _records_in_bucket(ctx.frame(entity), key, bucket)
     if pipe_column is not None:
         pipes = PipelineStages.of(ctx.config)
         owners = source.select(key, pipes.pipe(pipe_column).alias("__pipe"))
@@ -204,6 +205,23 @@ def _in_bucket(ctx: DeriveContext, b: int, n: int) -> Frame:
     return bucket
 
 
+def _bucket_hash(column: str) -> pl.Expr:
+    # Of the id as text: a record's events and the record itself (whose id column may be
+    # of another type) hash alike.
+    return pl.col(column).cast(pl.String).hash(_SEED)
+
+
+def _records_in_bucket(frame: Frame, key: str, bucket: tuple[int, int] | None) -> Frame:
+    """The records (of the entity with history) of ``bucket`` ``(b, n)``: a bucket's events
+    are joined to its own records only, not to every record again."""
+    if bucket is None:
+        return frame
+    b, n = bucket
+    native: pl.LazyFrame = frame.to_native()
+    records: Frame = nw.from_native(native.filter(_bucket_hash(key) % n == b))
+    return records
+
+
 def _event_buckets(ctx: DeriveContext, n: int) -> tuple[Path, pl.Schema]:
     """The stage events (the columns history reads) written to Parquet in ``n`` hash buckets
     of record ids, in one streamed pass, once per audit (``ctx.spilled``): reading a bucket
@@ -215,9 +233,20 @@ def _event_buckets(ctx: DeriveContext, n: int) -> tuple[Path, pl.Schema]:
     name = f"stage-events-{n}"
     if name not in ctx.spilled:
         folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=ctx.spill_dir))
-        key = (pl.col("record_id").hash(_SEED) % n).alias("__bucket")
+        key = (_bucket_hash("record_id") % n).alias("__bucket")
         # In the events' order (maintained): ties in changed_at keep the order they had.
         events.sink_parquet(pl.PartitionBy(folder, key=key, include_key=False))
+        # A bucket is read from the folder polars names after its key: any other layout
+        # would leave events unread, so it is an error, not an empty history.
+        expected = {f"__bucket={b}" for b in range(n)}
+        unknown = sorted(p.name for p in folder.iterdir() if p.name not in expected)
+        if unknown:
+            raise RuleError(
+                f"stage events written in buckets to {str(folder)!r} are laid out as "
+                f"{', '.join(unknown[:3])}, not as __bucket=<n> folders",
+                hint="this polars version writes partitions differently; report it, and "
+                "audit without a spill directory meanwhile",
+            )
         ctx.spilled[name] = folder
     return ctx.spilled[name], events.collect_schema()
 
@@ -296,7 +325,7 @@ def _entered_from_history(ctx: DeriveContext, key: str) -> Frame | None:
     def records(ctx: DeriveContext, bucket: tuple[int, int] | None) -> Frame:
         events = ctx.frame("stage_events") if bucket is None else _in_bucket(ctx, *bucket)
         pipes = PipelineStages.of(ctx.config)
-        deals = ctx.frame("opportunities")
+        deals = _records_in_bucket(ctx.frame("opportunities"), key, bucket)
         deal_cols = deals.collect_schema().names()
         pipe = pipes.pipe() if "pipeline" in deal_cols else lit_str(pipes.default)
         deals = deals.select(
