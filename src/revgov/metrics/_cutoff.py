@@ -151,15 +151,18 @@ def _in_two_steps(
     (benchmarks/bench_memory.py). Deferred (``pl.defer``), so preparing frames stays lazy and
     each collect reads the snapshot as it is then.
     """
-    native = changed.to_native()
-    plan = values_at(changed).to_native()
+    native: pl.LazyFrame = changed.to_native()
+    schema = values_at(changed).to_native().collect_schema()
 
     def run() -> pl.DataFrame:
-        ids = native.collect(engine="streaming")
-        done = values_at(nw.from_native(ids.lazy())).to_native()
-        return done.collect(engine="streaming")
+        # The engine the caller chose ("auto": spilled_frames streams, a collect() does not).
+        ids = native.collect(engine="auto")
+        if ids.height == 0:  # nothing changed after the cut-off: no second read
+            return pl.DataFrame(schema=schema)
+        done: pl.LazyFrame = values_at(nw.from_native(ids.lazy())).to_native()
+        return done.collect(engine="auto")
 
-    return nw.from_native(pl.defer(run, schema=plan.collect_schema()))
+    return nw.from_native(pl.defer(run, schema=schema))
 
 
 def _attach_history(

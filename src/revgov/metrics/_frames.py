@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Literal, TypeVar, cast
 
 import narwhals as nw
+import polars as pl
 
 from revgov.errors import MetricInputError
 from revgov.metrics._enrichments import ENRICHMENTS, enrichment_error
@@ -111,7 +112,8 @@ def lookup_join(
     at 2.9 GB that way, 1.3 GB built on the accounts (benchmarks/bench_memory.py).
     """
     if left.implementation is nw.Implementation.POLARS:
-        joined = left.to_native().join(
+        native: pl.LazyFrame = left.to_native()
+        joined = native.join(
             lookup.to_native(),
             left_on=left_on,
             right_on=right_on,

@@ -31,7 +31,11 @@ def spilled_frames(frames: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     >>> with spilled_frames(prepare_frames(store.frames(), config)) as ready:  # doctest: +SKIP
     ...     compute("win_rate_by_count", ready, config, prepared=True).collect()
     """
-    with tempfile.TemporaryDirectory(prefix="revgov-frames-") as tmp:
+    # Streaming throughout, also for what a sink collects on the way (the as-of look-up).
+    with (
+        tempfile.TemporaryDirectory(prefix="revgov-frames-") as tmp,
+        pl.Config(engine_affinity="streaming"),
+    ):
         out: dict[str, Any] = {}
         for i, (name, frame) in enumerate(frames.items()):
             if isinstance(frame, pl.LazyFrame):
@@ -41,5 +45,4 @@ def spilled_frames(frames: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
                 out[name] = pl.scan_parquet(path)
             else:
                 out[name] = frame
-        with pl.Config(engine_affinity="streaming"):
-            yield out
+        yield out
