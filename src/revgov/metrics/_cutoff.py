@@ -183,13 +183,24 @@ def _opportunities(
 ) -> nw.LazyFrame[Any]:
     if has(lf, "created_at"):
         lf = lf.filter(_not_after(lf, "created_at", cutoff))
-    if not has(lf, "is_won") or not (has(lf, "closed_at") or has(lf, "close_date")):
-        return lf
-    closed = closed_flag("is_closed", "is_won") if has(lf, "is_closed") else won_flag("is_won")
-    late = closed & (close_time(lf, "closed_at", "close_date") > nw.lit(cutoff)).fill_null(False)
+    # Without close facts no deal can be reopened, but a stage that moved after as_of is
+    # still read back from the history: the stage roll-back must not depend on them.
+    knows_close = has(lf, "is_won") and (has(lf, "closed_at") or has(lf, "close_date"))
+    if knows_close:
+        closed = closed_flag("is_closed", "is_won") if has(lf, "is_closed") else won_flag("is_won")
+        at = close_time(lf, "closed_at", "close_date")
+        late = closed & (at > nw.lit(cutoff)).fill_null(False)
+    else:
+        late = nw.lit(False)
     lf = lf.with_columns(late.alias("__late"))
-    reopen = [nw.when(nw.col("__late")).then(nw.lit(False)).otherwise(nw.col("is_won"))]
-    reopen[0] = reopen[0].alias("is_won")
+    reopen: list[nw.Expr] = []
+    if has(lf, "is_won"):
+        reopen.append(
+            nw.when(nw.col("__late"))
+            .then(nw.lit(False))
+            .otherwise(nw.col("is_won"))
+            .alias("is_won")
+        )
     if has(lf, "is_closed"):
         reopen.append(
             nw.when(nw.col("__late"))
@@ -215,7 +226,7 @@ def _opportunities(
                 nw.when(~moved).then(nw.col("stage_entered_at")).alias("stage_entered_at")
             )
         lf = lf.with_columns(*reopen).drop("__changed_after", "__asof_value")
-    else:
+    elif reopen:
         lf = lf.with_columns(*reopen)
     return lf.drop("__late")
 
