@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from revgov.errors import (
+    ConcurrentWriteError,
     SchemaMismatchError,
     ShrinkRefusedError,
     SnapshotCorruptError,
@@ -358,3 +359,23 @@ def test_notes_are_kept_per_source_and_entity_latest_pull_wins(tmp_path: Path) -
     store.publish(read)
     assert store.notes()["source"].to_list() == ["other"]
     assert SnapshotStore(tmp_path, at=datetime.now(UTC)).notes()["source"].to_list() == ["other"]
+
+
+def test_a_read_that_found_no_page_log_never_commits_on_another_reads_log(
+    tmp_path: Path,
+) -> None:
+    """Two pulls of one source begin before either has a page log: the first to commit a
+    page owns the log; the other stops clearly instead of overwriting that page."""
+    store = SnapshotStore.create(tmp_path)
+    first = store.begin_read("crm", "opportunities")
+    second = store.begin_read("crm", "opportunities")
+    page = type_records(
+        "opportunities", [{"opportunity_id": "a", "amount": "1"}], source_system="x"
+    )
+    store.stage_page(first, page, cursor="1")
+    with pytest.raises(ConcurrentWriteError, match="started reading opportunities"):
+        store.stage_page(second, page, cursor="1")
+    store.stage_page(first, page, cursor="2")  # the first read carries on
+    store.publish(first)
+    assert _amounts(store) == {"a": 1.0}
+    assert store.cursor("crm", "opportunities") == "2"

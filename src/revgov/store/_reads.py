@@ -204,12 +204,14 @@ class OpenRead:
                     hint="run the pull again",
                 )
             table = create_table(self.loc, self.rel, PAGE_SCHEMA)
-            if table.version() != 0:
-                raise ConcurrentWriteError(
-                    f"another pull started reading {self.entity} from source {self.source!r} "
-                    "at the same time",
-                    hint="let the other pull finish, then run this one again",
-                )
+        # This read found no log: one that now has commits past its creation is another
+        # pull's, started meanwhile (committing on it would overwrite that pull's pages).
+        if self.log_version is None and table.version() != 0:
+            raise ConcurrentWriteError(
+                f"another pull started reading {self.entity} from source {self.source!r} "
+                "at the same time",
+                hint="let the other pull finish, then run this one again",
+            )
         return table
 
     def clear(self) -> None:
