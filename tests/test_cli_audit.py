@@ -291,3 +291,37 @@ def test_findings_kept_on_disk_print_and_write_the_same(
     assert on_disk == in_memory
     data = json.loads(str(on_disk["json"]))
     assert data["summary"]["findings"] == findings.height
+
+
+def test_findings_kept_on_disk_are_recorded_the_same(
+    demo_dir: DemoOutput,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`revgov audit` records its run by default: with the findings on disk (the size forced
+    to none) and written in small batches, the run history holds the same rows."""
+    from revgov.reports import RunHistory, runs
+
+    def recorded(label: str) -> RunHistory:
+        snap = tmp_path / label
+        shutil.copytree(demo_dir.snapshot_dir, snap)
+        shutil.rmtree(snap / "_runs", ignore_errors=True)
+        assert main(["audit", "-s", str(snap), "--fail-on", "never", "--format", "json"]) == 0
+        assert "run not recorded" not in capsys.readouterr().err
+        return RunHistory.of_snapshot(snap)
+
+    in_memory = recorded("memory")
+    monkeypatch.setattr(engine, "FINDINGS_IN_MEMORY_MAX", 0)
+    monkeypatch.setattr(runs, "BATCH_ROWS", 64)
+    on_disk = recorded("disk")
+    (a,), (b,) = in_memory.ids(), on_disk.ids()
+    fa, fb = in_memory.findings(a), on_disk.findings(b)
+    assert fa.height > 100
+    key = [c for c in fa.columns if c != "run_id"]
+    assert_frame_equal(fb.drop("run_id").sort(key), fa.drop("run_id").sort(key))
+    rules = ["rule_id", "status", "checked", "violating", "findings", "pass_rate"]
+    assert_frame_equal(
+        on_disk.rule_results(b).select(rules), in_memory.rule_results(a).select(rules)
+    )
+    assert on_disk.runs()["findings"].to_list() == [fb.height]

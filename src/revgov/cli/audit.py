@@ -260,9 +260,12 @@ def demo_audit(output: DemoOutput, out_console: Console) -> None:
     data = output.data
     moment = datetime.fromisoformat(str(data.manifest["as_of"]))
     report = audit({e: f.lazy() for e, f in data.frames.items()}, config=data.config, as_of=moment)
-    found = report.findings_df.select(
-        "entity", "record_id", pl.col("rule_id").alias("defect_kind")
-    ).unique()
+    found = (
+        report.findings_lazy()
+        .select("entity", "record_id", pl.col("rule_id").alias("defect_kind"))
+        .unique()
+        .collect()
+    )
     planted = data.ground_truth.select("entity", "record_id", "defect_kind").unique()
     kinds = planted["defect_kind"].unique().to_list()
     found_kinds = found.filter(pl.col("defect_kind").is_in(kinds))

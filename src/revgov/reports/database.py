@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from revgov.errors import DatabaseOutputError
-from revgov.reports.runs import SCHEMAS, RunTables
+from revgov.reports.runs import SCHEMAS, RunTables, frame_batches
 
 __all__ = ["TABLE_PREFIX", "WriteSummary", "redact", "sql_type", "write_results"]
 
@@ -124,11 +124,16 @@ def _write_duckdb(url: str, run: RunTables) -> dict[str, int]:
                     f"ALTER TABLE {TABLE_PREFIX}{name} ADD COLUMN {col} "
                     f"{sql_type(schema[col], 'duckdb')}"
                 )
-            con.register("revgov_rows", frame.select(list(schema)).to_arrow())
             cols = ", ".join(schema)
-            con.execute(f"INSERT INTO {TABLE_PREFIX}{name} ({cols}) SELECT {cols} FROM revgov_rows")
-            con.unregister("revgov_rows")
-            rows[name] = frame.height
+            rows[name] = 0
+            # Batch by batch: a run's findings kept on disk are never all in memory.
+            for batch in frame_batches(frame.select(list(schema))):
+                con.register("revgov_rows", batch.to_arrow())
+                con.execute(
+                    f"INSERT INTO {TABLE_PREFIX}{name} ({cols}) SELECT {cols} FROM revgov_rows"
+                )
+                con.unregister("revgov_rows")
+                rows[name] += batch.height
         con.execute("COMMIT")
         return rows
     except duckdb.Error as exc:
@@ -165,10 +170,13 @@ def _write_postgres(url: str, run: RunTables) -> dict[str, int]:
                         f"{sql_type(schema[col], 'postgresql')}".encode()
                     )
                 cols = ", ".join(schema)
+                rows[name] = 0
                 with cur.copy(f"COPY {TABLE_PREFIX}{name} ({cols}) FROM STDIN".encode()) as copy:
-                    for row in frame.select(list(schema)).iter_rows():
-                        copy.write_row(row)
-                rows[name] = frame.height
+                    # One COPY fed batch by batch: findings kept on disk stream from their file.
+                    for batch in frame_batches(frame.select(list(schema))):
+                        for row in batch.iter_rows():
+                            copy.write_row(row)
+                        rows[name] += batch.height
             # Leaving the `with` commits; an exception rolls the whole run back.
             return rows
     except psycopg.Error as exc:

@@ -17,7 +17,8 @@ Delta tables do not conflict, so two audits may record at the same time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from revgov.reports.runs import (
     SCHEMAS,
     SCORES_SCHEMA,
     RunTables,
+    frame_batches,
 )
 
 __all__ = ["HISTORY_DIR", "HISTORY_TABLES", "RunHistory"]
@@ -72,25 +74,54 @@ class RunHistory:
         """Append one run; returns its id."""
         tables = run.tables()
         for name in HISTORY_TABLES:
-            frame = tables[name]
-            if frame.height == 0:
-                continue
             uri = _join(self.location, name)
-            if not uri.startswith(("s3:", "gs:", "az:", "abfs", "memory:", "file:")):
-                Path(uri).mkdir(parents=True, exist_ok=True)
             try:
-                frame.write_delta(
-                    uri,
-                    mode="append",
-                    storage_options=self.storage_options or None,
-                    delta_write_options={"schema_mode": "merge"},
-                )
+                self._append(uri, tables[name])
             except Exception as exc:  # deltalake raises several unrelated types
                 raise OutputError(
                     f"cannot record the run in {self.location!r} ({name}): {type(exc).__name__}",
                     hint="check that the snapshot location is writable, or pass --no-record",
                 ) from exc
         return run.run_id
+
+    def _append(self, uri: str, frame: pl.DataFrame | pl.LazyFrame) -> None:
+        """Append ``frame`` to the Delta table at ``uri`` in one commit (nothing when it has
+        no rows); a lazy frame streams, one batch in memory at a time."""
+        local = not uri.startswith(("s3:", "gs:", "az:", "abfs", "memory:", "file:"))
+        if isinstance(frame, pl.DataFrame):
+            if frame.height == 0:
+                return
+            if local:
+                Path(uri).mkdir(parents=True, exist_ok=True)
+            frame.write_delta(
+                uri,
+                mode="append",
+                storage_options=self.storage_options or None,
+                delta_write_options={"schema_mode": "merge"},
+            )
+            return
+        import pyarrow as pa
+        from deltalake import write_deltalake
+
+        batches = frame_batches(frame)
+        first = next(batches, None)
+        if first is None:
+            return
+        schema = first.to_arrow().schema
+
+        def arrow_batches() -> Iterator[pa.RecordBatch]:
+            for batch in itertools.chain([first], batches):
+                yield from batch.to_arrow().to_batches()
+
+        if local:
+            Path(uri).mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            str(Path(uri).absolute()) if local else uri,
+            pa.RecordBatchReader.from_batches(schema, arrow_batches()),
+            mode="append",
+            schema_mode="merge",
+            storage_options=self.storage_options or None,
+        )
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -58,7 +58,8 @@ class RecordedRun:
             return None
         return diff_findings(
             self.history.findings(self.previous_id),
-            self.tables.findings,
+            # The alert's diff: the one place a recorded run reads its findings into memory.
+            self.tables.findings_df(),
             before_id=self.previous_id,
             after_id=self.run_id if self.recorded else None,
         )

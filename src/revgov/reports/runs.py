@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,8 +29,10 @@ __all__ = [
     "SCORES_SCHEMA",
     "RunTables",
     "findings_with_owners",
+    "frame_batches",
     "kpi_values",
     "new_run_id",
+    "owned_findings",
     "run_tables",
 ]
 
@@ -100,6 +102,9 @@ KPI_VALUES_SCHEMA = pl.Schema(
         "value": pl.Float64(),
     }
 )
+#: Rows a recorded run's findings are written in at a time (when they are kept on disk).
+BATCH_ROWS = 250_000
+
 #: Table name (without prefix) to schema, in the order a run is written: ``runs`` last, so a
 #: reader that sees a run's row sees all of its other rows.
 SCHEMAS: dict[str, pl.Schema] = {
@@ -118,18 +123,28 @@ def new_run_id(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class RunTables:
-    """The rows of one run, one frame per table of :data:`SCHEMAS`."""
+    """The rows of one run, one frame per table of :data:`SCHEMAS`.
+
+    ``findings`` is lazy (a scan of the report's findings file, owner names joined on the
+    fly) when the audit kept its findings on disk, so that recording a large run never
+    holds them all in memory; the other tables are small and always eager.
+    """
 
     run_id: str
     runs: pl.DataFrame
     rule_results: pl.DataFrame
     dimension_scores: pl.DataFrame
-    findings: pl.DataFrame
+    findings: pl.DataFrame | pl.LazyFrame
     kpi_values: pl.DataFrame
 
-    def tables(self) -> dict[str, pl.DataFrame]:
+    def tables(self) -> dict[str, pl.DataFrame | pl.LazyFrame]:
         """Table name to rows, in :data:`SCHEMAS` order (``runs`` last)."""
         return {name: getattr(self, name) for name in SCHEMAS}
+
+    def findings_df(self) -> pl.DataFrame:
+        """The findings as an eager frame (read into memory when they are kept on disk)."""
+        f = self.findings
+        return f.collect() if isinstance(f, pl.LazyFrame) else f
 
     def with_kpis(self, tables: Mapping[str, pl.DataFrame]) -> RunTables:
         """The same run with ``tables`` (KPI results) added as ``kpi_values`` rows."""
@@ -143,9 +158,24 @@ class RunTables:
         )
 
 
-def findings_with_owners(report: Report) -> pl.DataFrame:
-    """The findings with each owner's name and team (as the report's users name them)."""
-    f = report.findings_df.select(FINDINGS_COLUMNS)
+def frame_batches(
+    frame: pl.DataFrame | pl.LazyFrame, rows: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """``frame`` in slices of at most ``rows`` rows (:data:`BATCH_ROWS` by default; none
+    when it is empty); a lazy frame runs on the streaming engine, one batch in memory at a
+    time."""
+    rows = rows or BATCH_ROWS
+    if isinstance(frame, pl.LazyFrame):
+        batches: Iterator[pl.DataFrame] = iter(frame.collect_batches(chunk_size=rows))
+    else:
+        batches = frame.iter_slices(rows)
+    return (b for b in batches if b.height)
+
+
+def owned_findings(report: Report) -> pl.LazyFrame:
+    """The findings with each owner's name and team (as the report's users name them), as a
+    lazy frame: a scan of the findings file when the audit kept them on disk."""
+    f = report.findings_lazy().select(FINDINGS_COLUMNS)
     users = report.users
     if users.width and "user_id" in users.columns:
         names = users.select(
@@ -157,10 +187,17 @@ def findings_with_owners(report: Report) -> pl.DataFrame:
             .cast(pl.String)
             .alias("team"),
         ).unique("owner_id", keep="first")
-        return f.join(names, on="owner_id", how="left", nulls_equal=False)
+        return f.join(
+            names.lazy(), on="owner_id", how="left", nulls_equal=False, maintain_order="left"
+        )
     return f.with_columns(
         pl.lit(None, pl.String).alias("owner_name"), pl.lit(None, pl.String).alias("team")
     )
+
+
+def findings_with_owners(report: Report) -> pl.DataFrame:
+    """The findings with each owner's name and team (as the report's users name them)."""
+    return owned_findings(report).collect()
 
 
 def run_tables(
@@ -226,15 +263,18 @@ def run_tables(
         [{"run_id": rid, "dimension": d, "score": report.scores.get(d)} for d in DIMENSIONS],
         schema=SCORES_SCHEMA,
     )
-    findings = findings_with_owners(report).select(
-        pl.lit(rid).alias("run_id"), *[c for c in FINDINGS_SCHEMA if c != "run_id"]
+    findings = (
+        owned_findings(report)
+        .select(pl.lit(rid).alias("run_id"), *[c for c in FINDINGS_SCHEMA if c != "run_id"])
+        .cast(FINDINGS_SCHEMA)
     )
     return RunTables(
         run_id=rid,
         runs=runs,
         rule_results=rules,
         dimension_scores=scores,
-        findings=findings.cast(FINDINGS_SCHEMA),
+        # Findings kept on disk stay a lazy scan: written in batches where the run goes.
+        findings=findings if report.spilled else findings.collect(),
         kpi_values=pl.DataFrame(schema=KPI_VALUES_SCHEMA),
     )
 

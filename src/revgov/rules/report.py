@@ -172,6 +172,11 @@ class Report:
         rows = self.findings_rows
         return rows.rows if isinstance(rows, SpilledFindings) else rows.height
 
+    @property
+    def spilled(self) -> bool:
+        """Whether the findings are kept on disk (too many to hold in memory)."""
+        return isinstance(self.findings_rows, SpilledFindings)
+
     def findings_lazy(self) -> pl.LazyFrame:
         """The findings as a polars LazyFrame (a scan of the file when kept on disk)."""
         rows = self.findings_rows
