@@ -134,3 +134,51 @@ def test_cli_consoles_follow_the_width_of_each_run(monkeypatch: pytest.MonkeyPat
     assert console.width == 80
     monkeypatch.setenv("COLUMNS", "132")
     assert console.width == 132
+
+
+@pytest.mark.parametrize("id_length", range(20, 46, 3))
+def test_the_rules_table_never_cuts_a_column_whatever_the_longest_rule_id(
+    id_length: int,
+) -> None:
+    """The compact table drops the severity when the columns do not fit; rich's edges and
+    padding were once summed by hand one or two columns short, so at some lengths of the
+    longest rule id the last column was cropped ("pas", "98.0" for "98.0%")."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from revgov.rules._render import _RulesTable
+    from revgov.rules.report import RuleResult
+
+    base = RuleResult(
+        id="x",
+        entity="people",
+        severity="error",
+        dimension="completeness",
+        kind="required",
+        description="d",
+        owner=None,
+        remediation="r",
+        threshold=None,
+        checked=1_234_567,
+        violating=123_456,
+        findings=123_456,
+    )
+    long_id = "people." + "a" * (id_length - len("people."))
+    results = (
+        replace(base, id=long_id),
+        replace(base, id="people.short", checked=50_000, violating=0),
+    )
+    report = type("R", (), {"results": results})()
+    for width in range(76, 101):
+        console = Console(width=width, file=io.StringIO(), color_system=None)
+        console.print(_RulesTable(report))  # type: ignore[arg-type]
+        lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+        assert max(len(line.rstrip()) for line in lines) <= width
+        lines = [line.translate(str.maketrans("│┃", "  ")) for line in lines]  # full layout
+        header = next(line for line in lines if line.lstrip().startswith("rule "))
+        assert header.split()[-1] == "pass", (width, header)
+        # The id whole on its line, or folded onto the next when nothing else fits.
+        assert long_id in "".join(line.split()[0] for line in lines if line.split())
+        row = next(line for line in lines if "1,234,567" in line)
+        assert row.split()[-3:] == ["1,234,567", "123,456", display.share(1 - 123_456 / 1_234_567)]

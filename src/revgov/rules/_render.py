@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -386,15 +387,31 @@ class _RulesTable:
         ]
         headers = ("checked", "failed", "pass")
         widths = [max([len(n[i]) for n in numbers] + [len(h)]) for i, h in enumerate(headers)]
-        with_sev = width + 5 + 6 + sum(widths) + 2 * 5 <= options.max_width
-        table = Table(title="Rules", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-        table.add_column("rule", no_wrap=True, min_width=width)
-        if with_sev:
-            table.add_column("sev", no_wrap=True)
-        table.add_column("status", no_wrap=True)
-        for col, w in zip(headers, widths, strict=True):
-            table.add_column(col, justify="right", no_wrap=True, min_width=w)
-        for r, n in zip(results, numbers, strict=True):
-            status = Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status])
-            table.add_row(r.id, *([r.severity] if with_sev else []), status, *n)
-        yield table
+
+        def compact(with_sev: bool, fold_ids: bool = False) -> Table:
+            table = Table(title="Rules", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+            if fold_ids:
+                table.add_column("rule", overflow="fold")
+            else:
+                table.add_column("rule", no_wrap=True, min_width=width)
+            if with_sev:
+                table.add_column("sev", no_wrap=True)
+            table.add_column("status", no_wrap=True)
+            for col, w in zip(headers, widths, strict=True):
+                table.add_column(col, justify="right", no_wrap=True, min_width=w)
+            for r, n in zip(results, numbers, strict=True):
+                status = Text(_SHORT_STATUS[r.status], style=_STATUS_STYLE[r.status])
+                table.add_row(r.id, *([r.severity] if with_sev else []), status, *n)
+            return table
+
+        # Measured, not summed by hand: rich adds edges and padding a sum gets wrong by a
+        # column or two, and then crops the last column ("pas"). Measured without a width
+        # limit, since rich clamps a measurement to the width it is given.
+        # Last resort on a narrow terminal: the longest ids fold onto a second line rather
+        # than a number being cut.
+        unlimited = options.update(max_width=10_000)
+        for table in (compact(with_sev=True), compact(with_sev=False)):
+            if Measurement.get(console, unlimited, table).minimum <= options.max_width:
+                yield table
+                return
+        yield compact(with_sev=False, fold_ids=True)
