@@ -70,7 +70,7 @@ def test_a_report_of_an_earlier_version_reads_and_stamps_that_version(
 
 
 def test_history_and_diff_of_audit_runs(
-    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+    demo_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     snap = demo_copy / "snapshot"
     code, _, err = _run(["history", "-s", str(snap)], capsys)
@@ -87,6 +87,18 @@ def test_history_and_diff_of_audit_runs(
     assert runs[1]["findings"] >= runs[0]["findings"]
     code, out, _ = _run(["history", "-s", str(snap)], capsys)
     assert code == 0 and "score trend" in out and runs[1]["run_id"] in out.replace("\n", "")
+    # A pipe gets whole lines with every column; 80 columns drop the least important ones
+    # and keep every run id and number whole.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = _run(["history", "-s", str(snap)], capsys)
+    assert all(h in out for h in ("version", "config", "change", "failing rules"))
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _run(["history", "-s", str(snap)], capsys)
+    lines = out.splitlines()
+    assert code == 0 and max(len(line.rstrip()) for line in lines) <= 80
+    for run in runs:
+        row = next(line for line in lines if line.split()[:1] == [run["run_id"]])
+        assert row.split()[-1] == f"{run['findings']:,}"
     code, out, _ = _run(["diff", "previous", "latest", "-s", str(snap), "-f", "json"], capsys)
     diff = json.loads(out)
     assert code == 0 and diff["before"] == runs[0]["run_id"] and diff["after"] == runs[1]["run_id"]

@@ -6,7 +6,9 @@ history). A snapshot with no recorded run prints a note and exits 0.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -73,13 +75,53 @@ def _sparkline(values: list[float | None]) -> str:
     return "".join(" " if v is None else bars[min(7, int((v - lo) / span * 7))] for v in values)
 
 
+#: The runs table's columns a narrow terminal drops first, least important first.
+_DROP_FIRST = ("snapshot_version", "command", "config_hash", "score_change", "maturity_stage")
+
+
+def _width_asked() -> bool:
+    """The output has a width to keep: a terminal's, or one COLUMNS sets."""
+    return console.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit()
+
+
+def _whole_width(table: Table) -> int:
+    """The width the table takes with no cell wrapped (rendered, edges and padding
+    included, the way it will print)."""
+    out = Console(width=10_000, file=io.StringIO(), color_system=None)
+    out.print(table)
+    return max((len(line) for line in out.file.getvalue().splitlines()), default=0)  # type: ignore[attr-defined]
+
+
 def print_wide(table: Table) -> None:
-    """A terminal wraps the table to its width; a pipe or file gets whole lines."""
-    if console.is_terminal:
+    """Within the width asked for (rich wraps what still does not fit); a pipe or file
+    without one gets whole lines (for grep)."""
+    if _width_asked():
         console.print(table)
         return
     wide = Measurement.get(console, console.options.update_width(10_000), table).maximum
     Console(width=max(console.width, wide)).print(table)
+
+
+def _runs_table(trend: pl.DataFrame) -> Table:
+    """The runs, every cell whole: the least important columns are dropped until the table
+    fits the width asked for."""
+    shown = list(_SHOWN)
+    drop = list(_DROP_FIRST)
+    while True:
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+            title="recorded runs (oldest first)",
+            title_justify="left",
+        )
+        for c in shown:
+            table.add_column(_SHOWN[c], no_wrap=True)
+        for row in trend.iter_rows(named=True):
+            table.add_row(*(_cell(c, row[c]) for c in shown))
+        if not _width_asked() or not drop or _whole_width(table) <= console.width:
+            return table
+        shown.remove(drop.pop(0))
 
 
 def _cell(col: str, v: object) -> str:
@@ -93,24 +135,20 @@ def _cell(col: str, v: object) -> str:
         return f"[{style}]{text}[/]" if style else text
     if col.startswith("score"):
         return display(v, "score")
+    if col in ("findings", "rules_fail") and isinstance(v, int):
+        return display(v, "count")
     return str(v)
 
 
 def _print(trend: pl.DataFrame) -> None:
-    table = Table(
-        *_SHOWN.values(),
-        box=box.SIMPLE_HEAD,
-        title="recorded runs (oldest first)",
-        title_justify="left",
-    )
-    for row in trend.iter_rows(named=True):
-        table.add_row(*(_cell(c, row[c]) for c in _SHOWN))
-    print_wide(table)
+    print_wide(_runs_table(trend))
     dims = [c for c in trend.columns if c.startswith("score_") and c != "score_change"]
     scores = Table(
         "run",
         *(d.removeprefix("score_") for d in dims),
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
         title="score by dimension",
         title_justify="left",
     )

@@ -411,7 +411,7 @@ class _RulesTable:
         # than a number being cut.
         unlimited = options.update(max_width=10_000)
         for table in (compact(with_sev=True), compact(with_sev=False)):
-            if Measurement.get(console, unlimited, table).minimum <= options.max_width:
+            if Measurement.get(console, unlimited, table).maximum <= options.max_width:
                 yield table
                 return
         yield compact(with_sev=False, fold_ids=True)
