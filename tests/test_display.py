@@ -59,10 +59,11 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["audit", "--no-record", "--fail-on", "never", "--as-of", "2026-07-01"],
         ["metrics", "--as-of", "2026-07-01"],
         ["metrics", "--as-of", "2026-07-01", "--kpi", "win_rate_by_count", "--by", "owner_id"],
+        ["metrics", "--as-of", "2026-07-01", "--kpi", "stage_conversion"],
         ["snapshot", "info"],
         ["snapshot", "quarantine"],
     ],
-    ids=["audit", "metrics", "kpi-table", "snapshot-info", "quarantine"],
+    ids=["audit", "metrics", "kpi-table", "all-numbers", "snapshot-info", "quarantine"],
 )
 def test_every_table_fits_80_columns(
     snapshot: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
@@ -182,3 +183,33 @@ def test_the_rules_table_never_cuts_a_column_whatever_the_longest_rule_id(
         assert long_id in "".join(line.split()[0] for line in lines if line.split())
         row = next(line for line in lines if "1,234,567" in line)
         assert row.split()[-3:] == ["1,234,567", "123,456", display.share(1 - 123_456 / 1_234_567)]
+
+
+def test_a_kpi_table_of_numbers_only_tightens_its_padding_rather_than_crop(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Numbers cannot wrap and there is no text column to leave out: a table whose numbers
+    take 81 to 83 columns with rich's usual padding is printed with less padding. (Measured
+    against the console's width, rich's measurement was clamped to it, so such a table
+    always seemed to fit and was cropped: `cumulative_conversio`, `100.0`.)"""
+    import polars as pl
+
+    from revgov.cli.metrics import _print_table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    frame = pl.DataFrame(
+        {
+            "stage": ["Prospecting", "Qualification", "Closed Won"],
+            "stage_order": [1, 2, 3],
+            "reached": [8_000, 7_607, 2_692],
+            "step_conversion": [None, 0.951, 0.726],
+            "cumulative_conversion": [1.0, 0.951, 0.337],
+        }
+    )
+    _print_table(frame, "stage_conversion")
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    header = next(line for line in lines if line.split()[:1] == ["stage"])
+    assert header.split()[-1] == "cumulative_conversion"
+    first = next(line for line in lines if line.split()[:1] == ["Prospecting"])
+    assert first.split()[-1] == "100.0%"

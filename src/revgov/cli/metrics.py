@@ -167,10 +167,17 @@ def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -
     if title == "metrics":
         numeric.add("value")
     shown = _display_frame(frame, title, currency)
+    # Measured without a width limit: rich clamps a measurement to the width it is given,
+    # so a table wider than the console always measured as fitting (and was cropped).
+    unlimited = console.options.update(max_width=10_000)
     dropped: list[str] = []
     while True:
-        table = _table(shown, title, numeric, dropped)
-        needed = Measurement.get(console, console.options, table).minimum
+        # Tighter padding first, then text columns left out.
+        for compact in (False, True):
+            table = _table(shown, title, numeric, dropped, compact=compact)
+            needed = Measurement.get(console, unlimited, table).minimum
+            if needed <= console.width:
+                break
         droppable = [c for c in shown.columns[1:] if c not in numeric]
         if needed <= console.width or not droppable:
             break
@@ -179,8 +186,16 @@ def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -
     console.print(table)
 
 
-def _table(shown: pl.DataFrame, title: str, numeric: set[str], dropped: list[str]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+def _table(
+    shown: pl.DataFrame, title: str, numeric: set[str], dropped: list[str], *, compact: bool
+) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=not compact,
+        collapse_padding=compact,
+    )
     for i, name in enumerate(shown.columns):
         keep = i == 0 or name in numeric
         width = max([len(v) for v in shown[name]] + [len(name)]) if keep else None
