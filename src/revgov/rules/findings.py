@@ -10,9 +10,9 @@ one frame in memory: on a large snapshot they are the largest thing the audit ma
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
-import weakref
 from pathlib import Path
 from typing import TypeVar
 
@@ -55,14 +55,14 @@ class SpilledFindings:
     """Findings kept in a Parquet file, in a temporary folder of their own.
 
     The file is moved there from where the audit streamed it (the audit's spill folder is
-    not needed once it returns), and the folder is removed when this object is collected
-    or at exit: the :class:`~revgov.rules.report.Report` holding it reads its findings from
-    the file for as long as it lives.
+    not needed once it returns), and the folder is removed when the process exits, not when
+    this object is collected: the LazyFrames scanning the file (``report.findings``, the
+    run's findings table) carry only its path and may outlive the report.
     """
 
     def __init__(self, path: Path, rows: int) -> None:
         folder = Path(tempfile.mkdtemp(prefix="revgov-findings-"))
-        self._finalizer = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         self.path = Path(shutil.move(path, folder / "findings.parquet"))
         self.rows = rows
 
