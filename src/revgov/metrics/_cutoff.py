@@ -174,7 +174,6 @@ def _attach_history(
             nw.lit(None, dtype=nw.String()).alias("__asof_value"),
         )
     out = lookup_join(lf, history, left_on=key, right_on="__rid")
-    out = out.drop("__rid") if has(out, "__rid") else out
     return out.with_columns(nw.col("__changed_after").fill_null(False))
 
 
@@ -261,7 +260,6 @@ def _people(
         )
         future = lazy(future, name="opportunities", like=lf)
         lf = lookup_join(lf, future, left_on="converted_opportunity_id", right_on="__future_oid")
-        lf = lf.drop("__future_oid") if has(lf, "__future_oid") else lf
         later = later | nw.col("__future").fill_null(False)
     if has(lf, "is_converted"):
         cols.append(

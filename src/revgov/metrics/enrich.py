@@ -119,8 +119,6 @@ def with_enrichments(
             *[nw.col(ENRICHMENTS[c].column).alias(c) for c in cols],
         ).unique(["__join_key"])
         out = lookup_join(out, renamed, left_on=key, right_on="__join_key")
-        if has(out, "__join_key"):
-            out = out.drop("__join_key")
     return back(out, frame)
 
 
@@ -203,8 +201,6 @@ def _attach(
     dropped = [prefix + c for c in columns if has(lf, prefix + c)]
     base = lf.drop(*dropped) if dropped else lf
     out = lookup_join(base, renamed, left_on=left_on, right_on="__join_key")
-    if has(out, "__join_key"):
-        out = out.drop("__join_key")
     return back(out, frame)
 
 

@@ -129,6 +129,14 @@ def _flagged_share(
     return sort_keys(out, keys)
 
 
+def _no_link() -> MetricInputError:
+    """Deals and touches meet through the deal's person or its account: neither is there."""
+    return MetricInputError(
+        "cannot link deals to touches: no primary_person_id on opportunities and no people",
+        hint="pass people= (to link by account) or map primary_person_id",
+    )
+
+
 def _deal_touches(
     op: nw.LazyFrame[Any],
     touches: Any,
@@ -189,10 +197,7 @@ def _deal_touches(
             .select(*deal_names, "__pid")
         )
     if not links:
-        raise MetricInputError(
-            "cannot link deals to touches: no primary_person_id on opportunities and no people",
-            hint="pass people= (to link by account) or map primary_person_id",
-        )
+        raise _no_link()
     pairs = nw.concat(links).filter(~nw.col("__pid").is_null()).unique(["__oid", "__pid"])
     joined = pairs.join(tc, on="__pid", how="inner").filter(
         nw.col("__touched") <= nw.col("__created")
@@ -269,8 +274,6 @@ def marketing_influenced_pipeline(
             .with_columns(nw.lit(True).alias("__influenced"))
         )
         lf = lookup_join(op, hit, left_on=opportunity_id, right_on="__oid")
-        if has(lf, "__oid"):
-            lf = lf.drop("__oid")
         lf = lf.with_columns(nw.col("__influenced").fill_null(False).alias("__flag"))
     out = _flagged_share(lf, "influenced", by=by, every=every, created_at=created_at, amount=amount)
     return back(out, opportunities)
@@ -310,7 +313,6 @@ def _touched_before_creation(
     lf = op
     if has(op, primary_person_id):
         lf = lookup_join(lf, first, left_on=primary_person_id, right_on="__pid")
-        lf = lf.drop("__pid") if has(lf, "__pid") else lf
         seen.append(nw.col("__first") <= created)
     if people is not None:
         pp = lazy(people, name="people", like=op)
@@ -324,13 +326,9 @@ def _touched_before_creation(
             .agg(nw.col("__first").min().alias("__acc_first"))
         )
         lf = lookup_join(lf, at_account, left_on=account_id, right_on="__acc")
-        lf = lf.drop("__acc") if has(lf, "__acc") else lf
         seen.append(nw.col("__acc_first") <= created)
     if not seen:
-        raise MetricInputError(
-            "cannot link deals to touches: no primary_person_id on opportunities and no people",
-            hint="pass people= (to link by account) or map primary_person_id",
-        )
+        raise _no_link()
     flag = nw.any_horizontal(*[s.fill_null(False) for s in seen], ignore_nulls=False)
     return lf.with_columns(flag.alias("__flag"))
 
