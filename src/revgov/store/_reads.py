@@ -194,7 +194,7 @@ class OpenRead:
         self._log = table if table.version() == self.log_version else None
 
     def _table(self) -> DeltaTable:
-        if self._log is not None and self._log.version() == self.log_version:
+        if self._log is not None:  # set only at log_version, by the last commit
             return self._log
         table = load_table(self.loc, self.rel, version=self.log_version)
         if table is None:

@@ -121,24 +121,21 @@ def count_records(export: CsvExport) -> int | None:
     excepted, and a last record without one. The file is read in chunks rather than handed
     to polars, which maps the whole export into memory to count it (1.2 GB of RSS at 16M
     records)."""
-    newlines, open_quote, ends_with_newline, size = 0, False, True, 0
+    newlines, open_quote, ends_with_newline = 0, False, True
     with export.path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             count, open_quote = _record_ends(chunk, open_quote)
             newlines += count
             ends_with_newline = chunk.endswith(b"\n")
-            size += len(chunk)
     if open_quote:
         return None
-    return max(newlines - 1, 0) if ends_with_newline or not size else newlines
+    return max(newlines - 1, 0) if ends_with_newline else newlines
 
 
 def _record_ends(data: bytes, open_quote: bool) -> tuple[int, bool]:
     """How many newlines of ``data`` end a record (are outside quotes), given whether a
     quote was open before it; and whether one is open after it. A doubled quote inside a
     quoted field closes and reopens, so parity is enough."""
-    if b'"' not in data:
-        return (0 if open_quote else data.count(b"\n")), open_quote
     ends = _unquoted_newlines(data, open_quote)
     return ends.size, open_quote ^ bool(data.count(b'"') % 2)
 
@@ -146,6 +143,8 @@ def _record_ends(data: bytes, open_quote: bool) -> tuple[int, bool]:
 def _unquoted_newlines(data: bytes, open_quote: bool) -> np.ndarray:
     """Offsets of the newlines of ``data`` outside quotes."""
     raw = np.frombuffer(data, dtype=np.uint8)
+    if b'"' not in data:  # most blocks of most exports: no quote to place them against
+        return np.flatnonzero(raw == _NEWLINE) if not open_quote else np.empty(0, np.intp)
     newlines = np.flatnonzero(raw == _NEWLINE)
     quotes = np.flatnonzero(raw == _QUOTE)
     before = np.searchsorted(quotes, newlines) + int(open_quote)
@@ -209,7 +208,7 @@ class _FastReader:
                 chunk = fh.read(_FAST_BLOCK)
                 data = rest + chunk if rest else chunk
                 if chunk:
-                    ends = _record_ends_at(data)
+                    ends = _unquoted_newlines(data, False)  # data starts at a record
                     if ends.size == 0:
                         if len(data) > _BLOCK:  # a record larger than a block, or a quote
                             raise _IrregularError  # that never closes: the exact reader says
@@ -253,14 +252,6 @@ class _FastReader:
         if frame.height != records or frame[last].null_count():
             raise _IrregularError  # a blank line, a short record padded with nulls
         return frame.slice(skip) if skip else frame
-
-
-def _record_ends_at(data: bytes) -> np.ndarray:
-    """Offsets of the record ends in ``data`` (which starts at a record)."""
-    if b'"' in data:
-        return _unquoted_newlines(data, False)
-    raw = np.frombuffer(data, dtype=np.uint8)
-    return np.flatnonzero(raw == _NEWLINE)
 
 
 class _ExactReader:
