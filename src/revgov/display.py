@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType
 
 __all__ = [
     "MISSING",
@@ -135,3 +138,22 @@ def cell(x: Any, unit: str = "number", *, currency: str | None = None) -> str:
             return count(x) if float(x).is_integer() else decimal(x, 2)
         return value(x, unit, currency=currency)
     return str(x)
+
+
+def table_width(
+    renderable: RenderableType,
+    console: Console,
+    options: ConsoleOptions | None = None,
+    *,
+    wrapped: bool = False,
+) -> int:
+    """The width ``renderable`` (a rich table) needs: with whole cells, or with ``wrapped``
+    the least it needs once its wrappable cells wrap.
+
+    Measured with no width limit: rich clamps a measurement to the width it is given, so a
+    table measured against the console always seems to fit (and is then cropped)."""
+    from rich.measure import Measurement
+
+    unlimited = (options or console.options).update(max_width=10_000)
+    measured = Measurement.get(console, unlimited, renderable)
+    return measured.minimum if wrapped else measured.maximum

@@ -6,7 +6,6 @@ history). A snapshot with no recorded run prints a note and exits 0.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from datetime import datetime
@@ -18,11 +17,11 @@ import polars as pl
 import typer
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
 from revgov.cli._console import TerminalConsole
 from revgov.cli._context import ConfigOpt, SnapshotOpt, find_config
+from revgov.display import table_width
 from revgov.reports import RunHistory, display, json_value
 
 __all__ = ["history_cmd", "history_of", "print_wide"]
@@ -84,21 +83,13 @@ def _width_asked() -> bool:
     return console.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit()
 
 
-def _whole_width(table: Table) -> int:
-    """The width the table takes with no cell wrapped (rendered, edges and padding
-    included, the way it will print)."""
-    out = Console(width=10_000, file=io.StringIO(), color_system=None)
-    out.print(table)
-    return max((len(line) for line in out.file.getvalue().splitlines()), default=0)  # type: ignore[attr-defined]
-
-
 def print_wide(table: Table) -> None:
     """Within the width asked for (rich wraps what still does not fit); a pipe or file
     without one gets whole lines (for grep)."""
     if _width_asked():
         console.print(table)
         return
-    wide = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    wide = table_width(table, console)
     Console(width=max(console.width, wide)).print(table)
 
 
@@ -119,7 +110,7 @@ def _runs_table(trend: pl.DataFrame) -> Table:
             table.add_column(_SHOWN[c], no_wrap=True)
         for row in trend.iter_rows(named=True):
             table.add_row(*(_cell(c, row[c]) for c in shown))
-        if not _width_asked() or not drop or _whole_width(table) <= console.width:
+        if not _width_asked() or not drop or table_width(table, console) <= console.width:
             return table
         shown.remove(drop.pop(0))
 

@@ -22,7 +22,6 @@ import polars as pl
 import typer
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
 from revgov import display
@@ -167,15 +166,12 @@ def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -
     if title == "metrics":
         numeric.add("value")
     shown = _display_frame(frame, title, currency)
-    # Measured without a width limit: rich clamps a measurement to the width it is given,
-    # so a table wider than the console always measured as fitting (and was cropped).
-    unlimited = console.options.update(max_width=10_000)
     dropped: list[str] = []
     while True:
         # Tighter padding first, then text columns left out.
         for compact in (False, True):
             table = _table(shown, title, numeric, dropped, compact=compact)
-            needed = Measurement.get(console, unlimited, table).minimum
+            needed = display.table_width(table, console, wrapped=True)
             if needed <= console.width:
                 break
         droppable = [c for c in shown.columns[1:] if c not in numeric]

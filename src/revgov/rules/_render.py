@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -405,13 +404,10 @@ class _RulesTable:
             return table
 
         # Measured, not summed by hand: rich adds edges and padding a sum gets wrong by a
-        # column or two, and then crops the last column ("pas"). Measured without a width
-        # limit, since rich clamps a measurement to the width it is given.
-        # Last resort on a narrow terminal: the longest ids fold onto a second line rather
-        # than a number being cut.
-        unlimited = options.update(max_width=10_000)
+        # column or two, and then crops the last column ("pas"). Last resort on a narrow
+        # terminal: the longest ids fold onto a second line rather than a number being cut.
         for table in (compact(with_sev=True), compact(with_sev=False)):
-            if Measurement.get(console, unlimited, table).maximum <= options.max_width:
+            if display.table_width(table, console, options) <= options.max_width:
                 yield table
                 return
         yield compact(with_sev=False, fold_ids=True)
