@@ -692,7 +692,8 @@ def _rewrite(
     scans = [pl.scan_parquet(loc.join(read.entity, f.path), storage_options=opts) for f in files]
     with delta_errors(f"the staged pages of {read.entity} ({read.source})"):
         upserted = pl.concat([s.select(keys) for s in scans]).collect() if scans else None
-    drop = pl.concat([d for d in (upserted, a.deletions) if d is not None]).unique()
+    changed = [d for d in (upserted, a.deletions) if d is not None]
+    dropped = pl.concat(changed).unique().with_columns(pl.lit(True).alias("__dropped"))
     removes: list[RemoveAction] = []
     adds = list(files)
     now = int(time.time() * 1000)
@@ -705,10 +706,16 @@ def _rewrite(
         with delta_errors(f"the {read.entity} table of {loc.uri!r}"):
             # The keys alone say whether the file is touched; most files of a large table
             # are not, and are not read whole.
-            stored_keys = pl.read_parquet(uri, columns=keys, storage_options=opts)
-            if stored_keys.join(drop, on=keys, how="semi").height == 0:
+            # One join on the keys: which rows stay, in the file's own row order.
+            keep = (
+                pl.read_parquet(uri, columns=keys, storage_options=opts)
+                .join(dropped, on=keys, how="left", maintain_order="left")
+                .get_column("__dropped")
+                .is_null()
+            )
+            if keep.all():
                 return False, None
-            kept = pl.read_parquet(uri, storage_options=opts).join(drop, on=keys, how="anti")
+            kept = pl.read_parquet(uri, storage_options=opts).filter(keep)
         if not kept.height:
             return True, None
         directory = str(path).rsplit("/", 1)[0]
