@@ -213,3 +213,26 @@ def test_a_kpi_table_of_numbers_only_tightens_its_padding_rather_than_crop(
     assert header.split()[-1] == "cumulative_conversion"
     first = next(line for line in lines if line.split()[:1] == ["Prospecting"])
     assert first.split()[-1] == "100.0%"
+
+
+def test_the_pull_summary_keeps_every_header_whole_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Salesforce export's names (`salesforce_export`, `pipeline_stages`) with rich's usual
+    padding take 82 columns: the headers gave way (`rows …`, `quarantin…`); tighter padding
+    fits them whole."""
+    from revgov.cli.pull import _print_text
+    from revgov.pull import EntityPull, PullResult
+
+    monkeypatch.setenv("COLUMNS", "80")
+    entities = tuple(
+        EntityPull("salesforce_export", e, 1, n, q, True)
+        for e, n, q in (("opportunities", 24, 0), ("pipeline_stages", 7, 0), ("people", 40, 3))
+    )
+    _print_text(PullResult("/tmp/snap", "0f7bdfc1db99dec2", None, entities))
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    header = next(line for line in lines if line.split()[:1] == ["source"])
+    assert header.split() == ["source", "entity", "status", "rows", "in", "typed", "quarantined"]
+    people = next(line for line in lines if "people" in line.split())
+    assert people.split()[-3:] == ["43", "40", "3"]

@@ -15,6 +15,7 @@ from rich.text import Text
 from revgov._typing import SummaryFormat
 from revgov.cli._console import TerminalConsole
 from revgov.config import load_config
+from revgov.display import table_width
 from revgov.pull import PullResult, default_snapshot_dir, pull
 from revgov.store import DEFAULT_SHRINK_SHARE
 
@@ -26,7 +27,6 @@ _NOTE_STYLES = {"warn": "yellow", "error": "red"}
 
 
 def _print_text(result: PullResult) -> None:
-    table = Table(title=f"pulled into {result.snapshot}", title_justify="left", box=box.SIMPLE_HEAD)
     rows = [
         (
             e.source,
@@ -39,12 +39,29 @@ def _print_text(result: PullResult) -> None:
         for e in result.entities
     ]
     headers = ("source", "entity", "status", "rows in", "typed", "quarantined")
-    for i, col in enumerate(headers):
-        # Names are never cut short; on a narrow terminal the numbers' headers give way.
-        width = max([len(r[i]) for r in rows if i < 3] + [len(col) if i < 3 else 1])
-        table.add_column(col, justify="left" if i < 3 else "right", no_wrap=True, min_width=width)
-    for row in rows:
-        table.add_row(*row)
+
+    def summary(compact: bool) -> Table:
+        table = Table(
+            title=f"pulled into {result.snapshot}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=not compact,
+            collapse_padding=compact,
+        )
+        for i, col in enumerate(headers):
+            # Names are never cut short; on a narrow terminal the numbers' headers give way.
+            width = max([len(r[i]) for r in rows if i < 3] + [len(col) if i < 3 else 1])
+            table.add_column(
+                col, justify="left" if i < 3 else "right", no_wrap=True, min_width=width
+            )
+        for row in rows:
+            table.add_row(*row)
+        return table
+
+    # Tighter padding before any header gives way (80 columns fit every header whole).
+    table = summary(compact=False)
+    if table_width(table, console) > console.width:
+        table = summary(compact=True)
     console.print(table)
     console.print(f"config hash [bold]{result.config_hash}[/]", highlight=False)
     if result.rows_quarantined:
