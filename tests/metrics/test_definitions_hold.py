@@ -262,3 +262,26 @@ def test_a_kpi_without_users_says_how_to_add_the_enrichment(maven: Pulled) -> No
     assert "with_enrichments(frame, users=frames['users'])" in (err.value.hint or "")
     ready = with_enrichments(frames["opportunities"], users=frames["users"])
     assert sales_cycle_days(ready, by="owner_manager").collect().height == 6
+
+
+def test_a_negative_sales_cycle_says_which_deals_make_it() -> None:
+    """Deals closed before they were created (a defect the audit flags) give negative
+    cycles; the KPI counts them, and its note says how many, recomputed in plain polars."""
+    from revgov.metrics._examples import example_config, example_frames
+
+    frames = {k: v.lazy() for k, v in example_frames().items()}
+    cfg = example_config()
+    assert not [n for n in kpi_notes("sales_cycle_days", frames, cfg) if "before" in n]
+    opps = frames["opportunities"].collect()
+    won = opps.filter(pl.col("is_won") & pl.col("closed_at").is_not_null())
+    early = won.head(2)["opportunity_id"].to_list()
+    moved = opps.with_columns(
+        pl.when(pl.col("opportunity_id").is_in(early))
+        .then(pl.col("closed_at") + pl.duration(days=400))
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
+    expected = moved.filter(pl.col("is_won") & (pl.col("closed_at") < pl.col("created_at"))).height
+    assert expected == 2
+    notes = kpi_notes("sales_cycle_days", frames | {"opportunities": moved.lazy()}, cfg)
+    assert any(n.startswith(f"{expected:,} won deals closed before created") for n in notes)

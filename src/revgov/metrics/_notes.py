@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "cac_notes",
     "coverage_notes",
+    "cycle_notes",
     "opportunity_to_win_notes",
     "speed_to_lead_notes",
     "velocity_notes",
@@ -163,6 +164,25 @@ def velocity_notes(ctx: RunContext) -> list[str]:
     n = _counts(lf, undated=still_open & _null(lf, "created_at"))
     if n["undated"]:
         return [f"{n['undated']:,} open deals without created_at are left out of open deals"]
+    return []
+
+
+def cycle_notes(ctx: RunContext) -> list[str]:
+    """Won deals that closed before they were created: their negative cycles are counted
+    (the audit's ``opportunities.close_before_created`` names them)."""
+    lf = _deals(ctx)
+    if lf is None or not (has(lf, "created_at") and has(lf, "is_won")):
+        return []
+    if not (has(lf, "closed_at") or has(lf, "close_date")):
+        return []
+    at = close_time(lf, "closed_at", "close_date")
+    early = won_flag("is_won") & (at < naive(lf.collect_schema(), "created_at")).fill_null(False)
+    n = _counts(lf, early=early)["early"]
+    if n:
+        return [
+            f"{n:,} won {'deal' if n == 1 else 'deals'} closed before created: negative "
+            "cycles counted (the audit's close_before_created rule lists them)"
+        ]
     return []
 
 

@@ -48,7 +48,12 @@ from revgov.metrics._kpi import (
     quantile_aggs,
     summarize,
 )
-from revgov.metrics._notes import velocity_notes, win_rate_amount_notes, win_rate_notes
+from revgov.metrics._notes import (
+    cycle_notes,
+    velocity_notes,
+    win_rate_amount_notes,
+    win_rate_notes,
+)
 from revgov.metrics._stages import Pipelines, pipelines_list
 from revgov.metrics._time import days_between, naive, naive_utc, parse_every, period_start
 from revgov.metrics.enrich import with_person_attributes
@@ -299,6 +304,7 @@ def _outcome_filter(outcome: Outcome) -> nw.Expr:
     inputs=("opportunities",),
     example='sales_cycle_days(opportunities, by="segment")',
     headline="median_days",
+    notes=cycle_notes,
 )
 def sales_cycle_days(
     opportunities: FrameT,
