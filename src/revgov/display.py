@@ -22,6 +22,7 @@ __all__ = [
     "duration",
     "money",
     "share",
+    "table_width",
     "unit_kind",
     "value",
 ]
