@@ -27,6 +27,7 @@ import narwhals as nw
 import polars as pl
 
 from revgov.metrics._frames import back, has, lazy, lookup_join
+from revgov.metrics._history import with_next_time
 from revgov.metrics._kpi import close_time, closed_flag, won_flag
 from revgov.metrics._time import naive
 
@@ -127,7 +128,9 @@ def _values_at(
         ev.filter(nw.col("__t") <= nw.lit(cutoff))
         .select("record_id", "to_value", *order)
         .join(changed, left_on="record_id", right_on="__rid", how="semi")
-        .with_columns(nw.col("__t").shift(-1).over("record_id", order_by=order).alias("__next"))
+    )
+    before = (
+        with_next_time(before, record_id="record_id", order=order, time="__t", alias="__next")
         .filter(nw.col("__next").is_null())
         .select(nw.col("record_id").alias("__rid"), nw.col("to_value").alias("__asof_value"))
     )

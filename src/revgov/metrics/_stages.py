@@ -16,6 +16,7 @@ from revgov.definitions.stages import (
     FunnelStage,
     PipelineStages,
     StageAttr,
+    at_or_past,
     funnel_position,
 )
 from revgov.definitions.stages import funnel_stages as _funnel_stages
@@ -24,6 +25,7 @@ from revgov.errors import MetricInputError
 __all__ = [
     "FunnelStage",
     "Pipelines",
+    "at_or_past",
     "funnel_position",
     "funnel_stages",
     "pipelines_list",

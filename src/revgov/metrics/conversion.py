@@ -117,6 +117,8 @@ def stage_conversion(
         nw.col("__t").min().alias("__first_t"), nw.col("__pos").max().alias("__ev_pos")
     )
     dims = as_list(by)
+    # Without a window each record's furthest step comes with its entry, in one join.
+    carried = ["__rid", "__first_t", *(["__ev_pos"] if window_days is None else [])]
     if opportunities is not None:
         opps = lazy(opportunities, name="opportunities", like=ev)
         require(opps, [opportunity_id, stage, created_at, *dims], what="opportunities")
@@ -129,7 +131,7 @@ def stage_conversion(
             funnel_position(steps, stage).alias("__cur_pos"),
             (entered if window_days is not None else no_time).alias("__cur_t"),
             *dims,
-        ).join(per_record.select("__rid", "__first_t"), on="__rid", how="left")
+        ).join(per_record.select(*carried), on="__rid", how="left")
         pop = pop.with_columns(nw.coalesce("__created", "__first_t").alias("__cohort"))
     else:
         if dims:
@@ -137,12 +139,12 @@ def stage_conversion(
                 "stage_conversion(by=...) needs opportunities= to take the columns from",
                 hint="pass opportunities=frames['opportunities']",
             )
-        pop = per_record.select("__rid", "__first_t").with_columns(
+        pop = per_record.select(*carried).with_columns(
             nw.col("__first_t").alias("__cohort"),
             nw.lit(None, dtype=nw.Int64()).alias("__cur_pos"),
             nw.lit(None, dtype=nw.Datetime("us")).alias("__cur_t"),
         )
-    pop = _with_furthest_step(pop, ev, per_record, window_days)
+    pop = _with_furthest_step(pop, ev, window_days)
     pop, keys = keyed(pop, by=dims, every=every, time=nw.col("__cohort"), what="opportunities")
     counts = aggregate(
         pop,
@@ -153,23 +155,20 @@ def stage_conversion(
 
 
 def _with_furthest_step(
-    pop: nw.LazyFrame[Any],
-    ev: nw.LazyFrame[Any],
-    per_record: nw.LazyFrame[Any],
-    window_days: int | None,
+    pop: nw.LazyFrame[Any], ev: nw.LazyFrame[Any], window_days: int | None
 ) -> nw.LazyFrame[Any]:
     """Each record of the cohort population with ``__reached``: the furthest step its events
-    or its current stage show (within ``window_days`` of entry, if given); at least step 1."""
+    (``__ev_pos``, on ``pop`` already without a window) or its current stage show (within
+    ``window_days`` of entry, if given); at least step 1."""
+    cur_ok = nw.lit(True)
     if window_days is not None:
         limit = nw.col("__cohort").dt.offset_by(f"{int(window_days)}d")
         timed = ev.join(pop.select("__rid", "__cohort"), on="__rid", how="inner")
         timed = timed.filter(nw.col("__t") <= limit)
         cur_ok = (nw.col("__cur_t") <= limit).fill_null(False)
         best = timed.group_by("__rid").agg(nw.col("__pos").max().alias("__ev_pos"))
-    else:
-        cur_ok = nw.lit(True)
-        best = per_record.select("__rid", "__ev_pos")
-    return pop.join(best, on="__rid", how="left").with_columns(
+        pop = pop.join(best, on="__rid", how="left")
+    return pop.with_columns(
         nw.max_horizontal(
             nw.col("__ev_pos").fill_null(1),
             nw.when(cur_ok).then(nw.col("__cur_pos")).otherwise(1).fill_null(1),

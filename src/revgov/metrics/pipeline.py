@@ -19,6 +19,7 @@ from revgov.metrics._frames import (
     full_join,
     has,
     lazy,
+    lookup_join,
     require,
     safe_div,
     sort_keys,
@@ -36,7 +37,7 @@ from revgov.metrics._kpi import (
     won_flag,
 )
 from revgov.metrics._notes import coverage_notes
-from revgov.metrics._stages import Pipelines, funnel_position, funnel_stages, stage_attr
+from revgov.metrics._stages import Pipelines, at_or_past, funnel_stages, stage_attr
 from revgov.metrics._time import parse_every, period_start
 from revgov.metrics.enrich import grouping_columns
 from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
@@ -142,20 +143,22 @@ def qualified_pipeline(
                 "open or won stage of the pipeline",
                 hint="name a stage deals pass through on the way to won",
             )
-        lf = lf.with_columns(funnel_position(stages, stage).alias("__pos"))
+        cond = at_or_past(stages, stage, target)
         if stage_events is not None:
             ev = lazy(stage_events, name="stage_events", like=lf)
             require(ev, ["record_id", "to_value"], what="stage_events")
             if has(ev, "field"):
                 ev = ev.filter(nw.col("field").fill_null("stage") == "stage")
+            # The deals with an event at the stage or past it: one membership test per
+            # event and the ids that pass, not every event's position grouped per deal.
             reached = (
-                ev.with_columns(funnel_position(stages, "to_value").alias("__epos"))
-                .group_by("record_id")
-                .agg(nw.col("__epos").max())
+                ev.filter(at_or_past(stages, "to_value", target))
+                .select(nw.col("record_id").alias("__rid"))
+                .unique(["__rid"])
+                .with_columns(nw.lit(True).alias("__reached"))
             )
-            lf = lf.join(reached, left_on=opportunity_id, right_on="record_id", how="left")
-            lf = lf.with_columns(nw.max_horizontal("__pos", "__epos").alias("__pos"))
-        cond = nw.col("__pos").fill_null(0) >= target
+            lf = lookup_join(lf, reached, left_on=opportunity_id, right_on="__rid")
+            cond = cond | nw.col("__reached").fill_null(False)
     if definition.opportunity_min_amount is not None:
         cond = cond & (nw.col(amount).fill_null(0) >= definition.opportunity_min_amount)
     lf = lf.with_columns(cond.alias("__q"))
