@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 
-from revgov.definitions.history import events_of
+from revgov.definitions.history import history_of
 from revgov.definitions.lifecycle import LifecycleStages
 from revgov.definitions.spelling import spelling_key
 
@@ -107,9 +107,12 @@ def with_sql(
     if lifecycle_stage in _names(people):
         sql = sql | stages.is_one_of(nw.col(lifecycle_stage), sql_stages)
     if stage_events is not None:
-        names = frozenset(_names(stage_events))
-        moved = stage_events.filter(
-            events_of("people", names=names) & stages.is_one_of(nw.col("to_value"), sql_stages)
+        # The value spelled out only on the people's events (a column of its own, as in
+        # history_of: polars would fold a second filter into the first).
+        moved = (
+            history_of(stage_events, "people")
+            .with_columns(stages.is_one_of(nw.col("to_value"), sql_stages).alias("__to_sql"))
+            .filter(nw.col("__to_sql"))
         )
         people = _flag(people, person_id, moved.select(nw.col("record_id")), "__sql_event")
         sql = sql | nw.col("__sql_event")
