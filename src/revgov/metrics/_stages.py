@@ -8,6 +8,7 @@ the rules read too; this module adapts it to the KPIs' arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import narwhals as nw
 
@@ -21,6 +22,7 @@ from revgov.definitions.stages import (
 )
 from revgov.definitions.stages import funnel_stages as _funnel_stages
 from revgov.errors import MetricInputError
+from revgov.metrics._frames import lookup_join
 
 __all__ = [
     "FunnelStage",
@@ -30,6 +32,7 @@ __all__ = [
     "funnel_stages",
     "pipelines_list",
     "stage_attr",
+    "with_funnel_position",
 ]
 
 #: One pipeline or several (the first is the default for rows without a pipeline).
@@ -70,3 +73,18 @@ def funnel_stages(stages: Pipelines | Sequence[str]) -> list[FunnelStage]:
     if not out:
         raise MetricInputError("stage_conversion needs at least one stage")
     return out
+
+
+def with_funnel_position(
+    lf: nw.LazyFrame[Any], steps: Sequence[FunnelStage], column: str, alias: str
+) -> nw.LazyFrame[Any]:
+    """``lf`` with ``alias``: the :func:`funnel_position` of ``column``, worked out once per
+    distinct value and joined back.
+
+    For stage histories: a handful of stage names against millions of events, where the
+    expression trims and lowercases every row (10M events: 0.14 s against 0.40 s,
+    benchmarks/bench_metrics.py).
+    """
+    values = lf.select(column).unique([column])
+    values = values.with_columns(funnel_position(steps, column).alias(alias))
+    return lookup_join(lf, values, left_on=column, right_on=column)

@@ -37,7 +37,13 @@ from revgov.metrics._kpi import (
     won_flag,
 )
 from revgov.metrics._notes import opportunity_to_win_notes
-from revgov.metrics._stages import FunnelStage, Pipelines, funnel_position, funnel_stages
+from revgov.metrics._stages import (
+    FunnelStage,
+    Pipelines,
+    funnel_position,
+    funnel_stages,
+    with_funnel_position,
+)
 from revgov.metrics._time import naive
 from revgov.metrics.enrich import grouping_columns
 from revgov.metrics.registry import MARKETING, REVENUE_OPERATIONS, SALES, RunContext, kpi
@@ -106,10 +112,10 @@ def stage_conversion(
         to_value=to_value,
         changed_at=changed_at,
     )
-    ev = ev.select(
+    ev = with_funnel_position(ev, steps, to_value, "__pos").select(
         nw.col(record_id).alias("__rid"),
         naive(ev.collect_schema(), changed_at).alias("__t"),
-        funnel_position(steps, to_value).alias("__pos"),
+        "__pos",
     )
     # One pass over the events gives each record's entry and, without a window, the
     # furthest step it reached (a window needs each event's time against the cohort).

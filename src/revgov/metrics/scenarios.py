@@ -59,6 +59,7 @@ from revgov.metrics._stages import (
     funnel_stages,
     pipelines_list,
     stage_attr,
+    with_funnel_position,
 )
 from revgov.metrics._time import days_between, naive, naive_utc, period_start
 from revgov.metrics.velocity import DAYS_PER_MONTH
@@ -378,11 +379,8 @@ def _stage_rows(
     require(closed, [opportunity_id], what="opportunities")
     t = naive(events.collect_schema(), "changed_at")
     reached_ev = (
-        events.filter(t <= nw.lit(cutoff))
-        .select(
-            nw.col("record_id").alias("__rid"),
-            funnel_position(steps, "to_value").alias("__epos"),
-        )
+        with_funnel_position(events.filter(t <= nw.lit(cutoff)), steps, "to_value", "__epos")
+        .select(nw.col("record_id").alias("__rid"), "__epos")
         .group_by("__rid")
         .agg(nw.col("__epos").max())
     )
