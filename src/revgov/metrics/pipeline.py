@@ -37,7 +37,13 @@ from revgov.metrics._kpi import (
     won_flag,
 )
 from revgov.metrics._notes import coverage_notes
-from revgov.metrics._stages import Pipelines, at_or_past, funnel_stages, stage_attr
+from revgov.metrics._stages import (
+    Pipelines,
+    at_or_past,
+    funnel_stages,
+    stage_attr,
+    with_funnel_position,
+)
 from revgov.metrics._time import parse_every, period_start
 from revgov.metrics.enrich import grouping_columns
 from revgov.metrics.registry import REVENUE_OPERATIONS, SALES, kpi
@@ -149,10 +155,11 @@ def qualified_pipeline(
             require(ev, ["record_id", "to_value"], what="stage_events")
             if has(ev, "field"):
                 ev = ev.filter(nw.col("field").fill_null("stage") == "stage")
-            # The deals with an event at the stage or past it: one membership test per
-            # event and the ids that pass, not every event's position grouped per deal.
+            # The deals with an event at the stage or past it: the ids of the events that
+            # are, not every event's position grouped per deal.
             reached = (
-                ev.filter(at_or_past(stages, "to_value", target))
+                with_funnel_position(ev, stages, "to_value", "__epos")
+                .filter(nw.col("__epos") >= target)
                 .select(nw.col("record_id").alias("__rid"))
                 .unique(["__rid"])
                 .with_columns(nw.lit(True).alias("__reached"))

@@ -34,6 +34,7 @@ from revgov.metrics._frames import (
     full_join,
     has,
     lazy,
+    lookup_join,
     require,
     safe_div,
     sort_keys,
@@ -496,11 +497,11 @@ def time_in_stage(
             require(ev, dims, what="stage_events")
         else:
             require(opps, [opportunity_id, *dims], what="opportunities")
-            ev = ev.drop(*[d for d in dims if has(ev, d)]).join(
+            ev = lookup_join(
+                ev.drop(*[d for d in dims if has(ev, d)]),
                 opps.select(opportunity_id, *dims).unique([opportunity_id]),
                 left_on=record_id,
                 right_on=opportunity_id,
-                how="left",
             )
     ev, keys = keyed(ev, by=dims, every=every, time=nw.col("__start"), what="stage_events")
     d = nw.col("__days")
