@@ -35,6 +35,15 @@ def test_numbers_are_written_by_their_unit() -> None:
     assert display.column_unit("win_rate") == "share"
     assert display.column_unit("pipeline_amount") == "currency"
     assert display.column_unit("median_days") == "days"
+    # Names their endings read wrong (average_deal_size's table showed "321.00 USD" deals).
+    assert display.column_unit("deals_with_amount") == "number"
+    assert display.cell(321, display.column_unit("deals_with_amount")) == "321"
+    assert display.column_unit("average_deal_size") == "currency"
+    assert display.column_unit("velocity_per_month") == "currency"
+    assert display.column_unit("pipeline_per_spend") == "ratio"
+    assert display.cell(4.2, display.column_unit("pipeline_per_spend")) == "4.20x"
+    assert display.column_unit("gap_to_target") == "currency"
+    assert display.column_unit("target_step_conversion") == "share"
     assert display.cell(float("nan")) == "NaN"
 
 
@@ -213,6 +222,45 @@ def test_a_kpi_table_of_numbers_only_tightens_its_padding_rather_than_crop(
     assert header.split()[-1] == "cumulative_conversion"
     first = next(line for line in lines if line.split()[:1] == ["Prospecting"])
     assert first.split()[-1] == "100.0%"
+
+
+def test_a_kpi_table_too_wide_for_its_numbers_leaves_the_rightmost_out_rather_than_crop(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's time_in_stage at 80 columns: its stage names and six number columns need
+    more than 80 even with tight padding, and there is no text to leave out. It was cropped
+    (`p9`, `15.`); the rightmost numbers are left out instead, named in the caption."""
+    import polars as pl
+
+    from revgov.cli.metrics import _print_table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    frame = pl.DataFrame(
+        {
+            "stage": ["Discovery", "Proposal/Price Quote", "Negotiation/Review"],
+            "stays": [16, 5_483, 4],
+            "open_stays": [16, 270, 4],
+            "mean_days": [10.0, 11.5, 11.0],
+            "median_days": [9.9, 10.7, 11.0],
+            "p75_days": [13.0, 15.6, 13.5],
+            "p90_days": [15.4, 18.2, 16.7],
+        }
+    )
+    _print_table(frame, "time_in_stage")
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    header = next(line for line in lines if line.split()[:1] == ["stage"])
+    shown = header.split()
+    assert shown[:3] == ["stage", "stays", "open_stays"]
+    assert set(shown) < set(frame.columns)
+    left_out = [c for c in frame.columns if c not in shown]
+    assert left_out == frame.columns[-len(left_out) :]
+    assert f"left out at this width: {', '.join(left_out)}" in " ".join(out.split())
+    quote = next(line for line in lines if "Proposal/Price Quote" in line)
+    cells = quote.split()[2:]  # after "Proposal/Price Quote"
+    assert cells[:2] == ["5,483", "270"]
+    assert cells[2:] == [v for c in shown[3:] for v in (f"{frame[c][1]:.1f}", "days")]
 
 
 def test_the_pull_summary_keeps_every_header_whole_at_80_columns(

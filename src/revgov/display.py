@@ -106,12 +106,36 @@ def value(x: Any, unit: str, *, currency: str | None = None) -> str:
 _SHARE_NAMES = ("rate", "share", "conversion", "ratio_pct", "pct", "probability", "coverage_share")
 _MONEY_NAMES = ("amount", "bookings", "pipeline", "revenue", "value", "cost", "spend", "acv", "cac")
 _DURATION_NAMES = ("days", "hours", "months")
+#: Columns whose names the endings read wrong: counts and ratios ending in a money word,
+#: money not ending in one (average_deal_size read 188636.76, deals_with_amount 321.00 USD).
+_COLUMN_UNITS = {
+    "deals_with_amount": "number",
+    "pipeline_per_spend": "ratio",
+    "bookings_per_spend": "ratio",
+    "pipeline_per_cost": "ratio",
+    "bookings_per_cost": "ratio",
+    "average_deal_size": "currency",
+    "velocity_per_day": "currency",
+    "velocity_per_month": "currency",
+    "target": "currency",
+    "booked": "currency",
+    "remaining": "currency",
+    "new_arr": "currency",
+    "gap_to_target": "currency",
+    "target_bookings": "currency",
+    "pipeline_needed": "currency",
+    "spend_needed": "currency",
+    "cost_per_mql": "currency",
+    "gross_margin": "share",
+}
 
 
 def column_unit(name: str) -> str:
     """The unit a KPI table column holds, from its name (``win_rate`` a share,
     ``pipeline_amount`` money, ``median_days`` a duration, anything else a plain number)."""
     lowered = name.lower()
+    if lowered in _COLUMN_UNITS:
+        return _COLUMN_UNITS[lowered]
     if lowered.endswith(_DURATION_NAMES):
         return lowered.rsplit("_", 1)[-1]
     if lowered.endswith(_SHARE_NAMES) or lowered.startswith(("share_", "pct_")):

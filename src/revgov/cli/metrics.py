@@ -161,7 +161,8 @@ def _display_frame(frame: pl.DataFrame, title: str, currency: str | None) -> pl.
 def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -> None:
     """A table that fits the console (80 columns when piped, ``COLUMNS`` when set): names and
     numbers are never cut, text wraps, and when even that does not fit, the rightmost text
-    columns are left out (and named in the caption; JSON and CSV have every column)."""
+    columns are left out, then the rightmost numbers (named in the caption; JSON and CSV
+    have every column)."""
     numeric = {n for n, t in frame.schema.items() if t.is_numeric() or t.is_temporal()}
     if title == "metrics":
         numeric.add("value")
@@ -174,7 +175,9 @@ def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -
             needed = display.table_width(table, console, wrapped=True)
             if needed <= console.width:
                 break
-        droppable = [c for c in shown.columns[1:] if c not in numeric]
+        # Numbers cannot wrap: with no text left to leave out, the rightmost numbers go
+        # (time_in_stage's p90_days at 80 columns), never a number cut in two.
+        droppable = [c for c in shown.columns[1:] if c not in numeric] or shown.columns[1:]
         if needed <= console.width or not droppable:
             break
         dropped.insert(0, droppable[-1])
