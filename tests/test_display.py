@@ -263,6 +263,38 @@ def test_a_kpi_table_too_wide_for_its_numbers_leaves_the_rightmost_out_rather_th
     assert cells[2:] == [v for c in shown[3:] for v in (f"{frame[c][1]:.1f}", "days")]
 
 
+def test_forecast_assumptions_are_written_in_the_unit_each_row_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`revgov forecast` printed every assumption as money (`cycle_days 42.63 USD`,
+    `win_rate 0.40 USD`) and its low and high as bare decimals: the row says the unit."""
+    import polars as pl
+
+    from revgov.cli.metrics import _print_table
+
+    monkeypatch.setenv("COLUMNS", "100")
+    frame = pl.DataFrame(
+        {
+            "assumption": ["average_deal_size", "cycle_days", "win_rate", "mqls_per_month"],
+            "value": [47_344.22, 42.63, 0.397, 1_183.33],
+            "low": [43_685.81, 42.06, 0.388, 1_099.0],
+            "high": [50_581.24, 42.95, 0.406, 1_222.5],
+        }
+    )
+    _print_table(frame, "assumptions", "USD")
+    rows = {
+        line.split()[0]: " ".join(line.split()[1:])
+        for line in capsys.readouterr().out.splitlines()
+        if line.split()[:1] and line.split()[0] in frame["assumption"]
+    }
+    assert rows == {
+        "average_deal_size": "47,344.22 USD 43,685.81 USD 50,581.24 USD",
+        "cycle_days": "42.6 days 42.1 days 43.0 days",
+        "win_rate": "39.7% 38.8% 40.6%",
+        "mqls_per_month": "1,183.33 1,099 1,222.50",
+    }
+
+
 def test_the_pull_summary_keeps_every_header_whole_at_80_columns(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -127,6 +127,11 @@ _COLUMN_UNITS = {
     "spend_needed": "currency",
     "cost_per_mql": "currency",
     "gross_margin": "share",
+    # Forecast assumptions and plan items (their tables write each row in its own unit).
+    "mql_to_sql": "share",
+    "sql_to_opportunity": "share",
+    "mqls_per_month": "number",
+    "months_of_demand": "months",
 }
 
 

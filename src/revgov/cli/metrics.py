@@ -149,12 +149,22 @@ def _display_frame(frame: pl.DataFrame, title: str, currency: str | None) -> pl.
             .sort(pl.col("value") == display.MISSING, maintain_order=True)
             .drop("column", "unit", strict=False)
         )
+    # Tables of forecast assumptions and plan items hold one quantity per row (a win rate, a
+    # deal size, a cycle in days): their numbers take the unit the row names, not the column.
+    named = next((c for c in ("assumption", "item") if c in frame.columns), None)
+    row_units = [display.column_unit(n) if n else "number" for n in frame[named]] if named else None
     columns = {}
     for name, dtype in frame.schema.items():
         unit = display.column_unit(name) if dtype.is_numeric() else "number"
-        columns[name] = pl.Series(
-            name, [display.cell(v, unit, currency=currency) for v in frame[name]], pl.String
+        units = (
+            row_units
+            if row_units and dtype.is_numeric() and name in ("value", "low", "high")
+            else [unit] * frame.height
         )
+        cells = [
+            display.cell(v, u, currency=currency) for v, u in zip(frame[name], units, strict=True)
+        ]
+        columns[name] = pl.Series(name, cells, pl.String)
     return pl.DataFrame(columns)
 
 
