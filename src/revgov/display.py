@@ -7,11 +7,14 @@ raw numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
+
+_T = TypeVar("_T", bound="RenderableType")
 
 __all__ = [
     "MISSING",
@@ -20,6 +23,7 @@ __all__ = [
     "count",
     "decimal",
     "duration",
+    "first_fitting",
     "money",
     "share",
     "table_width",
@@ -187,3 +191,24 @@ def table_width(
     unlimited = (options or console.options).update(max_width=10_000)
     measured = Measurement.get(console, unlimited, renderable)
     return measured.minimum if wrapped else measured.maximum
+
+
+def first_fitting(
+    tables: Iterable[_T],
+    console: Console,
+    options: ConsoleOptions | None = None,
+    *,
+    wrapped: bool = False,
+) -> _T:
+    """The first of ``tables`` (ways of laying out one table, most readable first) whose
+    :func:`table_width` fits the width given (``options``, else the console's); the last
+    when none does."""
+    limit = (options or console.options).max_width
+    last: _T | None = None
+    for table in tables:
+        if table_width(table, console, options, wrapped=wrapped) <= limit:
+            return table
+        last = table
+    if last is None:
+        raise ValueError("first_fitting needs at least one table")
+    return last

@@ -180,15 +180,12 @@ def _print_table(frame: pl.DataFrame, title: str, currency: str | None = None) -
     dropped: list[str] = []
     while True:
         # Tighter padding first, then text columns left out.
-        for compact in (False, True):
-            table = _table(shown, title, numeric, dropped, compact=compact)
-            needed = display.table_width(table, console, wrapped=True)
-            if needed <= console.width:
-                break
+        layouts = (_table(shown, title, numeric, dropped, compact=c) for c in (False, True))
+        table = display.first_fitting(layouts, console, wrapped=True)
         # Numbers cannot wrap: with no text left to leave out, the rightmost numbers go
         # (time_in_stage's p90_days at 80 columns), never a number cut in two.
         droppable = [c for c in shown.columns[1:] if c not in numeric] or shown.columns[1:]
-        if needed <= console.width or not droppable:
+        if not droppable or display.table_width(table, console, wrapped=True) <= console.width:
             break
         dropped.insert(0, droppable[-1])
         shown = shown.drop(droppable[-1])

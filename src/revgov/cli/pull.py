@@ -15,7 +15,7 @@ from rich.text import Text
 from revgov._typing import SummaryFormat
 from revgov.cli._console import TerminalConsole
 from revgov.config import load_config
-from revgov.display import table_width
+from revgov.display import first_fitting
 from revgov.pull import PullResult, default_snapshot_dir, pull
 from revgov.store import DEFAULT_SHRINK_SHARE
 
@@ -59,10 +59,7 @@ def _print_text(result: PullResult) -> None:
         return table
 
     # Tighter padding before any header gives way (80 columns fit every header whole).
-    table = summary(compact=False)
-    if table_width(table, console) > console.width:
-        table = summary(compact=True)
-    console.print(table)
+    console.print(first_fitting((summary(compact) for compact in (False, True)), console))
     console.print(f"config hash [bold]{result.config_hash}[/]", highlight=False)
     if result.rows_quarantined:
         console.print(

@@ -68,14 +68,21 @@ def events_of(
     taken as the entity's, and a blank ``record_entity`` is too (as is a blank ``field`` for
     the stage field), as KPIs read hand-made history frames.
     """
-    wanted = field or STAGE_FIELD[entity]
     cols = names if names is not None else frozenset(STAGE_EVENT_COLUMNS)
     cond: nw.Expr = nw.lit(True)
     if "record_entity" in cols:
-        cond = cond & (nw.col("record_entity").is_null() | record_entity_is(entity))
+        cond = cond & _of_entity(entity)
     if "field" in cols:
-        cond = cond & (nw.col("field").fill_null(STAGE_FIELD[entity]) == wanted)
+        cond = cond & _on_field(entity, field)
     return cond
+
+
+def _of_entity(entity: HistoryEntity) -> nw.Expr:
+    return nw.col("record_entity").is_null() | record_entity_is(entity)
+
+
+def _on_field(entity: HistoryEntity, field: str | None) -> nw.Expr:
+    return nw.col("field").fill_null(STAGE_FIELD[entity]) == (field or STAGE_FIELD[entity])
 
 
 def history_of(
@@ -89,12 +96,11 @@ def history_of(
     is a column of its own because polars merges stacked filters into one.
     """
     names = frozenset(events.collect_schema().names())
-    wanted = field or STAGE_FIELD[entity]
     if "field" in names:
-        events = events.filter(nw.col("field").fill_null(STAGE_FIELD[entity]) == wanted)
+        events = events.filter(_on_field(entity, field))
     if "record_entity" in names:
-        own = nw.col("record_entity").is_null() | record_entity_is(entity)
-        events = events.with_columns(own.alias("__own")).filter(nw.col("__own")).drop("__own")
+        own = _of_entity(entity).alias("__own")
+        events = events.with_columns(own).filter(nw.col("__own")).drop("__own")
     return events
 
 

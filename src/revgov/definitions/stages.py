@@ -30,7 +30,6 @@ __all__ = [
     "FunnelStage",
     "PipelineStages",
     "StageAttr",
-    "at_or_past",
     "funnel_position",
     "funnel_stages",
 ]
@@ -255,11 +254,3 @@ def funnel_position(stages: Sequence[FunnelStage], column: str) -> nw.Expr:
         list(positions), list(positions.values()), default=None, return_dtype=nw.Int64()
     )
     return out
-
-
-def at_or_past(stages: Sequence[FunnelStage], column: str, position: int) -> nw.Expr:
-    """The stage named in ``column`` is at funnel ``position`` or later (false for null and
-    for values that are no funnel step): :func:`funnel_position` ``>= position``, as one
-    membership test."""
-    past = [spelling for st in stages if st.position >= position for spelling in st.spellings]
-    return is_in(spelling_key_expr(nw.col(column)), past).fill_null(False)

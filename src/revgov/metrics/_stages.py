@@ -17,7 +17,6 @@ from revgov.definitions.stages import (
     FunnelStage,
     PipelineStages,
     StageAttr,
-    at_or_past,
     funnel_position,
 )
 from revgov.definitions.stages import funnel_stages as _funnel_stages
@@ -27,7 +26,6 @@ from revgov.metrics._frames import lookup_join
 __all__ = [
     "FunnelStage",
     "Pipelines",
-    "at_or_past",
     "funnel_position",
     "funnel_stages",
     "pipelines_list",

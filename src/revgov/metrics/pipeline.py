@@ -39,7 +39,7 @@ from revgov.metrics._kpi import (
 from revgov.metrics._notes import coverage_notes
 from revgov.metrics._stages import (
     Pipelines,
-    at_or_past,
+    funnel_position,
     funnel_stages,
     stage_attr,
     with_funnel_position,
@@ -149,7 +149,7 @@ def qualified_pipeline(
                 "open or won stage of the pipeline",
                 hint="name a stage deals pass through on the way to won",
             )
-        cond = at_or_past(stages, stage, target)
+        cond = funnel_position(stages, stage).fill_null(0) >= target
         if stage_events is not None:
             ev = lazy(stage_events, name="stage_events", like=lf)
             require(ev, ["record_id", "to_value"], what="stage_events")

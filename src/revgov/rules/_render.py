@@ -406,8 +406,6 @@ class _RulesTable:
         # Measured, not summed by hand: rich adds edges and padding a sum gets wrong by a
         # column or two, and then crops the last column ("pas"). Last resort on a narrow
         # terminal: the longest ids fold onto a second line rather than a number being cut.
-        for table in (compact(with_sev=True), compact(with_sev=False)):
-            if display.table_width(table, console, options) <= options.max_width:
-                yield table
-                return
-        yield compact(with_sev=False, fold_ids=True)
+        layouts = ((True, False), (False, False), (False, True))
+        tables = (compact(with_sev=sev, fold_ids=fold) for sev, fold in layouts)
+        yield display.first_fitting(tables, console, options)
