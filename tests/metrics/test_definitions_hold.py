@@ -285,3 +285,36 @@ def test_a_negative_sales_cycle_says_which_deals_make_it() -> None:
     assert expected == 2
     notes = kpi_notes("sales_cycle_days", frames | {"opportunities": moved.lazy()}, cfg)
     assert any(n.startswith(f"{expected:,} won deals closed before created") for n in notes)
+
+
+def test_conversion_and_sourcing_say_when_nothing_links_them() -> None:
+    """A HubSpot export whose deals name no person and no source, and whose people carry no
+    conversion: lead_to_opportunity and marketing_sourced_pipeline read 0.0% without a word.
+    Their notes now say they cannot see it, and which fields to map."""
+    from revgov.metrics._examples import example_config, example_frames
+
+    frames = {k: v.lazy() for k, v in example_frames().items()}
+    cfg = example_config()
+    assert not kpi_notes("lead_to_opportunity", frames, cfg)
+    assert not kpi_notes("marketing_sourced_pipeline", frames, cfg)
+    people = frames["people"].collect()
+    opps = frames["opportunities"].collect()
+    unlinked = {
+        "people": people.with_columns(
+            pl.lit(None, pl.Boolean).alias("is_converted"),
+            pl.lit(None, pl.String).alias("converted_opportunity_id"),
+        ).lazy(),
+        "opportunities": opps.with_columns(
+            pl.lit(None, pl.String).alias(c)
+            for c in ("primary_person_id", "lead_source", "primary_campaign_id")
+        ).lazy(),
+    }
+    (conversion,) = kpi_notes("lead_to_opportunity", frames | unlinked, cfg)
+    assert conversion.startswith("cannot see conversions")
+    assert "primary_person_id" in conversion
+    (sourcing,) = kpi_notes("marketing_sourced_pipeline", frames | unlinked, cfg)
+    assert sourcing.startswith("cannot see sourcing") and "lead_source" in sourcing
+    # One linking field is enough to see them again.
+    relinked = unlinked | {"opportunities": opps.lazy()}
+    assert not kpi_notes("lead_to_opportunity", frames | relinked, cfg)
+    assert not kpi_notes("marketing_sourced_pipeline", frames | relinked, cfg)

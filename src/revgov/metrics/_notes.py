@@ -23,7 +23,9 @@ __all__ = [
     "cac_notes",
     "coverage_notes",
     "cycle_notes",
+    "lead_conversion_notes",
     "opportunity_to_win_notes",
+    "sourced_notes",
     "speed_to_lead_notes",
     "velocity_notes",
     "win_rate_amount_notes",
@@ -184,6 +186,41 @@ def cycle_notes(ctx: RunContext) -> list[str]:
             "cycles counted (the audit's close_before_created rule lists them)"
         ]
     return []
+
+
+def _all_blank(frame: Any, columns: tuple[str, ...]) -> bool:
+    """No row of ``frame`` has any of ``columns`` (a column it lacks is blank)."""
+    lf = lazy(frame, name="frame")
+    present = [c for c in columns if has(lf, c)]
+    if not present:
+        return True
+    blank = nw.all_horizontal(*[nw.col(c).is_null() for c in present], ignore_nulls=False)
+    return _counts(lf, filled=~blank)["filled"] == 0
+
+
+def lead_conversion_notes(ctx: RunContext) -> list[str]:
+    """Nothing links people to deals: the conversion cannot be seen, so 0% is unmeasured."""
+    people, deals = ctx.frames.get("people"), ctx.frames.get("opportunities")
+    if people is None:
+        return []
+    if not _all_blank(people, ("is_converted", "converted_opportunity_id")):
+        return []
+    if deals is not None and not _all_blank(deals, ("primary_person_id",)):
+        return []
+    return [
+        "cannot see conversions: no person is_converted or has a converted_opportunity_id, "
+        "and no deal names its primary_person_id (map one of them)"
+    ]
+
+
+def sourced_notes(ctx: RunContext) -> list[str]:
+    """No deal says where it came from: 0% sourced is unmeasured, not measured."""
+    lf = _deals(ctx)
+    if lf is None or not _all_blank(lf, ("lead_source", "primary_campaign_id")):
+        return []
+    return [
+        "cannot see sourcing: no deal has a lead_source or a primary_campaign_id (map one of them)"
+    ]
 
 
 def cac_notes(ctx: RunContext) -> list[str]:

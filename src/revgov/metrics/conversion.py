@@ -36,7 +36,7 @@ from revgov.metrics._kpi import (
     summarize,
     won_flag,
 )
-from revgov.metrics._notes import opportunity_to_win_notes
+from revgov.metrics._notes import lead_conversion_notes, opportunity_to_win_notes
 from revgov.metrics._stages import (
     FunnelStage,
     Pipelines,
@@ -242,6 +242,7 @@ def _events(stage_events: Any, like: nw.LazyFrame[Any]) -> nw.LazyFrame[Any] | N
     inputs=("people",),
     example='lead_to_opportunity(people, opportunities, by="lead_source")',
     headline="conversion_rate",
+    notes=lead_conversion_notes,
 )
 def lead_to_opportunity(
     people: FrameT,

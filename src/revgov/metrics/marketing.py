@@ -22,6 +22,7 @@ from revgov.metrics._frames import (
     sort_keys,
 )
 from revgov.metrics._kpi import aggregate, count_if, keyed, total, won_flag
+from revgov.metrics._notes import sourced_notes
 from revgov.metrics._time import naive
 from revgov.metrics.registry import MARKETING, kpi
 
@@ -68,6 +69,7 @@ Model = Literal["first", "last", "linear"]
     example="marketing_sourced_pipeline(opportunities)",
     headline="sourced_share",
     headline_unit="share",
+    notes=sourced_notes,
 )
 def marketing_sourced_pipeline(
     opportunities: FrameT,
