@@ -199,7 +199,8 @@ def _all_blank(frame: Any, columns: tuple[str, ...]) -> bool:
 
 
 def lead_conversion_notes(ctx: RunContext) -> list[str]:
-    """Nothing links people to deals: the conversion cannot be seen, so 0% is unmeasured."""
+    """Nothing links people to deals (no conversion flag or converted deal on a person, no
+    deal naming its person): conversion cannot be seen, and 0% is not a measurement."""
     people, deals = ctx.frames.get("people"), ctx.frames.get("opportunities")
     if people is None:
         return []
@@ -214,7 +215,8 @@ def lead_conversion_notes(ctx: RunContext) -> list[str]:
 
 
 def sourced_notes(ctx: RunContext) -> list[str]:
-    """No deal says where it came from: 0% sourced is unmeasured, not measured."""
+    """No deal has a lead source or a primary campaign: sourcing cannot be seen, and 0% is
+    not a measurement."""
     lf = _deals(ctx)
     if lf is None or not _all_blank(lf, ("lead_source", "primary_campaign_id")):
         return []
